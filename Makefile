@@ -1,0 +1,6 @@
+GO ?= go
+.PHONY: test
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	$(GO) test ./host/gguf -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 5s

@@ -1,0 +1,223 @@
+package gguf
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/wasmoe/wasmoe/kernels"
+)
+
+// Writer builds a GGUF v3 file: metadata in insertion order, then tensors packed in insertion order, each
+// aligned, as llama.cpp requires.
+type Writer struct {
+	kv      []KV
+	keys    map[string]int
+	tensors []Tensor
+	size    uint64 // bytes of the data section so far
+}
+
+// NewWriter returns an empty writer.
+func NewWriter() *Writer { return &Writer{keys: map[string]int{}} }
+
+// Set adds or replaces a metadata value. Scalars are typed by their Go type (uint8 … float64, bool, string);
+// slices of those become arrays.
+func (w *Writer) Set(key string, v any) error {
+	val, err := valueOf(v)
+	if err != nil {
+		return fmt.Errorf("gguf: key %q: %w", key, err)
+	}
+	w.SetValue(key, val)
+	return nil
+}
+
+// SetValue adds or replaces a metadata value that is already typed (e.g. copied from another File).
+func (w *Writer) SetValue(key string, v Value) {
+	if i, ok := w.keys[key]; ok {
+		w.kv[i].Value = v
+		return
+	}
+	w.keys[key] = len(w.kv)
+	w.kv = append(w.kv, KV{key, v})
+}
+
+func (w *Writer) alignment() uint64 {
+	if i, ok := w.keys["general.alignment"]; ok {
+		if a, ok := w.kv[i].Value.V.(uint32); ok && a > 0 {
+			return uint64(a)
+		}
+	}
+	return DefaultAlignment
+}
+
+// AddTensor appends a tensor; dims are ne (innermost first) and data must hold exactly its bytes.
+func (w *Writer) AddTensor(name string, typ kernels.DType, dims []uint64, data []byte) error {
+	t := Tensor{Name: name, Dims: dims, Type: typ, Data: data}
+	rb, err := typ.RowBytes(int(dims[0]))
+	if err != nil {
+		return fmt.Errorf("gguf: tensor %q: %w", name, err)
+	}
+	if want := uint64(rb) * t.Elements() / dims[0]; uint64(len(data)) != want {
+		return fmt.Errorf("gguf: tensor %q: %d bytes of data, shape %v of %s needs %d", name, len(data), dims, typ, want)
+	}
+	a := w.alignment()
+	t.Offset = (w.size + a - 1) / a * a
+	w.size = t.Offset + uint64(len(data))
+	w.tensors = append(w.tensors, t)
+	return nil
+}
+
+// WriteFile writes the file to path.
+func (w *Writer) WriteFile(path string) error {
+	fd, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("gguf: %w", err)
+	}
+	if _, err := w.WriteTo(fd); err != nil {
+		fd.Close()
+		return err
+	}
+	return fd.Close()
+}
+
+// WriteTo writes the whole file.
+func (w *Writer) WriteTo(out io.Writer) (int64, error) {
+	bw := &countWriter{w: bufio.NewWriterSize(out, 1<<20)}
+	le := binary.LittleEndian
+	put := func(v any) { binary.Write(bw, le, v) }
+	putStr := func(s string) { put(uint64(len(s))); io.WriteString(bw, s) }
+	put(uint32(Magic))
+	put(uint32(3))
+	put(uint64(len(w.tensors)))
+	put(uint64(len(w.kv)))
+	for _, kv := range w.kv {
+		putStr(kv.Key)
+		put(uint32(kv.Value.Type))
+		if kv.Value.Type == TypeArray {
+			put(uint32(kv.Value.Elem))
+			switch s := kv.Value.V.(type) {
+			case []string:
+				put(uint64(len(s)))
+				for _, x := range s {
+					putStr(x)
+				}
+			default:
+				put(uint64(sliceLen(s)))
+				put(s)
+			}
+			continue
+		}
+		switch x := kv.Value.V.(type) {
+		case string:
+			putStr(x)
+		case bool:
+			put(x)
+		default:
+			put(x)
+		}
+	}
+	for _, t := range w.tensors {
+		putStr(t.Name)
+		put(uint32(len(t.Dims)))
+		put(t.Dims)
+		put(uint32(t.Type))
+		put(t.Offset)
+	}
+	a := int64(w.alignment())
+	pad := func(to int64) { bw.Write(make([]byte, to-bw.n)) }
+	dataStart := alignUp(bw.n, a)
+	pad(dataStart)
+	for _, t := range w.tensors {
+		pad(dataStart + int64(t.Offset))
+		bw.Write(t.Data)
+	}
+	if bw.err != nil {
+		return bw.n, fmt.Errorf("gguf: write: %w", bw.err)
+	}
+	return bw.n, bw.w.(*bufio.Writer).Flush()
+}
+
+type countWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.err = err
+	return n, err
+}
+
+func sliceLen(s any) int {
+	switch x := s.(type) {
+	case []uint8:
+		return len(x)
+	case []int8:
+		return len(x)
+	case []uint16:
+		return len(x)
+	case []int16:
+		return len(x)
+	case []uint32:
+		return len(x)
+	case []int32:
+		return len(x)
+	case []float32:
+		return len(x)
+	case []bool:
+		return len(x)
+	case []uint64:
+		return len(x)
+	case []int64:
+		return len(x)
+	case []float64:
+		return len(x)
+	}
+	return 0
+}
+
+// valueOf types a Go value as a GGUF value.
+func valueOf(v any) (Value, error) {
+	switch x := v.(type) {
+	case uint8:
+		return Value{Type: TypeUint8, V: x}, nil
+	case int8:
+		return Value{Type: TypeInt8, V: x}, nil
+	case uint16:
+		return Value{Type: TypeUint16, V: x}, nil
+	case int16:
+		return Value{Type: TypeInt16, V: x}, nil
+	case uint32:
+		return Value{Type: TypeUint32, V: x}, nil
+	case int32:
+		return Value{Type: TypeInt32, V: x}, nil
+	case float32:
+		return Value{Type: TypeFloat32, V: x}, nil
+	case bool:
+		return Value{Type: TypeBool, V: x}, nil
+	case string:
+		return Value{Type: TypeString, V: x}, nil
+	case uint64:
+		return Value{Type: TypeUint64, V: x}, nil
+	case int64:
+		return Value{Type: TypeInt64, V: x}, nil
+	case float64:
+		return Value{Type: TypeFloat64, V: x}, nil
+	case []string:
+		return Value{Type: TypeArray, Elem: TypeString, V: x}, nil
+	}
+	elems := map[string]ValueType{"[]uint8": TypeUint8, "[]int8": TypeInt8, "[]uint16": TypeUint16,
+		"[]int16": TypeInt16, "[]uint32": TypeUint32, "[]int32": TypeInt32, "[]float32": TypeFloat32,
+		"[]bool": TypeBool, "[]uint64": TypeUint64, "[]int64": TypeInt64, "[]float64": TypeFloat64}
+	if et, ok := elems[fmt.Sprintf("%T", v)]; ok {
+		return Value{Type: TypeArray, Elem: et, V: v}, nil
+	}
+	return Value{}, fmt.Errorf("unsupported value type %T", v)
+}

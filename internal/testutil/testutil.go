@@ -1,0 +1,45 @@
+// Package testutil holds fixtures shared by the tests of several packages.
+package testutil
+
+import (
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// Root is the repository root.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Vocab unpacks testdata/vocab/NAME.gz (a llama.cpp vocab GGUF, e.g. "ggml-vocab-qwen2.gguf") into a
+// temporary directory and returns its path.
+func Vocab(t testing.TB, name string) string {
+	t.Helper()
+	src := filepath.Join(Root(), "testdata", "vocab", name+".gz")
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatalf("vocab fixture: %v", err)
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		t.Fatalf("vocab fixture %s: %v", src, err)
+	}
+	dst := filepath.Join(t.TempDir(), name)
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, zr); err != nil {
+		t.Fatalf("vocab fixture %s: %v", src, err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
