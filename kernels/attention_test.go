@@ -1,0 +1,107 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// attention64 is attention by its definition, in float64.
+func attention64(q, keys, values []float32, nPos, nHead, nKV, hd int, scale float64) []float64 {
+	out := make([]float64, nHead*hd)
+	for h := range nHead {
+		kv := h / (nHead / nKV)
+		s := make([]float64, nPos)
+		m := math.Inf(-1)
+		for t := range nPos {
+			for d := range hd {
+				s[t] += float64(q[h*hd+d]) * float64(keys[(t*nKV+kv)*hd+d])
+			}
+			s[t] *= scale
+			m = math.Max(m, s[t])
+		}
+		var sum float64
+		for t := range s {
+			s[t] = math.Exp(s[t] - m)
+			sum += s[t]
+		}
+		for t := range s {
+			for d := range hd {
+				out[h*hd+d] += s[t] / sum * float64(values[(t*nKV+kv)*hd+d])
+			}
+		}
+	}
+	return out
+}
+
+func TestAttention(t *testing.T) {
+	r := newRand(50)
+	for _, c := range []struct{ nPos, nHead, nKV, hd int }{{1, 4, 4, 32}, {7, 4, 2, 64}, {100, 12, 2, 128}, {33, 6, 1, 40}} {
+		q := randVec(r, c.nHead*c.hd, 1)
+		keys := randVec(r, c.nPos*c.nKV*c.hd, 1)
+		values := randVec(r, c.nPos*c.nKV*c.hd, 1)
+		scale := float32(1 / math.Sqrt(float64(c.hd)))
+		want := attention64(q, keys, values, c.nPos, c.nHead, c.nKV, c.hd, float64(scale))
+		eachISA(t, func(t *testing.T) {
+			out, scratch := make([]float32, c.nHead*c.hd), make([]float32, c.nHead*c.nPos)
+			Attention(out, q, keys, values, c.nPos, c.nHead, c.nKV, c.hd, scale, scratch)
+			for i := range out {
+				if math.Abs(float64(out[i])-want[i]) > 2e-6 {
+					t.Fatalf("%+v: out[%d] = %v, float64 %v", c, i, out[i], want[i])
+				}
+			}
+			for h := range c.nHead {
+				var sum float64
+				for _, p := range scratch[h*c.nPos : (h+1)*c.nPos] {
+					sum += float64(p)
+				}
+				if math.Abs(sum-1) > 1e-5 {
+					t.Fatalf("%+v: head %d weights sum to %v", c, h, sum)
+				}
+			}
+			for _, th := range []int{1, 2, 3, 5} {
+				p := NewPool(th)
+				got := make([]float32, len(out))
+				p.Attention(got, q, keys, values, c.nPos, c.nHead, c.nKV, c.hd, scale, make([]float32, len(scratch)))
+				p.Close()
+				for i := range got {
+					if !sameBits(got[i], out[i]) {
+						t.Fatalf("%+v threads=%d: out[%d] = %v, single-threaded %v", c, th, i, got[i], out[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// The scalar kernels define the result: every kernel set gives the same bits.
+func TestAttentionSameOnEveryISA(t *testing.T) {
+	r := newRand(51)
+	q, kv := randVec(r, 8*64, 1), randVec(r, 40*2*64, 1)
+	want := make([]float32, 8*64)
+	prev := ISA()
+	if err := SetISA("scalar"); err != nil {
+		t.Fatal(err)
+	}
+	Attention(want, q, kv, kv, 40, 8, 2, 64, 0.125, make([]float32, 8*40))
+	if err := SetISA(prev); err != nil {
+		t.Fatal(err)
+	}
+	eachISA(t, func(t *testing.T) {
+		got := make([]float32, 8*64)
+		Attention(got, q, kv, kv, 40, 8, 2, 64, 0.125, make([]float32, 8*40))
+		for i := range got {
+			if !sameBits(got[i], want[i]) {
+				t.Fatalf("out[%d] = %v, scalar %v", i, got[i], want[i])
+			}
+		}
+	})
+}
+
+func TestAttentionPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("short scratch did not panic")
+		}
+	}()
+	Attention(make([]float32, 64), make([]float32, 64), make([]float32, 640), make([]float32, 640), 10, 2, 2, 32, 1, make([]float32, 19))
+}

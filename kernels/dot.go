@@ -1,0 +1,130 @@
+package kernels
+
+import "encoding/binary"
+
+// The scalar reference kernels. Every SIMD kernel must return bit for bit what these return, so the float
+// accumulation order is part of their definition:
+//
+//   - F32, F16 and BF16 dots accumulate element i into lane i%32 of 32 float32 partial sums (with a separate
+//     multiply and add, never a fused multiply-add), fold the lanes pairwise (k += k+16, then k+8, k+4, k+2,
+//     k+1), then add the n%32 tail products one by one. F16 and BF16 weights meet activations already
+//     rounded to the same type (held as float32), so every product is exact and only the order matters. ggml also keeps 32 float lanes on AVX2 (4×8, FMA) but folds them differently
+//     and adds the tail in another order; the results agree to float32 rounding.
+//   - Q8_0 dots form each block's integer sum exactly and add float32(sumi)·(dw·dx) to one float32
+//     accumulator block by block, as ggml's generic ggml_vec_dot_q8_0_q8_0 (its AVX2 path keeps 8 lanes).
+
+// dotF32Ref is the reference F32 dot product of a and b[:len(a)].
+func dotF32Ref(a, b []float32) float32 {
+	b = b[:len(a)]
+	var acc [32]float32
+	np := len(a) &^ 31
+	for i := 0; i < np; i += 32 {
+		a, b := a[i:i+32], b[i:i+32]
+		for k := range acc {
+			acc[k] += float32(a[k] * b[k])
+		}
+	}
+	s := fold32(&acc)
+	for i := np; i < len(a); i++ {
+		s += float32(a[i] * b[i])
+	}
+	return s
+}
+
+// dotF16Ref is the reference dot product of fp16 weights w and activations x[:len(w)] (float32 values that
+// MatMul has already rounded to fp16, so every product is exact).
+func dotF16Ref(w []uint16, x []float32) float32 {
+	x = x[:len(w)]
+	var acc [32]float32
+	np := len(w) &^ 31
+	for i := 0; i < np; i += 32 {
+		w, x := w[i:i+32], x[i:i+32]
+		for k := range acc {
+			acc[k] += float32(F16ToF32(w[k]) * x[k])
+		}
+	}
+	s := fold32(&acc)
+	for i := np; i < len(w); i++ {
+		s += float32(F16ToF32(w[i]) * x[i])
+	}
+	return s
+}
+
+// dotBF16Ref is the reference dot product of bf16 weights w and activations x[:len(w)] (float32 values
+// already rounded to bf16).
+func dotBF16Ref(w []uint16, x []float32) float32 {
+	x = x[:len(w)]
+	var acc [32]float32
+	np := len(w) &^ 31
+	for i := 0; i < np; i += 32 {
+		w, x := w[i:i+32], x[i:i+32]
+		for k := range acc {
+			acc[k] += float32(BF16ToF32(w[k]) * x[k])
+		}
+	}
+	s := fold32(&acc)
+	for i := np; i < len(w); i++ {
+		s += float32(BF16ToF32(w[i]) * x[i])
+	}
+	return s
+}
+
+// fold32 sums the 32 lanes pairwise: lane k += lane k+16, then k+8, k+4, k+2, k+1.
+func fold32(acc *[32]float32) float32 {
+	for w := 16; w >= 1; w /= 2 {
+		for k := 0; k < w; k++ {
+			acc[k] += acc[k+w]
+		}
+	}
+	return acc[0]
+}
+
+// dotQ8Ref is the reference dot product of len(xd) Q8_0 weight blocks w with activation quants xq and
+// their block scales xd.
+func dotQ8Ref(w []byte, xq []int8, xd []float32) float32 {
+	var acc float32
+	for b, dx := range xd {
+		blk := w[b*q8BlockSize : (b+1)*q8BlockSize]
+		q := xq[b*qk8 : (b+1)*qk8]
+		var sumi int32
+		for j, v := range blk[2:] {
+			sumi += int32(int8(v)) * int32(q[j])
+		}
+		d := F16ToF32(binary.LittleEndian.Uint16(blk)) * dx
+		acc += float32(float32(sumi) * d)
+	}
+	return acc
+}
+
+// dotQ8x2Ref returns the reference dot products of the rows w and w[stride:] with one vector.
+func dotQ8x2Ref(w []byte, stride int, xq []int8, xd []float32) (float32, float32) {
+	return dotQ8Ref(w, xq, xd), dotQ8Ref(w[stride:], xq, xd)
+}
+
+// dotQ8x8Ref computes out[j·stride] = dotQ8Ref(w, vector j) for 8 activation vectors at once: vector j's
+// quants are xq[j·nb·32 : (j+1)·nb·32] and its block scales xdT[b·8+j] (nb = len(xdT)/8).
+func dotQ8x8Ref(out []float32, stride int, w []byte, xq []int8, xdT []float32) {
+	nb := len(xdT) / 8
+	for j := range 8 {
+		var acc float32
+		for b := 0; b < nb; b++ {
+			blk := w[b*q8BlockSize : (b+1)*q8BlockSize]
+			q := xq[(j*nb+b)*qk8 : (j*nb+b+1)*qk8]
+			var sumi int32
+			for i, v := range blk[2:] {
+				sumi += int32(int8(v)) * int32(q[i])
+			}
+			d := F16ToF32(binary.LittleEndian.Uint16(blk)) * xdT[b*8+j]
+			acc += float32(float32(sumi) * d)
+		}
+		out[j*stride] = acc
+	}
+}
+
+// axpyRef adds a·x[i] to dst[i] (a separate multiply and add).
+func axpyRef(dst []float32, a float32, x []float32) {
+	x = x[:len(dst)]
+	for i := range dst {
+		dst[i] += float32(a * x[i])
+	}
+}

@@ -1,0 +1,54 @@
+//go:build amd64
+
+package kernels
+
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/wasmoe/wasmoe/kernels/internal/amd64"
+)
+
+// avx2Set needs AVX2, FMA and F16C (every AVX2 CPU has the last two in practice; FMA is checked so that
+// the set means "x86-64-v3").
+var avx2Set = &kernelSet{
+	name:     "avx2",
+	dotF32:   amd64.DotF32,
+	dotF16:   amd64.DotF16,
+	dotBF16:  amd64.DotBF16,
+	dotQ8:    amd64.DotQ8,
+	dotQ8x2:  amd64.DotQ8x2,
+	dotQ8x8:  amd64.DotQ8x8,
+	quantQ8:  amd64.QuantizeQ8,
+	axpy:     amd64.Axpy,
+	f16ToF32: amd64.F16ToF32,
+	roundF16: amd64.RoundF16,
+}
+
+// avx512Set is avx2Set with the Q8_0 products on AVX-512 VNNI (VPDPBUSD on 256-bit registers).
+var avx512Set = &kernelSet{
+	name:     "avx512",
+	dotF32:   amd64.DotF32,
+	dotF16:   amd64.DotF16,
+	dotBF16:  amd64.DotBF16,
+	dotQ8:    amd64.DotQ8VNNI,
+	dotQ8x2:  amd64.DotQ8x2VNNI,
+	dotQ8x8:  amd64.DotQ8x8VNNI,
+	quantQ8:  amd64.QuantizeQ8,
+	axpy:     amd64.Axpy,
+	f16ToF32: amd64.F16ToF32,
+	roundF16: amd64.RoundF16,
+}
+
+// available lists the kernel sets this CPU can run, slowest first.
+func available() []*kernelSet {
+	sets := []*kernelSet{scalarSet}
+	x := &cpu.X86
+	if !x.HasAVX2 || !x.HasFMA || !x.HasF16C {
+		return sets
+	}
+	sets = append(sets, avx2Set)
+	if x.HasAVX512F && x.HasAVX512VL && x.HasAVX512BW && x.HasAVX512VNNI {
+		sets = append(sets, avx512Set)
+	}
+	return sets
+}

@@ -1,0 +1,140 @@
+package kernels
+
+import "fmt"
+
+// Matrix is a row-major weight matrix: Rows rows of Cols elements of Type (Cols is GGUF's ne[0], the
+// input dimension; quant blocks run along it). Data holds at least Rows·RowBytes(Cols) bytes and may be
+// an mmap view; it is only read.
+type Matrix struct {
+	Type       DType
+	Rows, Cols int
+	Data       []byte
+}
+
+// tileBytes is roughly how many bytes of weight rows MatMul keeps hot in cache while it runs every input
+// vector over them.
+const tileBytes = 32 << 10
+
+// MatVec computes out[r] = dot(row r of w, x) for every row; len(x) >= w.Cols and len(out) >= w.Rows.
+// It is MatMul with n = 1 and gives identical results. See MatMul for the arithmetic.
+func (p *Pool) MatVec(out []float32, w Matrix, x []float32) { p.MatMul(out, w, x, 1) }
+
+// MatMul multiplies w by n input vectors, x[i·Cols:(i+1)·Cols], into out[i·Rows + r]. The arithmetic is
+// that of llama.cpp's CPU matmul: each input vector is first brought to the weight's vec_dot type (Q8_0
+// blocks for Q8_0 weights, quantized as ggml-cpu does on x86; fp16 for F16; bf16 for BF16; F32 as is), then
+// every output is one dot product (see dot.go for the exact float order). Every output depends only on its
+// row and its vector, so results do not depend on n, the thread count or the kernel set.
+//
+// The rows are split across the pool's threads in contiguous chunks; each thread walks its rows in tiles
+// and runs all n vectors over a tile before the next, so each weight row is read from memory once per call.
+// It panics if w's type is not Supported or a slice is too short.
+func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int) {
+	rowBytes := w.check()
+	if n <= 0 {
+		return
+	}
+	if len(x) < n*w.Cols || len(out) < n*w.Rows {
+		panic(fmt.Sprintf("kernels: MatMul of %dx%d by %d vectors needs %d inputs and %d outputs, have %d and %d",
+			w.Rows, w.Cols, n, n*w.Cols, n*w.Rows, len(x), len(out)))
+	}
+	p.lock()
+	defer p.mu.Unlock()
+	k := active.Load()
+	p.act.prepare(p, k, w.Type, x[:n*w.Cols], w.Cols, n)
+	p.mat = matJob{k: k, out: out, w: w, rowBytes: rowBytes, n: n, x: x, act: &p.act}
+	p.mat.tile = max(1, tileBytes/rowBytes)
+	p.parallel(w.Rows, &p.mat)
+	p.mat = matJob{}
+}
+
+// check validates w and returns its row size in bytes.
+func (w Matrix) check() int {
+	if !Supported(w.Type) {
+		panic(fmt.Sprintf("kernels: no matmul kernel for %v", w.Type))
+	}
+	rowBytes, err := w.Type.RowBytes(w.Cols)
+	if err != nil {
+		panic("kernels: " + err.Error())
+	}
+	if w.Rows < 0 || w.Cols <= 0 || len(w.Data) < w.Rows*rowBytes {
+		panic(fmt.Sprintf("kernels: %v matrix %dx%d needs %d bytes, has %d", w.Type, w.Rows, w.Cols,
+			w.Rows*rowBytes, len(w.Data)))
+	}
+	return rowBytes
+}
+
+// matJob is one MatMul: rows [lo, hi) of w against all n prepared vectors.
+type matJob struct {
+	k        *kernelSet
+	out      []float32
+	w        Matrix
+	rowBytes int
+	n, tile  int
+	x        []float32 // F32 inputs
+	act      *activations
+}
+
+func (m *matJob) run(lo, hi int) {
+	for r0 := lo; r0 < hi; r0 += m.tile {
+		r1 := min(r0+m.tile, hi)
+		switch m.w.Type {
+		case F32:
+			m.runF32(r0, r1)
+		case F16, BF16:
+			m.runHalf(r0, r1)
+		case Q8_0:
+			m.runQ8(r0, r1)
+		}
+	}
+}
+
+func (m *matJob) row(r int) []byte { return m.w.Data[r*m.rowBytes : (r+1)*m.rowBytes] }
+
+func (m *matJob) runF32(r0, r1 int) {
+	c, rows := m.w.Cols, m.w.Rows
+	for i := 0; i < m.n; i++ {
+		xi := m.x[i*c : (i+1)*c]
+		for r := r0; r < r1; r++ {
+			m.out[i*rows+r] = m.k.dotF32(f32View(m.row(r)), xi)
+		}
+	}
+}
+
+func (m *matJob) runHalf(r0, r1 int) {
+	c, rows := m.w.Cols, m.w.Rows
+	dot := m.k.dotF16
+	if m.w.Type == BF16 {
+		dot = m.k.dotBF16
+	}
+	for i := 0; i < m.n; i++ {
+		xi := m.act.h[i*c : (i+1)*c]
+		for r := r0; r < r1; r++ {
+			m.out[i*rows+r] = dot(u16View(m.row(r)), xi)
+		}
+	}
+}
+
+func (m *matJob) runQ8(r0, r1 int) {
+	c, rows := m.w.Cols, m.w.Rows
+	nb := c / qk8
+	a := m.act
+	i := 0
+	for ; i+8 <= m.n; i += 8 { // eight vectors at a time share each weight block load
+		xq := a.q[i*c : (i+8)*c]
+		xdT := a.dT[i*nb : (i+8)*nb]
+		for r := r0; r < r1; r++ {
+			m.k.dotQ8x8(m.out[i*rows+r:], rows, m.row(r), xq, xdT)
+		}
+	}
+	for ; i < m.n; i++ { // two rows at a time: two independent accumulation chains
+		xq, xd := a.q[i*c:(i+1)*c], a.d[i*nb:(i+1)*nb]
+		o := m.out[i*rows : (i+1)*rows]
+		r := r0
+		for ; r+2 <= r1; r += 2 {
+			o[r], o[r+1] = m.k.dotQ8x2(m.w.Data[r*m.rowBytes:(r+2)*m.rowBytes], m.rowBytes, xq, xd)
+		}
+		if r < r1 {
+			o[r] = m.k.dotQ8(m.row(r), xq, xd)
+		}
+	}
+}

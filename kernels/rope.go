@@ -1,0 +1,70 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// RoPE rotates, in place, the first 2·len(invFreq) dimensions of each of the nHeads heads of x (head h is
+// x[h·headDim : (h+1)·headDim]) for position pos. Pair p turns by the angle float32(pos)·invFreq[p]:
+// with neox false the pairs are (2p, 2p+1) (ggml's NORM mode, llama), with neox true they are
+// (p, p+len(invFreq)) (NEOX mode, qwen2). The cosine and sine are math.Cos/Sin rounded to float32, and
+// each output is x0·cos − x1·sin, x0·sin + x1·cos with every product rounded (no fused multiply-add).
+//
+// ggml forms its angles differently: theta_p = pos·s^p by repeated float32 multiplication (s =
+// base^(−2/d)), not pos times a precomputed frequency. At large positions the two differ by float32
+// rounding of the angle (relative 1e-7 per multiplication). RoPEAngles reproduces ggml's angles for
+// RoPEWithAngles; RoPE is for callers with their own frequencies.
+func RoPE(x []float32, nHeads, headDim, pos int, invFreq []float32, neox bool) {
+	checkRoPE(x, nHeads, headDim, len(invFreq))
+	for p, f := range invFreq {
+		rotate(x, nHeads, headDim, p, len(invFreq), float32(pos)*f, neox)
+	}
+}
+
+// RoPEWithAngles is RoPE with the angle of each pair given: pair p turns by theta[p].
+func RoPEWithAngles(x []float32, nHeads, headDim int, theta []float32, neox bool) {
+	checkRoPE(x, nHeads, headDim, len(theta))
+	for p, t := range theta {
+		rotate(x, nHeads, headDim, p, len(theta), t, neox)
+	}
+}
+
+// RoPEAngles fills theta with the angles ggml's ggml_rope_cache_init gives position pos when YaRN is off
+// (ext_factor 0, attn_factor 1): with d = 2·len(theta) and s = powf(base, −2/d), t_0 = pos and
+// t_{p+1} = t_p·s, each step rounded to float32; theta[p] = freqScale·(t_p/freqFactors[p]), where a nil
+// freqFactors means 1 (llama3's rope_freqs tensor supplies them). powf is math.Pow rounded to float32.
+func RoPEAngles(theta []float32, pos int, base, freqScale float32, freqFactors []float32) {
+	s := float32(math.Pow(float64(base), float64(float32(-2)/float32(2*len(theta)))))
+	t := float32(pos)
+	for p := range theta {
+		ff := float32(1)
+		if freqFactors != nil {
+			ff = freqFactors[p]
+		}
+		theta[p] = freqScale * (t / ff)
+		t *= s
+	}
+}
+
+// rotate turns pair p of every head by the angle theta; half is the number of pairs.
+func rotate(x []float32, nHeads, headDim, p, half int, theta float32, neox bool) {
+	c := float32(math.Cos(float64(theta)))
+	s := float32(math.Sin(float64(theta)))
+	i0, i1 := 2*p, 2*p+1
+	if neox {
+		i0, i1 = p, p+half
+	}
+	for h := 0; h < nHeads; h++ {
+		v := x[h*headDim : (h+1)*headDim]
+		x0, x1 := v[i0], v[i1]
+		v[i0] = float32(x0*c) - float32(x1*s)
+		v[i1] = float32(x0*s) + float32(x1*c)
+	}
+}
+
+func checkRoPE(x []float32, nHeads, headDim, pairs int) {
+	if 2*pairs > headDim || len(x) < nHeads*headDim {
+		panic(fmt.Sprintf("kernels: RoPE of %d pairs over %d heads of %d in %d values", pairs, nHeads, headDim, len(x)))
+	}
+}
