@@ -3,6 +3,8 @@ package testutil
 
 import (
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,4 +44,15 @@ func Vocab(t testing.TB, name string) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// SHA256File returns the hex SHA-256 of a file.
+func SHA256File(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -1,0 +1,103 @@
+// Package golden defines the llama.cpp parity cases: tiny random models (regenerated bit for bit from their
+// options) with llama.cpp's next-token probabilities for a prompt, stored in testdata/golden by
+// tools/goldens and checked by the tests of the eval path.
+package golden
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+
+	"github.com/wasmoe/wasmoe/host/modelgen"
+	"github.com/wasmoe/wasmoe/kernels"
+)
+
+// Case is one model and prompt.
+type Case struct {
+	Name      string           `json:"name"`
+	Vocab     string           `json:"vocab"` // llama.cpp vocab file the tokenizer comes from
+	Options   modelgen.Options `json:"options"`
+	Text      string           `json:"text"`
+	Top       int              `json:"top"`
+	Tolerance float64          `json:"tolerance"` // largest allowed probability difference
+}
+
+// Step is one position of llama-ref's output.
+type Step struct {
+	Pos   int          `json:"pos"`
+	Token int32        `json:"token"`
+	Top   [][2]float64 `json:"top"`
+}
+
+// File is a stored golden result.
+type File struct {
+	Case
+	SHA256 string `json:"sha256"` // of the generated model file
+	Ref    []Step `json:"ref"`
+}
+
+// prompt mixes English, digits, code, CJK and punctuation so the tokenizer's pre-tokenizer paths all run.
+const prompt = "Hello world! The quick brown fox jumps over 12 lazy dogs; x := y + 345 // 你好，世界\n"
+
+// Cases lists the parity cases: both dense architectures, every weight type with a llama.cpp fast path.
+func Cases() []Case {
+	tiny := func(arch string, t kernels.DType) modelgen.Options {
+		o := modelgen.Tiny(arch, t)
+		o.Layers = 3
+		if arch == "llama" {
+			o.Llama3Rope = true
+		}
+		return o
+	}
+	return []Case{
+		{"qwen2-f32", "ggml-vocab-qwen2.gguf", tiny("qwen2", kernels.F32), prompt, 5, 1e-4},
+		{"qwen2-f16", "ggml-vocab-qwen2.gguf", tiny("qwen2", kernels.F16), prompt, 5, 1e-3},
+		{"qwen2-q8_0", "ggml-vocab-qwen2.gguf", tiny("qwen2", kernels.Q8_0), prompt, 5, 5e-3},
+		{"llama-f32", "ggml-vocab-llama-bpe.gguf", tiny("llama", kernels.F32), prompt, 5, 1e-4},
+		{"llama-q8_0", "ggml-vocab-llama-bpe.gguf", tiny("llama", kernels.Q8_0), prompt, 5, 5e-3},
+	}
+}
+
+// Load reads testdata/golden/NAME.json.
+func Load(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &f, nil
+}
+
+// Compare checks our steps against the reference: the same tokens, and for every token in the reference's
+// top-K our probability within tol (so ours should list more candidates than the reference). It returns the largest difference seen.
+func Compare(ref []Step, ours []Step, tol float64) (float64, error) {
+	if len(ref) != len(ours) {
+		return 0, fmt.Errorf("%d positions, reference has %d", len(ours), len(ref))
+	}
+	worst := 0.0
+	for i := range ref {
+		if ref[i].Token != ours[i].Token {
+			return worst, fmt.Errorf("pos %d: token %d, reference %d", i, ours[i].Token, ref[i].Token)
+		}
+		have := map[int32]float64{}
+		for _, e := range ours[i].Top {
+			have[int32(e[0])] = e[1]
+		}
+		for _, e := range ref[i].Top {
+			p, ok := have[int32(e[0])]
+			if !ok {
+				return worst, fmt.Errorf("pos %d: token %d (reference probability %.6g) is not among our top %d", i, int32(e[0]), e[1], len(ours[i].Top))
+			}
+			d := math.Abs(p - e[1])
+			worst = math.Max(worst, d)
+			if d > tol {
+				return worst, fmt.Errorf("pos %d: token %d has probability %.6g, reference %.6g (tolerance %g)", i, int32(e[0]), p, e[1], tol)
+			}
+		}
+	}
+	return worst, nil
+}

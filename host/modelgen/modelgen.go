@@ -1,0 +1,279 @@
+// Package modelgen writes small random-weight GGUF models with real architectures and real tokenizers. Tests
+// use them as fixtures (the same options always give the same bytes) and benchmarks use real-shaped ones.
+package modelgen
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/wasmoe/wasmoe/host/gguf"
+	"github.com/wasmoe/wasmoe/kernels"
+)
+
+// Options describe the model to generate. Zero fields take the defaults of Tiny.
+type Options struct {
+	Arch       string        // "qwen2" or "llama"
+	Type       kernels.DType // weight type of the 2-D matrices: F32, F16, BF16 or Q8_0
+	Layers     int
+	Dim        int // hidden size
+	FFN        int // feed-forward size
+	Heads      int
+	KVHeads    int
+	Context    int
+	RopeBase   float32
+	Llama3Rope bool    // llama only: write rope_freqs.weight with Llama-3.1 scaling divisors
+	LinearRope float32 `json:",omitempty"` // if > 0: linear RoPE scaling with this factor
+	TiedOutput bool    // omit output.weight (the model reuses token_embd)
+	Seed       uint64  // same seed, same weights
+	Name       string  // general.name
+	// ChatTemplate, if set, replaces the vocabulary file's tokenizer.chat_template.
+	ChatTemplate string `json:",omitempty"`
+}
+
+// Tiny returns the defaults: a 2-layer model small enough for unit tests.
+func Tiny(arch string, t kernels.DType) Options {
+	return Options{Arch: arch, Type: t, Layers: 2, Dim: 64, FFN: 128, Heads: 4, KVHeads: 2, Context: 512, Seed: 1}
+}
+
+// Shape returns a named real shape with random weights, e.g. "qwen2-1.5b" (DeepSeek-R1-Distill-Qwen-1.5B).
+func Shape(name string, t kernels.DType) (Options, error) {
+	switch name {
+	case "qwen2-1.5b":
+		return Options{Arch: "qwen2", Type: t, Layers: 28, Dim: 1536, FFN: 8960, Heads: 12, KVHeads: 2,
+			Context: 4096, RopeBase: 10000, Seed: 1, Name: "random Qwen2-1.5B shape"}, nil
+	case "llama-1b":
+		return Options{Arch: "llama", Type: t, Layers: 16, Dim: 2048, FFN: 8192, Heads: 32, KVHeads: 8,
+			Context: 4096, RopeBase: 500000, Llama3Rope: true, Seed: 1, Name: "random Llama-3.2-1B shape"}, nil
+	}
+	return Options{}, fmt.Errorf("modelgen: unknown shape %q (known: qwen2-1.5b, llama-1b)", name)
+}
+
+func (o *Options) validate() error {
+	if o.Arch != "qwen2" && o.Arch != "llama" {
+		return fmt.Errorf("modelgen: arch %q not supported (qwen2, llama)", o.Arch)
+	}
+	switch o.Type {
+	case kernels.F32, kernels.F16, kernels.BF16, kernels.Q8_0:
+	default:
+		return fmt.Errorf("modelgen: weight type %s not supported (F32, F16, BF16, Q8_0)", o.Type)
+	}
+	if o.Layers <= 0 || o.Dim <= 0 || o.FFN <= 0 || o.Heads <= 0 || o.KVHeads <= 0 || o.Context <= 0 {
+		return fmt.Errorf("modelgen: layers, dim, ffn, heads, kv heads and context must be positive")
+	}
+	if o.Dim%o.Heads != 0 || o.Heads%o.KVHeads != 0 || (o.Dim/o.Heads)%2 != 0 {
+		return fmt.Errorf("modelgen: dim %d, heads %d, kv heads %d do not divide evenly into even head dims", o.Dim, o.Heads, o.KVHeads)
+	}
+	bs := o.Type.BlockSize()
+	if o.Dim%bs != 0 || o.FFN%bs != 0 {
+		return fmt.Errorf("modelgen: dim %d and ffn %d must be multiples of the %s block size %d", o.Dim, o.FFN, o.Type, bs)
+	}
+	if o.RopeBase == 0 {
+		o.RopeBase = map[string]float32{"qwen2": 10000, "llama": 500000}[o.Arch]
+	}
+	return nil
+}
+
+// Generate builds the model. vocab is a GGUF file whose tokenizer.* metadata is copied (e.g. a llama.cpp
+// vocab-only file); the embedding has one row per token.
+func Generate(o Options, vocab *gguf.File) (*gguf.Writer, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	tokens, ok := vocab.Strings("tokenizer.ggml.tokens")
+	if !ok || len(tokens) == 0 {
+		return nil, fmt.Errorf("modelgen: %s has no tokenizer.ggml.tokens", vocab.Path)
+	}
+	nVocab := len(tokens)
+	hd := o.Dim / o.Heads
+	w := gguf.NewWriter()
+	a := o.Arch
+	name := o.Name
+	if name == "" {
+		name = fmt.Sprintf("random tiny %s %s", a, o.Type)
+	}
+	w.Set("general.architecture", a)
+	w.Set("general.name", name)
+	w.Set("general.file_type", uint32(fileType(o.Type)))
+	w.Set(a+".block_count", uint32(o.Layers))
+	w.Set(a+".context_length", uint32(o.Context))
+	w.Set(a+".embedding_length", uint32(o.Dim))
+	w.Set(a+".feed_forward_length", uint32(o.FFN))
+	w.Set(a+".attention.head_count", uint32(o.Heads))
+	w.Set(a+".attention.head_count_kv", uint32(o.KVHeads))
+	w.Set(a+".rope.freq_base", o.RopeBase)
+	w.Set(a+".attention.layer_norm_rms_epsilon", float32(map[string]float64{"qwen2": 1e-6, "llama": 1e-5}[a]))
+	if a == "llama" {
+		w.Set(a+".rope.dimension_count", uint32(hd))
+		w.Set(a+".vocab_size", uint32(nVocab))
+	}
+	for _, kv := range vocab.KV {
+		if strings.HasPrefix(kv.Key, "tokenizer.") {
+			w.SetValue(kv.Key, kv.Value)
+		}
+	}
+	if o.LinearRope > 0 {
+		w.Set(a+".rope.scaling.type", "linear")
+		w.Set(a+".rope.scaling.factor", o.LinearRope)
+	}
+	if o.ChatTemplate != "" {
+		w.Set("tokenizer.chat_template", o.ChatTemplate)
+	}
+
+	g := gen{o: o, w: w}
+	// Scales: embeddings O(1), projections 1/sqrt(fan-in), output large enough that next-token
+	// distributions are peaked (top probabilities ~0.1–0.9), so parity checks against llama.cpp mean something.
+	g.matrix("token_embd.weight", o.Dim, nVocab, 1)
+	g.norm("output_norm.weight", o.Dim)
+	if !o.TiedOutput {
+		g.matrix("output.weight", o.Dim, nVocab, 4/math.Sqrt(float64(o.Dim)))
+	}
+	if o.Llama3Rope && a == "llama" {
+		g.f32("rope_freqs.weight", Llama3Divisors(hd, o.RopeBase, 8, 1, 4, 8192))
+	}
+	in := 1 / math.Sqrt(float64(o.Dim))
+	for l := 0; l < o.Layers; l++ {
+		p := fmt.Sprintf("blk.%d.", l)
+		g.norm(p+"attn_norm.weight", o.Dim)
+		g.matrix(p+"attn_q.weight", o.Dim, o.Heads*hd, 2*in)
+		g.matrix(p+"attn_k.weight", o.Dim, o.KVHeads*hd, 2*in)
+		g.matrix(p+"attn_v.weight", o.Dim, o.KVHeads*hd, in)
+		if a == "qwen2" {
+			g.vector(p+"attn_q.bias", o.Heads*hd, 0.2)
+			g.vector(p+"attn_k.bias", o.KVHeads*hd, 0.2)
+			g.vector(p+"attn_v.bias", o.KVHeads*hd, 0.2)
+		}
+		g.matrix(p+"attn_output.weight", o.Heads*hd, o.Dim, in)
+		g.norm(p+"ffn_norm.weight", o.Dim)
+		g.matrix(p+"ffn_gate.weight", o.Dim, o.FFN, in)
+		g.matrix(p+"ffn_up.weight", o.Dim, o.FFN, in)
+		g.matrix(p+"ffn_down.weight", o.FFN, o.Dim, 1/math.Sqrt(float64(o.FFN)))
+	}
+	return w, g.err
+}
+
+// Llama3Divisors returns the per-pair frequency divisors of Llama-3.1 RoPE scaling (spec §2.5), as
+// convert_hf_to_gguf.py writes them to rope_freqs.weight.
+func Llama3Divisors(headDim int, base float32, factor, lowFreq, highFreq, origCtx float64) []float32 {
+	out := make([]float32, headDim/2)
+	lowWavelen, highWavelen := origCtx/lowFreq, origCtx/highFreq
+	for p := range out {
+		freq := 1 / math.Pow(float64(base), float64(2*p)/float64(headDim))
+		wavelen := 2 * math.Pi / freq
+		switch {
+		case wavelen < highWavelen:
+			out[p] = 1
+		case wavelen > lowWavelen:
+			out[p] = float32(factor)
+		default:
+			smooth := (origCtx/wavelen - lowFreq) / (highFreq - lowFreq)
+			out[p] = float32(1 / ((1-smooth)/factor + smooth))
+		}
+	}
+	return out
+}
+
+// fileType maps a weight type to llama.cpp's general.file_type (LLAMA_FTYPE_*).
+func fileType(t kernels.DType) int {
+	return map[kernels.DType]int{kernels.F32: 0, kernels.F16: 1, kernels.Q8_0: 7, kernels.BF16: 32}[t]
+}
+
+type gen struct {
+	o   Options
+	w   *gguf.Writer
+	err error
+}
+
+// rng derives a per-tensor generator from the seed and the tensor name, so tensors do not depend on order.
+func (g *gen) rng(name string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return rand.New(rand.NewPCG(g.o.Seed, h.Sum64()))
+}
+
+// uniform fills n values from U(-s·√3, s·√3), which has standard deviation s.
+func uniform(r *rand.Rand, n int, s float64) []float32 {
+	v := make([]float32, n)
+	a := s * math.Sqrt(3)
+	for i := range v {
+		v[i] = float32((2*r.Float64() - 1) * a)
+	}
+	return v
+}
+
+func (g *gen) add(name string, t kernels.DType, dims []uint64, data []byte) {
+	if g.err == nil {
+		g.err = g.w.AddTensor(name, t, dims, data)
+	}
+}
+
+func (g *gen) f32(name string, v []float32) {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	g.add(name, kernels.F32, []uint64{uint64(len(v))}, b)
+}
+
+func (g *gen) vector(name string, n int, s float64) { g.f32(name, uniform(g.rng(name), n, s)) }
+
+// norm writes an RMSNorm weight near 1.
+func (g *gen) norm(name string, n int) {
+	v := uniform(g.rng(name), n, 0.1)
+	for i := range v {
+		v[i]++
+	}
+	g.f32(name, v)
+}
+
+// matrix writes a [rows=out][cols=in] weight (GGUF ne = [in, out]) in the model's weight type.
+func (g *gen) matrix(name string, in, out int, s float64) {
+	v := uniform(g.rng(name), in*out, s)
+	t := g.o.Type
+	rowBytes, err := t.RowBytes(in)
+	if err != nil {
+		g.err = err
+		return
+	}
+	b := make([]byte, rowBytes*out)
+	for r := 0; r < out; r++ {
+		encodeRow(t, b[r*rowBytes:(r+1)*rowBytes], v[r*in:(r+1)*in])
+	}
+	g.add(name, t, []uint64{uint64(in), uint64(out)}, b)
+}
+
+func encodeRow(t kernels.DType, dst []byte, src []float32) {
+	switch t {
+	case kernels.F32:
+		for i, x := range src {
+			binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(x))
+		}
+	case kernels.F16:
+		for i, x := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], kernels.F32ToF16(x))
+		}
+	case kernels.BF16:
+		for i, x := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], kernels.F32ToBF16(x))
+		}
+	case kernels.Q8_0:
+		kernels.QuantizeRowQ8_0(dst, src)
+	}
+}
+
+// WriteFile generates a model with the tokenizer of the GGUF at vocabPath and writes it to outPath.
+func WriteFile(o Options, vocabPath, outPath string) error {
+	vocab, err := gguf.Open(vocabPath)
+	if err != nil {
+		return err
+	}
+	defer vocab.Close()
+	w, err := Generate(o, vocab)
+	if err != nil {
+		return err
+	}
+	return w.WriteFile(outPath)
+}
