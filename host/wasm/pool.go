@@ -1,0 +1,68 @@
+package wasm
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// pool hands out initialised instances of one module. At most size are out or idle at once: a caller holds
+// a slot while it uses an instance, takes an idle one or creates one, and frees the slot on put. Instances
+// that failed are closed on put, so the next caller creates a fresh one.
+type pool struct {
+	r    *Runtime
+	cm   wazero.CompiledModule
+	init func(context.Context, *Instance) error // run once per new instance
+
+	slots   chan struct{}  // one value per instance in use
+	idle    chan *Instance // initialised instances not in use
+	created atomic.Int64   // instances alive now
+	seeds   atomic.Uint64  // random seed of the next instance
+}
+
+func newPool(r *Runtime, cm wazero.CompiledModule, size int, init func(context.Context, *Instance) error) *pool {
+	size = max(size, 1)
+	return &pool{r: r, cm: cm, init: init, slots: make(chan struct{}, size), idle: make(chan *Instance, size)}
+}
+
+// get waits for a slot, then returns an idle instance or a new one.
+func (p *pool) get(ctx context.Context) (*Instance, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case inst := <-p.idle:
+		return inst, nil
+	default:
+	}
+	inst, err := p.r.instantiate(ctx, p.cm, p.seeds.Add(1))
+	if err == nil {
+		if err = p.init(ctx, inst); err != nil {
+			inst.close(ctx)
+		}
+	}
+	if err != nil {
+		<-p.slots
+		return nil, err
+	}
+	p.created.Add(1)
+	return inst, nil
+}
+
+// put gives an instance back and frees its slot; a broken instance is closed instead.
+func (p *pool) put(inst *Instance) {
+	if inst.broken {
+		inst.close(context.Background())
+		p.created.Add(-1)
+	} else {
+		inst.log = inst.log[:0]
+		p.idle <- inst
+	}
+	<-p.slots
+}
+
+// live is the number of instances that exist now.
+func (p *pool) live() int { return int(p.created.Load()) }

@@ -1,0 +1,114 @@
+package wasm
+
+import (
+	"context"
+	"fmt"
+	"unsafe"
+
+	"github.com/wasmoe/wasmoe/guest/abi"
+)
+
+// Sampler runs a sampler guest. Each request holds one instance for its whole life (Acquire … Release):
+// the guest keeps the request's history and random stream.
+type Sampler struct{ p *pool }
+
+// NewSampler compiles the guest and checks that an instance starts.
+func NewSampler(r *Runtime, wasm []byte, poolSize int) (*Sampler, error) {
+	ctx := context.Background()
+	cm, err := r.compile(ctx, wasm, abi.ExportSmpConfig, abi.ExportSmpAccept, abi.ExportSmpLogits, abi.ExportSmpSample)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sampler{p: newPool(r, cm, poolSize, func(context.Context, *Instance) error { return nil })}
+	inst, err := s.p.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.p.put(inst)
+	return s, nil
+}
+
+// SamplerSession is one request's hold on a sampler instance.
+type SamplerSession struct {
+	s      *Sampler
+	inst   *Instance
+	ctx    context.Context
+	logits uint32 // guest address of its logits buffer
+	n      int    // its length
+}
+
+// Acquire takes an instance and configures it for a request.
+func (s *Sampler) Acquire(ctx context.Context, p abi.SamplerParams) (*SamplerSession, error) {
+	blob, err := p.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	inst, err := s.p.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ss := &SamplerSession{s: s, inst: inst, ctx: ctx}
+	ptr, err := inst.write(ctx, blob)
+	if err == nil {
+		var res uint64
+		if res, err = inst.call(ctx, abi.ExportSmpConfig, uint64(ptr), uint64(len(blob))); err == nil {
+			_, err = inst.status(abi.ExportSmpConfig, res)
+		}
+	}
+	if err != nil {
+		ss.Release()
+		return nil, err
+	}
+	return ss, nil
+}
+
+// Accept appends tokens to the request's history (for the penalties).
+func (ss *SamplerSession) Accept(tokens ...int32) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	ptr, err := ss.inst.write(ss.ctx, int32Bytes(tokens))
+	if err != nil {
+		return err
+	}
+	res, err := ss.inst.call(ss.ctx, abi.ExportSmpAccept, uint64(ptr), uint64(len(tokens)))
+	if err != nil {
+		return err
+	}
+	_, err = ss.inst.status(abi.ExportSmpAccept, res)
+	return err
+}
+
+// Sample copies the logits into the guest and returns the token it picks.
+func (ss *SamplerSession) Sample(logits []float32) (int32, error) {
+	inst := ss.inst
+	if len(logits) != ss.n {
+		p, err := inst.call(ss.ctx, abi.ExportSmpLogits, uint64(len(logits)))
+		if err != nil {
+			return 0, err
+		}
+		ss.logits, ss.n = uint32(p), len(logits)
+	}
+	if !inst.mod.Memory().Write(ss.logits, unsafe.Slice((*byte)(unsafe.Pointer(&logits[0])), 4*len(logits))) {
+		inst.broken = true
+		return 0, fmt.Errorf("wasm: sampler's logits buffer lies outside its memory")
+	}
+	res, err := inst.call(ss.ctx, abi.ExportSmpSample, uint64(len(logits)))
+	if err != nil {
+		return 0, err
+	}
+	id, err := inst.status(abi.ExportSmpSample, res)
+	if err == nil && int(id) >= len(logits) {
+		inst.broken = true
+		return 0, fmt.Errorf("wasm: sampler picked token %d of %d", id, len(logits))
+	}
+	return id, err
+}
+
+// Release gives the instance back.
+func (ss *SamplerSession) Release() {
+	if ss.inst != nil {
+		ss.s.p.put(ss.inst)
+		ss.inst = nil
+	}
+}
