@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/wasmoe/wasmoe/guest/abi"
+	"github.com/wasmoe/wasmoe/host/model"
+	"github.com/wasmoe/wasmoe/host/vocab"
+	"github.com/wasmoe/wasmoe/host/wasm"
+	"github.com/wasmoe/wasmoe/kernels"
+)
+
+// Config selects the model and the guests an Engine runs.
+type Config struct {
+	ModelPath     string        // GGUF file
+	ID            string        // model name for clients; default: the file name without extension
+	Threads       int           // kernel threads; 0 = all cores
+	Context       int           // tokens per sequence; 0 = min(model context, 4096)
+	MaxQueue      int           // requests waiting for the model before ErrOverloaded; 0 = 64
+	Runtime       *wasm.Runtime // the wasm runtime the guests run in
+	TokenizerWasm []byte        // tokenizer guest module
+	SamplerWasm   []byte        // sampler guest module
+	GuestPool     int           // instances per guest; 0 = 4
+}
+
+// Engine serves one model: it owns the weights, the kernel threads and the guests.
+// Sequences run one at a time (batching comes later); waiting requests queue up to Config.MaxQueue.
+type Engine struct {
+	model   *model.Model
+	pool    *kernels.Pool
+	tok     *wasm.Tokenizer
+	smp     *wasm.Sampler
+	vocab   *abi.Vocab
+	info    ModelInfo
+	eog     map[int32]bool
+	context int
+
+	waiting   chan struct{} // admission: one slot per queued or running request
+	running   chan struct{} // holds a value while a sequence computes: one at a time
+	done      chan struct{} // closed by Close: queued and new requests fail with ErrClosed
+	closeOnce sync.Once
+	state     *model.State // reused across requests (guarded by running)
+}
+
+// Open loads the model and starts its guests.
+func Open(cfg Config) (*Engine, error) {
+	m, err := model.Load(cfg.ModelPath)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{model: m}
+	if err := e.init(cfg); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) init(cfg Config) error {
+	m := e.model
+	v, err := vocab.FromGGUF(m.File)
+	if err != nil {
+		return err
+	}
+	if len(v.Tokens) > m.Vocab {
+		return fmt.Errorf("engine: %s: tokenizer has %d tokens but the embedding only %d rows", cfg.ModelPath, len(v.Tokens), m.Vocab)
+	}
+	e.vocab = v
+	guests := cfg.GuestPool
+	if guests <= 0 {
+		guests = 4
+	}
+	if e.tok, err = wasm.NewTokenizer(cfg.Runtime, cfg.TokenizerWasm, v, guests); err != nil {
+		return err
+	}
+	if e.smp, err = wasm.NewSampler(cfg.Runtime, cfg.SamplerWasm, guests); err != nil {
+		return err
+	}
+	e.pool = kernels.NewPool(cfg.Threads)
+	e.context = cfg.Context
+	if e.context <= 0 {
+		e.context = min(m.Context, 4096)
+	}
+	e.context = min(e.context, m.Context)
+	queue := cfg.MaxQueue
+	if queue <= 0 {
+		queue = 64
+	}
+	e.waiting = make(chan struct{}, queue+1)
+	e.running = make(chan struct{}, 1)
+	e.done = make(chan struct{})
+	e.eog = map[int32]bool{}
+	for _, id := range vocab.EOGTokens(v) {
+		e.eog[id] = true
+	}
+	id := cfg.ID
+	if id == "" {
+		id = strings.TrimSuffix(filepath.Base(cfg.ModelPath), filepath.Ext(cfg.ModelPath))
+	}
+	tmpl, _ := m.File.String("tokenizer.chat_template")
+	e.info = ModelInfo{ID: id, Arch: m.Arch, ContextLength: e.context, VocabSize: m.Vocab, ChatTemplate: tmpl,
+		BOSToken: tokenText(v, v.BOS), EOSToken: tokenText(v, v.EOS), AddBOS: v.AddBOS}
+	e.state = m.NewState(e.context)
+	return nil
+}
+
+func tokenText(v *abi.Vocab, id int32) string {
+	if id < 0 || int(id) >= len(v.Tokens) {
+		return ""
+	}
+	return v.Tokens[id]
+}
+
+// Close fails queued requests, waits for the running one to finish, and releases the model and the kernel
+// threads.
+// Calling it again does nothing.
+func (e *Engine) Close() error {
+	var err error
+	e.closeOnce.Do(func() {
+		if e.done != nil {
+			close(e.done)
+			e.running <- struct{}{} // the running sequence has finished; no other will start
+		}
+		if e.pool != nil {
+			e.pool.Close()
+		}
+		err = e.model.Close()
+	})
+	return err
+}
+
+// Info describes the model.
+func (e *Engine) Info() ModelInfo { return e.info }
+
+// Model is the loaded model, for tools that run it directly (eval, benchmarks).
+func (e *Engine) Model() *model.Model { return e.model }
+
+// Pool is the kernel thread pool.
+func (e *Engine) Pool() *kernels.Pool { return e.pool }
+
+// Tokenize turns text into token ids in the tokenizer guest.
+func (e *Engine) Tokenize(ctx context.Context, text string, addBOS, parseSpecial bool) ([]int32, error) {
+	return e.tok.Encode(ctx, text, addBOS, parseSpecial)
+}
+
+// Detokenize turns token ids back into text (special tokens included) in the tokenizer guest.
+func (e *Engine) Detokenize(ctx context.Context, ids []int32) (string, error) {
+	b, err := e.tok.Decode(ctx, ids, true)
+	return string(b), err
+}

@@ -1,0 +1,75 @@
+// Package engine runs generation: it turns prompt token ids into a stream of sampled tokens by driving the
+// model forward pass (host) and the sampler guest (wasm), one sequence step at a time.
+package engine
+
+import "errors"
+
+// Errors callers map to protocol responses.
+var (
+	// ErrOverloaded means the engine's queue is full; retry later (HTTP 503).
+	ErrOverloaded = errors.New("engine: overloaded, queue is full")
+	// ErrPromptTooLong means the prompt does not fit the model's context (HTTP 413).
+	ErrPromptTooLong = errors.New("engine: prompt does not fit the context window")
+	// ErrClosed means the engine is shutting down (HTTP 503).
+	ErrClosed = errors.New("engine: closed")
+)
+
+// Finish reasons, as OpenAI names them.
+const (
+	FinishStop   = "stop"   // an end-of-generation token was sampled (or the caller stopped on a stop string)
+	FinishLength = "length" // max_tokens or the context window was reached
+)
+
+// ModelInfo describes a loaded model to the serving layer.
+type ModelInfo struct {
+	ID            string // name clients use in "model"
+	Arch          string // GGUF architecture, e.g. "qwen2"
+	ContextLength int    // tokens of context the engine serves
+	VocabSize     int    // logits width
+	ChatTemplate  string // Jinja source from tokenizer.chat_template; "" if none
+	BOSToken      string // text of the BOS token ("" if none), for templates
+	EOSToken      string // text of the EOS token ("" if none), for templates
+	AddBOS        bool   // whether raw completions get a BOS prepended
+}
+
+// SamplingParams selects how the sampler guest picks each token. Zero values mean "off" except where noted;
+// use DefaultSampling for llama.cpp-like defaults.
+type SamplingParams struct {
+	Temperature      float32           // <= 0 means greedy
+	TopK             int               // 0 = off
+	TopP             float32           // 1 = off
+	MinP             float32           // 0 = off
+	RepeatPenalty    float32           // 1 = off; llama.cpp semantics over the last RepeatLastN tokens
+	RepeatLastN      int               // window for the three penalties (prompt included); 0 = 64
+	PresencePenalty  float32           // OpenAI semantics, 0 = off
+	FrequencyPenalty float32           // OpenAI semantics, 0 = off
+	LogitBias        map[int32]float32 // added to the logits before sampling
+	Seed             uint64            // PRNG seed; same seed, same output
+}
+
+// DefaultSampling returns OpenAI's defaults: temperature 1, no truncation, no penalties.
+func DefaultSampling() SamplingParams {
+	return SamplingParams{Temperature: 1, TopP: 1, RepeatPenalty: 1}
+}
+
+// Request is one generation on one sequence.
+type Request struct {
+	Prompt    []int32        // token ids, BOS included when wanted
+	MaxTokens int            // <= 0 means until the context is full
+	Sampling  SamplingParams // how to pick tokens
+	IgnoreEOS bool           // keep going past end-of-generation tokens (benchmarks)
+}
+
+// Piece is one generated token and the text it completes. Text holds only whole UTF-8 characters: bytes of a
+// character split across tokens are held back until it is complete, so Text may be empty.
+type Piece struct {
+	Token int32
+	Text  string
+}
+
+// Result summarises a finished generation.
+type Result struct {
+	PromptTokens     int
+	CompletionTokens int
+	FinishReason     string // FinishStop or FinishLength
+}
