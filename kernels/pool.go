@@ -14,7 +14,8 @@ import (
 // buffers (quantized activations), so in steady state its operations allocate nothing.
 //
 // Operations on one Pool are serialized by a mutex: concurrent callers simply take turns. A function given
-// to Run must not call the same Pool (that deadlocks). Use one Pool per independent stream of work.
+// to Run must not call the same Pool (that deadlocks), and a panic in a chunk run by a worker goroutine
+// ends the program, as in any goroutine. Use one Pool per independent stream of work.
 type Pool struct {
 	mu      sync.Mutex
 	threads int
@@ -145,11 +146,18 @@ func (p *Pool) wait() {
 			runtime.Gosched()
 		}
 	}
-	p.waiting.Store(true)
-	if p.pending.Load() == 0 && p.waiting.CompareAndSwap(true, false) {
-		return
+	// Block. A wake-up only says that some worker saw waiting set after its last chunk: it may come from
+	// a worker of the previous job that was slow to look, so check pending again.
+	for {
+		p.waiting.Store(true)
+		if p.pending.Load() == 0 && p.waiting.CompareAndSwap(true, false) {
+			return
+		}
+		<-p.done
+		if p.pending.Load() == 0 {
+			return
+		}
 	}
-	<-p.done // the last worker saw waiting set and sends
 }
 
 // worker runs its chunk of each job it takes part in, until the pool is closed.
@@ -184,15 +192,20 @@ func (p *Pool) next(w *worker, seen uint64) (t uint64, ok bool) {
 			runtime.Gosched()
 		}
 	}
-	w.asleep.Store(true)
-	if t := p.ticket.Load(); t != seen && w.asleep.CompareAndSwap(true, false) {
-		return t, true
+	// Block. A wake-up only says that a dispatcher saw asleep set: it may be late, for the job this worker
+	// already took while spinning or checking, so check the ticket again.
+	for {
+		w.asleep.Store(true)
+		if t := p.ticket.Load(); t != seen && w.asleep.CompareAndSwap(true, false) {
+			return t, true
+		}
+		if _, ok := <-w.wake; !ok {
+			return 0, false
+		}
+		if t := p.ticket.Load(); t != seen {
+			return t, true
+		}
 	}
-	// Either no new ticket, or the dispatcher saw us asleep and is sending a wake-up: take it.
-	if _, ok := <-w.wake; !ok {
-		return 0, false
-	}
-	return p.ticket.Load(), true
 }
 
 // funcJob adapts a Run function to a job.

@@ -42,6 +42,36 @@ func TestPoolRunCoversRange(t *testing.T) {
 	}
 }
 
+// Many short jobs of varying width, on pools that spin (threads <= GOMAXPROCS) and pools that block:
+// every chunk runs exactly once and Run returns only after all have run.
+func TestPoolManyJobs(t *testing.T) {
+	for _, th := range []int{2, 3, 5} {
+		for rep := range 20 {
+			p := NewPool(th)
+			for k := range 200 {
+				n := 1 + (k*7+rep)%6
+				var mu sync.Mutex
+				var got [][2]int
+				p.Run(n, func(lo, hi int) {
+					mu.Lock()
+					got = append(got, [2]int{lo, hi})
+					mu.Unlock()
+				})
+				mu.Lock()
+				total := 0
+				for _, c := range got {
+					total += c[1] - c[0]
+				}
+				if total != n || len(got) != min(th, n) {
+					t.Fatalf("threads=%d job %d: chunks %v for n=%d", th, k, got, n)
+				}
+				mu.Unlock()
+			}
+			p.Close()
+		}
+	}
+}
+
 func TestPoolDefaultThreads(t *testing.T) {
 	p := NewPool(0)
 	defer p.Close()
