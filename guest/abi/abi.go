@@ -6,6 +6,10 @@ package abi
 // HostModule is the import module name of the host functions.
 const HostModule = "wasmoe_v0"
 
+// ImportLog is the host function (level, ptr, len i32) that appends len bytes at ptr to the instance's
+// bounded log.
+const ImportLog = "log"
+
 // Marker is the export every v0 guest carries; the host checks for it before anything else.
 const Marker = "wasmoe_abi_v0"
 
@@ -45,6 +49,7 @@ const (
 	ErrNotReady = -2 // called before tok_init / smp_config
 	ErrInternal = -3 // the guest failed in some other way (details in its log)
 	ErrNoMemory = -4 // the guest could not allocate
+	ErrNoToken  = -5 // smp_sample: every logit is -Inf or NaN, so no token can be picked
 )
 
 // Log levels of the host's log import.

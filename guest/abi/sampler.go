@@ -5,21 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 )
 
-// SamplerParams is what smp_config receives: how to pick each token of one request.
+// SamplerParams is what smp_config receives: how to pick each token of one request. The zero value is
+// greedy decoding with nothing else.
 type SamplerParams struct {
 	Temperature      float32           // <= 0: greedy
 	TopK             int32             // <= 0: off
-	TopP             float32           // >= 1: off
-	MinP             float32           // <= 0: off
-	RepeatPenalty    float32           // 1 (or 0): off
-	RepeatLastN      int32             // history window of the penalties; <= 0 means 64
+	TopP             float32           // outside (0, 1): off
+	MinP             float32           // <= 0: off; above 1 keeps only the best tokens
+	RepeatPenalty    float32           // 1, or <= 0: off
+	RepeatLastN      int32             // history window of the three penalties; <= 0 means 64
 	PresencePenalty  float32           // 0: off
 	FrequencyPenalty float32           // 0: off
-	LogitBias        map[int32]float32 // added to the logits first
-	Seed             uint64            // the PRNG seed
+	LogitBias        map[int32]float32 // added to the logits first; -Inf bans a token, +Inf forces it
+	Seed             uint64            // the PRNG seed: same seed, same tokens
 }
 
 // Layout of the SamplerParams blob, little-endian:
@@ -29,7 +30,7 @@ type SamplerParams struct {
 //	temperature, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty  6×float32
 //	top_k, repeat_last_n                                                          2×int32
 //	seed    uint64
-//	n_bias  uint32, then n_bias × (id int32, bias float32), ids ascending
+//	n_bias  uint32, then n_bias × (id int32, bias float32), ids strictly ascending
 const (
 	samplerMagic   = "WSMP"
 	samplerVersion = 1
@@ -38,16 +39,40 @@ const (
 	MaxLogitBias = 1 << 16
 )
 
-// MarshalBinary encodes p.
-func (p *SamplerParams) MarshalBinary() ([]byte, error) {
+// Validate reports parameters no sampler accepts: NaN or infinite values (except ±Inf biases), or too
+// many biases.
+func (p *SamplerParams) Validate() error {
+	for _, v := range p.floats() {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return errors.New("abi: sampler params hold a NaN or infinite value")
+		}
+	}
 	if len(p.LogitBias) > MaxLogitBias {
-		return nil, fmt.Errorf("abi: %d logit_bias entries, at most %d", len(p.LogitBias), MaxLogitBias)
+		return fmt.Errorf("abi: %d logit_bias entries, at most %d", len(p.LogitBias), MaxLogitBias)
+	}
+	for id, bias := range p.LogitBias {
+		if math.IsNaN(float64(bias)) {
+			return fmt.Errorf("abi: logit_bias of token %d is NaN", id)
+		}
+	}
+	return nil
+}
+
+// floats are the float fields in blob order.
+func (p *SamplerParams) floats() [6]float32 {
+	return [6]float32{p.Temperature, p.TopP, p.MinP, p.RepeatPenalty, p.PresencePenalty, p.FrequencyPenalty}
+}
+
+// MarshalBinary encodes p, which must be valid.
+func (p *SamplerParams) MarshalBinary() ([]byte, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
 	}
 	b := make([]byte, 0, samplerFixed+8*len(p.LogitBias))
 	le := binary.LittleEndian
 	b = append(b, samplerMagic...)
 	b = le.AppendUint32(b, samplerVersion)
-	for _, f := range []float32{p.Temperature, p.TopP, p.MinP, p.RepeatPenalty, p.PresencePenalty, p.FrequencyPenalty} {
+	for _, f := range p.floats() {
 		b = le.AppendUint32(b, math.Float32bits(f))
 	}
 	b = le.AppendUint32(b, uint32(p.TopK))
@@ -57,7 +82,7 @@ func (p *SamplerParams) MarshalBinary() ([]byte, error) {
 	for id := range p.LogitBias {
 		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	slices.Sort(ids)
 	b = le.AppendUint32(b, uint32(len(ids)))
 	for _, id := range ids {
 		b = le.AppendUint32(b, uint32(id))
@@ -66,7 +91,7 @@ func (p *SamplerParams) MarshalBinary() ([]byte, error) {
 	return b, nil
 }
 
-// UnmarshalBinary decodes a blob from MarshalBinary; it never panics on bad bytes.
+// UnmarshalBinary decodes a blob from MarshalBinary and validates it; it never panics on bad bytes.
 func (p *SamplerParams) UnmarshalBinary(b []byte) error {
 	if len(b) < samplerFixed || string(b[:4]) != samplerMagic {
 		return errors.New("abi: not a sampler params blob")
@@ -88,18 +113,12 @@ func (p *SamplerParams) UnmarshalBinary(b []byte) error {
 	if n > 0 {
 		p.LogitBias = make(map[int32]float32, n)
 	}
-	for i := uint32(0); i < n; i++ {
+	for i := range n {
 		id := int32(le.Uint32(rest[8*i:]))
-		bias := math.Float32frombits(le.Uint32(rest[8*i+4:]))
-		if math.IsNaN(float64(bias)) {
-			return fmt.Errorf("abi: sampler params: logit_bias of token %d is NaN", id)
+		if i > 0 && id <= int32(le.Uint32(rest[8*(i-1):])) {
+			return errors.New("abi: sampler params: logit_bias ids are not strictly ascending")
 		}
-		p.LogitBias[id] = bias
+		p.LogitBias[id] = math.Float32frombits(le.Uint32(rest[8*i+4:]))
 	}
-	for _, v := range []float32{p.Temperature, p.TopP, p.MinP, p.RepeatPenalty, p.PresencePenalty, p.FrequencyPenalty} {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return errors.New("abi: sampler params hold a NaN or infinite value")
-		}
-	}
-	return nil
+	return p.Validate()
 }

@@ -17,7 +17,8 @@ done
 if [ $check = 1 ]; then
   for g in tokenizer sampler; do
     if ! cmp -s "$out/$g.wasm" "$dir/$g.wasm"; then
-      echo "guest/builtin: $dir/$g.wasm is stale: its source builds a different binary. Run 'make guests' and commit." >&2
+      echo "guest/builtin: $dir/$g.wasm is stale: its source builds a different binary with $(go env GOVERSION)." >&2
+      echo "Run 'make guests' and commit (the committed guests are built with the Go version in guest/ABI.md)." >&2
       exit 1
     fi
   done

@@ -55,6 +55,9 @@ func logitsBuffer(n uint32) uint32 {
 	return sdk.Ptr(logits)
 }
 
+// sample picks from the first n logits of the buffer: a token id, or abi.ErrNoToken when every logit is
+// -Inf or NaN.
+//
 //go:wasmexport smp_sample
 func sample(n uint32) int32 {
 	if smp == nil {

@@ -9,15 +9,14 @@ import (
 	"github.com/wasmoe/wasmoe/guest/abi"
 )
 
-type instanceKey struct{}
-
-// instantiateHost provides the wasmoe_v0 host module.
+// instantiateHost provides the wasmoe_v0 host module. Its functions are GoModuleFunctions (no
+// reflection): they learn the calling instance from the module.
 func (r *Runtime) instantiateHost(ctx context.Context) error {
 	_, err := r.rt.NewHostModuleBuilder(abi.HostModule).
 		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(hostLog), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, nil).
+		WithGoModuleFunction(api.GoModuleFunc(r.hostLog), sig(3, 0).params, nil).
 		WithParameterNames("level", "ptr", "len").
-		Export("log").
+		Export(abi.ImportLog).
 		Instantiate(ctx)
 	if err != nil {
 		return fmt.Errorf("wasm: host module: %w", err)
@@ -25,23 +24,31 @@ func (r *Runtime) instantiateHost(ctx context.Context) error {
 	return nil
 }
 
-// hostLog appends a guest message to the calling instance's bounded log. Messages past the limit are
-// counted, not kept.
-func hostLog(ctx context.Context, m api.Module, stack []uint64) {
-	inst, _ := ctx.Value(instanceKey{}).(*Instance)
+// hostLog appends a guest message to the calling instance's bounded log.
+func (r *Runtime) hostLog(_ context.Context, m api.Module, stack []uint64) {
+	inst := r.instanceOf(m)
 	if inst == nil {
 		return
 	}
-	level, ptr, n := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
-	room := inst.logLimit - len(inst.log)
-	if room <= 0 {
-		inst.logDropped++
-		return
-	}
-	b, ok := m.Memory().Read(ptr, min(n, uint32(room)))
+	level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	b, ok := m.Memory().Read(ptr, min(n, uint32(inst.log.room())))
 	if !ok {
-		inst.logDropped++
-		return
+		b = []byte("(message outside the guest's memory)")
 	}
-	inst.log = fmt.Appendf(inst.log, "[%d] %s\n", level, b)
+	inst.log.printf("[%s] %s\n", levelName(level), b)
+}
+
+// levelName names a log level of the ABI.
+func levelName(level int32) string {
+	switch level {
+	case abi.LogDebug:
+		return "debug"
+	case abi.LogInfo:
+		return "info"
+	case abi.LogWarn:
+		return "warn"
+	case abi.LogError:
+		return "error"
+	}
+	return fmt.Sprint(level)
 }

@@ -2,10 +2,10 @@ package wasm
 
 import (
 	"context"
-	"errors"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
-	"strings"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -13,42 +13,43 @@ import (
 	"github.com/wasmoe/wasmoe/guest/abi"
 )
 
-// Instance is one initialised guest. It is used by one goroutine at a time (a pool hands it out).
-type Instance struct {
+// instance is one initialised guest. It is used by one goroutine at a time (a pool hands it out).
+type instance struct {
+	r          *Runtime
 	mod        api.Module
 	fns        map[string]api.Function
-	stack      []uint64
-	scratch    uint32 // a guest buffer for inputs, from wasmoe_alloc
+	stack      []uint64 // reused by every call: no allocation per call
+	scratch    uint32   // a guest buffer for inputs, from wasmoe_alloc
 	scratchLen uint32
 	broken     bool // a call failed: the instance's state is unknown, never reuse it
-
-	log        []byte
-	logLimit   int
-	logDropped int
+	log        guestLog
 }
 
-// instantiate creates an instance of cm with WASI's capabilities stripped down to nothing but a seeded
-// random source.
-func (r *Runtime) instantiate(ctx context.Context, cm wazero.CompiledModule, seed uint64) (*Instance, error) {
+// instantiate creates an instance of cm with nothing of WASI but a random source seeded with seed (no
+// filesystem, environment, arguments or real clock), its stdout and stderr going to its log, and runs
+// its _initialize.
+func (r *Runtime) instantiate(ctx context.Context, cm wazero.CompiledModule, seed uint64) (*instance, error) {
 	var seedBytes [32]byte
 	for i := range 8 {
 		seedBytes[i] = byte(seed >> (8 * i))
 	}
+	inst := &instance{r: r, fns: map[string]api.Function{}, stack: make([]uint64, 4), log: guestLog{limit: r.cfg.LogLimit}}
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // anonymous: the same module can be instantiated many times
 		WithStartFunctions().
-		WithRandSource(rand.NewChaCha8(seedBytes))
-	inst := &Instance{fns: map[string]api.Function{}, stack: make([]uint64, 4), logLimit: r.cfg.LogLimit}
-	ctx = context.WithValue(ctx, instanceKey{}, inst)
+		WithRandSource(rand.NewChaCha8(seedBytes)).
+		WithStdout(&inst.log).
+		WithStderr(&inst.log)
 	mod, err := r.rt.InstantiateModule(ctx, cm, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("wasm: instantiate: %w", err)
 	}
 	inst.mod = mod
+	r.register(mod, inst)
 	if init := mod.ExportedFunction("_initialize"); init != nil {
-		if _, err := init.Call(ctx); err != nil {
-			mod.Close(ctx)
-			return nil, fmt.Errorf("wasm: _initialize: %w%s", err, inst.logTail())
+		if err := init.CallWithStack(ctx, inst.stack); err != nil {
+			inst.close(ctx)
+			return nil, fmt.Errorf("wasm: _initialize: %w%s", err, inst.log.tail())
 		}
 	}
 	for name := range cm.ExportedFunctions() {
@@ -57,80 +58,114 @@ func (r *Runtime) instantiate(ctx context.Context, cm wazero.CompiledModule, see
 	return inst, nil
 }
 
-// call invokes an export with up to four i32/i64 arguments and returns its first result. A trap marks the
-// instance broken.
-func (inst *Instance) call(ctx context.Context, name string, args ...uint64) (uint64, error) {
+// call invokes an export with up to four i32 arguments and returns its first result. Any error (a trap,
+// an exit, a cancelled context with CloseOnContextDone) marks the instance broken.
+func (inst *instance) call(ctx context.Context, name string, args ...uint64) (uint64, error) {
+	if inst.broken {
+		return 0, fmt.Errorf("wasm: %s: the guest failed earlier in this request", name)
+	}
 	fn := inst.fns[name]
 	if fn == nil {
 		return 0, fmt.Errorf("wasm: guest has no export %q", name)
 	}
 	stack := inst.stack[:max(len(args), 1)]
 	copy(stack, args)
-	ctx = context.WithValue(ctx, instanceKey{}, inst)
 	if err := fn.CallWithStack(ctx, stack); err != nil {
 		inst.broken = true
-		return 0, fmt.Errorf("wasm: %s trapped: %w%s", name, err, inst.logTail())
+		return 0, fmt.Errorf("wasm: %s failed: %w%s", name, err, inst.log.tail())
 	}
 	return stack[0], nil
 }
 
 // status turns a negative i32 status into an error naming the export and quoting the guest's log.
-func (inst *Instance) status(name string, v uint64) (int32, error) {
+func (inst *instance) status(name string, v uint64) (int32, error) {
 	n := int32(uint32(v))
 	if n >= 0 {
 		return n, nil
 	}
-	msg := map[int32]string{abi.ErrBadInput: "bad input", abi.ErrNotReady: "not initialised",
-		abi.ErrInternal: "internal error", abi.ErrNoMemory: "out of memory"}[n]
-	if msg == "" {
+	var msg string
+	switch n {
+	case abi.ErrBadInput:
+		msg = "bad input"
+	case abi.ErrNotReady:
+		msg = "not initialised"
+	case abi.ErrInternal:
+		msg = "internal error"
+	case abi.ErrNoMemory:
+		msg = "out of memory"
+	case abi.ErrNoToken:
+		msg = "no token can be sampled: every logit is -Inf or NaN"
+	default:
 		msg = fmt.Sprintf("error %d", n)
 	}
-	return n, fmt.Errorf("wasm: %s: %s%s", name, msg, inst.logTail())
+	return n, fmt.Errorf("wasm: %s: %s%s", name, msg, inst.log.tail())
 }
 
-// write copies b into the instance's scratch buffer (grown with wasmoe_alloc as needed) and returns its
-// address.
-func (inst *Instance) write(ctx context.Context, b []byte) (uint32, error) {
-	if uint32(len(b)) > inst.scratchLen || inst.scratch == 0 {
+// buffer returns the address of the instance's scratch buffer for inputs, grown with wasmoe_alloc to at
+// least n bytes.
+func (inst *instance) buffer(ctx context.Context, n int) (uint32, error) {
+	if n > math.MaxUint32 {
+		return 0, fmt.Errorf("wasm: %d bytes do not fit a guest buffer", n)
+	}
+	if uint32(n) > inst.scratchLen || inst.scratch == 0 {
 		if inst.scratch != 0 {
 			if _, err := inst.call(ctx, abi.ExportFree, uint64(inst.scratch)); err != nil {
 				return 0, err
 			}
+			inst.scratch, inst.scratchLen = 0, 0
 		}
-		size := max(uint32(len(b)), 4096)
+		size := max(uint32(n), 4096)
 		p, err := inst.call(ctx, abi.ExportAlloc, uint64(size))
 		if err != nil {
 			return 0, err
 		}
 		inst.scratch, inst.scratchLen = uint32(p), size
 	}
-	if len(b) > 0 && !inst.mod.Memory().Write(inst.scratch, b) {
-		inst.broken = true
-		return 0, errors.New("wasm: guest buffer lies outside its memory")
-	}
 	return inst.scratch, nil
 }
 
-// read copies n bytes at ptr out of guest memory.
-func (inst *Instance) read(ptr, n uint32) ([]byte, error) {
+// write copies b into the scratch buffer and returns its address.
+func (inst *instance) write(ctx context.Context, b []byte) (uint32, error) {
+	ptr, err := inst.buffer(ctx, len(b))
+	if err != nil {
+		return 0, err
+	}
+	dst, err := inst.view(ptr, uint32(len(b)))
+	if err != nil {
+		return 0, err
+	}
+	copy(dst, b)
+	return ptr, nil
+}
+
+// writeInt32s copies ids into the scratch buffer as little-endian int32s and returns its address.
+func (inst *instance) writeInt32s(ctx context.Context, ids []int32) (uint32, error) {
+	ptr, err := inst.buffer(ctx, 4*len(ids))
+	if err != nil {
+		return 0, err
+	}
+	dst, err := inst.view(ptr, uint32(4*len(ids)))
+	if err != nil {
+		return 0, err
+	}
+	for i, id := range ids {
+		binary.LittleEndian.PutUint32(dst[4*i:], uint32(id))
+	}
+	return ptr, nil
+}
+
+// view returns the guest's memory [ptr, ptr+n) in place, valid until the next call into the guest.
+func (inst *instance) view(ptr, n uint32) ([]byte, error) {
 	b, ok := inst.mod.Memory().Read(ptr, n)
 	if !ok {
 		inst.broken = true
 		return nil, fmt.Errorf("wasm: guest result [%d, +%d) lies outside its memory", ptr, n)
 	}
-	return append([]byte(nil), b...), nil
+	return b, nil
 }
 
-// logTail returns the end of the guest's log, for error messages.
-func (inst *Instance) logTail() string {
-	if len(inst.log) == 0 {
-		return ""
-	}
-	s := strings.TrimSpace(string(inst.log))
-	if len(s) > 500 {
-		s = "…" + s[len(s)-500:]
-	}
-	return " (guest log: " + s + ")"
+// close closes the instance's module.
+func (inst *instance) close(ctx context.Context) {
+	inst.r.unregister(inst.mod)
+	inst.mod.Close(ctx)
 }
-
-func (inst *Instance) close(ctx context.Context) { inst.mod.Close(ctx) }

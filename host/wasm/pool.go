@@ -13,21 +13,21 @@ import (
 type pool struct {
 	r    *Runtime
 	cm   wazero.CompiledModule
-	init func(context.Context, *Instance) error // run once per new instance
+	init func(context.Context, *instance) error // run once per new instance
 
 	slots   chan struct{}  // one value per instance in use
-	idle    chan *Instance // initialised instances not in use
+	idle    chan *instance // initialised instances not in use
 	created atomic.Int64   // instances alive now
 	seeds   atomic.Uint64  // random seed of the next instance
 }
 
-func newPool(r *Runtime, cm wazero.CompiledModule, size int, init func(context.Context, *Instance) error) *pool {
+func newPool(r *Runtime, cm wazero.CompiledModule, size int, init func(context.Context, *instance) error) *pool {
 	size = max(size, 1)
-	return &pool{r: r, cm: cm, init: init, slots: make(chan struct{}, size), idle: make(chan *Instance, size)}
+	return &pool{r: r, cm: cm, init: init, slots: make(chan struct{}, size), idle: make(chan *instance, size)}
 }
 
 // get waits for a slot, then returns an idle instance or a new one.
-func (p *pool) get(ctx context.Context) (*Instance, error) {
+func (p *pool) get(ctx context.Context) (*instance, error) {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -53,12 +53,12 @@ func (p *pool) get(ctx context.Context) (*Instance, error) {
 }
 
 // put gives an instance back and frees its slot; a broken instance is closed instead.
-func (p *pool) put(inst *Instance) {
+func (p *pool) put(inst *instance) {
 	if inst.broken {
 		inst.close(context.Background())
 		p.created.Add(-1)
 	} else {
-		inst.log = inst.log[:0]
+		inst.log.reset()
 		p.idle <- inst
 	}
 	<-p.slots

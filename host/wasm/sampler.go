@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -12,14 +13,15 @@ import (
 // the guest keeps the request's history and random stream.
 type Sampler struct{ p *pool }
 
-// NewSampler compiles the guest and checks that an instance starts.
+// NewSampler compiles the guest, checks it against the ABI and that an instance starts. Up to poolSize
+// instances serve requests at once.
 func NewSampler(r *Runtime, wasm []byte, poolSize int) (*Sampler, error) {
 	ctx := context.Background()
-	cm, err := r.compile(ctx, wasm, abi.ExportSmpConfig, abi.ExportSmpAccept, abi.ExportSmpLogits, abi.ExportSmpSample)
+	cm, err := r.compile(ctx, wasm, samplerKind)
 	if err != nil {
 		return nil, err
 	}
-	s := &Sampler{p: newPool(r, cm, poolSize, func(context.Context, *Instance) error { return nil })}
+	s := &Sampler{p: newPool(r, cm, poolSize, func(context.Context, *instance) error { return nil })}
 	inst, err := s.p.get(ctx)
 	if err != nil {
 		return nil, err
@@ -28,16 +30,17 @@ func NewSampler(r *Runtime, wasm []byte, poolSize int) (*Sampler, error) {
 	return s, nil
 }
 
-// SamplerSession is one request's hold on a sampler instance.
+// SamplerSession is one request's hold on a sampler instance. Its calls run under the context given to
+// Acquire.
 type SamplerSession struct {
 	s      *Sampler
-	inst   *Instance
+	inst   *instance
 	ctx    context.Context
 	logits uint32 // guest address of its logits buffer
 	n      int    // its length
 }
 
-// Acquire takes an instance and configures it for a request.
+// Acquire takes an instance (waiting while all are busy) and configures it for a request.
 func (s *Sampler) Acquire(ctx context.Context, p abi.SamplerParams) (*SamplerSession, error) {
 	blob, err := p.MarshalBinary()
 	if err != nil {
@@ -62,12 +65,12 @@ func (s *Sampler) Acquire(ctx context.Context, p abi.SamplerParams) (*SamplerSes
 	return ss, nil
 }
 
-// Accept appends tokens to the request's history (for the penalties).
+// Accept appends tokens to the request's history (for the penalties): the prompt, then each sampled token.
 func (ss *SamplerSession) Accept(tokens ...int32) error {
 	if len(tokens) == 0 {
 		return nil
 	}
-	ptr, err := ss.inst.write(ss.ctx, int32Bytes(tokens))
+	ptr, err := ss.inst.writeInt32s(ss.ctx, tokens)
 	if err != nil {
 		return err
 	}
@@ -79,8 +82,12 @@ func (ss *SamplerSession) Accept(tokens ...int32) error {
 	return err
 }
 
-// Sample copies the logits into the guest and returns the token it picks.
+// Sample copies the logits into the guest's logits buffer and returns the token it picks. In steady state
+// (same vocabulary size as the previous call) it allocates nothing.
 func (ss *SamplerSession) Sample(logits []float32) (int32, error) {
+	if len(logits) == 0 {
+		return 0, errors.New("wasm: no logits to sample from")
+	}
 	inst := ss.inst
 	if len(logits) != ss.n {
 		p, err := inst.call(ss.ctx, abi.ExportSmpLogits, uint64(len(logits)))
@@ -89,6 +96,7 @@ func (ss *SamplerSession) Sample(logits []float32) (int32, error) {
 		}
 		ss.logits, ss.n = uint32(p), len(logits)
 	}
+	// wasm is little-endian, like every host wasmoe runs on: the floats go in with one copy.
 	if !inst.mod.Memory().Write(ss.logits, unsafe.Slice((*byte)(unsafe.Pointer(&logits[0])), 4*len(logits))) {
 		inst.broken = true
 		return 0, fmt.Errorf("wasm: sampler's logits buffer lies outside its memory")
@@ -105,7 +113,8 @@ func (ss *SamplerSession) Sample(logits []float32) (int32, error) {
 	return id, err
 }
 
-// Release gives the instance back.
+// Release gives the instance back to the pool (or discards it if it failed). It may be called more than
+// once.
 func (ss *SamplerSession) Release() {
 	if ss.inst != nil {
 		ss.s.p.put(ss.inst)

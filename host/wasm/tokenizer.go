@@ -11,11 +11,12 @@ import (
 // Tokenizer runs a tokenizer guest: text to token ids and back, one pooled instance per call.
 type Tokenizer struct{ p *pool }
 
-// NewTokenizer compiles the guest and starts one instance built from v, to fail early on a bad guest or
-// vocabulary; more start on demand, up to poolSize.
+// NewTokenizer compiles the guest, checks it against the ABI, and starts one instance built from v (each
+// instance reads v in its tok_init), to fail early on a bad guest or vocabulary; more start on demand, up
+// to poolSize.
 func NewTokenizer(r *Runtime, wasm []byte, v *abi.Vocab, poolSize int) (*Tokenizer, error) {
 	ctx := context.Background()
-	cm, err := r.compile(ctx, wasm, abi.ExportTokInit, abi.ExportTokEncode, abi.ExportTokResult, abi.ExportTokPiece, abi.ExportTokDecode)
+	cm, err := r.compile(ctx, wasm, tokenizerKind)
 	if err != nil {
 		return nil, err
 	}
@@ -23,7 +24,7 @@ func NewTokenizer(r *Runtime, wasm []byte, v *abi.Vocab, poolSize int) (*Tokeniz
 	if err != nil {
 		return nil, err
 	}
-	t := &Tokenizer{p: newPool(r, cm, poolSize, func(ctx context.Context, inst *Instance) error {
+	t := &Tokenizer{p: newPool(r, cm, poolSize, func(ctx context.Context, inst *instance) error {
 		ptr, err := inst.write(ctx, blob)
 		if err != nil {
 			return err
@@ -62,37 +63,30 @@ func (t *Tokenizer) Encode(ctx context.Context, text string, addSpecial, parseSp
 	if parseSpecial {
 		flags |= abi.FlagParseSpecial
 	}
-	res, err := inst.call(ctx, abi.ExportTokEncode, uint64(ptr), uint64(len(text)), flags)
+	b, err := t.result(ctx, inst, abi.ExportTokEncode, 4, uint64(ptr), uint64(len(text)), flags)
 	if err != nil {
 		return nil, err
 	}
-	n, err := inst.status(abi.ExportTokEncode, res)
-	if err != nil || n == 0 {
-		return []int32{}, err
-	}
-	b, err := t.result(ctx, inst, uint32(n)*4)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]int32, n)
+	ids := make([]int32, len(b)/4)
 	for i := range ids {
 		ids[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return ids, nil
 }
 
-// Piece returns the bytes of one token (special: control tokens give their text, else nothing).
+// Piece returns the bytes of one token (special: control tokens give their text, else nothing). The
+// engine calls it once per generated token.
 func (t *Tokenizer) Piece(ctx context.Context, id int32, special bool) ([]byte, error) {
 	inst, err := t.p.get(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer t.p.put(inst)
-	res, err := inst.call(ctx, abi.ExportTokPiece, uint64(uint32(id)), boolArg(special))
+	b, err := t.result(ctx, inst, abi.ExportTokPiece, 1, uint64(uint32(id)), boolArg(special))
 	if err != nil {
 		return nil, err
 	}
-	return t.bytes(ctx, inst, abi.ExportTokPiece, res)
+	return clone(b), nil
 }
 
 // Decode turns token ids into bytes.
@@ -102,45 +96,41 @@ func (t *Tokenizer) Decode(ctx context.Context, ids []int32, special bool) ([]by
 		return nil, err
 	}
 	defer t.p.put(inst)
-	ptr, err := inst.write(ctx, int32Bytes(ids))
+	ptr, err := inst.writeInt32s(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	res, err := inst.call(ctx, abi.ExportTokDecode, uint64(ptr), uint64(len(ids)), boolArg(special))
+	b, err := t.result(ctx, inst, abi.ExportTokDecode, 1, uint64(ptr), uint64(len(ids)), boolArg(special))
 	if err != nil {
 		return nil, err
 	}
-	return t.bytes(ctx, inst, abi.ExportTokDecode, res)
+	return clone(b), nil
 }
 
-func (t *Tokenizer) bytes(ctx context.Context, inst *Instance, name string, res uint64) ([]byte, error) {
+// result calls an export that returns a count of size-byte items (or a negative status) and leaves them
+// at tok_result, and returns a view of them in guest memory, valid until the next call into the guest.
+func (t *Tokenizer) result(ctx context.Context, inst *instance, name string, size uint32, args ...uint64) ([]byte, error) {
+	res, err := inst.call(ctx, name, args...)
+	if err != nil {
+		return nil, err
+	}
 	n, err := inst.status(name, res)
 	if err != nil || n == 0 {
 		return nil, err
 	}
-	return t.result(ctx, inst, uint32(n))
-}
-
-// result copies n bytes of the guest's last result.
-func (t *Tokenizer) result(ctx context.Context, inst *Instance, n uint32) ([]byte, error) {
 	ptr, err := inst.call(ctx, abi.ExportTokResult)
 	if err != nil {
 		return nil, err
 	}
-	return inst.read(uint32(ptr), n)
+	return inst.view(uint32(ptr), uint32(n)*size)
 }
+
+// clone copies a view out of guest memory.
+func clone(b []byte) []byte { return append([]byte{}, b...) }
 
 func boolArg(b bool) uint64 {
 	if b {
 		return 1
 	}
 	return 0
-}
-
-// int32Bytes views ids as little-endian bytes (wasm and every host wasmoe runs on are little-endian).
-func int32Bytes(ids []int32) []byte {
-	if len(ids) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&ids[0])), 4*len(ids))
 }
