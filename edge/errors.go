@@ -1,41 +1,86 @@
 package edge
 
 import (
-	"encoding/json"
+	"context"
+	"errors"
+	"fmt"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/wasmoe/wasmoe/host/engine"
 )
 
-// apiError is an error as OpenAI reports it: a status and a JSON body {"error": {...}}.
+// Error types, as OpenAI names them.
+const (
+	typeInvalidRequest = "invalid_request_error"
+	typeServer         = "server_error"
+)
+
+const contentJSON = "application/json"
+
+// apiError is an error as OpenAI reports it: a status and {"error":{"message","type","param","code"}}.
+// Empty Param and Code are sent as null.
 type apiError struct {
-	Status  int    `json:"-"`
-	Message string `json:"message"`
-	Type    string `json:"type"`
-	Param   any    `json:"param"`
-	Code    any    `json:"code"`
+	Status  int
+	Message string
+	Type    string
+	Param   string
+	Code    string
 }
 
 func (e *apiError) Error() string { return e.Message }
 
-func badRequest(param, msg string) *apiError {
-	return &apiError{Status: 400, Message: msg, Type: "invalid_request_error", Param: nilIfEmpty(param)}
+// errInternal is what a panic or an unexpected engine error becomes; the details go to the log.
+var errInternal = &apiError{Status: fasthttp.StatusInternalServerError, Type: typeServer, Message: "internal server error"}
+
+// badRequest is a 400 about param ("" when no one parameter is at fault).
+func badRequest(param, format string, args ...any) *apiError {
+	return &apiError{Status: fasthttp.StatusBadRequest, Type: typeInvalidRequest, Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
+// promptTooLong is the 413 of a prompt that leaves no room in the context.
+func promptTooLong(param string, tokens, context int) *apiError {
+	return &apiError{Status: fasthttp.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Param: param, Code: "context_length_exceeded",
+		Message: fmt.Sprintf("the prompt has %d tokens; this model's context is %d tokens", tokens, context)}
+}
+
+// engineError maps an error of Tokenize or Generate, logging those that become a 500.
+func (s *Server) engineError(err error, param string) *apiError {
+	switch {
+	case errors.Is(err, engine.ErrPromptTooLong):
+		return &apiError{Status: fasthttp.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Param: param,
+			Code: "context_length_exceeded", Message: err.Error()}
+	case errors.Is(err, engine.ErrOverloaded):
+		return &apiError{Status: fasthttp.StatusServiceUnavailable, Type: typeServer, Code: "overloaded", Message: "the model is overloaded; retry later"}
+	case errors.Is(err, engine.ErrClosed), errors.Is(err, errShutdown):
+		return &apiError{Status: fasthttp.StatusServiceUnavailable, Type: typeServer, Code: "shutting_down", Message: "the server is shutting down"}
+	case errors.Is(err, errTimeout), errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: fasthttp.StatusGatewayTimeout, Type: typeServer, Code: "timeout", Message: "the generation exceeded the request timeout"}
 	}
-	return s
+	s.log.Error("edge: model error", "err", err)
+	return errInternal
 }
 
-// writeError sends e as the whole response.
+// appendError appends e's JSON body.
+func appendError(b []byte, e *apiError) []byte {
+	b = append(b, `{"error":{"message":`...)
+	b = appendJSONString(b, e.Message)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, e.Type)
+	b = append(b, `,"param":`...)
+	b = appendNullString(b, e.Param)
+	b = append(b, `,"code":`...)
+	b = appendNullString(b, e.Code)
+	return append(b, "}}"...)
+}
+
+// writeError makes e the whole response, replacing whatever was set before.
 func writeError(ctx *fasthttp.RequestCtx, e *apiError) {
 	ctx.Response.Reset()
 	ctx.SetStatusCode(e.Status)
-	ctx.SetContentType("application/json")
-	if e.Status == fasthttp.StatusServiceUnavailable || e.Status == fasthttp.StatusTooManyRequests {
+	ctx.SetContentType(contentJSON)
+	if e.Status == fasthttp.StatusServiceUnavailable {
 		ctx.Response.Header.Set("Retry-After", "1")
 	}
-	b, _ := json.Marshal(map[string]*apiError{"error": e})
-	ctx.SetBody(b)
+	ctx.SetBody(appendError(nil, e))
 }

@@ -7,84 +7,99 @@ const (
 	thinkClose = "</think>"
 )
 
-// thinkSplitter separates a reasoning model's output into reasoning_content and content, as the DeepSeek API
-// returns them. Output starts inside the reasoning when the prompt opened <think> (R1 templates); otherwise
-// a <think> at the very start of the output opens it. Text up to </think> is reasoning; the newlines right
-// after </think> are dropped; the rest is content.
-type thinkSplitter struct {
-	state int    // one of the states below
-	held  string // text that may be the start of a tag
-}
+// textKind tells reasoning from the answer.
+type textKind uint8
 
 const (
-	thinkUndecided = iota // output has not yet shown whether it starts with <think>
-	thinkInside
-	thinkAfter // just after </think>: leading newlines are dropped
+	content   textKind = iota // content: the answer
+	reasoning                 // reasoning_content
+)
+
+// sink receives response text as it is released.
+type sink interface {
+	text(kind textKind, s string) error
+}
+
+// thinkSplitter separates a reasoning model's output into reasoning_content and content, as the DeepSeek
+// API returns them. The output starts inside the reasoning when the prompt opened <think> (R1 templates
+// end with "<think>\n"); otherwise a <think> at the start of the output (after whitespace) opens it. Text
+// up to </think> is reasoning, the rest content; the newlines that start either are dropped, as DeepSeek
+// drops the "\n\n" after </think>. Text that may be part of a tag is held back until it is decided.
+type thinkSplitter struct {
+	state    thinkState
+	held     string
+	reasoned bool // the output had a reasoning part
+}
+
+type thinkState uint8
+
+const (
+	thinkUndecided      thinkState = iota // the output has not yet shown whether it starts with <think>
+	thinkReasoningStart                   // inside, dropping leading newlines
+	thinkReasoning
+	thinkContentStart // after </think>, dropping leading newlines
 	thinkContent
 )
 
-func newThinkSplitter(promptOpensThinking bool) *thinkSplitter {
+func newThinkSplitter(promptOpensThinking bool) thinkSplitter {
 	if promptOpensThinking {
-		return &thinkSplitter{state: thinkInside}
+		return thinkSplitter{state: thinkReasoningStart, reasoned: true}
 	}
-	return &thinkSplitter{state: thinkUndecided}
+	return thinkSplitter{state: thinkUndecided}
 }
 
-// push splits the next piece of text.
-func (t *thinkSplitter) push(text string) (reasoning, content string) {
+// push splits the next text and sends the parts to out.
+func (t *thinkSplitter) push(text string, out sink) error {
 	buf := t.held + text
 	t.held = ""
-	var r, c strings.Builder
 	for buf != "" {
 		switch t.state {
 		case thinkUndecided:
-			trimmed := strings.TrimLeft(buf, " \n")
+			trimmed := strings.TrimLeft(buf, " \t\r\n")
 			switch {
 			case strings.HasPrefix(trimmed, thinkOpen):
-				t.state, buf = thinkInside, trimmed[len(thinkOpen):]
-			case strings.HasPrefix(thinkOpen, trimmed): // still could be <think>
+				t.state, t.reasoned, buf = thinkReasoningStart, true, trimmed[len(thinkOpen):]
+			case strings.HasPrefix(thinkOpen, trimmed): // may still become <think>
 				t.held, buf = buf, ""
 			default:
 				t.state = thinkContent
 			}
-		case thinkInside:
+		case thinkReasoningStart, thinkContentStart:
+			if buf = strings.TrimLeft(buf, "\n"); buf != "" {
+				t.state++ // to thinkReasoning or thinkContent
+			}
+		case thinkReasoning:
 			if i := strings.Index(buf, thinkClose); i >= 0 {
-				r.WriteString(buf[:i])
-				t.state, buf = thinkAfter, buf[i+len(thinkClose):]
+				if err := emit(out, reasoning, buf[:i]); err != nil {
+					return err
+				}
+				t.state, buf = thinkContentStart, buf[i+len(thinkClose):]
 				continue
 			}
 			keep := partialSuffix(buf, thinkClose)
-			r.WriteString(buf[:len(buf)-keep])
-			t.held, buf = buf[len(buf)-keep:], ""
-		case thinkAfter:
-			buf = strings.TrimLeft(buf, "\n")
-			if buf != "" {
-				t.state = thinkContent
-			}
+			t.held = buf[len(buf)-keep:]
+			return emit(out, reasoning, buf[:len(buf)-keep])
 		case thinkContent:
-			c.WriteString(buf)
-			buf = ""
+			return out.text(content, buf)
 		}
 	}
-	return r.String(), c.String()
+	return nil
 }
 
-// flush returns what is held at the end of generation.
-func (t *thinkSplitter) flush() (reasoning, content string) {
+// flush releases what is held back at the end of the output: a partial tag is text after all.
+func (t *thinkSplitter) flush(out sink) error {
 	h := t.held
 	t.held = ""
-	if t.state == thinkInside {
-		return h, ""
+	if t.state == thinkReasoning || t.state == thinkReasoningStart {
+		return emit(out, reasoning, h)
 	}
-	return "", h
+	return emit(out, content, h)
 }
 
-// partialSuffix is the length of the longest suffix of s that is a proper prefix of tag.
-func partialSuffix(s, tag string) int {
-	for n := min(len(tag)-1, len(s)); n > 0; n-- {
-		if strings.HasSuffix(s, tag[:n]) {
-			return n
-		}
+// emit sends s unless it is empty.
+func emit(out sink, kind textKind, s string) error {
+	if s == "" {
+		return nil
 	}
-	return 0
+	return out.text(kind, s)
 }

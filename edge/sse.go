@@ -2,97 +2,138 @@ package edge
 
 import (
 	"bufio"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/valyala/fasthttp"
 )
 
-// sseWriter writes OpenAI's stream chunks as Server-Sent Events, building the JSON by hand into one
-// reused buffer (one chunk per token is the hot path).
+// sseWriter streams a response as OpenAI does: one Server-Sent Event "data: {chunk}\n\n" per update,
+// flushed at once, then "data: [DONE]". It builds each chunk by hand in one reused buffer: a chunk per
+// token is the hot path.
 type sseWriter struct {
 	w            *bufio.Writer
 	buf          []byte
 	head         []byte // {"id":…,"object":…,"created":…,"model":…,
 	chat         bool
-	includeUsage bool
+	includeUsage bool // chunks carry "usage":null, and a last chunk carries the usage
 }
 
-func newSSEWriter(w *bufio.Writer, id, object, model string, created int64, chat, includeUsage bool) *sseWriter {
-	head := []byte(`{"id":`)
-	head = appendJSONString(head, id)
-	head = append(head, `,"object":`...)
-	head = appendJSONString(head, object)
-	head = append(head, `,"created":`...)
-	head = strconv.AppendInt(head, created, 10)
-	head = append(head, `,"model":`...)
-	head = appendJSONString(head, model)
-	head = append(head, ',')
-	return &sseWriter{w: w, head: head, chat: chat, includeUsage: includeUsage}
+func newSSEWriter(w *bufio.Writer, j *job, id string, created int64) *sseWriter {
+	object := "text_completion"
+	if j.chat {
+		object = "chat.completion.chunk"
+	}
+	return &sseWriter{w: w, head: appendHead(nil, id, object, created, j.model.info.ID), chat: j.chat, includeUsage: j.gen.includeUsage}
 }
 
-// chunk writes one choice update: for chat a delta with role, reasoning_content and content (empty ones
-// left out), for completions the text; finish is "" until the last.
-func (s *sseWriter) chunk(role, reasoning, content, finish string) error {
+// role sends a chat stream's first chunk, which names the role.
+func (s *sseWriter) role() error {
+	return s.choice(append(s.begin(), `"delta":{"role":"assistant","content":""},`...), "")
+}
+
+// text sends a piece of the answer or of the reasoning; it makes sseWriter a sink.
+func (s *sseWriter) text(kind textKind, t string) error {
+	b := s.begin()
+	switch {
+	case !s.chat:
+		b = append(b, `"text":`...)
+	case kind == reasoning:
+		b = append(b, `"delta":{"reasoning_content":`...)
+	default:
+		b = append(b, `"delta":{"content":`...)
+	}
+	b = appendJSONString(b, t)
+	if s.chat {
+		b = append(b, '}')
+	}
+	return s.choice(append(b, ','), "")
+}
+
+// finish sends the chunk with the finish reason.
+func (s *sseWriter) finish(reason string) error {
+	if s.chat {
+		return s.choice(append(s.begin(), `"delta":{},`...), reason)
+	}
+	return s.choice(append(s.begin(), `"text":"",`...), reason)
+}
+
+// usage sends the last chunk of a stream with stream_options.include_usage: no choices, the usage.
+func (s *sseWriter) usage(prompt, completion int) error {
 	b := append(s.buf[:0], "data: "...)
 	b = append(b, s.head...)
-	b = append(b, `"choices":[{"index":0,`...)
-	if s.chat {
-		b = append(b, `"delta":{`...)
-		sep := ""
-		for _, f := range [][2]string{{"role", role}, {"reasoning_content", reasoning}, {"content", content}} {
-			if f[1] != "" || (f[0] == "content" && role != "") {
-				b = append(b, sep...)
-				b = appendJSONString(append(append(append(b, '"'), f[0]...), `":`...), f[1])
-				sep = ","
-			}
-		}
-		b = append(b, "},"...)
-	} else {
-		b = appendJSONString(append(b, `"text":`...), content)
-		b = append(b, ',')
-	}
+	b = append(b, `"choices":[],"usage":`...)
+	b = appendUsage(b, prompt, completion)
+	return s.send(append(b, "}\n\n"...))
+}
+
+// fail reports an error after the stream has begun, as OpenAI and vLLM do.
+func (s *sseWriter) fail(e *apiError) error {
+	b := appendError(append(s.buf[:0], "data: "...), e)
+	return s.send(append(b, "\n\n"...))
+}
+
+// done ends the stream.
+func (s *sseWriter) done() error {
+	return s.send(append(s.buf[:0], "data: [DONE]\n\n"...))
+}
+
+// begin starts a chunk with one choice.
+func (s *sseWriter) begin() []byte {
+	b := append(s.buf[:0], "data: "...)
+	b = append(b, s.head...)
+	return append(b, `"choices":[{"index":0,`...)
+}
+
+// choice ends a chunk begun by begin and sends it; finish "" is null.
+func (s *sseWriter) choice(b []byte, finish string) error {
 	b = append(b, `"logprobs":null,"finish_reason":`...)
-	if finish == "" {
-		b = append(b, "null"...)
-	} else {
-		b = appendJSONString(b, finish)
-	}
+	b = appendNullString(b, finish)
 	b = append(b, "}]"...)
 	if s.includeUsage {
 		b = append(b, `,"usage":null`...)
 	}
-	b = append(b, "}\n\n"...)
-	s.buf = b
-	return s.send(b)
+	return s.send(append(b, "}\n\n"...))
 }
 
-// usage writes the final usage chunk (stream_options.include_usage).
-func (s *sseWriter) usage(u usage) error {
-	b := append(s.buf[:0], "data: "...)
-	b = append(b, s.head...)
-	j, _ := json.Marshal(u)
-	b = append(append(append(b, `"choices":[],"usage":`...), j...), "}\n\n"...)
-	s.buf = b
-	return s.send(b)
-}
-
-// failure reports an error mid-stream, as OpenAI does.
-func (s *sseWriter) failure(e *apiError) error {
-	j, _ := json.Marshal(map[string]*apiError{"error": e})
-	return s.send(append(append([]byte("data: "), j...), "\n\n"...))
-}
-
-func (s *sseWriter) done() error { return s.send([]byte("data: [DONE]\n\n")) }
-
-// send writes and flushes one event; an error means the client is gone.
+// send writes one event and flushes it; an error means the client is gone.
 func (s *sseWriter) send(b []byte) error {
+	s.buf = b
 	if _, err := s.w.Write(b); err != nil {
 		return err
 	}
 	return s.w.Flush()
+}
+
+// appendHead appends the opening fields every response object shares.
+func appendHead(b []byte, id, object string, created int64, model string) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"object":`...)
+	b = appendJSONString(b, object)
+	b = append(b, `,"created":`...)
+	b = strconv.AppendInt(b, created, 10)
+	b = append(b, `,"model":`...)
+	b = appendJSONString(b, model)
+	return append(b, ',')
+}
+
+// appendUsage appends OpenAI's usage object. No prompt cache yet: cached_tokens is 0.
+func appendUsage(b []byte, prompt, completion int) []byte {
+	b = append(b, `{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, int64(prompt), 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, int64(completion), 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, int64(prompt+completion), 10)
+	return append(b, `,"prompt_tokens_details":{"cached_tokens":0}}`...)
+}
+
+// appendNullString appends s as a JSON string, or null when it is empty.
+func appendNullString(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendJSONString(b, s)
 }
 
 // appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
@@ -102,32 +143,27 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c == '\r':
-			b = append(b, '\\', 'r')
-		case c == '\t':
-			b = append(b, '\\', 't')
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		default:
-			b = append(b, c)
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
 		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		}
+		start = i + 1
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-func writeJSON(ctx *fasthttp.RequestCtx, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		writeError(ctx, &apiError{Status: 500, Type: "server_error", Message: err.Error()})
-		return
-	}
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
 }
