@@ -1,6 +1,47 @@
-GO ?= go
-.PHONY: test
-test:
+# wasmoe — `make run` starts an edge node, `make test` builds the guests and runs every test.
+GO       ?= go
+BIN      := bin/wasmoe
+GOFLAGS  ?=
+FUZZTIME ?= 5s
+
+.PHONY: all build run test guests guests-check vet fuzz-smoke bench clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS) -o $(BIN) ./tools/wasmoe
+
+run: build
+	./$(BIN) serve --config wrangler.toml
+
+# Rebuild the built-in guests (tokenizer, sampler) into guest/builtin/, where the binary embeds them.
+guests:
+	./guest/builtin/build.sh guest/builtin
+
+# The committed guests must be exactly what their source builds.
+guests-check:
+	./guest/builtin/build.sh --check guest/builtin
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
-	$(GO) test ./host/gguf -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 5s
+
+# A short run of every fuzz target; `make fuzz-smoke FUZZTIME=10m` for a real session.
+fuzz-smoke:
+	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "fuzz $$t $$f"; $(GO) test $$t -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) >/dev/null || exit 1; \
+	  done; \
+	done
+
+test: guests-check vet
+	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz-smoke
+
+# Benchmarks: never part of `make test`. See BENCHMARKS.md for the figures and how they were taken.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./kernels/ ./host/... ./guest/...
+	./tools/bench/decode.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/wasmoe/wasmoe/host/engine"
+)
+
+// bench times prefill and decode through the whole engine (forward, sampler guest, tokenizer guest), the
+// same way tools/bench/llamacpp.mjs times llama.cpp: prompt ids (i*37+11) mod 30000, greedy, EOS ignored.
+func bench(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var ef engineFlags
+	ef.register(fs)
+	np := fs.Int("prompt-tokens", 128, "prompt length")
+	ng := fs.Int("gen-tokens", 64, "tokens to generate")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if ef.ctx == 0 {
+		ef.ctx = *np + *ng + 16
+	}
+	ctx := context.Background()
+	e, err := ef.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	prompt := make([]int32, *np)
+	for i := range prompt {
+		prompt[i] = int32((i*37 + 11) % 30000)
+	}
+	sp := engine.DefaultSampling()
+	sp.Temperature = 0
+	req := engine.Request{Prompt: prompt, MaxTokens: *ng, Sampling: sp, IgnoreEOS: true}
+	var first time.Time
+	t0 := time.Now()
+	res, err := e.Generate(ctx, req, func(engine.Piece) error {
+		if first.IsZero() {
+			first = time.Now()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	t1 := time.Now()
+	n := res.CompletionTokens
+	if n < 2 {
+		return fmt.Errorf("generated %d tokens, need at least 2 to time decoding", n)
+	}
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{"engine": "wasmoe", "prompt_tokens": *np, "gen_tokens": n,
+		"prefill_tok_s": float64(*np) / first.Sub(t0).Seconds(), "decode_tok_s": float64(n-1) / t1.Sub(first).Seconds()})
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/BurntSushi/toml"
+)
+
+// wranglerConfig is the part of a wrangler.toml (Cloudflare Workers' format) that an edge node reads.
+type wranglerConfig struct {
+	Name              string `toml:"name"`
+	Main              string `toml:"main"` // the sampler guest (.wasm); relative to the config file
+	CompatibilityDate string `toml:"compatibility_date"`
+	Vars              struct {
+		Model   string `toml:"MODEL"` // GGUF path; empty = the default model
+		Addr    string `toml:"ADDR"`
+		Context int    `toml:"CONTEXT"`
+		Threads int    `toml:"THREADS"`
+	} `toml:"vars"`
+	Limits struct {
+		MaxQueue     int `toml:"max_queue"`      // requests waiting for the model before 503
+		MaxBodyBytes int `toml:"max_body_bytes"` // largest request body
+		MaxTokens    int `toml:"max_tokens"`     // default max_tokens of a request
+	} `toml:"limits"`
+}
+
+// readWrangler parses path; unknown keys are an error that names them, so typos do not pass silently.
+func readWrangler(path string) (*wranglerConfig, error) {
+	var c wranglerConfig
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if undec := md.Undecoded(); len(undec) > 0 {
+		return nil, fmt.Errorf("%s: unknown key %q", path, undec[0].String())
+	}
+	return &c, nil
+}

@@ -1,0 +1,43 @@
+// Command wasmoe serves and runs LLMs: an OpenAI-compatible edge server, a terminal runner, and the tools
+// around them (eval, tokenize, mkmodel).
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `wasmoe — LLM serving at the edge, with decoding in wasm guests
+
+usage:
+  wasmoe serve    [--model M.gguf] [--addr 127.0.0.1:8080] [--config wrangler.toml]   start an edge node
+  wasmoe run      [--model M.gguf] [--max-tokens N] [--temp T] [--seed S] PROMPT      stream a completion
+  wasmoe eval     --model M.gguf (--text T | --tokens 1,2,3) [--top K]                next-token probabilities (JSON)
+  wasmoe tokenize --model M.gguf [--jsonl] [TEXT]                                      token ids (JSON)
+  wasmoe bench    --model M.gguf [--prompt-tokens N] [--gen-tokens N]                  prefill and decode tok/s
+  wasmoe mkmodel  --arch qwen2|llama --type f32|f16|bf16|q8_0 --vocab V.gguf --out M.gguf
+                                                                                       random-weight GGUF model
+Run "wasmoe COMMAND -h" for a command's flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmds := map[string]func([]string) error{
+		"serve": serve, "run": run, "bench": bench, "eval": eval, "tokenize": tokenize, "mkmodel": mkmodel,
+	}
+	cmd, ok := cmds[os.Args[1]]
+	if !ok {
+		if os.Args[1] != "-h" && os.Args[1] != "--help" && os.Args[1] != "help" {
+			fmt.Fprintf(os.Stderr, "wasmoe: unknown command %q\n\n", os.Args[1])
+		}
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err := cmd(os.Args[2:]); err != nil {
+		fmt.Fprintf(os.Stderr, "wasmoe %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/wasmoe/wasmoe/edge"
+)
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var ef engineFlags
+	ef.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	config := fs.String("config", "", "wrangler.toml to read (flags given on the command line override it)")
+	maxQueue := fs.Int("max-queue", 64, "requests waiting for the model before answering 503")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	ecfg := edge.DefaultConfig()
+	if *config != "" {
+		c, err := readWrangler(*config)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Dir(*config)
+		rel := func(p string) string {
+			if p == "" || filepath.IsAbs(p) {
+				return p
+			}
+			return filepath.Join(dir, p)
+		}
+		apply := func(name string, fn func()) {
+			if !set[name] {
+				fn()
+			}
+		}
+		apply("model", func() { ef.model = rel(c.Vars.Model) })
+		apply("sampler", func() { ef.sampler = rel(c.Main) })
+		apply("addr", func() {
+			if c.Vars.Addr != "" {
+				*addr = c.Vars.Addr
+			}
+		})
+		apply("ctx", func() { ef.ctx = c.Vars.Context })
+		apply("threads", func() { ef.threads = c.Vars.Threads })
+		apply("max-queue", func() {
+			if c.Limits.MaxQueue > 0 {
+				*maxQueue = c.Limits.MaxQueue
+			}
+		})
+		if c.Limits.MaxBodyBytes > 0 {
+			ecfg.MaxBodyBytes = c.Limits.MaxBodyBytes
+		}
+		if c.Limits.MaxTokens > 0 {
+			ecfg.DefaultMaxTokens = c.Limits.MaxTokens
+		}
+	}
+	ef.maxQueue = *maxQueue
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e, err := ef.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := edge.NewServer(ecfg, e)
+	id := e.Info().ID
+	fmt.Fprintf(os.Stderr, "wasmoe: serving %q on http://%s (OpenAI-compatible API)\n", id, ln.Addr())
+	fmt.Fprintf(os.Stderr, "try:\n  curl http://%s/v1/chat/completions -H 'Content-Type: application/json' \\\n"+
+		"    -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":32,\"stream\":true}'\n", ln.Addr(), id)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		fmt.Fprintln(os.Stderr, "wasmoe: shutting down, finishing open requests")
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wasmoe/wasmoe/host/modelgen"
+	"github.com/wasmoe/wasmoe/internal/testutil"
+	"github.com/wasmoe/wasmoe/kernels"
+)
+
+// server is a running `wasmoe serve`.
+type server struct {
+	url string
+	cmd *exec.Cmd
+	log *bytes.Buffer
+}
+
+// startServer runs `wasmoe serve` with args on a free loopback port and waits until /health answers.
+func startServer(t *testing.T, args ...string) *server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s := &server{url: "http://" + addr, log: &bytes.Buffer{}}
+	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
+	s.cmd.Stderr, s.cmd.Stdout = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- s.cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			s.cmd.Process.Kill()
+			t.Errorf("server did not shut down on SIGINT")
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.log.String())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(s.url + "/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("server did not become healthy:\n%s", s.log.String())
+	return nil
+}
+
+func (s *server) post(t *testing.T, path, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(s.url+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s: response is not JSON (%v): %s", path, err, b)
+	}
+	return resp.StatusCode, out
+}
+
+// r1Model writes a tiny qwen2 model with the DeepSeek-R1-Distill-Qwen chat template.
+func r1Model(t *testing.T) string {
+	tmpl, err := os.ReadFile(filepath.Join(testutil.Root(), "testdata", "templates", "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := modelgen.Tiny("qwen2", kernels.Q8_0)
+	o.ChatTemplate = string(tmpl)
+	path := filepath.Join(t.TempDir(), "r1.gguf")
+	if err := modelgen.WriteFile(o, testutil.Vocab(t, "ggml-vocab-qwen2.gguf"), path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	s := startServer(t, "--model", r1Model(t), "--ctx", "256")
+	var models struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	resp, err := http.Get(s.url + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&models)
+	resp.Body.Close()
+	if len(models.Data) != 1 || models.Data[0].ID != "r1" {
+		t.Fatalf("models = %+v", models)
+	}
+
+	t.Run("chat", func(t *testing.T) {
+		code, out := s.post(t, "/v1/chat/completions", `{"model":"r1","messages":[{"role":"user","content":"Hi"}],"max_tokens":12,"seed":5}`)
+		if code != 200 {
+			t.Fatalf("status %d: %v", code, out)
+		}
+		choice := out["choices"].([]any)[0].(map[string]any)
+		msg := choice["message"].(map[string]any)
+		usage := out["usage"].(map[string]any)
+		if ct := usage["completion_tokens"].(float64); ct < 1 || ct > 12 {
+			t.Errorf("completion_tokens = %v", ct)
+		}
+		if usage["total_tokens"].(float64) != usage["prompt_tokens"].(float64)+usage["completion_tokens"].(float64) {
+			t.Errorf("usage does not add up: %v", usage)
+		}
+		// The R1 template opens <think>, so a generation that never closes it is all reasoning.
+		if r, _ := msg["reasoning_content"].(string); r == "" && choice["finish_reason"] == "length" {
+			t.Errorf("R1 output has no reasoning_content: %v", msg)
+		}
+		code2, out2 := s.post(t, "/v1/chat/completions", `{"model":"r1","messages":[{"role":"user","content":"Hi"}],"max_tokens":12,"seed":5}`)
+		if code2 != 200 || fmt.Sprint(out2["choices"]) != fmt.Sprint(out["choices"]) {
+			t.Errorf("same seed, different answers:\n%v\n%v", out["choices"], out2["choices"])
+		}
+	})
+
+	t.Run("stream", func(t *testing.T) {
+		body := `{"model":"r1","messages":[{"role":"user","content":"Hi"}],"max_tokens":6,"stream":true,"stream_options":{"include_usage":true}}`
+		resp, err := http.Post(s.url+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+			t.Fatalf("Content-Type %q", ct)
+		}
+		var events []string
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			line := sc.Text()
+			if line == "" {
+				continue
+			}
+			if !strings.HasPrefix(line, "data: ") {
+				t.Fatalf("not an SSE data line: %q", line)
+			}
+			events = append(events, strings.TrimPrefix(line, "data: "))
+		}
+		if len(events) < 3 || events[len(events)-1] != "[DONE]" {
+			t.Fatalf("events = %q", events)
+		}
+		var first, usage map[string]any
+		json.Unmarshal([]byte(events[0]), &first)
+		json.Unmarshal([]byte(events[len(events)-2]), &usage)
+		if d := first["choices"].([]any)[0].(map[string]any)["delta"].(map[string]any); d["role"] != "assistant" {
+			t.Errorf("first delta = %v", d)
+		}
+		if u, ok := usage["usage"].(map[string]any); !ok || u["completion_tokens"].(float64) != 6 {
+			t.Errorf("usage chunk = %v", usage)
+		}
+	})
+
+	t.Run("completions", func(t *testing.T) {
+		code, out := s.post(t, "/v1/completions", `{"model":"r1","prompt":"Once upon a time","max_tokens":5,"temperature":0}`)
+		if code != 200 {
+			t.Fatalf("status %d: %v", code, out)
+		}
+		if _, ok := out["choices"].([]any)[0].(map[string]any)["text"].(string); !ok {
+			t.Errorf("no text: %v", out)
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		cases := []struct {
+			path, body string
+			code       int
+		}{
+			{"/v1/chat/completions", `{"model":"r1","messages":[`, 400},
+			{"/v1/chat/completions", `{"model":"nope","messages":[{"role":"user","content":"x"}]}`, 404},
+			{"/v1/chat/completions", `{"model":"r1","messages":[{"role":"user","content":"x"}],"temperature":9}`, 400},
+			{"/v1/completions", `{"model":"r1","prompt":"` + strings.Repeat("word ", 400) + `"}`, 413},
+		}
+		for _, c := range cases {
+			code, out := s.post(t, c.path, c.body)
+			if code != c.code {
+				t.Errorf("%s %.60s: status %d, want %d (%v)", c.path, c.body, code, c.code, out)
+			}
+			if e, ok := out["error"].(map[string]any); !ok || e["message"] == "" {
+				t.Errorf("%s: no OpenAI error body: %v", c.path, out)
+			}
+		}
+	})
+
+	t.Run("disconnect", func(t *testing.T) {
+		// A client that leaves must free the model: the next request must not wait for the abandoned
+		// generation. First time a whole one, then abandon the same one after its first event.
+		long := `{"model":"r1","prompt":"a","max_tokens":240,"ignore_eos":true`
+		start := time.Now()
+		if code, out := s.post(t, "/v1/completions", long+`}`); code != 200 {
+			t.Fatalf("status %d: %v", code, out)
+		}
+		full := time.Since(start)
+		resp, err := http.Post(s.url+"/v1/completions", "application/json", strings.NewReader(long+`,"stream":true}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bufio.NewReader(resp.Body).ReadString('\n')
+		resp.Body.Close()
+		start = time.Now()
+		code, out := s.post(t, "/v1/completions", `{"model":"r1","prompt":"b","max_tokens":1}`)
+		if code != 200 {
+			t.Fatalf("after disconnect: %d %v", code, out)
+		}
+		if next := time.Since(start); next > full/2 {
+			t.Errorf("next request took %v; a whole generation takes %v: the abandoned one was not stopped", next, full)
+		}
+	})
+}
+
+func TestServeConfig(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("name = \"x\"\n[vars]\nMODLE = \"typo\"\n"), 0o644)
+	out, err := exec.Command(bin, "serve", "--config", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "MODLE") {
+		t.Fatalf("unknown key accepted or not named: %v\n%s", err, out)
+	}
+	good := filepath.Join(dir, "wrangler.toml")
+	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\n", filepath.Join(testutil.Root(), "guest", "builtin", "sampler.wasm"), r1Model(t))), 0o644)
+	s := startServer(t, "--config", good)
+	code, resp := s.post(t, "/v1/completions", `{"model":"r1","prompt":"hello","max_tokens":2}`)
+	if code != 200 {
+		t.Fatalf("status %d: %v", code, resp)
+	}
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func tokenize(args []string) error {
+	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
+	model := fs.String("model", "", "GGUF file with tokenizer metadata (a model or a vocab-only file)")
+	jsonl := fs.Bool("jsonl", false, "read one JSON string per stdin line, print one JSON array per line")
+	bos := fs.Bool("bos", false, "prepend BOS when the model asks for it")
+	special := fs.Bool("special", false, "parse control tokens written in the text")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *model == "" {
+		return fmt.Errorf("--model is required")
+	}
+	ctx := context.Background()
+	tok, err := openTokenizer(ctx, *model)
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriter(os.Stdout)
+	defer out.Flush()
+	emit := func(text string) error {
+		ids, err := tok.Encode(ctx, text, *bos, *special)
+		if err != nil {
+			return err
+		}
+		if ids == nil {
+			ids = []int32{}
+		}
+		b, _ := json.Marshal(ids)
+		out.Write(append(b, '\n'))
+		return nil
+	}
+	if !*jsonl {
+		text := strings.Join(fs.Args(), " ")
+		if fs.NArg() == 0 {
+			b, err := io.ReadAll(os.Stdin)
+			if err != nil {
+				return err
+			}
+			text = string(b)
+		}
+		return emit(text)
+	}
+	sc := bufio.NewScanner(os.Stdin)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for line := 1; sc.Scan(); line++ {
+		var text string
+		if err := json.Unmarshal(sc.Bytes(), &text); err != nil {
+			return fmt.Errorf("stdin line %d: want a JSON string: %v", line, err)
+		}
+		if err := emit(text); err != nil {
+			return fmt.Errorf("stdin line %d: %w", line, err)
+		}
+	}
+	return sc.Err()
+}
