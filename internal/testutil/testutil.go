@@ -56,3 +56,36 @@ func SHA256File(t testing.TB, path string) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// HFTokenizer copies the Hugging Face tokenizer testdata/tokenizers/NAME (tokenizer.json.gz unpacked, and
+// tokenizer_config.json) into a temporary directory and returns the path of its tokenizer.json.
+func HFTokenizer(t testing.TB, name string) string {
+	t.Helper()
+	src := filepath.Join(Root(), "testdata", "tokenizers", name)
+	dir := t.TempDir()
+	cfg, err := os.ReadFile(filepath.Join(src, "tokenizer_config.json"))
+	if err != nil {
+		t.Fatalf("tokenizer fixture: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.Open(filepath.Join(src, "tokenizer.json.gz"))
+	if err != nil {
+		t.Fatalf("tokenizer fixture: %v", err)
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		t.Fatalf("tokenizer fixture %s: %v", in.Name(), err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("tokenizer fixture %s: %v", in.Name(), err)
+	}
+	dst := filepath.Join(dir, "tokenizer.json")
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,6 +90,138 @@ func TestTokenizeVectors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTokenizeHF runs `wasmoe tokenize --tokenizer tokenizer.json --jsonl` on DeepSeek-V3's Hugging Face
+// tokenizer: Hugging Face's ids for encode-cases.json, and llama.cpp's for the deepseek-v3 vectors and
+// random texts of testdata/vocab (with and without --special).
+func TestTokenizeHF(t *testing.T) {
+	path := testutil.HFTokenizer(t, "deepseek-v3")
+	tokenize := func(t *testing.T, texts []string, flags ...string) [][]int32 {
+		t.Helper()
+		var stdin strings.Builder
+		for _, s := range texts {
+			b, _ := json.Marshal(s)
+			stdin.Write(append(b, '\n'))
+		}
+		args := append([]string{"tokenize", "--jsonl", "--tokenizer", path}, flags...)
+		lines := strings.Split(strings.TrimSuffix(wasmoe(t, stdin.String(), args...), "\n"), "\n")
+		if len(lines) != len(texts) {
+			t.Fatalf("%d output lines for %d texts", len(lines), len(texts))
+		}
+		out := make([][]int32, len(lines))
+		for i, l := range lines {
+			if err := json.Unmarshal([]byte(l), &out[i]); err != nil {
+				t.Fatalf("line %d: %v", i, err)
+			}
+		}
+		return out
+	}
+	check := func(t *testing.T, texts []string, want [][]int32, flags ...string) {
+		t.Helper()
+		bad := 0
+		for i, got := range tokenize(t, texts, flags...) {
+			if !slices.Equal(got, want[i]) {
+				if bad++; bad <= 5 {
+					t.Errorf("%q %v:\n got %v\nwant %v", texts[i], flags, got, want[i])
+				}
+			}
+		}
+		if bad > 0 {
+			t.Errorf("%d of %d texts differ", bad, len(texts))
+		}
+	}
+	t.Run("hf-cases", func(t *testing.T) {
+		raw, err := os.ReadFile(filepath.Join(testutil.Root(), "testdata", "tokenizers", "deepseek-v3", "encode-cases.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cases []struct {
+			Text string  `json:"text"`
+			IDs  []int32 `json:"ids"`
+		}
+		if err := json.Unmarshal(raw, &cases); err != nil {
+			t.Fatal(err)
+		}
+		if len(cases) < 20 {
+			t.Fatalf("%d cases", len(cases))
+		}
+		var texts []string
+		var want [][]int32
+		for _, c := range cases {
+			texts, want = append(texts, c.Text), append(want, c.IDs)
+		}
+		check(t, texts, want)
+	})
+	t.Run("llama.cpp", func(t *testing.T) {
+		base := filepath.Join(testutil.Root(), "testdata", "vocab", "ggml-vocab-deepseek-v3.gguf")
+		inp, err := os.ReadFile(base + ".inp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		outp, err := os.ReadFile(base + ".out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts := strings.Split(string(inp), "\n__ggml_vocab_test__\n")
+		texts = texts[:len(texts)-1]
+		lines := strings.Split(strings.TrimSuffix(string(outp), "\n"), "\n")
+		if len(lines) != len(texts) {
+			t.Fatalf("%d inputs, %d outputs", len(texts), len(lines))
+		}
+		want := make([][]int32, len(lines))
+		for i, l := range lines {
+			if err := json.Unmarshal([]byte("["+strings.Join(strings.Fields(l), ",")+"]"), &want[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check(t, texts, want)
+	})
+	t.Run("llama.cpp-random", func(t *testing.T) {
+		f, err := os.Open(filepath.Join(testutil.Root(), "testdata", "vocab", "llama-cpp-random.json.gz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data struct {
+			Texts []string
+			IDs   map[string]struct{ Plain, Special [][]int32 }
+		}
+		if err := json.NewDecoder(zr).Decode(&data); err != nil {
+			t.Fatal(err)
+		}
+		want := data.IDs["deepseek-v3"]
+		if len(want.Plain) != len(data.Texts) || len(want.Special) != len(data.Texts) {
+			t.Fatal("deepseek-v3 ids missing")
+		}
+		check(t, data.Texts, want.Plain)
+		check(t, data.Texts, want.Special, "--special")
+	})
+	t.Run("bos", func(t *testing.T) {
+		// tokenizer_config.json adds BOS (id 0); spec §10: "Hello!" → 19923, 3.
+		if got := tokenize(t, []string{"Hello!"}, "--bos"); !slices.Equal(got[0], []int32{0, 19923, 3}) {
+			t.Errorf("--bos: %v, want [0 19923 3]", got[0])
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "tokenizer.json")
+		if err := os.WriteFile(bad, []byte(`{"model": {"type": "Unigram"}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"tokenize", "--tokenizer", bad, "x"},
+			{"tokenize", "--tokenizer", path, "--model", testutil.Vocab(t, "ggml-vocab-qwen2.gguf"), "x"},
+		} {
+			out, err := exec.Command(bin, args...).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "model") || strings.Contains(string(out), "panic") {
+				t.Errorf("wasmoe %v: %v, no clear error:\n%s", args, err, out)
+			}
+		}
+	})
 }
 
 // TestEvalMatchesLlamaCpp regenerates each golden model, checks it is the file llama.cpp saw, and compares

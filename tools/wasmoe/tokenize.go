@@ -9,22 +9,33 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/wasmoe/wasmoe/guest/builtin"
+	"github.com/wasmoe/wasmoe/host/vocab"
+	"github.com/wasmoe/wasmoe/host/wasm"
 )
 
 func tokenize(args []string) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	model := fs.String("model", "", "GGUF file with tokenizer metadata (a model or a vocab-only file)")
+	hf := fs.String("tokenizer", "", "Hugging Face tokenizer.json instead of --model (reads tokenizer_config.json beside it)")
 	jsonl := fs.Bool("jsonl", false, "read one JSON string per stdin line, print one JSON array per line")
 	bos := fs.Bool("bos", false, "prepend BOS when the model asks for it")
 	special := fs.Bool("special", false, "parse control tokens written in the text")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *model == "" {
-		return fmt.Errorf("--model is required")
+	if (*model == "") == (*hf == "") {
+		return fmt.Errorf("give either --model or --tokenizer")
 	}
 	ctx := context.Background()
-	tok, err := openTokenizer(ctx, *model)
+	var tok *wasm.Tokenizer
+	var err error
+	if *model != "" {
+		tok, err = openTokenizer(ctx, *model)
+	} else {
+		tok, err = openHFTokenizer(ctx, *hf)
+	}
 	if err != nil {
 		return err
 	}
@@ -65,4 +76,18 @@ func tokenize(args []string) error {
 		}
 	}
 	return sc.Err()
+}
+
+// openHFTokenizer starts the tokenizer guest on a Hugging Face tokenizer.json (and the tokenizer_config.json
+// beside it).
+func openHFTokenizer(ctx context.Context, path string) (*wasm.Tokenizer, error) {
+	h, err := vocab.LoadHF(path)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := newRuntime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return wasm.NewTokenizer(rt, builtin.Tokenizer, h.Vocab, 1)
 }
