@@ -16,7 +16,8 @@ type Writer struct {
 	kv      []KV
 	keys    map[string]int
 	tensors []Tensor
-	size    uint64 // bytes of the data section so far
+	fills   []func(dst []byte) error // per tensor: produces its data at write time when Data is nil
+	size    uint64                   // bytes of the data section so far
 }
 
 // NewWriter returns an empty writer.
@@ -54,19 +55,51 @@ func (w *Writer) alignment() uint64 {
 
 // AddTensor appends a tensor; dims are ne (innermost first) and data must hold exactly its bytes.
 func (w *Writer) AddTensor(name string, typ kernels.DType, dims []uint64, data []byte) error {
-	t := Tensor{Name: name, Dims: dims, Type: typ, Data: data}
-	rb, err := typ.RowBytes(int(dims[0]))
+	n, err := tensorBytes(name, typ, dims)
 	if err != nil {
-		return fmt.Errorf("gguf: tensor %q: %w", name, err)
+		return err
 	}
-	if want := uint64(rb) * t.Elements() / dims[0]; uint64(len(data)) != want {
-		return fmt.Errorf("gguf: tensor %q: %d bytes of data, shape %v of %s needs %d", name, len(data), dims, typ, want)
+	if uint64(len(data)) != n {
+		return fmt.Errorf("gguf: tensor %q: %d bytes of data, shape %v of %s needs %d", name, len(data), dims, typ, n)
 	}
+	w.add(Tensor{Name: name, Dims: dims, Type: typ, Data: data}, n, nil)
+	return nil
+}
+
+// AddTensorFunc appends a tensor whose bytes fill produces while the file is written, into a buffer of
+// exactly the tensor's size (reused between tensors: fill must write every byte), so that files larger than
+// memory can be generated one tensor at a time.
+func (w *Writer) AddTensorFunc(name string, typ kernels.DType, dims []uint64, fill func(dst []byte) error) error {
+	n, err := tensorBytes(name, typ, dims)
+	if err != nil {
+		return err
+	}
+	w.add(Tensor{Name: name, Dims: dims, Type: typ}, n, fill)
+	return nil
+}
+
+func (w *Writer) add(t Tensor, n uint64, fill func([]byte) error) {
 	a := w.alignment()
 	t.Offset = (w.size + a - 1) / a * a
-	w.size = t.Offset + uint64(len(data))
+	w.size = t.Offset + n
 	w.tensors = append(w.tensors, t)
-	return nil
+	w.fills = append(w.fills, fill)
+}
+
+// tensorBytes is the data size of a tensor of shape dims (ne) and type typ.
+func tensorBytes(name string, typ kernels.DType, dims []uint64) (uint64, error) {
+	if len(dims) == 0 || dims[0] == 0 {
+		return 0, fmt.Errorf("gguf: tensor %q: empty shape %v", name, dims)
+	}
+	rb, err := typ.RowBytes(int(dims[0]))
+	if err != nil {
+		return 0, fmt.Errorf("gguf: tensor %q: %w", name, err)
+	}
+	n := uint64(rb)
+	for _, d := range dims[1:] {
+		n *= d
+	}
+	return n, nil
 }
 
 // WriteFile writes the file to path.
@@ -129,8 +162,20 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 	pad := func(to int64) { bw.Write(make([]byte, to-bw.n)) }
 	dataStart := alignUp(bw.n, a)
 	pad(dataStart)
-	for _, t := range w.tensors {
+	var buf []byte
+	for i, t := range w.tensors {
 		pad(dataStart + int64(t.Offset))
+		if fill := w.fills[i]; fill != nil {
+			n, _ := tensorBytes(t.Name, t.Type, t.Dims)
+			if uint64(cap(buf)) < n {
+				buf = make([]byte, n)
+			}
+			if err := fill(buf[:n]); err != nil {
+				return bw.n, fmt.Errorf("gguf: tensor %q: %w", t.Name, err)
+			}
+			bw.Write(buf[:n])
+			continue
+		}
 		bw.Write(t.Data)
 	}
 	if bw.err != nil {
