@@ -9,7 +9,7 @@ import (
 // Supported reports whether the kernels can dequantize and multiply tensors of type t.
 func Supported(t DType) bool {
 	switch t {
-	case F32, F16, BF16, Q8_0:
+	case F32, F16, BF16, Q8_0, F8_E4M3:
 		return true
 	}
 	return false
@@ -17,7 +17,8 @@ func Supported(t DType) bool {
 
 // DequantizeRow expands len(dst) elements of type t from src into dst. It returns an error, and writes
 // nothing, when t is not Supported, len(dst) is not a whole number of t's blocks, or src is shorter than
-// those blocks.
+// those blocks. F8_E4M3 elements come out as the FP8 values they hold, without block scales, which live
+// outside the row: Matrix.DequantizeRow applies them.
 func DequantizeRow(t DType, dst []float32, src []byte) error {
 	if !Supported(t) {
 		return fmt.Errorf("kernels: cannot dequantize %v", t)
@@ -48,8 +49,32 @@ func DequantizeRow(t DType, dst []float32, src []byte) error {
 				dst[b*qk8+j] = d * float32(int8(q))
 			}
 		}
+	case F8_E4M3:
+		for i, q := range src[:len(dst)] {
+			dst[i] = f8Table[q]
+		}
 	}
 	return nil
+}
+
+// DequantizeRow writes row r of w into dst[:w.Cols] as float32 values, block scales applied for F8_E4M3
+// (one product fp8·scale per element, exactly the weight MatMul multiplies by). It is the way to read an
+// embedding row or split a matrix at load time whatever w's type. It returns an error, and writes nothing,
+// when w is not valid, r is not a row of w or dst is shorter than a row.
+func (w Matrix) DequantizeRow(dst []float32, r int) error {
+	rowBytes, err := w.validate()
+	if err != nil {
+		return err
+	}
+	if r < 0 || r >= w.Rows || len(dst) < w.Cols {
+		return fmt.Errorf("kernels: row %d of a %dx%d matrix into %d values", r, w.Rows, w.Cols, len(dst))
+	}
+	row := w.Data[r*rowBytes : (r+1)*rowBytes]
+	if w.Type == F8_E4M3 {
+		dequantizeF8Row(dst, row, w.f8RowScales(r))
+		return nil
+	}
+	return DequantizeRow(w.Type, dst[:w.Cols], row)
 }
 
 // f16ToF32RowRef widens the fp16 values in src (2 bytes each, little-endian) into dst.

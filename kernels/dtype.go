@@ -5,7 +5,8 @@ package kernels
 
 import "fmt"
 
-// DType is a tensor element type, numbered as ggml numbers them (so GGUF type ids map directly).
+// DType is a tensor element type, numbered as ggml numbers them (so GGUF type ids map directly), plus
+// F8_E4M3, which ggml does not have.
 type DType uint32
 
 // The ggml types. Only some have kernels (see Supported); the rest are listed so that files holding them can be
@@ -43,6 +44,11 @@ const (
 	TQ1_0   DType = 34
 	TQ2_0   DType = 35
 	MXFP4   DType = 39
+
+	// F8_E4M3 is FP8 E4M3 (torch.float8_e4m3fn), one byte per element, with float32 scales per 128×128
+	// block held in Matrix.Scale (DeepSeek-V3's safetensors weights). It is not a ggml type: its number is
+	// outside ggml's range and Known reports false for it, so no GGUF file can claim it.
+	F8_E4M3 DType = 1000
 )
 
 // traits is one row of the type table: elements per block, bytes per block, name.
@@ -60,10 +66,11 @@ var typeTable = map[DType]traits{
 	IQ2_S: {256, 82, "IQ2_S"}, IQ4_XS: {256, 136, "IQ4_XS"}, I8: {1, 1, "I8"}, I16: {1, 2, "I16"}, I32: {1, 4, "I32"},
 	I64: {1, 8, "I64"}, F64: {1, 8, "F64"}, IQ1_M: {256, 56, "IQ1_M"}, BF16: {1, 2, "BF16"},
 	TQ1_0: {256, 54, "TQ1_0"}, TQ2_0: {256, 66, "TQ2_0"}, MXFP4: {32, 17, "MXFP4"},
+	F8_E4M3: {1, 1, "F8_E4M3"},
 }
 
-// Known reports whether t is a ggml type this table describes.
-func (t DType) Known() bool { _, ok := typeTable[t]; return ok }
+// Known reports whether t is a ggml type this table describes (F8_E4M3, wasmoe's own, is not).
+func (t DType) Known() bool { _, ok := typeTable[t]; return ok && t < F8_E4M3 }
 
 // BlockSize is the number of elements in one block (1 for plain float types).
 func (t DType) BlockSize() int { return typeTable[t].block }

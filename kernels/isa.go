@@ -16,6 +16,7 @@ type kernelSet struct {
 	dotQ8    func(w []byte, xq []int8, xd []float32) float32                        // len(xd) blocks
 	dotQ8x2  func(w []byte, stride int, xq []int8, xd []float32) (float32, float32) // rows w, w[stride:]
 	dotQ8x8  func(out []float32, stride int, w []byte, xq []int8, xdT []float32)    // 8 vectors into out[j·stride]
+	dotF8    func(w []byte, x []float32, scale []float32) float32                   // len(scale) whole F8Blocks, scaled
 	quantQ8  func(qs []int8, d, x []float32)                                        // quantizeActQ8_0Ref over len(d) blocks
 	axpy     func(dst []float32, a float32, x []float32)                            // len(x) >= len(dst)
 	f16ToF32 func(dst []float32, src []byte)                                        // len(src) >= 2·len(dst)
@@ -31,6 +32,7 @@ var scalarSet = &kernelSet{
 	dotQ8:    dotQ8Ref,
 	dotQ8x2:  dotQ8x2Ref,
 	dotQ8x8:  dotQ8x8Ref,
+	dotF8:    dotF8Blocks,
 	quantQ8:  quantizeActQ8_0Ref,
 	axpy:     axpyRef,
 	f16ToF32: f16ToF32RowRef,

@@ -5,10 +5,15 @@ import "fmt"
 // Matrix is a row-major weight matrix: Rows rows of Cols elements of Type (Cols is GGUF's ne[0], the
 // input dimension; quant blocks run along it). Data holds at least Rows·RowBytes(Cols) bytes and may be
 // an mmap view; it is only read.
+//
+// An F8_E4M3 matrix also needs Scale, its block multipliers (DeepSeek's weight_scale_inv), row-major
+// [ceil(Rows/128)][ceil(Cols/128)]: W[i][j] = fp8(Data[i·Cols+j]) · Scale[(i/128)·ceil(Cols/128) + j/128].
+// Scale is nil for every other type. It may be a view too; it is only read.
 type Matrix struct {
 	Type       DType
 	Rows, Cols int
 	Data       []byte
+	Scale      []float32
 }
 
 // tileBytes is roughly how many bytes of weight rows MatMul keeps hot in cache while it runs every input
@@ -21,13 +26,14 @@ func (p *Pool) MatVec(out []float32, w Matrix, x []float32) { p.MatMul(out, w, x
 
 // MatMul multiplies w by n input vectors, x[i·Cols:(i+1)·Cols], into out[i·Rows + r]. The arithmetic is
 // that of llama.cpp's CPU matmul: each input vector is first brought to the weight's vec_dot type (Q8_0
-// blocks for Q8_0 weights, quantized as ggml-cpu does on x86; fp16 for F16; bf16 for BF16; F32 as is), then
-// every output is one dot product (see dot.go for the exact float order). Every output depends only on its
-// row and its vector, so results do not depend on n, the thread count or the kernel set.
+// blocks for Q8_0 weights, quantized as ggml-cpu does on x86; fp16 for F16; bf16 for BF16; F32 as is),
+// then every output is one dot product (see dot.go for the exact float order). F8_E4M3 weights, which
+// ggml lacks, meet the F32 inputs as they are, with their block scales (see fp8.go). Every output depends
+// only on its row and its vector, so results do not depend on n, the thread count or the kernel set.
 //
 // The rows are split across the pool's threads in contiguous chunks; each thread walks its rows in tiles
 // and runs all n vectors over a tile before the next, so each weight row is read from memory once per call.
-// It panics if w's type is not Supported or a slice is too short.
+// It panics if w is not valid (its type not Supported, Data too short, Scale not what its type needs) or a slice is too short.
 func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int) {
 	rowBytes := w.check()
 	if n <= 0 {
@@ -40,27 +46,46 @@ func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int) {
 	p.lock()
 	defer p.mu.Unlock()
 	k := active.Load()
-	p.act.prepare(p, k, w.Type, x[:n*w.Cols], w.Cols, n)
+	if w.Type != F8_E4M3 { // FP8 weights take the F32 inputs as they are
+		p.act.prepare(p, k, w.Type, x[:n*w.Cols], w.Cols, n)
+	}
 	p.mat = matJob{k: k, out: out, w: w, rowBytes: rowBytes, n: n, x: x, act: &p.act}
 	p.mat.tile = max(1, tileBytes/rowBytes)
 	p.parallel(w.Rows, &p.mat)
 	p.mat = matJob{}
 }
 
-// check validates w and returns its row size in bytes.
+// check validates w and returns its row size in bytes; it panics if w is not valid.
 func (w Matrix) check() int {
+	rowBytes, err := w.validate()
+	if err != nil {
+		panic(err.Error())
+	}
+	return rowBytes
+}
+
+// validate returns w's row size in bytes, or what is wrong with w.
+func (w Matrix) validate() (int, error) {
 	if !Supported(w.Type) {
-		panic(fmt.Sprintf("kernels: no matmul kernel for %v", w.Type))
+		return 0, fmt.Errorf("kernels: no matmul kernel for %v", w.Type)
 	}
 	rowBytes, err := w.Type.RowBytes(w.Cols)
 	if err != nil {
-		panic("kernels: " + err.Error())
+		return 0, fmt.Errorf("kernels: %w", err)
 	}
 	if w.Rows < 0 || w.Cols <= 0 || len(w.Data) < w.Rows*rowBytes {
-		panic(fmt.Sprintf("kernels: %v matrix %dx%d needs %d bytes, has %d", w.Type, w.Rows, w.Cols,
-			w.Rows*rowBytes, len(w.Data)))
+		return 0, fmt.Errorf("kernels: %v matrix %dx%d needs %d bytes, has %d", w.Type, w.Rows, w.Cols,
+			w.Rows*rowBytes, len(w.Data))
 	}
-	return rowBytes
+	if w.Type == F8_E4M3 {
+		if want := f8Blocks(w.Rows) * f8Blocks(w.Cols); len(w.Scale) != want {
+			return 0, fmt.Errorf("kernels: F8_E4M3 matrix %dx%d needs %d block scales, has %d", w.Rows, w.Cols,
+				want, len(w.Scale))
+		}
+	} else if w.Scale != nil {
+		return 0, fmt.Errorf("kernels: %v matrix has block scales; only F8_E4M3 takes them", w.Type)
+	}
+	return rowBytes, nil
 }
 
 // matJob is one MatMul: rows [lo, hi) of w against all n prepared vectors.
@@ -84,6 +109,8 @@ func (m *matJob) run(lo, hi int) {
 			m.runHalf(r0, r1)
 		case Q8_0:
 			m.runQ8(r0, r1)
+		case F8_E4M3:
+			m.runF8(r0, r1)
 		}
 	}
 }
