@@ -14,6 +14,7 @@ usage:
   wasmoe run      [--model M.gguf] [--max-tokens N] [--temp T] [--seed S] PROMPT      stream a completion
   wasmoe eval     --model M.gguf (--text T | --tokens 1,2,3) [--top K]                next-token probabilities (JSON)
   wasmoe tokenize --model M.gguf [--jsonl] [TEXT]                                      token ids (JSON)
+  wasmoe inspect  [--json] MODEL.gguf|HF_DIR                                         architecture, parameters, KV cache
   wasmoe bench    --model M.gguf [--prompt-tokens N] [--gen-tokens N]                  prefill and decode tok/s
   wasmoe mkmodel  --arch qwen2|llama --type f32|f16|bf16|q8_0 --vocab V.gguf --out M.gguf
                                                                                        random-weight GGUF model
@@ -26,7 +27,7 @@ func main() {
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
-		"serve": serve, "run": run, "bench": bench, "eval": eval, "tokenize": tokenize, "mkmodel": mkmodel,
+		"serve": serve, "run": run, "bench": bench, "eval": eval, "tokenize": tokenize, "mkmodel": mkmodel, "inspect": inspect,
 	}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {
