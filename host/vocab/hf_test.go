@@ -1,10 +1,12 @@
 package vocab
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -379,4 +381,34 @@ func FuzzHF(f *testing.F) {
 			t.Fatalf("blob round trip: %v", err)
 		}
 	})
+}
+
+// TestSetGGUFRoundTrip writes the DeepSeek-V3 HF vocabulary as GGUF metadata and reads it back.
+func TestSetGGUFRoundTrip(t *testing.T) {
+	hf, err := LoadHF(testutil.HFTokenizer(t, "deepseek-v3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := gguf.NewWriter()
+	if err := SetGGUF(w, hf.Vocab, hf.ChatTemplate); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := w.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse("mem", b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(v, hf.Vocab) {
+		t.Error("the vocabulary read back differs")
+	}
+	if tmpl, _ := f.String(KeyChatTemplate); tmpl != hf.ChatTemplate || tmpl == "" {
+		t.Errorf("chat template %q", tmpl)
+	}
 }
