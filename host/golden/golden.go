@@ -40,7 +40,11 @@ type File struct {
 // prompt mixes English, digits, code, CJK and punctuation so the tokenizer's pre-tokenizer paths all run.
 const prompt = "Hello world! The quick brown fox jumps over 12 lazy dogs; x := y + 345 // 你好，世界\n"
 
-// Cases lists the parity cases: both dense architectures, every weight type with a llama.cpp fast path.
+// Cases lists the parity cases: both dense architectures with every weight type that has a llama.cpp fast
+// path, and deepseek2 in DeepSeek-V3 style (3 blocks) and DeepSeek-V2-Lite style (27 blocks, which is how
+// llama.cpp recognises a lite model) with the DeepSeek-V3 tokenizer. The 27-block Q8_0 model gets a looser
+// tolerance: float32 rounding that differs from llama.cpp's (summation order, exp) now and then flips a
+// Q8_0 activation rounding, and 27 blocks carry the difference further.
 func Cases() []Case {
 	tiny := func(arch string, t kernels.DType) modelgen.Options {
 		o := modelgen.Tiny(arch, t)
@@ -50,12 +54,24 @@ func Cases() []Case {
 		}
 		return o
 	}
+	deepseek := func(style string, t kernels.DType) modelgen.Options {
+		o, err := modelgen.DeepSeekTiny(style, t)
+		if err != nil {
+			panic(err)
+		}
+		return o
+	}
+	const dsVocab = "ggml-vocab-deepseek-v3.gguf"
 	return []Case{
 		{"qwen2-f32", "ggml-vocab-qwen2.gguf", tiny("qwen2", kernels.F32), prompt, 5, 1e-4},
 		{"qwen2-f16", "ggml-vocab-qwen2.gguf", tiny("qwen2", kernels.F16), prompt, 5, 1e-3},
 		{"qwen2-q8_0", "ggml-vocab-qwen2.gguf", tiny("qwen2", kernels.Q8_0), prompt, 5, 5e-3},
 		{"llama-f32", "ggml-vocab-llama-bpe.gguf", tiny("llama", kernels.F32), prompt, 5, 1e-4},
 		{"llama-q8_0", "ggml-vocab-llama-bpe.gguf", tiny("llama", kernels.Q8_0), prompt, 5, 5e-3},
+		{"deepseek2-v3-f32", dsVocab, deepseek("v3", kernels.F32), prompt, 5, 1e-4},
+		{"deepseek2-v3-q8_0", dsVocab, deepseek("v3", kernels.Q8_0), prompt, 5, 5e-3},
+		{"deepseek2-v2-lite-f32", dsVocab, deepseek("v2-lite", kernels.F32), prompt, 5, 1e-4},
+		{"deepseek2-v2-lite-q8_0", dsVocab, deepseek("v2-lite", kernels.Q8_0), prompt, 5, 2e-2},
 	}
 }
 

@@ -1,5 +1,6 @@
-// Package model loads dense transformer models from GGUF (architectures qwen2 and llama, which cover the
-// DeepSeek-R1-Distill family) and runs their forward pass on the kernels package.
+// Package model loads transformer models from GGUF and runs their forward pass on the kernels package:
+// the dense architectures qwen2 and llama (the DeepSeek-R1-Distill family) and deepseek2 (DeepSeek V2,
+// V2-Lite, V3, R1: Multi-head Latent Attention with a latent KV cache, and DeepSeekMoE).
 package model
 
 import (
@@ -9,11 +10,11 @@ import (
 	"github.com/wasmoe/wasmoe/host/gguf"
 )
 
-// Config holds the hyper-parameters of a dense model, read from GGUF metadata (spec §7.6).
+// Config holds the hyper-parameters of a model, read from GGUF metadata (spec §7.4, §7.6).
 type Config struct {
 	Arch      string
 	Name      string
-	Blocks    int // transformer blocks (GGUF block_count)
+	Blocks    int // transformer blocks run by Forward (GGUF block_count less nextn_predict_layers)
 	Dim       int // hidden size D
 	FFN       int // feed-forward size I
 	Heads     int // query heads H
@@ -26,6 +27,45 @@ type Config struct {
 	RopeBase  float32
 	RopeScale float32 // linear RoPE scaling: positions are multiplied by this (1/factor); 1 = none
 	Neox      bool    // RoPE pair layout: true = half-split (qwen2), false = interleaved (llama in GGUF)
+
+	// deepseek2 only; zero for the dense architectures. There HeadDim is the query/key head size
+	// dn + dr (key_length_mla), RopeDim is dr, KVHeads is 1 and FFN is the dense blocks' width.
+	MLA   MLAConfig
+	MoE   MoEConfig
+	Rope  RopeScaling
+	NextN int // multi-token-prediction blocks stored after the Blocks main ones (nextn_predict_layers)
+}
+
+// MLAConfig is the shape of Multi-head Latent Attention (spec §3.4).
+type MLAConfig struct {
+	QLoRA    int // q_lora_rank rq; 0: the query is a single projection (attn_q, as in V2-Lite)
+	KVLoRA   int // kv_lora_rank rkv: width of the cached latent c_kv
+	NopeDim  int // dn: per-head query/key dimensions without rotation
+	ValueDim int // dv: per-head value dimensions
+}
+
+// MoEConfig describes the feed-forward blocks of deepseek2 (spec §3.2, §3.3).
+type MoEConfig struct {
+	DenseLead  int     // leading blocks with a dense FFN (leading_dense_block_count)
+	Experts    int     // routed experts E
+	Used       int     // experts per token K
+	Shared     int     // shared experts, fused into one FFN of Shared·FFN width
+	FFN        int     // width Ie of each expert (expert_feed_forward_length)
+	Sigmoid    bool    // gating: sigmoid (expert_gating_func 2); softmax otherwise
+	Groups     int     // expert groups (expert_group_count); <= 1: no group limiting
+	GroupsUsed int     // groups kept per token (expert_group_used_count)
+	Norm       bool    // normalize the K weights (expert_weights_norm)
+	Scale      float32 // multiply the weights (expert_weights_scale); 0 when absent
+}
+
+// RopeScaling is a deepseek2 file's rope.scaling.* metadata as stored; the rotation and the softmax scale
+// are derived from it the way llama.cpp derives them (see deepseekRope).
+type RopeScaling struct {
+	Type        string  // "none", "linear" or "yarn"
+	Factor      float32 // rope.scaling.factor; 0 when absent (no scaling)
+	OrigContext int     // rope.scaling.original_context_length; the context length when absent
+	LogMul      float32 // rope.scaling.yarn_log_multiplier (0.1·mscale_all_dim); 0 when absent
+	AttnFactor  float32 // rope.scaling.attn_factor; 1 when absent
 }
 
 // archSpec is what differs between the supported dense architectures.
@@ -44,9 +84,12 @@ func readConfig(f *gguf.File) (Config, error) {
 	if !ok {
 		return Config{}, fmt.Errorf("model: %s: metadata general.architecture missing", f.Path)
 	}
+	if arch == archDeepSeek2 {
+		return readDeepSeekConfig(f)
+	}
 	spec, ok := archs[arch]
 	if !ok {
-		return Config{}, fmt.Errorf("model: %s: architecture %q is not supported (supported: qwen2, llama)", f.Path, arch)
+		return Config{}, fmt.Errorf("model: %s: architecture %q is not supported (supported: qwen2, llama, deepseek2)", f.Path, arch)
 	}
 	c := Config{Arch: arch, Neox: spec.neox}
 	c.Name, _ = f.String("general.name")

@@ -7,9 +7,9 @@ import (
 	"github.com/wasmoe/wasmoe/kernels"
 )
 
-// Forward appends tokens to the sequence and runs the transformer over them (spec §5). With all set it
-// returns the logits of every new position ([len(tokens)][V]); otherwise only those of the last ([V]). The
-// returned slice is reused by the next call.
+// Forward appends tokens to the sequence and runs the transformer over them (spec §3 for deepseek2, §5 for
+// qwen2 and llama). With all set it returns the logits of every new position ([len(tokens)][V]);
+// otherwise only those of the last ([V]). The returned slice is reused by the next call.
 func (m *Model) Forward(p *kernels.Pool, s *State, tokens []int32, all bool) ([]float32, error) {
 	n := len(tokens)
 	if n == 0 {
@@ -18,10 +18,9 @@ func (m *Model) Forward(p *kernels.Pool, s *State, tokens []int32, all bool) ([]
 	if s.Pos+n > s.maxPos {
 		return nil, fmt.Errorf("model: %d tokens at position %d exceed the context of %d", n, s.Pos, s.maxPos)
 	}
-	D, hd := m.Dim, m.HeadDim
-	qDim, kvDim := m.Heads*hd, m.KVHeads*hd
+	D := m.Dim
 	s.reserve(m, n)
-	x, xn := s.x[:n*D], s.xn[:n*D]
+	x := s.x[:n*D]
 
 	// Embedding lookup: x[i] = E[tokens[i]].
 	for i, t := range tokens {
@@ -32,7 +31,34 @@ func (m *Model) Forward(p *kernels.Pool, s *State, tokens []int32, all bool) ([]
 			return nil, err
 		}
 	}
+	if m.Arch == archDeepSeek2 {
+		m.deepseekBlocks(p, s, n)
+	} else {
+		m.denseBlocks(p, s, n)
+	}
+	s.Pos += n
 
+	// Output: logits = Output · RMSNorm(x) for the rows wanted.
+	first := 0
+	if !all {
+		first = n - 1
+	}
+	rows := n - first
+	if cap(s.logits) < rows*m.Vocab {
+		s.logits = make([]float32, rows*m.Vocab)
+	}
+	logits := s.logits[:rows*m.Vocab]
+	xn := s.xn[:rows*D]
+	rmsNormRows(xn, x[first*D:], m.OutNorm, m.Eps, rows)
+	p.MatMul(logits, m.Output, xn, rows)
+	return logits, nil
+}
+
+// denseBlocks runs the qwen2 / llama blocks over the n tokens in s.x at positions s.Pos onwards.
+func (m *Model) denseBlocks(p *kernels.Pool, s *State, n int) {
+	D, hd := m.Dim, m.HeadDim
+	qDim, kvDim := m.Heads*hd, m.KVHeads*hd
+	x, xn := s.x[:n*D], s.xn[:n*D]
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	for l := range m.Layers {
 		L := &m.Layers[l]
@@ -62,28 +88,18 @@ func (m *Model) Forward(p *kernels.Pool, s *State, tokens []int32, all bool) ([]
 
 		// Feed-forward: xn = RMSNorm(x); x += Wdown·(silu(Wgate·xn) ⊙ Wup·xn).
 		rmsNormRows(xn, x, L.FFNNorm, m.Eps, n)
-		gate, up := s.gate[:n*m.FFN], s.up[:n*m.FFN]
-		p.MatMul(gate, L.Wgate, xn, n)
-		p.MatMul(up, L.Wup, xn, n)
-		kernels.SiLUMul(gate, up)
-		p.MatMul(proj, L.Wdown, gate, n)
+		swiglu(p, proj, L.Wgate, L.Wup, L.Wdown, xn, s.gate, s.up, n)
 		kernels.Add(x, proj)
 	}
-	s.Pos += n
+}
 
-	// Output: logits = Output · RMSNorm(x) for the rows wanted.
-	first := 0
-	if !all {
-		first = n - 1
-	}
-	rows := n - first
-	if cap(s.logits) < rows*m.Vocab {
-		s.logits = make([]float32, rows*m.Vocab)
-	}
-	logits := s.logits[:rows*m.Vocab]
-	rmsNormRows(xn[:rows*D], x[first*D:], m.OutNorm, m.Eps, rows)
-	p.MatMul(logits, m.Output, xn[:rows*D], rows)
-	return logits, nil
+// swiglu sets out = down·(silu(gate·x) ⊙ up·x) for n vectors, with g and u as scratch.
+func swiglu(p *kernels.Pool, out []float32, gate, up, down kernels.Matrix, x, g, u []float32, n int) {
+	g, u = g[:n*gate.Rows], u[:n*gate.Rows]
+	p.MatMul(g, gate, x, n)
+	p.MatMul(u, up, x, n)
+	kernels.SiLUMul(g, u)
+	p.MatMul(out[:n*down.Rows], down, g, n)
 }
 
 // rmsNormRows normalises n rows of x into out.

@@ -1,15 +1,14 @@
 package model
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/wasmoe/wasmoe/host/gguf"
 	"github.com/wasmoe/wasmoe/kernels"
 )
 
-// Layer holds one transformer block's weights. Matrices are views into the mapped file.
+// Layer holds one dense transformer block's weights (qwen2, llama). Matrices are views into the mapped
+// file.
 type Layer struct {
 	AttnNorm   []float32      // [D]
 	Wq, Wk, Wv kernels.Matrix // [H·hd, D], [H_kv·hd, D], [H_kv·hd, D]
@@ -20,16 +19,25 @@ type Layer struct {
 	Wdown      kernels.Matrix // [D, I]
 }
 
-// Model is a loaded dense transformer.
+// Model is a loaded transformer.
 type Model struct {
 	Config
 	File    *gguf.File
 	Embed   kernels.Matrix // [V, D] token embeddings
 	OutNorm []float32      // [D]
 	Output  kernels.Matrix // [V, D]; the embedding when the file has no output.weight
-	Layers  []Layer
+	Layers  []Layer        // qwen2, llama
 	// RopeFactors divide the rotary frequencies pair by pair ([RopeDim/2], Llama-3 scaling); nil if none.
 	RopeFactors []float32
+
+	// deepseek2 only.
+	MLALayers []MLALayer   // the Blocks main blocks
+	MTP       []MTPLayer   // the NextN multi-token-prediction blocks after them: loaded, not run
+	MLARope   kernels.YaRN // rotation of q_pe and k_pe
+	AttnScale float32      // attention softmax scale (YaRN's m² included)
+	// NaiveFrom is the batch size from which Forward runs MLA in its naive (decompressed) form; smaller
+	// batches, and so every decode step, run the absorbed form. Both read the same latent cache.
+	NaiveFrom int
 }
 
 // Load opens a GGUF model file. The caller closes the model.
@@ -56,12 +64,18 @@ func FromFile(f *gguf.File) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: c, File: f}
-	l := loader{f: f}
+	l := loader{src: ggufSource{f}}
+	if c.Arch == archDeepSeek2 {
+		if err := m.loadDeepSeek(&l); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
 	qDim, kvDim := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	m.Embed = l.matrix("token_embd.weight", c.Dim, -1)
 	m.Vocab = m.Embed.Rows
 	m.OutNorm = l.vector("output_norm.weight", c.Dim)
-	if _, ok := f.Tensor("output.weight"); ok {
+	if l.has("output.weight") {
 		m.Output = l.matrix("output.weight", c.Dim, m.Vocab)
 	} else {
 		m.Output = m.Embed
@@ -91,68 +105,147 @@ func FromFile(f *gguf.File) (*Model, error) {
 	return m, nil
 }
 
+// tensorSource is where the loader finds weights, by their GGUF names: a GGUF file here; another format
+// (safetensors) can implement it by mapping its own names and layouts to GGUF's.
+type tensorSource interface {
+	// tensor returns the tensor called name (a GGUF tensor name such as "blk.0.attn_q.weight").
+	tensor(name string) (tensorData, bool)
+	// path names the source in errors.
+	path() string
+}
+
+// tensorData is one weight: its element type, its GGUF shape (ne, innermost first) and its bytes, which
+// may be a view into a mapped file and are only read.
+type tensorData struct {
+	Type kernels.DType
+	Dims []int
+	Data []byte
+}
+
+// elements is the number of elements of the tensor.
+func (t tensorData) elements() int {
+	n := 1
+	for _, d := range t.Dims {
+		n *= d
+	}
+	return n
+}
+
+// ggufSource serves the tensors of a GGUF file.
+type ggufSource struct{ f *gguf.File }
+
+func (g ggufSource) tensor(name string) (tensorData, bool) {
+	t, ok := g.f.Tensor(name)
+	if !ok {
+		return tensorData{}, false
+	}
+	dims := make([]int, len(t.Dims))
+	for i := range dims {
+		dims[i] = t.Dim(i)
+	}
+	return tensorData{Type: t.Type, Dims: dims, Data: t.Data}, true
+}
+
+func (g ggufSource) path() string { return g.f.Path }
+
 // loader fetches tensors by name and checks their shapes; the first error sticks.
 type loader struct {
-	f   *gguf.File
+	src tensorSource
 	err error
 }
 
 func (l *loader) fail(format string, args ...any) {
 	if l.err == nil {
-		l.err = fmt.Errorf("model: %s: %s", l.f.Path, fmt.Sprintf(format, args...))
+		l.err = fmt.Errorf("model: %s: %s", l.src.path(), fmt.Sprintf(format, args...))
 	}
+}
+
+// has reports whether the source holds the tensor.
+func (l *loader) has(name string) bool {
+	_, ok := l.src.tensor(name)
+	return ok
+}
+
+// get returns a tensor whose shape is dims (ne); a negative dim accepts any size.
+func (l *loader) get(name string, dims ...int) (tensorData, bool) {
+	t, ok := l.src.tensor(name)
+	if !ok {
+		l.fail("tensor %s missing", name)
+		return t, false
+	}
+	match := len(t.Dims) == len(dims)
+	for i := 0; match && i < len(dims); i++ {
+		match = dims[i] < 0 || t.Dims[i] == dims[i]
+	}
+	if !match {
+		l.fail("tensor %s has shape %v, want %v", name, t.Dims, dims)
+		return t, false
+	}
+	if !kernels.Supported(t.Type) {
+		l.fail("tensor %s has type %s, which has no kernel yet (supported: F32, F16, BF16, Q8_0)", name, t.Type)
+		return t, false
+	}
+	if rb, err := t.Type.RowBytes(t.Dims[0]); err != nil || len(t.Data) < rb*t.elements()/t.Dims[0] {
+		l.fail("tensor %s of type %s and shape %v has %d bytes", name, t.Type, t.Dims, len(t.Data))
+		return t, false
+	}
+	return t, true
 }
 
 // matrix returns a weight with ne = [cols, rows]; rows < 0 accepts any row count.
 func (l *loader) matrix(name string, cols, rows int) kernels.Matrix {
-	t, ok := l.f.Tensor(name)
+	t, ok := l.get(name, cols, rows)
 	if !ok {
-		l.fail("tensor %s missing", name)
 		return kernels.Matrix{}
 	}
-	if len(t.Dims) != 2 || t.Dim(0) != cols || (rows >= 0 && t.Dim(1) != rows) {
-		l.fail("tensor %s has shape %v, want [%d, %d]", name, t.Dims, cols, rows)
-		return kernels.Matrix{}
+	return kernels.Matrix{Type: t.Type, Rows: t.Dims[1], Cols: cols, Data: t.Data}
+}
+
+// stack returns the n matrices of a 3-D weight with ne = [cols, rows, n], as views.
+func (l *loader) stack(name string, cols, rows, n int) []kernels.Matrix {
+	t, ok := l.get(name, cols, rows, n)
+	if !ok {
+		return nil
 	}
-	if !kernels.Supported(t.Type) {
-		l.fail("tensor %s has type %s, which has no kernel yet (supported: F32, F16, BF16, Q8_0)", name, t.Type)
-		return kernels.Matrix{}
+	return split(t.Type, t.Data, cols, rows, n)
+}
+
+// split views data as n consecutive matrices of rows×cols elements of type t.
+func split(t kernels.DType, data []byte, cols, rows, n int) []kernels.Matrix {
+	rb, _ := t.RowBytes(cols)
+	out := make([]kernels.Matrix, n)
+	for i := range out {
+		out[i] = kernels.Matrix{Type: t, Rows: rows, Cols: cols, Data: data[i*rows*rb : (i+1)*rows*rb]}
 	}
-	return kernels.Matrix{Type: t.Type, Rows: t.Dim(1), Cols: cols, Data: t.Data}
+	return out
 }
 
 func (l *loader) vector(name string, n int) []float32 {
-	t, ok := l.f.Tensor(name)
+	t, ok := l.src.tensor(name)
 	if !ok {
 		l.fail("tensor %s missing", name)
 		return nil
 	}
-	return l.toF32(t, n)
+	return l.toF32(name, t, n)
 }
 
 func (l *loader) optVector(name string, n int) []float32 {
-	t, ok := l.f.Tensor(name)
+	t, ok := l.src.tensor(name)
 	if !ok {
 		return nil
 	}
-	return l.toF32(t, n)
+	return l.toF32(name, t, n)
 }
 
 // toF32 copies a small 1-D tensor (norm weight, bias) into float32s.
-func (l *loader) toF32(t *gguf.Tensor, n int) []float32 {
-	if t.Elements() != uint64(n) {
-		l.fail("tensor %s has %d elements, want %d", t.Name, t.Elements(), n)
+func (l *loader) toF32(name string, t tensorData, n int) []float32 {
+	if t.elements() != n {
+		l.fail("tensor %s has %d elements, want %d", name, t.elements(), n)
 		return nil
 	}
 	out := make([]float32, n)
-	if t.Type == kernels.F32 {
-		for i := range out {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.Data[4*i:]))
-		}
-		return out
-	}
 	if err := kernels.DequantizeRow(t.Type, out, t.Data); err != nil {
-		l.fail("tensor %s: %v", t.Name, err)
+		l.fail("tensor %s: %v", name, err)
 	}
 	return out
 }

@@ -104,20 +104,23 @@ func TestForwardErrors(t *testing.T) {
 	}
 }
 
-// TestDecodeAllocs checks the decode step allocates nothing once the state has grown.
+// TestDecodeAllocs checks the decode step allocates nothing once the state has grown, for dense and MLA
+// models.
 func TestDecodeAllocs(t *testing.T) {
 	pool := kernels.NewPool(2)
 	defer pool.Close()
-	m := tinyModel(t, modelgen.Tiny("qwen2", kernels.Q8_0))
-	s := m.NewState(0)
-	m.Forward(pool, s, testTokens, false)
-	tok := []int32{5}
-	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := m.Forward(pool, s, tok, false); err != nil {
-			t.Fatal(err)
+	for _, o := range []modelgen.Options{modelgen.Tiny("qwen2", kernels.Q8_0), modelgen.Tiny("deepseek2", kernels.Q8_0)} {
+		m := tinyModel(t, o)
+		s := m.NewState(0)
+		m.Forward(pool, s, testTokens, false)
+		tok := []int32{5}
+		allocs := testing.AllocsPerRun(20, func() {
+			if _, err := m.Forward(pool, s, tok, false); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 0 {
+			t.Errorf("%s: decode step allocates %.1f times", o.Arch, allocs)
 		}
-	})
-	if allocs > 0 {
-		t.Errorf("decode step allocates %.1f times", allocs)
 	}
 }

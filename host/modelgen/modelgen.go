@@ -16,13 +16,13 @@ import (
 
 // Options describe the model to generate. Zero fields take the defaults of Tiny.
 type Options struct {
-	Arch       string        // "qwen2" or "llama"
+	Arch       string        // "qwen2", "llama" or "deepseek2"
 	Type       kernels.DType // weight type of the 2-D matrices: F32, F16, BF16 or Q8_0
-	Layers     int
-	Dim        int // hidden size
-	FFN        int // feed-forward size
+	Layers     int           // transformer blocks (deepseek2: the main ones, without DeepSeek.MTP)
+	Dim        int           // hidden size
+	FFN        int           // feed-forward size (deepseek2: of the leading dense blocks)
 	Heads      int
-	KVHeads    int
+	KVHeads    int // unused for deepseek2 (MLA files say 1)
 	Context    int
 	RopeBase   float32
 	Llama3Rope bool    // llama only: write rope_freqs.weight with Llama-3.1 scaling divisors
@@ -32,10 +32,17 @@ type Options struct {
 	Name       string  // general.name
 	// ChatTemplate, if set, replaces the vocabulary file's tokenizer.chat_template.
 	ChatTemplate string `json:",omitempty"`
+	// DeepSeek holds the deepseek2 hyper-parameters; nil for the other architectures.
+	DeepSeek *DeepSeekOptions `json:",omitempty"`
 }
 
-// Tiny returns the defaults: a 2-layer model small enough for unit tests.
+// Tiny returns the defaults: a 2-layer model small enough for unit tests (for deepseek2, the V3-style
+// model of DeepSeekTiny).
 func Tiny(arch string, t kernels.DType) Options {
+	if arch == "deepseek2" {
+		o, _ := DeepSeekTiny("v3", t)
+		return o
+	}
 	return Options{Arch: arch, Type: t, Layers: 2, Dim: 64, FFN: 128, Heads: 4, KVHeads: 2, Context: 512, Seed: 1}
 }
 
@@ -48,13 +55,21 @@ func Shape(name string, t kernels.DType) (Options, error) {
 	case "llama-1b":
 		return Options{Arch: "llama", Type: t, Layers: 16, Dim: 2048, FFN: 8192, Heads: 32, KVHeads: 8,
 			Context: 4096, RopeBase: 500000, Llama3Rope: true, Seed: 1, Name: "random Llama-3.2-1B shape"}, nil
+	case "deepseek-v2-lite":
+		return Options{Arch: "deepseek2", Type: t, Layers: 27, Dim: 2048, FFN: 10944, Heads: 16, KVHeads: 1,
+			Context: 163840, RopeBase: 10000, Seed: 1, Name: "random DeepSeek-V2-Lite shape",
+			DeepSeek: &DeepSeekOptions{KVLoRA: 512, NopeDim: 128, RopeDim: 64, ValueDim: 128, DenseLead: 1,
+				Experts: 64, ExpertsUsed: 6, Shared: 2, ExpertFFN: 1408, WeightsScale: 1, YaRN: 40, MScaleAllDim: 0.707}}, nil
 	}
-	return Options{}, fmt.Errorf("modelgen: unknown shape %q (known: qwen2-1.5b, llama-1b)", name)
+	return Options{}, fmt.Errorf("modelgen: unknown shape %q (known: qwen2-1.5b, llama-1b, deepseek-v2-lite)", name)
 }
 
 func (o *Options) validate() error {
+	if o.Arch == "deepseek2" {
+		return o.validateDeepSeek()
+	}
 	if o.Arch != "qwen2" && o.Arch != "llama" {
-		return fmt.Errorf("modelgen: arch %q not supported (qwen2, llama)", o.Arch)
+		return fmt.Errorf("modelgen: arch %q not supported (qwen2, llama, deepseek2)", o.Arch)
 	}
 	switch o.Type {
 	case kernels.F32, kernels.F16, kernels.BF16, kernels.Q8_0:
@@ -98,14 +113,14 @@ func Generate(o Options, vocab *gguf.File) (*gguf.Writer, error) {
 	w.Set("general.architecture", a)
 	w.Set("general.name", name)
 	w.Set("general.file_type", uint32(fileType(o.Type)))
-	w.Set(a+".block_count", uint32(o.Layers))
+	w.Set(a+".block_count", uint32(o.Layers+o.mtp()))
 	w.Set(a+".context_length", uint32(o.Context))
 	w.Set(a+".embedding_length", uint32(o.Dim))
 	w.Set(a+".feed_forward_length", uint32(o.FFN))
 	w.Set(a+".attention.head_count", uint32(o.Heads))
 	w.Set(a+".attention.head_count_kv", uint32(o.KVHeads))
 	w.Set(a+".rope.freq_base", o.RopeBase)
-	w.Set(a+".attention.layer_norm_rms_epsilon", float32(map[string]float64{"qwen2": 1e-6, "llama": 1e-5}[a]))
+	w.Set(a+".attention.layer_norm_rms_epsilon", float32(map[string]float64{"qwen2": 1e-6, "llama": 1e-5, "deepseek2": 1e-6}[a]))
 	if a == "llama" {
 		w.Set(a+".rope.dimension_count", uint32(hd))
 		w.Set(a+".vocab_size", uint32(nVocab))
@@ -130,6 +145,10 @@ func Generate(o Options, vocab *gguf.File) (*gguf.Writer, error) {
 	g.norm("output_norm.weight", o.Dim)
 	if !o.TiedOutput {
 		g.matrix("output.weight", o.Dim, nVocab, 4/math.Sqrt(float64(o.Dim)))
+	}
+	if a == "deepseek2" {
+		g.deepseek(nVocab)
+		return w, g.err
 	}
 	if o.Llama3Rope && a == "llama" {
 		g.f32("rope_freqs.weight", Llama3Divisors(hd, o.RopeBase, 8, 1, 4, 8192))
@@ -231,18 +250,45 @@ func (g *gen) norm(name string, n int) {
 
 // matrix writes a [rows=out][cols=in] weight (GGUF ne = [in, out]) in the model's weight type.
 func (g *gen) matrix(name string, in, out int, s float64) {
-	v := uniform(g.rng(name), in*out, s)
-	t := g.o.Type
+	g.uniformRows(name, g.o.Type, []uint64{uint64(in), uint64(out)}, s)
+}
+
+// uniformRows writes a weight of type t and shape dims (ne) whose values, row after row, are the
+// tensor's stream of U(-s·√3, s·√3) draws.
+func (g *gen) uniformRows(name string, t kernels.DType, dims []uint64, s float64) {
+	a := s * math.Sqrt(3)
+	g.rows(name, t, dims, func() func([]float32) {
+		r := g.rng(name)
+		return func(v []float32) {
+			for i := range v {
+				v[i] = float32((2*r.Float64() - 1) * a)
+			}
+		}
+	})
+}
+
+// rows adds a tensor of type t and shape dims (ne) whose bytes are made while the file is written, one
+// row of dims[0] values at a time: source returns a fresh generator, which fills each row in order.
+func (g *gen) rows(name string, t kernels.DType, dims []uint64, source func() func(row []float32)) {
+	in, n := int(dims[0]), 1
+	for _, d := range dims[1:] {
+		n *= int(d)
+	}
 	rowBytes, err := t.RowBytes(in)
 	if err != nil {
 		g.err = err
 		return
 	}
-	b := make([]byte, rowBytes*out)
-	for r := 0; r < out; r++ {
-		encodeRow(t, b[r*rowBytes:(r+1)*rowBytes], v[r*in:(r+1)*in])
+	if g.err == nil {
+		g.err = g.w.AddTensorFunc(name, t, dims, func(dst []byte) error {
+			next, v := source(), make([]float32, in)
+			for r := range n {
+				next(v)
+				encodeRow(t, dst[r*rowBytes:(r+1)*rowBytes], v)
+			}
+			return nil
+		})
 	}
-	g.add(name, t, []uint64{uint64(in), uint64(out)}, b)
 }
 
 func encodeRow(t kernels.DType, dst []byte, src []float32) {

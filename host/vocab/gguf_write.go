@@ -50,4 +50,3 @@ func SetGGUF(w *gguf.Writer, v *abi.Vocab, chatTemplate string) error {
 	}
 	return nil
 }
-

@@ -1,17 +1,20 @@
-// Command goldens regenerates testdata/golden: for each case it writes a tiny random model with modelgen,
-// runs llama.cpp on it through llama-ref (../shared/tools/llama-ref/llama-ref, or $LLAMA_REF), and saves
-// llama.cpp's next-token probabilities beside the model's options and hash. Tests compare wasmoe's eval
+// Command goldens regenerates testdata/golden: for each case it writes a tiny random model with modelgen
+// (with the tokenizer of a testdata/vocab fixture), runs llama.cpp on it through llama-ref
+// (../shared/tools/llama-ref/llama-ref, or $LLAMA_REF), and saves llama.cpp's next-token probabilities
+// beside the model's options and hash. Tests compare wasmoe's eval
 // with these files, so `make test` needs neither npm nor llama.cpp.
 //
-//	go run ./tools/goldens [-only NAME] [-out testdata/golden]
+//	go run ./tools/goldens [-only NAME] [-out testdata/golden] [-vocab testdata/vocab]
 package main
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +26,7 @@ import (
 func main() {
 	out := flag.String("out", "testdata/golden", "output directory")
 	only := flag.String("only", "", "regenerate one case")
-	vocabDir := flag.String("vocab", "../shared/testdata/vocab", "directory of llama.cpp vocab GGUFs")
+	vocabDir := flag.String("vocab", "testdata/vocab", "directory of vocab GGUFs, plain or gzipped (NAME.gz), as the tests read them")
 	flag.Parse()
 	ref := os.Getenv("LLAMA_REF")
 	if ref == "" {
@@ -47,8 +50,12 @@ func generate(c golden.Case, ref, vocabDir, outDir string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	vocab, err := vocabFile(filepath.Join(vocabDir, c.Vocab), tmp)
+	if err != nil {
+		return err
+	}
 	model := filepath.Join(tmp, c.Name+".gguf")
-	if err := modelgen.WriteFile(c.Options, filepath.Join(vocabDir, c.Vocab), model); err != nil {
+	if err := modelgen.WriteFile(c.Options, vocab, model); err != nil {
 		return err
 	}
 	b, err := os.ReadFile(model)
@@ -72,4 +79,30 @@ func generate(c golden.Case, ref, vocabDir, outDir string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(outDir, c.Name+".json"), append(j, '\n'), 0o644)
+}
+
+// vocabFile returns path if it exists, or else unpacks path.gz into dir.
+func vocabFile(path, dir string) (string, error) {
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	in, err := os.Open(path + ".gz")
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		return "", fmt.Errorf("%s.gz: %w", path, err)
+	}
+	out := filepath.Join(dir, filepath.Base(path))
+	f, err := os.Create(out)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, zr); err != nil {
+		f.Close()
+		return "", fmt.Errorf("%s.gz: %w", path, err)
+	}
+	return out, f.Close()
 }

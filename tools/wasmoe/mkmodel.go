@@ -14,21 +14,22 @@ var weightTypes = map[string]kernels.DType{"f32": kernels.F32, "f16": kernels.F1
 
 func mkmodel(args []string) error {
 	fs := flag.NewFlagSet("mkmodel", flag.ContinueOnError)
-	arch := fs.String("arch", "qwen2", "architecture: qwen2 or llama")
+	arch := fs.String("arch", "qwen2", "architecture: qwen2, llama or deepseek2")
+	style := fs.String("style", "v3", "deepseek2: v3 (DeepSeek-V3/R1 style) or v2-lite (DeepSeek-V2-Lite style)")
 	typ := fs.String("type", "f32", "weight type: f32, f16, bf16 or q8_0")
 	vocab := fs.String("vocab", "", "GGUF file whose tokenizer metadata is copied (e.g. a llama.cpp vocab file)")
 	out := fs.String("out", "", "output GGUF path")
-	shape := fs.String("shape", "", "a real model shape instead of the tiny default: qwen2-1.5b, llama-1b")
-	o := modelgen.Tiny("qwen2", kernels.F32)
-	fs.IntVar(&o.Layers, "layers", o.Layers, "transformer blocks")
-	fs.IntVar(&o.Dim, "dim", o.Dim, "hidden size")
-	fs.IntVar(&o.FFN, "ffn", o.FFN, "feed-forward size")
-	fs.IntVar(&o.Heads, "heads", o.Heads, "attention heads")
-	fs.IntVar(&o.KVHeads, "kv-heads", o.KVHeads, "key/value heads")
-	fs.IntVar(&o.Context, "ctx", o.Context, "context length")
-	fs.BoolVar(&o.Llama3Rope, "llama3-rope", false, "llama: add Llama-3.1 RoPE scaling (rope_freqs.weight)")
-	fs.BoolVar(&o.TiedOutput, "tied", false, "omit output.weight (reuse the embedding)")
-	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed")
+	shape := fs.String("shape", "", "a real model shape instead of the tiny default: qwen2-1.5b, llama-1b, deepseek-v2-lite")
+	var f modelgen.Options
+	fs.IntVar(&f.Layers, "layers", 0, "transformer blocks (default: the architecture's tiny model)")
+	fs.IntVar(&f.Dim, "dim", 0, "hidden size")
+	fs.IntVar(&f.FFN, "ffn", 0, "feed-forward size")
+	fs.IntVar(&f.Heads, "heads", 0, "attention heads")
+	fs.IntVar(&f.KVHeads, "kv-heads", 0, "key/value heads (qwen2, llama)")
+	fs.IntVar(&f.Context, "ctx", 0, "context length")
+	fs.BoolVar(&f.Llama3Rope, "llama3-rope", false, "llama: add Llama-3.1 RoPE scaling (rope_freqs.weight)")
+	fs.BoolVar(&f.TiedOutput, "tied", false, "omit output.weight (reuse the embedding)")
+	fs.Uint64Var(&f.Seed, "seed", 1, "random seed")
 	template := fs.String("chat-template", "", "Jinja file to store as tokenizer.chat_template")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -40,21 +41,50 @@ func mkmodel(args []string) error {
 	if *vocab == "" || *out == "" {
 		return fmt.Errorf("--vocab and --out are required")
 	}
-	o.Arch, o.Type = *arch, t
-	if *template != "" {
-		b, err := os.ReadFile(*template)
+	o := modelgen.Tiny(*arch, t)
+	o.Arch = *arch
+	if *arch == "deepseek2" {
+		s, err := modelgen.DeepSeekTiny(*style, t)
 		if err != nil {
-			return fmt.Errorf("--chat-template: %w", err)
+			return fmt.Errorf("--style: %w", err)
 		}
-		o.ChatTemplate = string(b)
+		o = s
 	}
 	if *shape != "" {
 		s, err := modelgen.Shape(*shape, t)
 		if err != nil {
 			return err
 		}
-		s.Seed, s.ChatTemplate = o.Seed, o.ChatTemplate
 		o = s
+	}
+	// Flags given explicitly override the model chosen above.
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "layers":
+			o.Layers = f.Layers
+		case "dim":
+			o.Dim = f.Dim
+		case "ffn":
+			o.FFN = f.FFN
+		case "heads":
+			o.Heads = f.Heads
+		case "kv-heads":
+			o.KVHeads = f.KVHeads
+		case "ctx":
+			o.Context = f.Context
+		case "llama3-rope":
+			o.Llama3Rope = f.Llama3Rope
+		case "tied":
+			o.TiedOutput = f.TiedOutput
+		}
+	})
+	o.Seed = f.Seed
+	if *template != "" {
+		b, err := os.ReadFile(*template)
+		if err != nil {
+			return fmt.Errorf("--chat-template: %w", err)
+		}
+		o.ChatTemplate = string(b)
 	}
 	return modelgen.WriteFile(o, *vocab, *out)
 }
