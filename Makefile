@@ -42,6 +42,7 @@ test: guests-check vet
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./kernels/ ./host/... ./guest/...
 	./tools/bench/decode.sh
+	SHAPE=deepseek-v2-lite ./tools/bench/decode.sh
 
 clean:
 	rm -rf bin

@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Decode and prefill tok/s of wasmoe next to llama.cpp on the same Qwen2-1.5B-shaped Q8_0 file (random
-# weights, real shapes and tokenizer), in one run, 2 threads each. Prints one JSON line per engine.
+# Decode and prefill tok/s of wasmoe next to llama.cpp on the same random-weight Q8_0 file with real shapes
+# and a real tokenizer, in one run, same threads each. Prints one JSON line per engine and round.
 #   tools/bench/decode.sh [PROMPT_TOKENS] [GEN_TOKENS]
+# SHAPE picks the model: qwen2-1.5b (default; DeepSeek-R1-Distill-Qwen-1.5B) or deepseek-v2-lite (MoE + MLA).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 np=${1:-128}
 ng=${2:-64}
 threads=${THREADS:-2}
+shape=${SHAPE:-qwen2-1.5b}
 cache=${WASMOE_CACHE:-$HOME/.cache/wasmoe}
-model="$cache/bench-qwen2-1.5b-q8_0.gguf"
+case "$shape" in
+  qwen2-1.5b) vocab=qwen2; arch=qwen2 ;;
+  deepseek-v2-lite) vocab=deepseek-llm; arch=deepseek2 ;;
+  *) echo "decode.sh: unknown SHAPE $shape (qwen2-1.5b, deepseek-v2-lite)" >&2; exit 2 ;;
+esac
+model="$cache/bench-$shape-q8_0.gguf"
 mkdir -p "$cache"
 if [ ! -f "$model" ]; then
-  vocab=$(mktemp -d)/ggml-vocab-qwen2.gguf
-  gunzip -c testdata/vocab/ggml-vocab-qwen2.gguf.gz > "$vocab"
-  ./bin/wasmoe mkmodel --shape qwen2-1.5b --type q8_0 --vocab "$vocab" --out "$model"
+  v=$(mktemp -d)/ggml-vocab-$vocab.gguf
+  gunzip -c "testdata/vocab/ggml-vocab-$vocab.gguf.gz" > "$v"
+  ./bin/wasmoe mkmodel --arch "$arch" --shape "$shape" --type q8_0 --vocab "$v" --out "$model.tmp"
+  mv "$model.tmp" "$model"
 fi
 ref_dir=${LLAMA_REF_DIR:-$HOME/.cache/llama-ref}
 if [ ! -d "$ref_dir/node_modules/node-llama-cpp" ]; then

@@ -20,5 +20,6 @@ for await (const tok of seq.evaluate(prompt, { temperature: 0 })) {
 }
 const t1 = performance.now();
 console.log(JSON.stringify({ engine: "llama.cpp", prompt_tokens: np, gen_tokens: n,
-  prefill_tok_s: np / ((first - t0) / 1000), decode_tok_s: (n - 1) / ((t1 - first) / 1000) }));
+  prefill_tok_s: np / ((first - t0) / 1000), decode_tok_s: (n - 1) / ((t1 - first) / 1000),
+  max_rss_mib: Math.floor(process.resourceUsage().maxRSS / 1024) }));
 process.exit(0);

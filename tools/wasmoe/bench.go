@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wasmoe/wasmoe/host/engine"
@@ -55,5 +57,22 @@ func bench(args []string) error {
 		return fmt.Errorf("generated %d tokens, need at least 2 to time decoding", n)
 	}
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{"engine": "wasmoe", "prompt_tokens": *np, "gen_tokens": n,
-		"prefill_tok_s": float64(*np) / first.Sub(t0).Seconds(), "decode_tok_s": float64(n-1) / t1.Sub(first).Seconds()})
+		"prefill_tok_s": float64(*np) / first.Sub(t0).Seconds(), "decode_tok_s": float64(n-1) / t1.Sub(first).Seconds(),
+		"max_rss_mib": peakRSS() >> 20})
+}
+
+// peakRSS is the process's peak resident set in bytes (VmHWM; mapped model pages count once touched), or 0
+// where /proc is not available.
+func peakRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
