@@ -151,7 +151,7 @@ func (s *MoEScratch) sortSlots(ids []int32, E int, e *Experts) {
 }
 
 // actSlot returns the index in MoEScratch.act of the converted activations for weights of type t, or -1
-// for F32 weights, which read the float32 rows as they are.
+// for F32 and F8_E4M3 weights, which read the float32 rows as they are.
 func actSlot(t DType) int {
 	switch t {
 	case F16:
@@ -240,7 +240,7 @@ func (j *moeJob) convert(lo, hi int) {
 // convertRows converts rows [r0, r1) of the segment of m rows of cols values starting at grouped row a of
 // src for weights of type t.
 func (j *moeJob) convertRows(t DType, src []float32, cols, a, m, r0, r1 int) {
-	if t == F32 {
+	if actSlot(t) < 0 {
 		return
 	}
 	v := j.s.segment(t, cols, a, m)
@@ -251,7 +251,7 @@ func (j *moeJob) convertRows(t DType, src []float32, cols, a, m, r0, r1 int) {
 // segment returns the view of the converted activations for type t of the m rows of cols values starting
 // at grouped row a, laid out as MatMul's are for a batch of m vectors (empty for F32).
 func (s *MoEScratch) segment(t DType, cols, a, m int) activations {
-	if t == F32 {
+	if actSlot(t) < 0 {
 		return activations{}
 	}
 	all := &s.act[actSlot(t)]

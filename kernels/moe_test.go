@@ -409,3 +409,28 @@ func BenchmarkMoE(b *testing.B) {
 		}
 	}
 }
+
+// TestMoEF8 runs FP8 experts (DeepSeek-V3's checkpoints, with block scales and F32 activations) through the
+// dispatch and the naive loop: bit for bit equal.
+func TestMoEF8(t *testing.T) {
+	const E, D, I, k = 6, 160, 136, 2 // not multiples of the 128 scale blocks
+	r := newRand(7)
+	var e Experts
+	for range E {
+		e.Gate = append(e.Gate, QuantizeF8(randVec(r, I*D, 0.5), I, D))
+		e.Up = append(e.Up, QuantizeF8(randVec(r, I*D, 0.5), I, D))
+		e.Down = append(e.Down, QuantizeF8(randVec(r, D*I, 0.5), D, I))
+	}
+	p := NewPool(2)
+	defer p.Close()
+	for _, n := range []int{1, 3, 16} {
+		x := randVec(r, n*D, 1)
+		ids, w := randRouting(r, n, E, k, false)
+		want := make([]float32, n*D)
+		naiveMoE(p, want, x, n, &e, ids, w, k)
+		var s MoEScratch
+		got := make([]float32, n*D)
+		p.MoE(got, x, n, &e, ids, w, k, &s)
+		checkSame(t, fmt.Sprintf("F8 n=%d", n), got, want)
+	}
+}
