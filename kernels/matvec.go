@@ -64,6 +64,13 @@ func (w Matrix) check() int {
 	return rowBytes
 }
 
+// Validate reports what is wrong with w, if anything: a type with no kernel, data too short for its
+// shape, or block scales that do not fit (required for F8_E4M3, forbidden otherwise).
+func (w Matrix) Validate() error {
+	_, err := w.validate()
+	return err
+}
+
 // validate returns w's row size in bytes, or what is wrong with w.
 func (w Matrix) validate() (int, error) {
 	if !Supported(w.Type) {

@@ -16,7 +16,7 @@ import (
 
 // Config selects the model and the guests an Engine runs.
 type Config struct {
-	ModelPath     string        // GGUF file
+	ModelPath     string        // GGUF file or Hugging Face directory
 	ID            string        // model name for clients; default: the file name without extension
 	Threads       int           // kernel threads; 0 = all cores
 	Context       int           // tokens per sequence; 0 = min(model context, 4096)
@@ -48,7 +48,7 @@ type Engine struct {
 
 // Open loads the model and starts its guests.
 func Open(cfg Config) (*Engine, error) {
-	m, err := model.Load(cfg.ModelPath)
+	m, err := model.Open(cfg.ModelPath)
 	if err != nil {
 		return nil, err
 	}

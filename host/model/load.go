@@ -1,7 +1,10 @@
 package model
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/wasmoe/wasmoe/host/gguf"
 	"github.com/wasmoe/wasmoe/kernels"
@@ -38,6 +41,16 @@ type Model struct {
 	// NaiveFrom is the batch size from which Forward runs MLA in its naive (decompressed) form; smaller
 	// batches, and so every decode step, run the absorbed form. Both read the same latent cache.
 	NaiveFrom int
+
+	closer io.Closer // the safetensors files of a model loaded by LoadHF; nil for GGUF
+}
+
+// Open loads a model from a GGUF file or a Hugging Face directory (see LoadHF). The caller closes it.
+func Open(path string) (*Model, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return LoadHF(path)
+	}
+	return Load(path)
 }
 
 // Load opens a GGUF model file. The caller closes the model.
@@ -55,16 +68,25 @@ func Load(path string) (*Model, error) {
 }
 
 // Close releases the mapped file.
-func (m *Model) Close() error { return m.File.Close() }
+func (m *Model) Close() error {
+	err := m.File.Close()
+	if m.closer != nil {
+		err = errors.Join(err, m.closer.Close())
+	}
+	return err
+}
 
 // FromFile builds a model on an open GGUF file; tensors stay views into it.
-func FromFile(f *gguf.File) (*Model, error) {
+func FromFile(f *gguf.File) (*Model, error) { return fromSource(f, ggufSource{f}) }
+
+// fromSource builds a model whose hyper-parameters are f's metadata and whose weights come from src.
+func fromSource(f *gguf.File, src tensorSource) (*Model, error) {
 	c, err := readConfig(f)
 	if err != nil {
 		return nil, err
 	}
 	m := &Model{Config: c, File: f}
-	l := loader{src: ggufSource{f}}
+	l := loader{src: src}
 	if c.Arch == archDeepSeek2 {
 		if err := m.loadDeepSeek(&l); err != nil {
 			return nil, err
@@ -117,9 +139,17 @@ type tensorSource interface {
 // tensorData is one weight: its element type, its GGUF shape (ne, innermost first) and its bytes, which
 // may be a view into a mapped file and are only read.
 type tensorData struct {
-	Type kernels.DType
-	Dims []int
-	Data []byte
+	Type  kernels.DType
+	Dims  []int
+	Data  []byte
+	Scale []float32 // FP8 E4M3 only: the 128×128 block multipliers (kernels.Matrix.Scale)
+}
+
+// expertSource is a tensorSource whose routed experts are separate tensors (safetensors) rather than one
+// stacked tensor (GGUF).
+type expertSource interface {
+	// experts returns the n experts of the stacked GGUF tensor called name, one [rows, cols] tensor each.
+	experts(name string, n int) ([]tensorData, bool)
 }
 
 // elements is the number of elements of the tensor.
@@ -173,23 +203,33 @@ func (l *loader) get(name string, dims ...int) (tensorData, bool) {
 		l.fail("tensor %s missing", name)
 		return t, false
 	}
+	return t, l.check(name, t, dims...)
+}
+
+// check reports (once, through fail) a tensor whose shape is not dims, whose type has no kernel or whose
+// data is short.
+func (l *loader) check(name string, t tensorData, dims ...int) bool {
 	match := len(t.Dims) == len(dims)
 	for i := 0; match && i < len(dims); i++ {
 		match = dims[i] < 0 || t.Dims[i] == dims[i]
 	}
 	if !match {
 		l.fail("tensor %s has shape %v, want %v", name, t.Dims, dims)
-		return t, false
+		return false
 	}
 	if !kernels.Supported(t.Type) {
-		l.fail("tensor %s has type %s, which has no kernel yet (supported: F32, F16, BF16, Q8_0)", name, t.Type)
-		return t, false
+		l.fail("tensor %s has type %s, which has no kernel (supported: F32, F16, BF16, Q8_0, F8_E4M3 with block scales)", name, t.Type)
+		return false
 	}
 	if rb, err := t.Type.RowBytes(t.Dims[0]); err != nil || len(t.Data) < rb*t.elements()/t.Dims[0] {
 		l.fail("tensor %s of type %s and shape %v has %d bytes", name, t.Type, t.Dims, len(t.Data))
-		return t, false
+		return false
 	}
-	return t, true
+	if err := (kernels.Matrix{Type: t.Type, Rows: t.elements() / t.Dims[0], Cols: t.Dims[0], Data: t.Data, Scale: t.Scale}).Validate(); err != nil {
+		l.fail("tensor %s: %v", name, err)
+		return false
+	}
+	return true
 }
 
 // matrix returns a weight with ne = [cols, rows]; rows < 0 accepts any row count.
@@ -198,11 +238,26 @@ func (l *loader) matrix(name string, cols, rows int) kernels.Matrix {
 	if !ok {
 		return kernels.Matrix{}
 	}
-	return kernels.Matrix{Type: t.Type, Rows: t.Dims[1], Cols: cols, Data: t.Data}
+	return kernels.Matrix{Type: t.Type, Rows: t.Dims[1], Cols: cols, Data: t.Data, Scale: t.Scale}
 }
 
 // stack returns the n matrices of a 3-D weight with ne = [cols, rows, n], as views.
 func (l *loader) stack(name string, cols, rows, n int) []kernels.Matrix {
+	if es, ok := l.src.(expertSource); ok {
+		ts, ok := es.experts(name, n)
+		if !ok {
+			l.fail("tensor %s (%d experts) missing", name, n)
+			return nil
+		}
+		out := make([]kernels.Matrix, n)
+		for e, t := range ts {
+			if !l.check(fmt.Sprintf("%s[%d]", name, e), t, cols, rows) {
+				return nil
+			}
+			out[e] = kernels.Matrix{Type: t.Type, Rows: rows, Cols: cols, Data: t.Data, Scale: t.Scale}
+		}
+		return out
+	}
 	t, ok := l.get(name, cols, rows, n)
 	if !ok {
 		return nil

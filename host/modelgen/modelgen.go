@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/wasmoe/wasmoe/host/gguf"
+	"github.com/wasmoe/wasmoe/host/hfmap"
 	"github.com/wasmoe/wasmoe/kernels"
 )
 
@@ -151,7 +152,7 @@ func Generate(o Options, vocab *gguf.File) (*gguf.Writer, error) {
 		return w, g.err
 	}
 	if o.Llama3Rope && a == "llama" {
-		g.f32("rope_freqs.weight", Llama3Divisors(hd, o.RopeBase, 8, 1, 4, 8192))
+		g.f32("rope_freqs.weight", hfmap.Llama3Divisors(hd, o.RopeBase, llama3Factor, llama3Low, llama3High, llama3Orig))
 	}
 	in := 1 / math.Sqrt(float64(o.Dim))
 	for l := 0; l < o.Layers; l++ {
@@ -172,27 +173,6 @@ func Generate(o Options, vocab *gguf.File) (*gguf.Writer, error) {
 		g.matrix(p+"ffn_down.weight", o.FFN, o.Dim, 1/math.Sqrt(float64(o.FFN)))
 	}
 	return w, g.err
-}
-
-// Llama3Divisors returns the per-pair frequency divisors of Llama-3.1 RoPE scaling (spec §2.5), as
-// convert_hf_to_gguf.py writes them to rope_freqs.weight.
-func Llama3Divisors(headDim int, base float32, factor, lowFreq, highFreq, origCtx float64) []float32 {
-	out := make([]float32, headDim/2)
-	lowWavelen, highWavelen := origCtx/lowFreq, origCtx/highFreq
-	for p := range out {
-		freq := 1 / math.Pow(float64(base), float64(2*p)/float64(headDim))
-		wavelen := 2 * math.Pi / freq
-		switch {
-		case wavelen < highWavelen:
-			out[p] = 1
-		case wavelen > lowWavelen:
-			out[p] = float32(factor)
-		default:
-			smooth := (origCtx/wavelen - lowFreq) / (highFreq - lowFreq)
-			out[p] = float32(1 / ((1-smooth)/factor + smooth))
-		}
-	}
-	return out
 }
 
 // fileType maps a weight type to llama.cpp's general.file_type (LLAMA_FTYPE_*).

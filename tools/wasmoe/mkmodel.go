@@ -4,8 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/wasmoe/wasmoe/host/gguf"
 	"github.com/wasmoe/wasmoe/host/modelgen"
 	"github.com/wasmoe/wasmoe/kernels"
 )
@@ -18,7 +20,10 @@ func mkmodel(args []string) error {
 	style := fs.String("style", "v3", "deepseek2: v3 (DeepSeek-V3/R1 style) or v2-lite (DeepSeek-V2-Lite style)")
 	typ := fs.String("type", "f32", "weight type: f32, f16, bf16 or q8_0")
 	vocab := fs.String("vocab", "", "GGUF file whose tokenizer metadata is copied (e.g. a llama.cpp vocab file)")
-	out := fs.String("out", "", "output GGUF path")
+	out := fs.String("out", "", "output GGUF path (a directory with --format hf)")
+	format := fs.String("format", "gguf", "gguf, or hf: a Hugging Face directory (config.json, sharded safetensors, tokenizer) with the same weights")
+	hfDType := fs.String("hf-dtype", "bf16", "--format hf: weight dtype, bf16 or fp8 (FP8 E4M3 with 128x128 block scales)")
+	tokDir := fs.String("tokenizer", "", "--format hf: directory holding tokenizer.json and tokenizer_config.json to copy")
 	shape := fs.String("shape", "", "a real model shape instead of the tiny default: qwen2-1.5b, llama-1b, deepseek-v2-lite")
 	var f modelgen.Options
 	fs.IntVar(&f.Layers, "layers", 0, "transformer blocks (default: the architecture's tiny model)")
@@ -86,5 +91,28 @@ func mkmodel(args []string) error {
 		}
 		o.ChatTemplate = string(b)
 	}
-	return modelgen.WriteFile(o, *vocab, *out)
+	switch *format {
+	case "gguf":
+		return modelgen.WriteFile(o, *vocab, *out)
+	case "hf":
+		if *tokDir == "" {
+			return fmt.Errorf("--format hf needs --tokenizer DIR (tokenizer.json and tokenizer_config.json)")
+		}
+		tmp, err := os.MkdirTemp("", "wasmoe-mkmodel")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		src := filepath.Join(tmp, "model.gguf")
+		if err := modelgen.WriteFile(o, *vocab, src); err != nil {
+			return err
+		}
+		g, err := gguf.Open(src)
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+		return modelgen.WriteHF(g, *out, *hfDType, *tokDir)
+	}
+	return fmt.Errorf("--format %q: want gguf or hf", *format)
 }
