@@ -91,6 +91,18 @@ func ParseConfig(b []byte, path string) (*Config, error) {
 	if c.Layers > 1<<16 || c.Hidden > 1<<20 || c.Heads > 1<<12 || c.NextN < 0 || c.NextN > 16 {
 		return nil, fmt.Errorf("%s: num_hidden_layers, hidden_size, num_attention_heads or num_nextn_predict_layers out of range", path)
 	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"intermediate_size", c.FFN}, {"num_key_value_heads", c.KVHeads}, {"head_dim", c.HeadDim},
+		{"q_lora_rank", c.QLoRA}, {"kv_lora_rank", c.KVLoRA}, {"qk_rope_head_dim", c.RopeDim},
+		{"qk_nope_head_dim", c.NopeDim}, {"v_head_dim", c.VDim}, {"moe_intermediate_size", c.ExpertFFN},
+		{"n_routed_experts", c.Experts}, {"n_shared_experts", c.Shared}, {"num_experts_per_tok", c.Used},
+		{"n_group", c.Groups}, {"topk_group", c.GroupsUsed}, {"first_k_dense_replace", c.DenseLead}} {
+		if f.v < 0 || f.v > 1<<24 {
+			return nil, fmt.Errorf("%s: %s = %d is out of range", path, f.name, f.v)
+		}
+	}
 	if c.Eps <= 0 {
 		c.Eps = 1e-6
 	}

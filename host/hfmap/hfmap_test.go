@@ -113,3 +113,26 @@ func TestRopeFreqs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConfig feeds arbitrary config.json bytes: parsing and conversion fail cleanly or give metadata
+// whose block count covers the MTP blocks.
+func FuzzConfig(f *testing.F) {
+	f.Add([]byte(v3Config))
+	f.Add([]byte(`{"model_type":"llama","hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"vocab_size":4,"max_position_embeddings":8,"head_dim":-6,"rope_scaling":{"rope_type":"llama3"}}`))
+	f.Add([]byte(`{"model_type":"qwen2","hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"vocab_size":4,"max_position_embeddings":8,"rope_scaling":{"rope_type":"llama3"}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseConfig(b, "config.json")
+		if err != nil {
+			return
+		}
+		c.RopeFreqs()
+		m, err := c.Metadata()
+		if err != nil {
+			return
+		}
+		arch, _ := c.Arch()
+		if m[arch+".block_count"] != uint32(c.Layers+c.NextN) {
+			t.Fatalf("block_count %v for %d+%d layers", m[arch+".block_count"], c.Layers, c.NextN)
+		}
+	})
+}

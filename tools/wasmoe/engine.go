@@ -25,7 +25,7 @@ type engineFlags struct {
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.model, "model", "", "GGUF model file (default: a small random-weight model, generated once)")
+	fs.StringVar(&f.model, "model", "", "GGUF model file or Hugging Face directory (default: a small random-weight model, generated once)")
 	fs.IntVar(&f.ctx, "ctx", 0, "context tokens per sequence (default: min(model, 4096))")
 	fs.IntVar(&f.threads, "threads", 0, "kernel threads (default: all cores)")
 	fs.StringVar(&f.sampler, "sampler", "", "sampler guest .wasm (default: the built-in sampler)")
