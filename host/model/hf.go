@@ -66,6 +66,10 @@ func LoadHF(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDTypes(set); err != nil {
+		set.Close()
+		return nil, err
+	}
 	m, err := fromSource(f, &hfSource{set: set, cfg: cfg})
 	if err != nil {
 		set.Close()
@@ -76,6 +80,23 @@ func LoadHF(dir string) (*Model, error) {
 		m.Neox = true // HF keeps Llama's q/k rows in half-split order; llama.cpp's converter permutes them
 	}
 	return m, nil
+}
+
+// checkDTypes reports a tensor whose dtype has no kernel, or an FP8 weight without its block scales.
+func checkDTypes(set *safetensors.Set) error {
+	for _, name := range set.Names() {
+		t, _ := set.Tensor(name)
+		switch t.DType {
+		case safetensors.F32, safetensors.F16, safetensors.BF16:
+		case safetensors.F8_E4M3:
+			if s, ok := set.Tensor(name + "_scale_inv"); !ok || s.DType != safetensors.F32 {
+				return fmt.Errorf("model: %s: FP8 tensor %s has no F32 %s_scale_inv", t.Path, name, name)
+			}
+		default:
+			return fmt.Errorf("model: %s: tensor %s has dtype %s (supported: F32, F16, BF16, F8_E4M3 with block scales)", t.Path, name, t.DType)
+		}
+	}
+	return nil
 }
 
 // hfSource serves the tensors of a safetensors set under their GGUF names (spec §6.3, §7.5).
@@ -144,7 +165,7 @@ func (h *hfSource) experts(name string, n int) ([]tensorData, bool) {
 }
 
 // get converts one safetensors tensor: GGUF dims are the reversed shape; an FP8 weight brings its scales.
-// A tensor of a dtype with no kernel comes back with an unsupported type, which the loader reports by name.
+// (checkDTypes has vetted the dtypes.)
 func (h *hfSource) get(hf string) (tensorData, bool) {
 	t, ok := h.set.Tensor(hf)
 	if !ok {
@@ -152,7 +173,7 @@ func (h *hfSource) get(hf string) (tensorData, bool) {
 	}
 	dims := slices.Clone(t.Shape)
 	slices.Reverse(dims)
-	td := tensorData{Dims: dims, Data: t.Data, Type: kernels.DType(math.MaxUint32)}
+	td := tensorData{Dims: dims, Data: t.Data}
 	switch t.DType {
 	case safetensors.F32:
 		td.Type = kernels.F32
@@ -162,11 +183,7 @@ func (h *hfSource) get(hf string) (tensorData, bool) {
 		td.Type = kernels.BF16
 	case safetensors.F8_E4M3:
 		td.Type = kernels.F8_E4M3
-		s, ok := h.set.Tensor(hf + "_scale_inv")
-		if !ok || s.DType != safetensors.F32 {
-			td.Type = kernels.DType(math.MaxUint32)
-			break
-		}
+		s, _ := h.set.Tensor(hf + "_scale_inv")
 		td.Scale = make([]float32, len(s.Data)/4)
 		for i := range td.Scale {
 			td.Scale[i] = math.Float32frombits(binary.LittleEndian.Uint32(s.Data[4*i:]))

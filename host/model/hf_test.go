@@ -9,6 +9,7 @@ import (
 
 	"github.com/wasmoe/wasmoe/host/gguf"
 	"github.com/wasmoe/wasmoe/host/modelgen"
+	"github.com/wasmoe/wasmoe/host/safetensors"
 	"github.com/wasmoe/wasmoe/internal/testutil"
 	"github.com/wasmoe/wasmoe/kernels"
 )
@@ -104,6 +105,30 @@ func TestLoadHFErrors(t *testing.T) {
 		}
 		if _, err := LoadHF(dir); err == nil {
 			t.Errorf("%s: loaded", cfg)
+		}
+	}
+}
+
+// TestLoadHFDTypes: a tensor of a dtype with no kernel, or FP8 without block scales, is refused by name.
+func TestLoadHFDTypes(t *testing.T) {
+	tok := filepath.Dir(testutil.HFTokenizer(t, "deepseek-v3"))
+	cfg := `{"model_type":"qwen2","hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"vocab_size":4,"max_position_embeddings":8}`
+	if err := os.WriteFile(filepath.Join(tok, "config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		t    safetensors.WriteTensor
+		want string
+	}{
+		{safetensors.WriteTensor{Name: "model.norm.weight", DType: safetensors.I64, Shape: []int{8}, Data: make([]byte, 64)}, "dtype I64"},
+		{safetensors.WriteTensor{Name: "lm_head.weight", DType: safetensors.F8_E4M3, Shape: []int{4, 8}, Data: make([]byte, 32)}, "_scale_inv"},
+	} {
+		if err := safetensors.Write(filepath.Join(tok, "model.safetensors"), []safetensors.WriteTensor{c.t}, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadHF(tok)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.t.Name) {
+			t.Errorf("%s: %v", c.t.Name, err)
 		}
 	}
 }
