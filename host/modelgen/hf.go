@@ -51,7 +51,7 @@ func WriteHF(src *gguf.File, dir, dtype, tokenizerDir string) error {
 		tensors = append(tensors, encodeHF(name, rows, cols, v, dtype)...)
 	}
 	dn, dv := cfg.NopeDim, cfg.VDim
-	kb := map[int][]float32{} // layer → attn_k_b values, joined with attn_v_b
+	kb := map[string][]float32{} // layer number → attn_k_b values, joined with attn_v_b
 	for i := range src.Tensors {
 		t := &src.Tensors[i]
 		v, err := dequantize(t)
@@ -69,15 +69,11 @@ func WriteHF(src *gguf.File, dir, dtype, tokenizerDir string) error {
 		layer, part, _ := strings.Cut(strings.TrimPrefix(t.Name, "blk."), ".")
 		switch part {
 		case "attn_k_b.weight":
-			var l int
-			fmt.Sscan(layer, &l)
-			kb[l] = v
+			kb[layer] = v
 			continue
 		case "attn_v_b.weight": // ne [rkv, dv, H]; k_b (same layer, earlier in the file) is ne [dn, rkv, H]
-			var l int
-			fmt.Sscan(layer, &l)
 			rkv, H := t.Dim(0), t.Dim(2)
-			k := kb[l]
+			k := kb[layer]
 			if k == nil {
 				return fmt.Errorf("modelgen: %s: attn_v_b without attn_k_b", t.Name)
 			}
@@ -144,7 +140,7 @@ func encodeHF(name string, rows, cols int, v []float32, dtype string) []safetens
 	if strings.HasSuffix(name, "e_score_correction_bias") {
 		return []safetensors.WriteTensor{{Name: name, DType: safetensors.F32, Shape: shape, Data: f32Bytes(v)}}
 	}
-	if dtype == "fp8" && len(shape) == 2 && strings.HasSuffix(name, "_proj.weight") {
+	if dtype == "fp8" && len(shape) == 2 && (strings.HasSuffix(name, "_proj.weight") || strings.HasSuffix(name, "_proj_with_mqa.weight")) {
 		m := kernels.QuantizeF8(v, rows, cols)
 		return []safetensors.WriteTensor{
 			{Name: name, DType: safetensors.F8_E4M3, Shape: shape, Data: m.Data},
