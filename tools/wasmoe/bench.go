@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ func bench(args []string) error {
 	ef.register(fs)
 	np := fs.Int("prompt-tokens", 128, "prompt length")
 	ng := fs.Int("gen-tokens", 64, "tokens to generate")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of prefill and decode to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -40,6 +42,17 @@ func bench(args []string) error {
 	sp := engine.DefaultSampling()
 	sp.Temperature = 0
 	req := engine.Request{Prompt: prompt, MaxTokens: *ng, Sampling: sp, IgnoreEOS: true}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var first time.Time
 	t0 := time.Now()
 	res, err := e.Generate(ctx, req, func(engine.Piece) error {
