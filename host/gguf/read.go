@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"os"
-	"syscall"
 
+	"github.com/wasmoe/wasmoe/internal/mmap"
 	"github.com/wasmoe/wasmoe/kernels"
 )
 
@@ -46,29 +45,17 @@ func (e *FormatError) Error() string {
 
 // Open maps path and parses its header. Close releases the mapping; tensor views are invalid after it.
 func Open(path string) (*File, error) {
-	fd, err := os.Open(path)
+	data, err := mmap.Map(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
-	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
-	}
-	size := st.Size()
-	if size < 24 {
-		return nil, &FormatError{path, 0, "header", fmt.Sprintf("file is %d bytes, too short for a GGUF header", size)}
-	}
-	if int64(int(size)) != size {
-		return nil, fmt.Errorf("gguf: %s: file too large to map", path)
-	}
-	data, err := syscall.Mmap(int(fd.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("gguf: mmap %s: %w", path, err)
+	if len(data) < 24 {
+		mmap.Unmap(data)
+		return nil, &FormatError{path, 0, "header", fmt.Sprintf("file is %d bytes, too short for a GGUF header", len(data))}
 	}
 	f, err := parse(path, data)
 	if err != nil {
-		syscall.Munmap(data)
+		mmap.Unmap(data)
 		return nil, err
 	}
 	f.mapped = data
@@ -83,7 +70,7 @@ func (f *File) Close() error {
 	if f.mapped == nil {
 		return nil
 	}
-	err := syscall.Munmap(f.mapped)
+	err := mmap.Unmap(f.mapped)
 	f.mapped = nil
 	return err
 }

@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
-	"syscall"
 	"unicode/utf8"
+
+	"github.com/wasmoe/wasmoe/internal/mmap"
 )
 
 // MaxHeader is the largest header accepted, in bytes: the Hugging Face library's limit (100 MB).
@@ -33,32 +33,17 @@ type File struct {
 
 // Open maps path and parses its header. Close releases the mapping; tensor views are invalid after it.
 func Open(path string) (*File, error) {
-	fd, err := os.Open(path)
+	data, err := mmap.Map(path)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	size := st.Size()
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("safetensors: %s is not a regular file", path)
-	}
-	if size < 8 {
-		return nil, &FormatError{path, 0, "header length", fmt.Sprintf("file is %d bytes, too short for the 8-byte header length", size)}
-	}
-	if int64(int(size)) != size {
-		return nil, fmt.Errorf("safetensors: %s: file too large to map", path)
-	}
-	data, err := syscall.Mmap(int(fd.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: mmap %s: %w", path, err)
+	if len(data) < 8 {
+		mmap.Unmap(data)
+		return nil, &FormatError{path, 0, "header length", fmt.Sprintf("file is %d bytes, too short for the 8-byte header length", len(data))}
 	}
 	f, err := parse(path, data)
 	if err != nil {
-		syscall.Munmap(data)
+		mmap.Unmap(data)
 		return nil, err
 	}
 	f.mapped = data
@@ -73,7 +58,7 @@ func (f *File) Close() error {
 	if f.mapped == nil {
 		return nil
 	}
-	err := syscall.Munmap(f.mapped)
+	err := mmap.Unmap(f.mapped)
 	f.mapped = nil
 	return err
 }
