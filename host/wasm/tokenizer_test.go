@@ -1,9 +1,7 @@
 package wasm
 
 import (
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -105,22 +103,7 @@ func TestTokenizerVectors(t *testing.T) {
 // TestTokenizerRandom checks llama.cpp's ids for 731 texts aimed at the pre-tokenizers' corners, with and
 // without special-token parsing, through the guest.
 func TestTokenizerRandom(t *testing.T) {
-	f, err := os.Open(filepath.Join(testutil.Root(), "testdata", "vocab", "llama-cpp-random.json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var data struct {
-		Texts []string
-		IDs   map[string]struct{ Plain, Special [][]int32 }
-	}
-	if err := json.NewDecoder(zr).Decode(&data); err != nil {
-		t.Fatal(err)
-	}
+	data := testutil.LlamaCppRandom(t)
 	ctx := context.Background()
 	r := newRuntime(t)
 	for _, name := range []string{"qwen2", "deepseek-v3"} {

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -88,4 +89,31 @@ func HFTokenizer(t testing.TB, name string) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// RandomTokenizations are llama.cpp's ids for texts built to hit the pre-tokenizers' corners
+// (testdata/vocab/llama-cpp-random.json.gz): per vocabulary name, the ids of every text without (Plain)
+// and with (Special) special-token parsing.
+type RandomTokenizations struct {
+	Texts []string
+	IDs   map[string]struct{ Plain, Special [][]int32 }
+}
+
+// LlamaCppRandom reads testdata/vocab/llama-cpp-random.json.gz.
+func LlamaCppRandom(t testing.TB) *RandomTokenizations {
+	t.Helper()
+	f, err := os.Open(filepath.Join(Root(), "testdata", "vocab", "llama-cpp-random.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data RandomTokenizations
+	if err := json.NewDecoder(zr).Decode(&data); err != nil {
+		t.Fatal(err)
+	}
+	return &data
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -178,22 +177,7 @@ func TestTokenizeHF(t *testing.T) {
 		check(t, texts, want)
 	})
 	t.Run("llama.cpp-random", func(t *testing.T) {
-		f, err := os.Open(filepath.Join(testutil.Root(), "testdata", "vocab", "llama-cpp-random.json.gz"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var data struct {
-			Texts []string
-			IDs   map[string]struct{ Plain, Special [][]int32 }
-		}
-		if err := json.NewDecoder(zr).Decode(&data); err != nil {
-			t.Fatal(err)
-		}
+		data := testutil.LlamaCppRandom(t)
 		want := data.IDs["deepseek-v3"]
 		if len(want.Plain) != len(data.Texts) || len(want.Special) != len(data.Texts) {
 			t.Fatal("deepseek-v3 ids missing")

@@ -1,8 +1,6 @@
 package bpe
 
 import (
-	"compress/gzip"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -135,22 +133,7 @@ func TestLlamaCppVectors(t *testing.T) {
 // TestLlamaCppRandom checks 731 random texts built to hit the pre-tokenizers' corners against llama.cpp's
 // ids, with and without special-token parsing (testdata/vocab/llama-cpp-random.json.gz).
 func TestLlamaCppRandom(t *testing.T) {
-	f, err := os.Open(filepath.Join(testutil.Root(), "testdata", "vocab", "llama-cpp-random.json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var data struct {
-		Texts []string
-		IDs   map[string]struct{ Plain, Special [][]int32 }
-	}
-	if err := json.NewDecoder(zr).Decode(&data); err != nil {
-		t.Fatal(err)
-	}
+	data := testutil.LlamaCppRandom(t)
 	for _, name := range vocabNames {
 		want, ok := data.IDs[name]
 		if !ok || len(want.Plain) != len(data.Texts) || len(want.Special) != len(data.Texts) {
