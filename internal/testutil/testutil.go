@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -116,4 +118,48 @@ func LlamaCppRandom(t testing.TB) *RandomTokenizations {
 		t.Fatal(err)
 	}
 	return &data
+}
+
+// The prose of MixedText.
+const (
+	mixedEnglish = `The tokenizer runs inside a sandboxed WebAssembly guest. The host reads the model's metadata and hands
+the guest a vocabulary; the guest builds the tokenizer from it, encodes prompts and decodes generated tokens.
+Byte-level BPE never fails: every byte has a token, so any input, even invalid UTF-8, round-trips exactly.
+In 2024, DeepSeek-V3 shipped 671B parameters (37B active per token) and a 128K vocabulary; it's fast, isn't it?`
+	mixedChinese = `混合专家模型在每个词元上只激活一小部分参数，因此推理成本远低于同等规模的稠密模型。分词器先把文本切成片段，
+再对每个片段应用字节级的合并规则，最后查表得到词元编号。我们在沙箱中运行分词器，主机只负责读取模型文件并传递词表。
+中文、日本語のテキスト、그리고 한국어 문장도 함께 처리해야 합니다。`
+)
+
+// MixedText returns about n bytes of English prose, Chinese prose and Go source (guest/internal/bpe's
+// files), with the words of each paragraph shuffled so that not every piece is a tokenizer cache hit. The
+// same n gives the same text, so native and guest tokenizer benchmarks can be compared.
+func MixedText(t testing.TB, n int) string {
+	files, err := filepath.Glob(filepath.Join(Root(), "guest", "internal", "bpe", "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatal("no Go sources for the benchmark text")
+	}
+	var code []string
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code = append(code, string(src))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	shuffle := func(s, sep string) string {
+		w := strings.Split(s, sep)
+		rng.Shuffle(len(w), func(i, j int) { w[i], w[j] = w[j], w[i] })
+		return strings.Join(w, sep)
+	}
+	var sb strings.Builder
+	for i := 0; sb.Len() < n; i++ {
+		sb.WriteString(shuffle(mixedEnglish, " "))
+		sb.WriteString("\n\n")
+		sb.WriteString(shuffle(mixedChinese, "，"))
+		sb.WriteString("\n\n")
+		sb.WriteString(code[i%len(code)])
+	}
+	return sb.String()[:n]
 }
