@@ -132,3 +132,37 @@ func TestLoadHFDTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestHFMTP: DeepSeek-V3's multi-token-prediction block (model.layers.N with eh_proj, enorm, hnorm and the
+// shared head) is loaded from an HF directory as from GGUF.
+func TestHFMTP(t *testing.T) {
+	o, _ := modelgen.DeepSeekTiny("v3", kernels.F32)
+	d := *o.DeepSeek
+	d.MTP = 1
+	o.DeepSeek = &d
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.gguf")
+	if err := modelgen.WriteFile(o, testutil.Vocab(t, "ggml-vocab-deepseek-v3.gguf"), path); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	hfDir := filepath.Join(dir, "hf")
+	if err := modelgen.WriteHF(f, hfDir, "bf16", filepath.Dir(testutil.HFTokenizer(t, "deepseek-v3"))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadHF(hfDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if len(m.MTP) != 1 || len(m.MLALayers) != o.Layers {
+		t.Fatalf("MTP blocks %d, main blocks %d", len(m.MTP), len(m.MLALayers))
+	}
+	if m.MTP[0].EHProj.Rows != m.Dim || m.MTP[0].ENorm == nil {
+		t.Errorf("MTP eh_proj has %d rows, enorm %v", m.MTP[0].EHProj.Rows, m.MTP[0].ENorm != nil)
+	}
+}
