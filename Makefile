@@ -4,7 +4,7 @@ BIN      := bin/wasmoe
 GOFLAGS  ?=
 FUZZTIME ?= 5s
 
-.PHONY: all build run test guests guests-check vet fuzz-smoke bench clean
+.PHONY: all build run test guests guests-check guests-as guests-as-check vet fuzz-smoke bench clean
 
 all: build
 
@@ -14,13 +14,23 @@ build:
 run: build
 	./$(BIN) serve --config wrangler.toml
 
-# Rebuild the built-in guests (tokenizer, sampler) into guest/builtin/, where the binary embeds them.
-guests:
+# Rebuild every guest: the built-in ones (tokenizer, sampler, policy) and the Go conformance guest,
+# the C SDK's examples and hostile test guests (installs clang and lld when missing), and the
+# AssemblyScript example (npm ci).
+guests: guests-c guests-as
 	./guest/builtin/build.sh guest/builtin
 
 # The committed guests must be exactly what their source builds.
-guests-check:
+guests-check: guests-c-check guests-as-check
 	./guest/builtin/build.sh --check guest/builtin
+
+guests-as:
+	./guest/as/build.sh
+
+guests-as-check:
+	./guest/as/build.sh --check
+
+include guest/c/guests.mk
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -1,12 +1,14 @@
 package edge
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/wasmoe/wasmoe/host/chat"
+	"github.com/wasmoe/wasmoe/host/engine"
 )
 
 // chatRequest is the body of POST /v1/chat/completions.
@@ -18,9 +20,7 @@ type chatRequest struct {
 		Type string `json:"type"` // "enabled" or "disabled"
 	} `json:"thinking"` // DeepSeek's switch
 	Tools          json.RawMessage `json:"tools"`
-	ResponseFormat *struct {
-		Type string `json:"type"`
-	} `json:"response_format"`
+	ResponseFormat *responseFormat `json:"response_format"`
 }
 
 // chatMessage is one message of a request.
@@ -133,8 +133,22 @@ func (s *Server) chatCompletions(ctx *fasthttp.RequestCtx) {
 		e = badRequest("messages", "messages must be a non-empty array")
 	case len(req.Tools) > 0 && string(req.Tools) != "null" && string(req.Tools) != "[]":
 		e = badRequest("tools", "tools are not supported")
-	case req.ResponseFormat != nil && req.ResponseFormat.Type != "" && req.ResponseFormat.Type != "text":
-		e = badRequest("response_format", "response_format %q is not supported", req.ResponseFormat.Type)
+	}
+	if e != nil {
+		writeError(ctx, e)
+		return
+	}
+	schema, e := req.ResponseFormat.schema()
+	switch {
+	case e != nil:
+	case schema != nil && gen.plugin != "":
+		e = badRequest("response_format", "response_format %q runs the built-in plugin; it cannot be combined with plugin %q",
+			req.ResponseFormat.Type, gen.plugin)
+	case schema != nil:
+		gen.usePlugin(engine.BuiltinPolicy, nil, "response_format")
+	}
+	if e == nil {
+		e = s.resolvePlugin(sv, gen)
 	}
 	if e != nil {
 		writeError(ctx, e)
@@ -168,5 +182,9 @@ func (s *Server) chatCompletions(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, s.engineError(err, "messages"))
 		return
 	}
-	s.respond(ctx, &job{model: sv, prompt: prompt, gen: gen, chat: true, opensThinking: chat.OpensThinking(text), param: "messages"})
+	opens := chat.OpensThinking(text)
+	if schema != nil {
+		gen.pluginConfig = structuredConfig(schema, opens, cmp.Or(gen.maxTokens, sv.info.ContextLength))
+	}
+	s.respond(ctx, &job{model: sv, prompt: prompt, gen: gen, chat: true, opensThinking: opens, param: "messages"})
 }

@@ -60,6 +60,8 @@ func (s *Server) completions(ctx *fasthttp.RequestCtx) {
 		e = badRequest("suffix", "suffix is not supported")
 	case req.BestOf != nil && *req.BestOf != 1:
 		e = badRequest("best_of", "only best_of = 1 is supported, got %d", *req.BestOf)
+	default:
+		e = s.resolvePlugin(sv, gen)
 	}
 	if e != nil {
 		writeError(ctx, e)

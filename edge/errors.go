@@ -14,6 +14,7 @@ import (
 const (
 	typeInvalidRequest = "invalid_request_error"
 	typeServer         = "server_error"
+	typePlugin         = "plugin_error" // the request's plugin failed: the tenant's code, not the server
 )
 
 const contentJSON = "application/json"
@@ -46,6 +47,16 @@ func promptTooLong(param string, tokens, context int) *apiError {
 
 // engineError maps an error of Tokenize or Generate, logging those that become a 500.
 func (s *Server) engineError(err error, param string) *apiError {
+	if e := knownError(err, param); e != nil {
+		return e
+	}
+	s.log.Error("edge: model error", "err", err)
+	return errInternal
+}
+
+// knownError maps the errors that have their own status (context, overload, shutdown, timeout); nil for
+// any other.
+func knownError(err error, param string) *apiError {
 	switch {
 	case errors.Is(err, engine.ErrPromptTooLong):
 		return &apiError{Status: fasthttp.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Param: param,
@@ -57,8 +68,7 @@ func (s *Server) engineError(err error, param string) *apiError {
 	case errors.Is(err, errTimeout), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: fasthttp.StatusGatewayTimeout, Type: typeServer, Code: "timeout", Message: "the generation exceeded the request timeout"}
 	}
-	s.log.Error("edge: model error", "err", err)
-	return errInternal
+	return nil
 }
 
 // appendError appends e's JSON body.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wasmoe/wasmoe/host/engine"
+	"github.com/wasmoe/wasmoe/host/wasm"
 )
 
 // fakeModel generates a scripted list of pieces, one token each, and records what it was asked.
@@ -29,6 +31,12 @@ type fakeModel struct {
 	panics  bool          // panic instead of generating
 	emitted atomic.Int64  // pieces emit accepted
 	ended   chan struct{} // if not nil, closed when Generate returns
+
+	// A policy's output: when script is set, Generate emits these pieces (choice indexes included)
+	// instead of pieces, then returns choices, and completion as CompletionTokens when it is > 0.
+	script     []engine.Piece
+	choices    []engine.Choice
+	completion int
 
 	mu       sync.Mutex
 	req      engine.Request // the last request
@@ -80,6 +88,9 @@ func (f *fakeModel) Generate(ctx context.Context, req engine.Request, emit func(
 	if f.err != nil && f.errAt == 0 {
 		return res, f.err
 	}
+	if f.script != nil {
+		return f.runScript(req, emit, res)
+	}
 	for i := 0; f.repeat || i < len(f.pieces); i++ {
 		if req.MaxTokens > 0 && i == req.MaxTokens {
 			res.FinishReason = engine.FinishLength
@@ -102,6 +113,42 @@ func (f *fakeModel) Generate(ctx context.Context, req engine.Request, emit func(
 	}
 	res.FinishReason = f.finish
 	return res, nil
+}
+
+// runScript emits the script's pieces (err, if set, comes after errAt of them).
+func (f *fakeModel) runScript(req engine.Request, emit func(engine.Piece) error, res engine.Result) (engine.Result, error) {
+	for i, p := range f.script {
+		if f.err != nil && i == f.errAt {
+			return res, f.err
+		}
+		if err := emit(p); err != nil {
+			f.mu.Lock()
+			f.emitErrs++
+			f.mu.Unlock()
+			return res, err
+		}
+		f.emitted.Add(1)
+		res.CompletionTokens++
+	}
+	if f.completion > 0 {
+		res.CompletionTokens = f.completion
+	}
+	res.FinishReason, res.Choices = f.finish, f.choices
+	return res, nil
+}
+
+// pluginModel is a fakeModel that runs plugins: the ones in policies, by name.
+type pluginModel struct {
+	*fakeModel
+	policies map[string]*wasm.Policy
+}
+
+// Policy returns the named plugin or, as the engine does, an error wrapping engine.ErrBadPlugin.
+func (p *pluginModel) Policy(name string) (*wasm.Policy, error) {
+	if pol, ok := p.policies[name]; ok {
+		return pol, nil
+	}
+	return nil, fmt.Errorf("%w: plugin %q: no /srv/plugins/%s.wasm", engine.ErrBadPlugin, name, name)
 }
 
 func (f *fakeModel) lastRequest() engine.Request {
@@ -269,14 +316,25 @@ type completion struct {
 
 func (r response) completion(t *testing.T) completion {
 	t.Helper()
+	return r.completionN(t, 1)
+}
+
+// completionN decodes a whole response that must have n choices, indexed in order.
+func (r response) completionN(t *testing.T, n int) completion {
+	t.Helper()
 	if r.status != 200 {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
 	var c completion
 	dec := json.NewDecoder(bytes.NewReader(r.body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || len(c.Choices) != 1 {
+	if err := dec.Decode(&c); err != nil || len(c.Choices) != n {
 		t.Fatalf("response %s: %v", r.body, err)
+	}
+	for i, ch := range c.Choices {
+		if ch.Index != i {
+			t.Fatalf("choice %d has index %d: %s", i, ch.Index, r.body)
+		}
 	}
 	return c
 }

@@ -7,8 +7,9 @@ import (
 	"github.com/wasmoe/wasmoe/host/engine"
 )
 
-// FuzzRequest sends arbitrary bodies to both generation endpoints: the answer must be a success, a 4xx
-// with an OpenAI error body, never a 500 (the recover middleware's answer to a panic).
+// FuzzRequest sends arbitrary bodies to both generation endpoints of a model whose plugins fork every
+// request into two choices: the answer must be a success, a 4xx with an OpenAI error body, never a 500
+// (the recover middleware's answer to a panic).
 func FuzzRequest(f *testing.F) {
 	for _, body := range []string{
 		`{"messages":[{"role":"user","content":"hi"}],"temperature":0.5,"stop":["x"],"logit_bias":{"1":2}}`,
@@ -17,12 +18,20 @@ func FuzzRequest(f *testing.F) {
 		`{"prompt":[1,2,3],"stream":true,"stream_options":{"include_usage":true},"stop":"b"}`,
 		`{"prompt":["x"],"top_k":-1,"seed":-5,"n":1,"thinking":{"type":"enabled"}}`,
 		`{"model":"fake","prompt":[[7]],"max_completion_tokens":1}`,
+		`{"messages":[{"role":"user","content":"hi"}],"plugin":"wasmoe","plugin_config":{"stop":["x"]},"stop":"a"}`,
+		`{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object"}}}}`,
+		`{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"},"plugin":"good","stream":true}`,
+		`{"prompt":"x","plugin":"nope","plugin_config":"s"}`,
+		`{"prompt":"x","plugin_config":[1]}`,
 	} {
 		f.Add(body)
 	}
+	// A policy's output: two choices, interleaved.
 	m := &fakeModel{info: engine.ModelInfo{ChatTemplate: "{% for m in messages %}{{ m['role'] }}{{ m['content'] }}{% endfor %}<think>\n"},
-		pieces: []string{"<th", "ink>a</thi", "nk>\n", "b", "x"}}
-	s := newTestServer(m)
+		script: []engine.Piece{{Index: 0, Text: "<th"}, {Index: 1, Text: "ink>a</thi"}, {Index: 0, Text: "nk>\n"}, {Index: 1, Text: "b"},
+			{Index: 0, Text: "x"}},
+		choices: []engine.Choice{{FinishReason: engine.FinishStop}, {FinishReason: engine.FinishLength}}}
+	s, _ := newPluginServer(m)
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, path := range []string{"/v1/chat/completions", "/v1/completions"} {
 			r := post(s, path, body)
@@ -31,7 +40,7 @@ func FuzzRequest(f *testing.F) {
 				// Go's JSON decoding matches keys case-insensitively ("streAm" streams), so the reply decides.
 				r.chunks(t)
 			case r.status == 200:
-				r.completion(t)
+				r.completionN(t, 2)
 			case r.status == 400 || r.status == 404 || r.status == 413:
 				r.apiErr(t, r.status)
 			default:
@@ -49,23 +58,25 @@ func FuzzPipe(f *testing.F) {
 	f.Add("€uro€!", "€!", false, uint8(2), uint8(4))
 	f.Fuzz(func(t *testing.T, text, stop string, opened bool, cut1, cut2 uint8) {
 		run := func(pieces []string) (string, string, bool) {
-			var c collector
+			var g gatherer
 			j := &job{gen: &generation{}, chat: true, opensThinking: opened}
 			if stop != "" {
 				j.gen.stop = []string{stop}
 			}
-			p := newPipe(j, &c)
+			p := newPipe(j, &g)
 			stopped := false
 			for _, piece := range pieces {
-				if stopped, _ = p.feed(piece); stopped {
+				if stopped, _ = p.feed(0, piece); stopped {
 					break
 				}
 			}
 			if !stopped {
-				p.release(p.stop.flush())
-				p.flush()
+				p.end(0, engine.FinishLength)
 			}
-			return string(c.reasoning), string(c.content), stopped
+			if c := g.choices[0]; c.finish != map[bool]string{true: engine.FinishStop, false: engine.FinishLength}[stopped] {
+				t.Fatalf("finish %q, stopped %v", c.finish, stopped)
+			}
+			return string(g.choices[0].reasoning), string(g.choices[0].content), stopped
 		}
 		i, j := min(int(cut1), len(text)), min(int(cut2), len(text))
 		if i > j {

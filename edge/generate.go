@@ -75,11 +75,17 @@ func (r *run) next() (p engine.Piece, ok bool) {
 // stop cancels the generation for the given reason; it ends on its own.
 func (r *run) stop(why error) { r.cancel(why) }
 
-// failure is the API error of a generation that ended with err: the reason it was cancelled if it was
-// (timeout, shutdown), else the engine's error.
-func (s *Server) failure(r *run, err error, param string) *apiError {
+// failure is the API error of job's generation that ended with err: the reason it was cancelled if it
+// was (timeout, shutdown), else the engine's error, or its plugin's failure.
+func (s *Server) failure(j *job, r *run, err error) *apiError {
 	if cause := context.Cause(r.ctx); errors.Is(cause, errTimeout) || errors.Is(cause, errShutdown) {
 		err = cause
 	}
-	return s.engineError(err, param)
+	if e := knownError(err, j.param); e != nil {
+		return e
+	}
+	if e := pluginFailure(j.gen, err); e != nil {
+		return e
+	}
+	return s.engineError(err, j.param)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/wasmoe/wasmoe/host/engine"
+	"github.com/wasmoe/wasmoe/host/wasm"
 )
 
 // commonRequest holds the fields /v1/chat/completions and /v1/completions share. Pointers tell a field
@@ -38,6 +39,11 @@ type commonRequest struct {
 	Logprobs    json.RawMessage `json:"logprobs"` // a bool for chat, an int for completions; not supported
 	TopLogprobs *int            `json:"top_logprobs"`
 	IgnoreEOS   bool            `json:"ignore_eos"` // llama.cpp's extension: generate past end-of-generation tokens
+
+	// wasmoe's extension: the policy plugin that steers the generation, and its config (any JSON value;
+	// a string is passed as its contents).
+	Plugin       string          `json:"plugin"`
+	PluginConfig json.RawMessage `json:"plugin_config"`
 }
 
 // generation is a validated request's engine parameters and response options.
@@ -48,6 +54,11 @@ type generation struct {
 	stream       bool
 	includeUsage bool
 	ignoreEOS    bool
+
+	plugin       string       // the policy plugin's name; "" for none
+	pluginConfig []byte       // its config
+	pluginParam  string       // the request field that asked for it: "plugin" or "response_format"
+	policy       *wasm.Policy // the plugin, once resolved
 }
 
 // maxStops is OpenAI's limit on stop sequences.
@@ -182,6 +193,15 @@ func (r *commonRequest) validate(defaultMax, vocab int) (*generation, *apiError)
 		return nil, e
 	}
 	g.stop = stop
+	config, e := pluginConfig(r.PluginConfig)
+	switch {
+	case e != nil:
+		return nil, e
+	case r.Plugin == "" && config != nil:
+		return nil, badRequest("plugin_config", "plugin_config needs a plugin")
+	case r.Plugin != "":
+		g.usePlugin(r.Plugin, config, "plugin")
+	}
 	return g, nil
 }
 
@@ -215,5 +235,6 @@ func parseStop(raw json.RawMessage) ([]string, *apiError) {
 
 // request is the engine request of a validated generation over prompt.
 func (g *generation) request(prompt []int32) engine.Request {
-	return engine.Request{Prompt: prompt, MaxTokens: g.maxTokens, Sampling: g.sampling, IgnoreEOS: g.ignoreEOS}
+	return engine.Request{Prompt: prompt, MaxTokens: g.maxTokens, Sampling: g.sampling, IgnoreEOS: g.ignoreEOS,
+		Policy: g.policy, PolicyConfig: g.pluginConfig}
 }

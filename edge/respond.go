@@ -32,7 +32,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 	r := s.start(j.model, j.gen.request(j.prompt))
 	first, ok := r.next() // the status waits for the first piece: an error before it gets its own
 	if !ok && r.err != nil {
-		writeError(ctx, s.failure(r, r.err, j.param))
+		writeError(ctx, s.failure(j, r, r.err))
 		return
 	}
 	id, created := newID(j.chat), time.Now().Unix()
@@ -40,35 +40,50 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 		s.stream(ctx, j, r, first, ok, id, created)
 		return
 	}
-	var out collector
+	var out gatherer
 	p := newPipe(j, &out)
-	finish, err := p.pump(r, first, ok)
-	if err != nil {
-		writeError(ctx, s.failure(r, err, j.param))
+	if err := p.pump(r, first, ok); err != nil {
+		writeError(ctx, s.failure(j, r, err))
 		return
 	}
-	var b []byte
+	object := "text_completion"
 	if j.chat {
-		b = appendHead(b, id, "chat.completion", created, j.model.info.ID)
-		b = append(b, `"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-		b = appendJSONString(b, string(out.content))
-		if p.think.reasoned {
-			b = append(b, `,"reasoning_content":`...)
-			b = appendJSONString(b, string(out.reasoning))
-		}
-		b = append(b, "},"...)
-	} else {
-		b = appendHead(b, id, "text_completion", created, j.model.info.ID)
-		b = append(b, `"choices":[{"index":0,"text":`...)
-		b = appendJSONString(b, string(out.content))
-		b = append(b, ',')
+		object = "chat.completion"
 	}
-	b = append(b, `"logprobs":null,"finish_reason":`...)
-	b = appendJSONString(b, finish)
-	b = append(b, `}],"usage":`...)
+	b := appendHead(nil, id, object, created, j.model.info.ID)
+	b = append(b, `"choices":[`...)
+	for i := range out.choices {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendChoice(b, j.chat, i, &out.choices[i], p.choices[i].think.reasoned)
+	}
+	b = append(b, `],"usage":`...)
 	b = appendUsage(b, len(j.prompt), p.tokens)
 	ctx.SetContentType(contentJSON)
 	ctx.SetBody(append(b, '}'))
+}
+
+// appendChoice appends choice i of a whole response: a chat message (with reasoning_content when the
+// choice reasoned) or a completion's text.
+func appendChoice(b []byte, chat bool, i int, c *collector, reasoned bool) []byte {
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	if chat {
+		b = append(b, `,"message":{"role":"assistant","content":`...)
+		b = appendJSONString(b, string(c.content))
+		if reasoned {
+			b = append(b, `,"reasoning_content":`...)
+			b = appendJSONString(b, string(c.reasoning))
+		}
+		b = append(b, '}')
+	} else {
+		b = append(b, `,"text":`...)
+		b = appendJSONString(b, string(c.content))
+	}
+	b = append(b, `,"logprobs":null,"finish_reason":`...)
+	b = appendJSONString(b, c.finish)
+	return append(b, '}')
 }
 
 // stream sends the response as Server-Sent Events. fasthttp runs the writer after the handler returns, in
@@ -86,22 +101,15 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, j *job, r *run, first engine.P
 			}
 		}()
 		sse := newSSEWriter(w, j, id, created)
-		if j.chat && sse.role() != nil {
-			r.stop(errClientGone)
-			return
-		}
 		p := newPipe(j, sse)
-		finish, err := p.pump(r, first, ok)
+		err := p.pump(r, first, ok)
 		switch {
 		case errors.Is(err, errClientGone):
 			return
 		case err != nil:
-			if sse.fail(s.failure(r, err, j.param)) == nil {
+			if sse.fail(s.failure(j, r, err)) == nil {
 				sse.done()
 			}
-			return
-		}
-		if sse.finish(finish) != nil {
 			return
 		}
 		if j.gen.includeUsage && sse.usage(len(j.prompt), p.tokens) != nil {

@@ -2,6 +2,11 @@
 // health) on fasthttp, streaming Server-Sent Events exactly as OpenAI does, with DeepSeek's
 // reasoning_content for <think> models, stop strings, and OpenAI-style JSON errors.
 //
+// A request may name a policy plugin ("plugin", "plugin_config"; guest/ABI-v1.md) that steers its
+// decoding, and chat's response_format (OpenAI's structured outputs) runs the built-in one. A plugin that
+// forks the request answers with several choices, streamed as OpenAI streams n > 1; a plugin that fails
+// fails its request only, as the tenant's error (400 "plugin_error", or an error event mid-stream).
+//
 // A generation runs in its own goroutine and hands its pieces to the handler one at a time. The response
 // status is decided once the first piece (or the engine's error) is there, so an overloaded engine gives a
 // real 503 even to a streaming request. A streamed response whose write fails (the client left) cancels

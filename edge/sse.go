@@ -8,8 +8,9 @@ import (
 )
 
 // sseWriter streams a response as OpenAI does: one Server-Sent Event "data: {chunk}\n\n" per update,
-// flushed at once, then "data: [DONE]". It builds each chunk by hand in one reused buffer: a chunk per
-// token is the hot path.
+// flushed at once, then "data: [DONE]". Each chunk carries one choice, named by its index (a policy's
+// forks stream as OpenAI streams n > 1 choices). It builds each chunk by hand in one reused buffer: a
+// chunk per token is the hot path.
 type sseWriter struct {
 	w            *bufio.Writer
 	buf          []byte
@@ -26,14 +27,17 @@ func newSSEWriter(w *bufio.Writer, j *job, id string, created int64) *sseWriter 
 	return &sseWriter{w: w, head: appendHead(nil, id, object, created, j.model.info.ID), chat: j.chat, includeUsage: j.gen.includeUsage}
 }
 
-// role sends a chat stream's first chunk, which names the role.
-func (s *sseWriter) role() error {
-	return s.choice(append(s.begin(), `"delta":{"role":"assistant","content":""},`...), "")
+// open sends a chat choice's first chunk, which names the role; completions have none.
+func (s *sseWriter) open(index int) error {
+	if !s.chat {
+		return nil
+	}
+	return s.choice(append(s.begin(index), `"delta":{"role":"assistant","content":""},`...), "")
 }
 
-// text sends a piece of the answer or of the reasoning; it makes sseWriter a sink.
-func (s *sseWriter) text(kind textKind, t string) error {
-	b := s.begin()
+// text sends a piece of a choice's answer or reasoning.
+func (s *sseWriter) text(index int, kind textKind, t string) error {
+	b := s.begin(index)
 	switch {
 	case !s.chat:
 		b = append(b, `"text":`...)
@@ -49,12 +53,12 @@ func (s *sseWriter) text(kind textKind, t string) error {
 	return s.choice(append(b, ','), "")
 }
 
-// finish sends the chunk with the finish reason.
-func (s *sseWriter) finish(reason string) error {
+// finish sends a choice's chunk with its finish reason.
+func (s *sseWriter) finish(index int, reason string) error {
 	if s.chat {
-		return s.choice(append(s.begin(), `"delta":{},`...), reason)
+		return s.choice(append(s.begin(index), `"delta":{},`...), reason)
 	}
-	return s.choice(append(s.begin(), `"text":"",`...), reason)
+	return s.choice(append(s.begin(index), `"text":"",`...), reason)
 }
 
 // usage sends the last chunk of a stream with stream_options.include_usage: no choices, the usage.
@@ -77,11 +81,13 @@ func (s *sseWriter) done() error {
 	return s.send(append(s.buf[:0], "data: [DONE]\n\n"...))
 }
 
-// begin starts a chunk with one choice.
-func (s *sseWriter) begin() []byte {
+// begin starts a chunk with one choice, choice index of the response.
+func (s *sseWriter) begin(index int) []byte {
 	b := append(s.buf[:0], "data: "...)
 	b = append(b, s.head...)
-	return append(b, `"choices":[{"index":0,`...)
+	b = append(b, `"choices":[{"index":`...)
+	b = strconv.AppendInt(b, int64(index), 10)
+	return append(b, ',')
 }
 
 // choice ends a chunk begun by begin and sends it; finish "" is null.

@@ -1,5 +1,5 @@
-// Package builtin embeds the built-in guests, built from guest/tokenizer and guest/sampler by build.sh
-// (`make guests`); `make test` checks these files match their source byte for byte.
+// Package builtin embeds the built-in guests, built from guest/tokenizer, guest/sampler and guest/policy
+// by build.sh (`make guests`); `make test` checks these files match their source byte for byte.
 package builtin
 
 import _ "embed"
@@ -13,3 +13,9 @@ var Tokenizer []byte
 //
 //go:embed sampler.wasm
 var Sampler []byte
+
+// Policy is the policy guest (ABI v1): JSON schema and regex constraints, stop strings, banned words and
+// a thinking budget, configured per request by a JSON object (guest/policies documents the options).
+//
+//go:embed policy.wasm
+var Policy []byte

@@ -1,9 +1,9 @@
 //go:build wasip1
 
-// Command sampler is the built-in sampler guest (ABI v0): the host configures a request, appends tokens to
-// its history and writes each step's logits into a guest buffer; the guest picks the next token with
-// guest/sampling (llama.cpp's chain: bias, penalties, top-k, top-p, min-p, temperature, seeded
-// draw).
+// Command sampler is the built-in sampler guest (ABI v1: marker wasmoe_abi_v1, imports from wasmoe_v1,
+// through guest/sdk; exports smp_*, guest/abi): the host configures a request, appends tokens to its
+// history and writes each step's logits into a guest buffer; the guest picks the next token with
+// guest/sampling (llama.cpp's chain: bias, penalties, top-k, top-p, min-p, temperature, seeded draw).
 package main
 
 import (

@@ -1,8 +1,5 @@
 //go:build wasip1
 
-// Package sdk is the Go side of the wasmoe guest ABI v0 (guest/ABI.md): the marker export, the buffer
-// allocator the host writes through, the host's log, and helpers to view guest memory. Import it from a
-// `package main` built with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared.
 package sdk
 
 import "unsafe"
@@ -11,7 +8,7 @@ import "unsafe"
 // objects) never frees memory the host is about to write.
 var buffers = map[uint32][]uint64{}
 
-//go:wasmexport wasmoe_abi_v0
+//go:wasmexport wasmoe_abi_v1
 func marker() {}
 
 // Alloc returns the address of a zeroed, 8-byte aligned buffer of size bytes, owned by the guest and kept
@@ -33,6 +30,14 @@ func Free(ptr uint32) { delete(buffers, ptr) }
 // Ptr is the linear-memory address of b's first byte (b must not be empty).
 func Ptr[T any](b []T) uint32 { return uint32(uintptr(unsafe.Pointer(&b[0]))) }
 
+// ptrOrZero is Ptr, or 0 for an empty slice (for imports that read or write nothing then).
+func ptrOrZero[T any](b []T) uint32 {
+	if len(b) == 0 {
+		return 0
+	}
+	return Ptr(b)
+}
+
 // Bytes views n bytes of guest memory at ptr (an address the host passed, e.g. from Alloc). An address
 // range outside the memory traps when read.
 func Bytes(ptr, n uint32) []byte { return view[byte](ptr, n) }
@@ -52,7 +57,7 @@ func view[T any](ptr, n uint32) []T {
 	return unsafe.Slice((*T)(unsafe.Add(nil, ptr)), n)
 }
 
-//go:wasmimport wasmoe_v0 log
+//go:wasmimport wasmoe_v1 log
 func hostLog(level, ptr, n uint32)
 
 // Log writes a message to the host's bounded log for this instance (level: abi.LogDebug … abi.LogError).

@@ -1,7 +1,8 @@
 //go:build wasip1
 
-// Command tokenizer is the built-in tokenizer guest (ABI v0): byte-level BPE built from the model's
-// vocabulary blob (guest/abi.Vocab), with llama.cpp's pre-tokenizers, special tokens and detokenization.
+// Command tokenizer is the built-in tokenizer guest (ABI v1: marker wasmoe_abi_v1, imports from wasmoe_v1,
+// through guest/sdk; exports tok_*, guest/abi): byte-level BPE built from the model's vocabulary blob
+// (guest/abi.Vocab), with llama.cpp's pre-tokenizers, special tokens and detokenization.
 package main
 
 import (

@@ -25,6 +25,13 @@ type Config struct {
 	TokenizerWasm []byte        // tokenizer guest module
 	SamplerWasm   []byte        // sampler guest module
 	GuestPool     int           // instances per guest; 0 = 4
+
+	// PluginRuntime runs policy plugins, under its limits (deadlines, CPU budget, memory); nil = Runtime.
+	PluginRuntime *wasm.Runtime
+	// PluginDir holds the plugins requests may name (NAME.wasm); "" = only the built-in policy.
+	PluginDir string
+	// Models are more models a plugin may run through the host kernels (e.g. a draft model), by name.
+	Models map[string]string
 }
 
 // Engine serves one model: it owns the weights, the kernel threads and the guests.
@@ -44,6 +51,15 @@ type Engine struct {
 	done      chan struct{} // closed by Close: queued and new requests fail with ErrClosed
 	closeOnce sync.Once
 	state     *model.State // reused across requests (guarded by running)
+
+	guests          int           // instances per guest pool
+	pluginRT        *wasm.Runtime // where policies run
+	pluginDir       string
+	policies        policies
+	policyModelOnce sync.Once
+	policyModelVal  *wasm.PolicyModel
+	policyModelErr  error
+	models          map[string]*model.Model // Config.Models, loaded
 }
 
 // Open loads the model and starts its guests.
@@ -73,6 +89,19 @@ func (e *Engine) init(cfg Config) error {
 	guests := cfg.GuestPool
 	if guests <= 0 {
 		guests = 4
+	}
+	e.guests = guests
+	e.pluginRT, e.pluginDir = cfg.PluginRuntime, cfg.PluginDir
+	if e.pluginRT == nil {
+		e.pluginRT = cfg.Runtime
+	}
+	e.models = map[string]*model.Model{}
+	for name, path := range cfg.Models {
+		m, err := model.Open(path)
+		if err != nil {
+			return fmt.Errorf("engine: model %q: %w", name, err)
+		}
+		e.models[name] = m
 	}
 	if e.tok, err = wasm.NewTokenizer(cfg.Runtime, cfg.TokenizerWasm, v, guests); err != nil {
 		return err
@@ -127,6 +156,9 @@ func (e *Engine) Close() error {
 		}
 		if e.pool != nil {
 			e.pool.Close()
+		}
+		for _, m := range e.models {
+			m.Close()
 		}
 		err = e.model.Close()
 	})

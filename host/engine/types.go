@@ -2,7 +2,11 @@
 // model forward pass (host) and the sampler guest (wasm), one sequence step at a time.
 package engine
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/wasmoe/wasmoe/host/wasm"
+)
 
 // Errors callers map to protocol responses.
 var (
@@ -12,6 +16,8 @@ var (
 	ErrPromptTooLong = errors.New("engine: prompt does not fit the context window")
 	// ErrClosed means the engine is shutting down (HTTP 503).
 	ErrClosed = errors.New("engine: closed")
+	// ErrBadPlugin means a request named a plugin that does not exist or does not load (HTTP 400).
+	ErrBadPlugin = errors.New("engine: bad plugin")
 )
 
 // Finish reasons, as OpenAI names them.
@@ -58,11 +64,17 @@ type Request struct {
 	MaxTokens int            // <= 0 means until the context is full
 	Sampling  SamplingParams // how to pick tokens
 	IgnoreEOS bool           // keep going past end-of-generation tokens (benchmarks)
+
+	// Policy, when set, steers every step of the request (guest/ABI.md v1): masks, biases, splices, forks,
+	// hidden output, custom picks. PolicyConfig is handed to it as the request's config.
+	Policy       *wasm.Policy
+	PolicyConfig []byte
 }
 
 // Piece is one generated token and the text it completes. Text holds only whole UTF-8 characters: bytes of a
 // character split across tokens are held back until it is complete, so Text may be empty.
 type Piece struct {
+	Index int // which sequence (choice): 0, or a fork's number
 	Token int32
 	Text  string
 }
@@ -70,6 +82,13 @@ type Piece struct {
 // Result summarises a finished generation.
 type Result struct {
 	PromptTokens     int
+	CompletionTokens int    // all sequences together, hidden tokens included
+	FinishReason     string // sequence 0's: FinishStop or FinishLength
+	Choices          []Choice
+}
+
+// Choice is how one sequence of a request ended; a request has more than one when its policy forks.
+type Choice struct {
 	CompletionTokens int
-	FinishReason     string // FinishStop or FinishLength
+	FinishReason     string
 }

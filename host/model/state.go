@@ -74,6 +74,26 @@ func (s *State) Truncate(n int) {
 	}
 }
 
+// Fork returns a new sequence holding a copy of s's cached tokens: the two then go their own ways.
+func (m *Model) Fork(s *State) *State {
+	c := m.NewState(s.maxPos)
+	if s.Pos > 0 {
+		c.capacity = min(max(s.Pos, 64), c.maxPos)
+		w := m.cacheWidth()
+		for l := range s.keys {
+			c.keys[l] = make([]float32, c.capacity*w)
+			copy(c.keys[l], s.keys[l][:s.Pos*w])
+		}
+		for l := range s.vals {
+			c.vals[l] = make([]float32, c.capacity*w)
+			copy(c.vals[l], s.vals[l][:s.Pos*w])
+		}
+		c.scores = make([]float32, m.Heads*c.capacity)
+		c.Pos = s.Pos
+	}
+	return c
+}
+
 // cacheWidth is the number of values a block caches per position in keys (and in vals for dense models).
 func (m *Model) cacheWidth() int {
 	if m.Arch == archDeepSeek2 {

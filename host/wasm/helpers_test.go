@@ -27,6 +27,13 @@ func newRuntimeConfig(t testing.TB, cfg Config) *Runtime {
 
 func newRuntime(t testing.TB) *Runtime { return newRuntimeConfig(t, Config{}) }
 
+// forEachEngine runs a test on each engine.
+func forEachEngine(t *testing.T, f func(t *testing.T, engine string)) {
+	for _, e := range Engines() {
+		t.Run(e, func(t *testing.T) { f(t, e) })
+	}
+}
+
 func loadVocab(t testing.TB, name string) *abi.Vocab {
 	t.Helper()
 	f, err := gguf.Open(testutil.Vocab(t, name))
@@ -42,7 +49,7 @@ func loadVocab(t testing.TB, name string) *abi.Vocab {
 }
 
 // probeKind is the test guest of testdata/probe.
-var probeKind = kind{"probe", map[string]signature{
+var probeKind = kind{name: "probe", exports: map[string]signature{
 	"probe_fs": sig(0, 1), "probe_env": sig(0, 1), "probe_year": sig(0, 1), "probe_panic": sig(0, 0),
 	"probe_spin": sig(1, 1)}}
 
@@ -121,7 +128,13 @@ type fnDef struct {
 	sig  signature
 }
 
-func appendTypes(b []byte, ts []byte) []byte { return append(append(b, byte(len(ts))), ts...) }
+func appendTypes(b []byte, ts []valType) []byte {
+	b = append(b, byte(len(ts)))
+	for _, t := range ts {
+		b = append(b, byte(t))
+	}
+	return b
+}
 
 func appendName(b []byte, s string) []byte { return append(append(b, byte(len(s))), s...) }
 

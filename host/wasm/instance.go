@@ -3,12 +3,12 @@ package wasm
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
+	"strings"
+	"time"
 
 	"github.com/wasmoe/wasmoe/guest/abi"
 )
@@ -16,65 +16,107 @@ import (
 // instance is one initialised guest. It is used by one goroutine at a time (a pool hands it out).
 type instance struct {
 	r          *Runtime
-	mod        api.Module
-	fns        map[string]api.Function
+	mod        guestModule
 	stack      []uint64 // reused by every call: no allocation per call
 	scratch    uint32   // a guest buffer for inputs, from wasmoe_alloc
 	scratchLen uint32
 	broken     bool // a call failed: the instance's state is unknown, never reuse it
 	log        guestLog
+	rand       *rand.ChaCha8 // random_get
+	clock      int64         // the fake clock, ns
+	used       time.Duration // time spent in the guest during this request (Config.CPUBudget)
+	ctl        *control      // a policy's per-request state; nil for other guests
 }
 
-// instantiate creates an instance of cm with nothing of WASI but a random source seeded with seed (no
-// filesystem, environment, arguments or real clock), its stdout and stderr going to its log, and runs
-// its _initialize.
-func (r *Runtime) instantiate(ctx context.Context, cm wazero.CompiledModule, seed uint64) (*instance, error) {
+// instantiate creates an instance of cm whose random source is seeded with seed, and runs its
+// _initialize.
+func (r *Runtime) instantiate(ctx context.Context, cm compiledModule, seed uint64) (*instance, error) {
 	var seedBytes [32]byte
-	for i := range 8 {
-		seedBytes[i] = byte(seed >> (8 * i))
-	}
-	inst := &instance{r: r, fns: map[string]api.Function{}, stack: make([]uint64, 4), log: guestLog{limit: r.cfg.LogLimit}}
-	cfg := wazero.NewModuleConfig().
-		WithName(""). // anonymous: the same module can be instantiated many times
-		WithStartFunctions().
-		WithRandSource(rand.NewChaCha8(seedBytes)).
-		WithStdout(&inst.log).
-		WithStderr(&inst.log)
-	mod, err := r.rt.InstantiateModule(ctx, cm, cfg)
+	binary.LittleEndian.PutUint64(seedBytes[:], seed)
+	inst := &instance{r: r, stack: make([]uint64, 8), log: guestLog{limit: r.cfg.LogLimit}, rand: rand.NewChaCha8(seedBytes)}
+	mod, err := cm.instantiate(ctx, inst)
 	if err != nil {
 		return nil, fmt.Errorf("wasm: instantiate: %w", err)
 	}
 	inst.mod = mod
-	r.register(mod, inst)
-	if init := mod.ExportedFunction("_initialize"); init != nil {
-		if err := init.CallWithStack(ctx, inst.stack); err != nil {
+	if _, ok := cm.exports()["_initialize"]; ok {
+		if _, err := inst.call(ctx, "_initialize"); err != nil {
 			inst.close(ctx)
-			return nil, fmt.Errorf("wasm: _initialize: %w%s", err, inst.log.tail())
+			return nil, err
 		}
-	}
-	for name := range cm.ExportedFunctions() {
-		inst.fns[name] = mod.ExportedFunction(name)
 	}
 	return inst, nil
 }
 
-// call invokes an export with up to four i32 arguments and returns its first result. Any error (a trap,
-// an exit, a cancelled context with CloseOnContextDone) marks the instance broken.
+// call invokes an export with up to eight arguments and returns its first result. Under Config's
+// StepTimeout and CPUBudget the guest is stopped when it runs too long. Any error (a trap, an exit, a
+// deadline, a cancelled context) marks the instance broken.
 func (inst *instance) call(ctx context.Context, name string, args ...uint64) (uint64, error) {
 	if inst.broken {
 		return 0, fmt.Errorf("wasm: %s: the guest failed earlier in this request", name)
 	}
-	fn := inst.fns[name]
-	if fn == nil {
-		return 0, fmt.Errorf("wasm: guest has no export %q", name)
-	}
 	stack := inst.stack[:max(len(args), 1)]
 	copy(stack, args)
-	if err := fn.CallWithStack(ctx, stack); err != nil {
+	cfg := &inst.r.cfg
+	var start, deadline time.Time
+	var budgetBound bool
+	if cfg.StepTimeout > 0 || cfg.CPUBudget > 0 {
+		start = time.Now()
+		d := cfg.StepTimeout
+		if cfg.CPUBudget > 0 {
+			left := cfg.CPUBudget - inst.used
+			if left <= 0 {
+				inst.broken = true
+				return 0, fmt.Errorf("wasm: %s: the request used up its guest CPU budget of %v", name, cfg.CPUBudget)
+			}
+			if d == 0 || left < d {
+				d, budgetBound = left, true
+			}
+		}
+		deadline = start.Add(d)
+	}
+	err := inst.mod.call(ctx, name, stack, deadline)
+	if !start.IsZero() {
+		inst.used += time.Since(start)
+	}
+	if err != nil {
 		inst.broken = true
-		return 0, fmt.Errorf("wasm: %s failed: %w%s", name, err, inst.log.tail())
+		var t *trap
+		switch {
+		case !deadline.IsZero() && !time.Now().Before(deadline) && ctx.Err() == nil:
+			if budgetBound {
+				return 0, fmt.Errorf("wasm: %s stopped: the request used up its guest CPU budget of %v%s", name, cfg.CPUBudget, inst.log.tail())
+			}
+			return 0, fmt.Errorf("wasm: %s stopped: it ran past its deadline of %v%s", name, cfg.StepTimeout, inst.log.tail())
+		case ctx.Err() != nil:
+			return 0, fmt.Errorf("wasm: %s stopped: %w", name, ctx.Err())
+		case errors.As(err, &t):
+			return 0, fmt.Errorf("wasm: %s failed: %s%s", name, t.msg, inst.log.tail())
+		}
+		return 0, fmt.Errorf("wasm: %s failed: %s%s", name, brief(err), inst.log.tail())
 	}
 	return stack[0], nil
+}
+
+// brief is an engine's error cut to its first lines: a trap deep in a recursion carries a backtrace of
+// thousands of frames.
+func brief(err error) string {
+	var kept []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "Stack backtrace:") {
+			break // the host's own frames follow
+		}
+		if t == "" || strings.Contains(t, "wasm function") || strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "at ") {
+			continue // a guest backtrace frame
+		}
+		kept = append(kept, t)
+	}
+	s := strings.Join(kept, " ")
+	if len(s) > 600 {
+		s = s[:600] + "… (cut)"
+	}
+	return s
 }
 
 // status turns a negative i32 status into an error naming the export and quoting the guest's log.
@@ -83,22 +125,30 @@ func (inst *instance) status(name string, v uint64) (int32, error) {
 	if n >= 0 {
 		return n, nil
 	}
-	var msg string
+	return n, fmt.Errorf("wasm: %s: %s%s", name, statusText(n), inst.log.tail())
+}
+
+// statusText names an ABI status code.
+func statusText(n int32) string {
 	switch n {
 	case abi.ErrBadInput:
-		msg = "bad input"
+		return "bad input"
 	case abi.ErrNotReady:
-		msg = "not initialised"
+		return "not initialised"
 	case abi.ErrInternal:
-		msg = "internal error"
+		return "internal error"
 	case abi.ErrNoMemory:
-		msg = "out of memory"
+		return "out of memory"
 	case abi.ErrNoToken:
-		msg = "no token can be sampled: every logit is -Inf or NaN"
-	default:
-		msg = fmt.Sprintf("error %d", n)
+		return "no token can be sampled: every logit is -Inf or NaN"
+	case abi.ErrNotFound:
+		return "not found"
+	case abi.ErrLimit:
+		return "over a limit"
+	case abi.ErrHandle:
+		return "no such handle"
 	}
-	return n, fmt.Errorf("wasm: %s: %s%s", name, msg, inst.log.tail())
+	return fmt.Sprintf("error %d", n)
 }
 
 // buffer returns the address of the instance's scratch buffer for inputs, grown with wasmoe_alloc to at
@@ -156,16 +206,13 @@ func (inst *instance) writeInt32s(ctx context.Context, ids []int32) (uint32, err
 
 // view returns the guest's memory [ptr, ptr+n) in place, valid until the next call into the guest.
 func (inst *instance) view(ptr, n uint32) ([]byte, error) {
-	b, ok := inst.mod.Memory().Read(ptr, n)
-	if !ok {
+	mem := inst.mod.memory()
+	if uint64(ptr)+uint64(n) > uint64(len(mem)) {
 		inst.broken = true
-		return nil, fmt.Errorf("wasm: guest result [%d, +%d) lies outside its memory", ptr, n)
+		return nil, fmt.Errorf("wasm: guest region [%d, +%d) lies outside its memory", ptr, n)
 	}
-	return b, nil
+	return mem[ptr : ptr+n : ptr+n], nil
 }
 
 // close closes the instance's module.
-func (inst *instance) close(ctx context.Context) {
-	inst.r.unregister(inst.mod)
-	inst.mod.Close(ctx)
-}
+func (inst *instance) close(ctx context.Context) { inst.mod.close(ctx) }

@@ -106,30 +106,29 @@ func TestSamplerTrap(t *testing.T) {
 	}
 }
 
-// TestCloseOnContextDone: with the option, a deadline stops a guest stuck in a loop and discards it;
-// without it the call would run to the end.
-func TestCloseOnContextDone(t *testing.T) {
-	p := newProbe(t, newRuntimeConfig(t, Config{CloseOnContextDone: true}), 1)
-	inst, err := p.get(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err = inst.call(ctx, "probe_spin", 1<<32-1)
-	if err == nil || !inst.broken {
-		t.Fatalf("spinning guest past its deadline: err %v, broken %v", err, inst.broken)
-	}
-	d := time.Since(start)
-	if d > 2*time.Second {
-		t.Errorf("the guest stopped %v after a 50ms deadline", d)
-	}
-	t.Logf("stopped %v after the deadline", d-50*time.Millisecond)
-	p.put(inst)
-	if p.live() != 0 {
-		t.Error("interrupted instance kept")
-	}
+// TestStepTimeout: a guest stuck in a loop is stopped soon after Config.StepTimeout and discarded.
+func TestStepTimeout(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		p := newProbe(t, newRuntimeConfig(t, Config{Engine: engine, StepTimeout: 50 * time.Millisecond}), 1)
+		inst, err := p.get(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err = inst.call(context.Background(), "probe_spin", 1<<32-1)
+		if err == nil || !inst.broken || !strings.Contains(err.Error(), "deadline") {
+			t.Fatalf("spinning guest past its deadline: err %v, broken %v", err, inst.broken)
+		}
+		d := time.Since(start)
+		if d > 2*time.Second {
+			t.Errorf("the guest stopped %v after a 50ms deadline", d)
+		}
+		t.Logf("stopped %v after the deadline", d-50*time.Millisecond)
+		p.put(inst)
+		if p.live() != 0 {
+			t.Error("interrupted instance kept")
+		}
+	})
 }
 
 // TestLogBounded: the guest's log keeps at most LogLimit bytes and counts the writes it cut or dropped.
@@ -161,15 +160,15 @@ func TestCheck(t *testing.T) {
 		{"tokenizer as sampler", builtin.Tokenizer, samplerKind, "not a sampler guest"},
 		{"sampler as tokenizer", builtin.Sampler, tokenizerKind, "not a tokenizer guest"},
 		{"garbage", []byte("\x00asm\x01\x00\x00\x00garbage"), samplerKind, "compile"},
-		{"no marker", module(nil, every[1:], true), probeKind, abi.Marker},
-		{"no memory", module(nil, every, false), kind{"bare", nil}, "memory"},
-		{"bare guest", module(nil, every, true), kind{"bare", nil}, ""},
+		{"no marker", module(nil, every[1:], true), probeKind, abi.MarkerV1},
+		{"no memory", module(nil, every, false), kind{name: "bare"}, "memory"},
+		{"bare guest", module(nil, every, true), kind{name: "bare"}, ""},
 		{"wrong signature", module(nil, with(fnDef{abi.ExportSmpSample, sig(2, 1)}), true),
-			kind{"x", map[string]signature{abi.ExportSmpSample: sig(1, 1)}}, "smp_sample(i32, i32) -> i32, want (i32) -> i32"},
-		{"foreign import", module([]fnDef{{"env.abort", sig(0, 0)}}, every, true), kind{"bare", nil}, "import only"},
-		{"unknown host function", module([]fnDef{{abi.HostModule + ".clock", sig(0, 1)}}, every, true), kind{"bare", nil}, "does not have"},
-		{"host function, wrong signature", module([]fnDef{{abi.HostModule + ".log", sig(2, 0)}}, every, true), kind{"bare", nil}, "log(i32, i32)"},
-		{"host log", module([]fnDef{{abi.HostModule + ".log", sig(3, 0)}}, every, true), kind{"bare", nil}, ""},
+			kind{name: "x", exports: map[string]signature{abi.ExportSmpSample: sig(1, 1)}}, "smp_sample(i32, i32) -> i32, want (i32) -> i32"},
+		{"foreign import", module([]fnDef{{"env.abort", sig(0, 0)}}, every, true), kind{name: "bare"}, "import only"},
+		{"unknown host function", module([]fnDef{{abi.HostModule + ".clock", sig(0, 1)}}, every, true), kind{name: "bare"}, "does not have"},
+		{"host function, wrong signature", module([]fnDef{{abi.HostModule + ".log", sig(2, 0)}}, every, true), kind{name: "bare"}, "log(i32, i32)"},
+		{"host log", module([]fnDef{{abi.HostModule + ".log", sig(3, 0)}}, every, true), kind{name: "bare"}, ""},
 	} {
 		_, err := r.compile(context.Background(), c.bin, c.k)
 		switch {

@@ -3,8 +3,6 @@ package wasm
 import (
 	"context"
 	"sync/atomic"
-
-	"github.com/tetratelabs/wazero"
 )
 
 // pool hands out initialised instances of one module. At most size are out or idle at once: a caller holds
@@ -12,7 +10,7 @@ import (
 // that failed are closed on put, so the next caller creates a fresh one.
 type pool struct {
 	r    *Runtime
-	cm   wazero.CompiledModule
+	cm   compiledModule
 	init func(context.Context, *instance) error // run once per new instance
 
 	slots   chan struct{}  // one value per instance in use
@@ -21,7 +19,7 @@ type pool struct {
 	seeds   atomic.Uint64  // random seed of the next instance
 }
 
-func newPool(r *Runtime, cm wazero.CompiledModule, size int, init func(context.Context, *instance) error) *pool {
+func newPool(r *Runtime, cm compiledModule, size int, init func(context.Context, *instance) error) *pool {
 	size = max(size, 1)
 	return &pool{r: r, cm: cm, init: init, slots: make(chan struct{}, size), idle: make(chan *instance, size)}
 }
@@ -59,6 +57,7 @@ func (p *pool) put(inst *instance) {
 		p.created.Add(-1)
 	} else {
 		inst.log.reset()
+		inst.used = 0
 		p.idle <- inst
 	}
 	<-p.slots

@@ -1,10 +1,12 @@
-// Package wasm runs wasmoe's WebAssembly guests on wazero: it compiles each module once (keyed by its
+// Package wasm runs wasmoe's WebAssembly guests (guest/ABI.md) on one of two engines behind one
+// interface, wazero (pure Go, the default) or wasmtime-go: it compiles each module once (keyed by its
 // SHA-256; compiled code is cached in memory for the process, or on disk), keeps pools of initialised
-// instances, provides the host module of guest/ABI.md, and wraps the built-in guests in typed clients
-// (Tokenizer, Sampler).
+// instances, provides the host modules (wasmoe_v1, wasmoe_v0 and a deterministic subset of WASI), and
+// wraps the guests in typed clients (Tokenizer, Sampler, Policy).
 //
-// Guests get no filesystem, environment, arguments or real clock (wazero's clocks are fake unless asked
-// for), a seeded random source, a memory cap, and a bounded log. A call that traps discards its instance.
+// Guests get no filesystem, environment, arguments or real clock, a seeded random source, a memory cap,
+// a bounded log and, when Config asks, a per-call deadline and a per-request CPU budget. A call that
+// traps or runs out of time discards its instance and fails only its own request.
 package wasm
 
 import (
@@ -12,43 +14,63 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"sync"
-
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"time"
 )
 
 // Config sets up a Runtime.
 type Config struct {
-	// CacheDir keeps compiled code on disk across processes (wazero.NewCompilationCacheWithDir). "" keeps
-	// it in memory, shared by every Runtime of the process.
+	// Engine is EngineWazero (the default when "") or EngineWasmtime.
+	Engine string
+	// CacheDir keeps compiled code on disk across processes. "" keeps it in memory for the process.
 	CacheDir string
 	// MemoryLimitPages caps each instance's linear memory, in 64 KiB pages; 0 = 8192 (512 MiB).
 	MemoryLimitPages uint32
 	// LogLimit is the bytes of log kept per instance and request; 0 = 64 KiB.
 	LogLimit int
-	// CloseOnContextDone lets a cancelled or expired context stop a guest in the middle of a call
-	// (wazero's WithCloseOnContextDone); the instance is then discarded. It makes guest code slower —
-	// see guest/ABI.md for the measured cost — so it is meant for untrusted guests.
-	CloseOnContextDone bool
+	// StepTimeout bounds each call into a guest (a policy step, a sample); 0 = no bound, for trusted
+	// guests. A guest past it is stopped, its instance discarded and its request failed.
+	StepTimeout time.Duration
+	// CPUBudget bounds the time one request spends inside a guest, all calls together; 0 = no bound.
+	CPUBudget time.Duration
+	// Limits on what a policy may ask for; zero values take the defaults of DefaultLimits.
+	Limits Limits
 }
 
-// Runtime compiles and instantiates guests. It is safe for concurrent use.
+// Limits bound what one request's policy may ask of the host.
+type Limits struct {
+	MaxForks     int // sequences a request may have at once (fork); default 16
+	MaxSplice    int // tokens one splice may add; default 4096
+	MaxBias      int // bias pairs one step may give; default 65536
+	MaxSeqs      int // model sequences a guest may open through seq_new; default 8
+	MaxSeqTokens int // tokens those sequences may hold, each; default 4096
+}
+
+// DefaultLimits are the limits a zero Limits field takes.
+var DefaultLimits = Limits{MaxForks: 16, MaxSplice: 4096, MaxBias: 65536, MaxSeqs: 8, MaxSeqTokens: 4096}
+
+func (l *Limits) fill() {
+	d := DefaultLimits
+	for _, p := range []struct {
+		v *int
+		d int
+	}{{&l.MaxForks, d.MaxForks}, {&l.MaxSplice, d.MaxSplice},
+		{&l.MaxBias, d.MaxBias}, {&l.MaxSeqs, d.MaxSeqs}, {&l.MaxSeqTokens, d.MaxSeqTokens}} {
+		if *p.v <= 0 {
+			*p.v = p.d
+		}
+	}
+}
+
+// Runtime compiles and instantiates guests on one engine. It is safe for concurrent use.
 type Runtime struct {
-	rt    wazero.Runtime
-	cfg   Config
-	cache wazero.CompilationCache // the on-disk cache this runtime opened, closed with it
+	be  backend
+	cfg Config
 
 	mu       sync.Mutex
-	compiled map[[32]byte]wazero.CompiledModule
-
-	instances sync.Map // api.Module → *instance, for the host functions
+	compiled map[[32]byte]compiledModule
 }
 
-// memoryCache is the compilation cache of runtimes without a CacheDir: a guest compiles once per process.
-var memoryCache = sync.OnceValue(wazero.NewCompilationCache)
-
-// NewRuntime starts a wazero runtime with WASI and the wasmoe host module.
+// NewRuntime starts an engine with the host modules of guest/ABI.md.
 func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MemoryLimitPages == 0 {
 		cfg.MemoryLimitPages = 8192
@@ -56,53 +78,49 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.LogLimit == 0 {
 		cfg.LogLimit = 64 << 10
 	}
-	r := &Runtime{cfg: cfg, compiled: map[[32]byte]wazero.CompiledModule{}}
-	cache := memoryCache()
-	if cfg.CacheDir != "" {
-		var err error
-		if cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
-			return nil, fmt.Errorf("wasm: compilation cache %s: %w", cfg.CacheDir, err)
-		}
-		r.cache = cache
+	cfg.Limits.fill()
+	r := &Runtime{cfg: cfg, compiled: map[[32]byte]compiledModule{}}
+	host := hostFuncs()
+	var err error
+	switch cfg.Engine {
+	case "", EngineWazero:
+		r.cfg.Engine = EngineWazero
+		r.be, err = newWazero(ctx, cfg, host)
+	case EngineWasmtime:
+		r.be, err = newWasmtime(cfg, host)
+	default:
+		err = fmt.Errorf("wasm: unknown engine %q (want %s or %s)", cfg.Engine, EngineWazero, EngineWasmtime)
 	}
-	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(cfg.MemoryLimitPages).
-		WithCompilationCache(cache).
-		WithCloseOnContextDone(cfg.CloseOnContextDone)
-	r.rt = wazero.NewRuntimeWithConfig(ctx, rc)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.rt); err != nil {
-		r.Close(ctx)
-		return nil, fmt.Errorf("wasm: WASI: %w", err)
-	}
-	if err := r.instantiateHost(ctx); err != nil {
-		r.Close(ctx)
+	if err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// Close releases every module and instance of the runtime.
-func (r *Runtime) Close(ctx context.Context) error {
-	err := r.rt.Close(ctx)
-	if r.cache != nil {
-		if cerr := r.cache.Close(ctx); err == nil {
-			err = cerr
-		}
+// Engines lists the engines this binary can run: wasmtime needs cgo.
+func Engines() []string {
+	if haveWasmtime {
+		return []string{EngineWazero, EngineWasmtime}
 	}
-	return err
+	return []string{EngineWazero}
 }
 
+// Engine is the name of the engine the runtime runs on.
+func (r *Runtime) Engine() string { return r.cfg.Engine }
+
+// Close releases every module and instance of the runtime.
+func (r *Runtime) Close(ctx context.Context) error { return r.be.close(ctx) }
+
 // compile returns the compiled form of bin, compiling it once per distinct content, after checking it
-// against the ABI: the marker, the exports of its kind with their signatures, and imports only from the
-// host module and WASI.
-func (r *Runtime) compile(ctx context.Context, bin []byte, k kind) (wazero.CompiledModule, error) {
+// against the ABI (see check).
+func (r *Runtime) compile(ctx context.Context, bin []byte, k kind) (compiledModule, error) {
 	key := sha256.Sum256(bin)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cm, ok := r.compiled[key]
 	if !ok {
 		var err error
-		if cm, err = r.rt.CompileModule(ctx, bin); err != nil {
+		if cm, err = r.be.compile(ctx, bin); err != nil {
 			return nil, fmt.Errorf("wasm: compile: %w", err)
 		}
 		r.compiled[key] = cm
@@ -111,15 +129,4 @@ func (r *Runtime) compile(ctx context.Context, bin []byte, k kind) (wazero.Compi
 		return nil, err
 	}
 	return cm, nil
-}
-
-// register and unregister map a module to its instance, for the host functions it calls.
-func (r *Runtime) register(m api.Module, inst *instance) { r.instances.Store(m, inst) }
-func (r *Runtime) unregister(m api.Module)               { r.instances.Delete(m) }
-
-// instanceOf returns the instance of a module, or nil.
-func (r *Runtime) instanceOf(m api.Module) *instance {
-	inst, _ := r.instances.Load(m)
-	i, _ := inst.(*instance)
-	return i
 }

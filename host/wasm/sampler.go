@@ -51,18 +51,32 @@ func (s *Sampler) Acquire(ctx context.Context, p abi.SamplerParams) (*SamplerSes
 		return nil, err
 	}
 	ss := &SamplerSession{s: s, inst: inst, ctx: ctx}
-	ptr, err := inst.write(ctx, blob)
-	if err == nil {
-		var res uint64
-		if res, err = inst.call(ctx, abi.ExportSmpConfig, uint64(ptr), uint64(len(blob))); err == nil {
-			_, err = inst.status(abi.ExportSmpConfig, res)
-		}
-	}
-	if err != nil {
+	if err := ss.configure(blob); err != nil {
 		ss.Release()
 		return nil, err
 	}
 	return ss, nil
+}
+
+// Configure starts the request over with new params: an empty history and a fresh random stream.
+func (ss *SamplerSession) Configure(p abi.SamplerParams) error {
+	blob, err := p.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return ss.configure(blob)
+}
+
+func (ss *SamplerSession) configure(blob []byte) error {
+	ptr, err := ss.inst.write(ss.ctx, blob)
+	if err != nil {
+		return err
+	}
+	res, err := ss.inst.call(ss.ctx, abi.ExportSmpConfig, uint64(ptr), uint64(len(blob)))
+	if err == nil {
+		_, err = ss.inst.status(abi.ExportSmpConfig, res)
+	}
+	return err
 }
 
 // Accept appends tokens to the request's history (for the penalties): the prompt, then each sampled token.
@@ -97,10 +111,11 @@ func (ss *SamplerSession) Sample(logits []float32) (int32, error) {
 		ss.logits, ss.n = uint32(p), len(logits)
 	}
 	// wasm is little-endian, like every host wasmoe runs on: the floats go in with one copy.
-	if !inst.mod.Memory().Write(ss.logits, unsafe.Slice((*byte)(unsafe.Pointer(&logits[0])), 4*len(logits))) {
-		inst.broken = true
-		return 0, fmt.Errorf("wasm: sampler's logits buffer lies outside its memory")
+	dst, err := inst.view(ss.logits, uint32(4*len(logits)))
+	if err != nil {
+		return 0, fmt.Errorf("wasm: sampler's logits buffer: %w", err)
 	}
+	copy(dst, unsafe.Slice((*byte)(unsafe.Pointer(&logits[0])), 4*len(logits)))
 	res, err := inst.call(ss.ctx, abi.ExportSmpSample, uint64(len(logits)))
 	if err != nil {
 		return 0, err

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/guest/builtin"
@@ -163,7 +164,7 @@ var samplerBenchParams = []struct {
 func BenchmarkSample(b *testing.B) {
 	logits := randomLogits(rand.New(rand.NewPCG(1, 1)), qwenVocab, 3)
 	plain := newSampler(b, newRuntime(b), 1)
-	closing := newSampler(b, newRuntimeConfig(b, Config{CloseOnContextDone: true}), 1)
+	closing := newSampler(b, newRuntimeConfig(b, Config{StepTimeout: time.Hour}), 1)
 	for _, p := range samplerBenchParams {
 		for _, g := range []struct {
 			name string

@@ -16,6 +16,8 @@ type wranglerConfig struct {
 		Addr    string `toml:"ADDR"`
 		Context int    `toml:"CONTEXT"`
 		Threads int    `toml:"THREADS"`
+		// Directory of the policy plugins (NAME.wasm) requests may name; relative to the config file.
+		PluginDir string `toml:"PLUGIN_DIR"`
 	} `toml:"vars"`
 	Limits struct {
 		MaxQueue     int `toml:"max_queue"`      // requests waiting for the model before 503

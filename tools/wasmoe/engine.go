@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/wasmoe/wasmoe/guest/builtin"
 	"github.com/wasmoe/wasmoe/host/engine"
@@ -22,6 +24,27 @@ type engineFlags struct {
 	threads  int
 	sampler  string
 	maxQueue int
+
+	engine       string        // wasm engine
+	pluginDir    string        // plugins requests may name
+	stepTimeout  time.Duration // per call into a plugin
+	cpuBudget    time.Duration // per request inside a plugin
+	pluginMemory int           // MiB of linear memory per plugin instance
+	models       modelList     // extra models for plugins, name=path
+}
+
+// modelList collects repeated --extra-model name=path flags.
+type modelList map[string]string
+
+func (m modelList) String() string { return fmt.Sprint(map[string]string(m)) }
+
+func (m modelList) Set(v string) error {
+	name, path, ok := strings.Cut(v, "=")
+	if !ok || name == "" || path == "" {
+		return fmt.Errorf("want name=path, got %q", v)
+	}
+	m[name] = path
+	return nil
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
@@ -29,6 +52,13 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.ctx, "ctx", 0, "context tokens per sequence (default: min(model, 4096))")
 	fs.IntVar(&f.threads, "threads", 0, "kernel threads (default: all cores)")
 	fs.StringVar(&f.sampler, "sampler", "", "sampler guest .wasm (default: the built-in sampler)")
+	fs.StringVar(&f.engine, "engine", wasm.EngineWazero, "wasm engine for every guest: wazero or wasmtime")
+	fs.StringVar(&f.pluginDir, "plugin-dir", "", "directory of policy plugins (NAME.wasm) that requests may name")
+	fs.DurationVar(&f.stepTimeout, "plugin-step-timeout", 100*time.Millisecond, "longest one call into a plugin may run")
+	fs.DurationVar(&f.cpuBudget, "plugin-cpu-budget", 10*time.Second, "time one request may spend inside its plugin")
+	fs.IntVar(&f.pluginMemory, "plugin-memory-mb", 512, "linear memory cap of each plugin instance, MiB")
+	f.models = modelList{}
+	fs.Var(f.models, "extra-model", "name=path of a further model plugins may run through the host kernels (repeatable)")
 }
 
 // cacheDir is where generated models and compiled guests are kept.
@@ -62,16 +92,25 @@ func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
 		}
 		samplerWasm = b
 	}
-	rt, err := newRuntime(ctx)
+	rt, err := newRuntime(ctx, f.engine)
+	if err != nil {
+		return nil, err
+	}
+	if f.pluginMemory <= 0 || f.pluginMemory > 4096 {
+		return nil, fmt.Errorf("--plugin-memory-mb %d: want 1 to 4096", f.pluginMemory)
+	}
+	plugins, err := wasm.NewRuntime(ctx, wasm.Config{Engine: f.engine, CacheDir: filepath.Join(cacheDir(), f.engine),
+		StepTimeout: f.stepTimeout, CPUBudget: f.cpuBudget, MemoryLimitPages: uint32(f.pluginMemory * 16)})
 	if err != nil {
 		return nil, err
 	}
 	return engine.Open(engine.Config{ModelPath: path, Threads: f.threads, Context: f.ctx, Runtime: rt, MaxQueue: f.maxQueue,
-		TokenizerWasm: builtin.Tokenizer, SamplerWasm: samplerWasm})
+		TokenizerWasm: builtin.Tokenizer, SamplerWasm: samplerWasm, PluginRuntime: plugins, PluginDir: f.pluginDir, Models: f.models})
 }
 
-func newRuntime(ctx context.Context) (*wasm.Runtime, error) {
-	return wasm.NewRuntime(ctx, wasm.Config{CacheDir: filepath.Join(cacheDir(), "wazero")})
+// newRuntime starts the runtime of the built-in guests: trusted code, no deadlines.
+func newRuntime(ctx context.Context, engineName string) (*wasm.Runtime, error) {
+	return wasm.NewRuntime(ctx, wasm.Config{Engine: engineName, CacheDir: filepath.Join(cacheDir(), engineName)})
 }
 
 // openTokenizer starts the tokenizer guest on the vocabulary of a GGUF file, without loading weights.
@@ -85,7 +124,7 @@ func openTokenizer(ctx context.Context, path string) (*wasm.Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt, err := newRuntime(ctx)
+	rt, err := newRuntime(ctx, wasm.EngineWazero)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,24 @@ import (
 
 	"github.com/wasmoe/wasmoe/host/chat"
 	"github.com/wasmoe/wasmoe/host/engine"
+	"github.com/wasmoe/wasmoe/host/wasm"
 )
+
+// loadPlugin loads a policy from a .wasm file, or by name from the plugin directory.
+func loadPlugin(e *engine.Engine, plugin string) (*wasm.Policy, error) {
+	if !strings.HasSuffix(plugin, ".wasm") {
+		return e.Policy(plugin)
+	}
+	bin, err := os.ReadFile(plugin)
+	if err != nil {
+		return nil, fmt.Errorf("--plugin: %w", err)
+	}
+	p, err := e.LoadPolicy(bin)
+	if err != nil {
+		return nil, fmt.Errorf("--plugin %s: %w", plugin, err)
+	}
+	return p, nil
+}
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -22,6 +39,8 @@ func run(args []string) error {
 	topP := fs.Float64("top-p", 0.95, "nucleus sampling threshold")
 	seed := fs.Uint64("seed", 0, "sampling seed")
 	raw := fs.Bool("raw", false, "send the prompt as is, without the model's chat template")
+	plugin := fs.String("plugin", "", "policy plugin: a .wasm file, or the name of one in --plugin-dir ('wasmoe' = the built-in policy)")
+	pluginConfig := fs.String("plugin-config", "", "the plugin's request config (the built-in policy takes JSON, e.g. '{\"json_schema\":{...}}')")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,8 +71,17 @@ func run(args []string) error {
 	}
 	sp := engine.DefaultSampling()
 	sp.Temperature, sp.TopP, sp.Seed = float32(*temp), float32(*topP), *seed
+	req := engine.Request{Prompt: ids, MaxTokens: *maxTokens, Sampling: sp, PolicyConfig: []byte(*pluginConfig)}
+	if *plugin != "" {
+		if req.Policy, err = loadPlugin(e, *plugin); err != nil {
+			return err
+		}
+	}
 	out := bufio.NewWriter(os.Stdout)
-	res, err := e.Generate(ctx, engine.Request{Prompt: ids, MaxTokens: *maxTokens, Sampling: sp}, func(p engine.Piece) error {
+	res, err := e.Generate(ctx, req, func(p engine.Piece) error {
+		if p.Index > 0 {
+			fmt.Fprintf(out, "\n[%d] ", p.Index)
+		}
 		out.WriteString(p.Text)
 		return out.Flush()
 	})

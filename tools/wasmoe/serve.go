@@ -51,6 +51,7 @@ func serve(args []string) error {
 				*addr = c.Vars.Addr
 			}
 		})
+		apply("plugin-dir", func() { ef.pluginDir = rel(c.Vars.PluginDir) })
 		apply("ctx", func() { ef.ctx = c.Vars.Context })
 		apply("threads", func() { ef.threads = c.Vars.Threads })
 		apply("max-queue", func() {

@@ -85,7 +85,7 @@ func openHFTokenizer(ctx context.Context, path string) (*wasm.Tokenizer, error) 
 	if err != nil {
 		return nil, err
 	}
-	rt, err := newRuntime(ctx)
+	rt, err := newRuntime(ctx, wasm.EngineWazero)
 	if err != nil {
 		return nil, err
 	}

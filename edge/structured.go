@@ -1,0 +1,55 @@
+package edge
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// responseFormat is a chat request's response_format, OpenAI's structured outputs: "text" (the default),
+// "json_object" (any JSON object) or "json_schema" (JSON valid against a schema). The JSON formats run the
+// built-in policy (engine.BuiltinPolicy), which masks every token that would leave the schema.
+type responseFormat struct {
+	Type       string `json:"type"`
+	JSONSchema *struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Schema      json.RawMessage `json:"schema"`
+		Strict      *bool           `json:"strict"` // the answer always follows the schema: strict or not
+	} `json:"json_schema"`
+}
+
+// schema returns the JSON schema the answer must follow, or nil when any text goes.
+func (f *responseFormat) schema() (json.RawMessage, *apiError) {
+	if f == nil {
+		return nil, nil
+	}
+	switch f.Type {
+	case "", "text":
+		return nil, nil
+	case "json_object":
+		return json.RawMessage(`{"type":"object"}`), nil
+	case "json_schema":
+		if f.JSONSchema == nil {
+			return nil, badRequest("response_format.json_schema", `response_format of type "json_schema" needs a json_schema object`)
+		}
+		s := f.JSONSchema.Schema
+		if len(s) == 0 || s[0] != '{' {
+			return nil, badRequest("response_format.json_schema.schema", "response_format.json_schema.schema must be a JSON Schema object")
+		}
+		return s, nil
+	}
+	return nil, badRequest("response_format.type", `response_format.type must be "text", "json_object" or "json_schema", got %q`, f.Type)
+}
+
+// structuredConfig is the built-in policy's config that holds the answer to schema. When the prompt
+// leaves the model inside a thinking block, the config also sets a thinking budget of budget tokens (no
+// earlier end than the request's own limit): with one, the policy applies the schema after </think>
+// rather than to the reasoning.
+func structuredConfig(schema json.RawMessage, opensThinking bool, budget int) []byte {
+	b := append([]byte(`{"json_schema":`), schema...)
+	if opensThinking {
+		b = append(b, `,"think_budget":`...)
+		b = strconv.AppendInt(b, int64(max(budget, 1)), 10)
+	}
+	return append(b, '}')
+}

@@ -1,0 +1,37 @@
+// Package constraint holds byte-level acceptors of languages (RE2 regular expressions, JSON Schema) and a
+// token trie that turns an acceptor's state into a token mask for constrained decoding.
+//
+// Regex and JSONSchema build Matchers; NewTrie indexes a vocabulary once and Trie.Mask computes the
+// allowed tokens for a Matcher's state. Matchers here also implement Snapshotter, and Mask has faster
+// paths for them (a regex is a DFA over integer states).
+//
+// Everything here is pure Go with no dependencies beyond the standard library, so it runs natively and
+// in a GOOS=wasip1 guest. A Matcher, its clones and the automaton they share are not safe for concurrent
+// use: build one per goroutine.
+package constraint
+
+// Matcher is an incremental byte-level acceptor of a language.
+//
+// Every Matcher in this package only accepts a byte when some continuation completes a word, so a caller
+// that follows Advance never reaches a dead end: while !Done() at least one byte is accepted.
+type Matcher interface {
+	// Advance consumes b and reports whether b can continue a word of the language. After false the
+	// state is undefined: Clone first, or use Snapshot and Restore where the Matcher is a Snapshotter.
+	Advance(b byte) bool
+	// Accepting reports whether the bytes so far form a complete word.
+	Accepting() bool
+	// Done reports whether the bytes so far are accepting and no byte can follow.
+	Done() bool
+	// Clone returns an independent copy of the Matcher in its current state.
+	Clone() Matcher
+}
+
+// Snapshotter is an optional extension of Matcher that saves and restores states without cloning;
+// Trie.Mask uses it when present. Handles are taken and given back in stack order.
+type Snapshotter interface {
+	Matcher
+	// Snapshot saves the current state and returns its handle.
+	Snapshot() int
+	// Restore returns to the state saved as h and forgets h and every handle taken after it.
+	Restore(h int)
+}

@@ -1,0 +1,378 @@
+package constraint
+
+// A JSON matcher is a set of configurations (more than one only while union alternatives that start
+// alike are both alive). A configuration is a stack of frames: the top frame is held by value and
+// changed in place; the frames under it form an immutable linked list shared between configurations
+// and snapshots, so most bytes cost no allocation and a snapshot is a copy of the configurations.
+
+// frame is the state of one value being matched. Each frame saved under a child is already in the
+// state its value is in once the child is complete. Frames hold no pointers, so copying them is cheap.
+type frame struct {
+	n    int32  // node id
+	st   uint8  // state of the kind's machine
+	ls   uint8  // string lexer state (strings and object keys)
+	cnt  int32  // array items, string characters, literal position
+	a    int32  // key trie node (-1: no listed key), pattern DFA state, literal range start
+	b    int32  // property of the current key (-1: additional), literal range end
+	seen uint64 // object properties present
+}
+
+// link is a frame under the top of a stack; next is the link under it (-1: none).
+type link struct {
+	f    frame
+	next int32
+}
+
+// config is one stack: its top frame and the links under it.
+type config struct {
+	top  frame
+	rest int32
+}
+
+// Root states.
+const (
+	rValue = iota // expecting the value
+	rEnd          // the value is complete
+)
+
+// Object states.
+const (
+	oOpen    = iota // after '{'
+	oKey            // inside a key
+	oColon          // after a key
+	oValue          // after ':'
+	oValueSp        // after ': '
+	oAfter          // after a member
+	oComma          // after ','
+	oCommaSp        // after ', '
+)
+
+// Array states.
+const (
+	aOpen    = iota // after '['
+	aAfter          // after an item
+	aComma          // after ','
+	aCommaSp        // after ', '
+)
+
+// jsonMatcher matches JSON text against a compiled schema.
+type jsonMatcher struct {
+	nodes    []*tnode // by id, shared between clones
+	links    []link   // append-only arena of the configurations' links
+	cur, tmp []config
+	saved    []config   // snapshots, back to back
+	marks    []snapMark // one per snapshot
+}
+
+// snapMark locates a snapshot: its configurations in saved, and the links that existed.
+type snapMark struct{ saved, links int }
+
+func newJSONMatcher(v *value) *jsonMatcher {
+	m := &jsonMatcher{}
+	root := &tnode{kind: kRoot, items: v}
+	seen := map[*value]bool{}
+	var number func(v *value)
+	number = func(v *value) {
+		if v == nil || seen[v] {
+			return
+		}
+		seen[v] = true
+		for _, n := range v.alts {
+			n.id = int32(len(m.nodes))
+			m.nodes = append(m.nodes, n)
+			number(n.items)
+			number(n.addl)
+			for _, p := range n.props {
+				number(p)
+			}
+		}
+	}
+	root.id = 0
+	m.nodes = append(m.nodes, root)
+	number(v)
+	m.cur = []config{{top: frame{n: 0}, rest: -1}}
+	return m
+}
+
+// Clone copies the configurations with only the links they reach.
+func (m *jsonMatcher) Clone() Matcher {
+	c := &jsonMatcher{nodes: m.nodes, cur: make([]config, len(m.cur))}
+	var moved map[int32]int32 // links shared between configurations are copied once
+	if len(m.cur) > 1 {
+		moved = map[int32]int32{}
+	}
+	var move func(i int32) int32
+	move = func(i int32) int32 {
+		if i < 0 {
+			return -1
+		}
+		if j, ok := moved[i]; ok {
+			return j
+		}
+		next := move(m.links[i].next)
+		c.links = append(c.links, link{f: m.links[i].f, next: next})
+		j := int32(len(c.links) - 1)
+		if moved != nil {
+			moved[i] = j
+		}
+		return j
+	}
+	for i, cf := range m.cur {
+		c.cur[i] = config{top: cf.top, rest: move(cf.rest)}
+	}
+	return c
+}
+
+func (m *jsonMatcher) Snapshot() int {
+	m.marks = append(m.marks, snapMark{len(m.saved), len(m.links)})
+	m.saved = append(m.saved, m.cur...)
+	return len(m.marks) - 1
+}
+
+// Restore also drops the links made since the snapshot: only later states refer to them.
+func (m *jsonMatcher) Restore(h int) {
+	mk := m.marks[h]
+	end := len(m.saved)
+	if h+1 < len(m.marks) {
+		end = m.marks[h+1].saved
+	}
+	m.cur = append(m.cur[:0], m.saved[mk.saved:end]...)
+	m.saved = m.saved[:mk.saved]
+	m.links = m.links[:mk.links]
+	m.marks = m.marks[:h]
+}
+
+func (m *jsonMatcher) Advance(b byte) bool {
+	m.tmp = m.tmp[:0]
+	for _, c := range m.cur {
+		m.step(c, b)
+	}
+	m.cur, m.tmp = m.tmp, m.cur
+	if len(m.cur) > 1 {
+		m.dedupe()
+	}
+	return len(m.cur) > 0
+}
+
+func (m *jsonMatcher) dedupe() {
+	out := m.cur[:0]
+next:
+	for _, c := range m.cur {
+		for _, o := range out {
+			if o == c {
+				continue next
+			}
+		}
+		out = append(out, c)
+	}
+	m.cur = out
+}
+
+func (m *jsonMatcher) Accepting() bool {
+	for _, c := range m.cur {
+		if c.top.n == 0 && c.top.st == rEnd {
+			return true
+		}
+		if c.rest >= 0 && m.links[c.rest].next < 0 && m.complete(&c.top) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *jsonMatcher) Done() bool {
+	if !m.Accepting() {
+		return false
+	}
+	for b := 0; b < 256; b++ {
+		h := m.Snapshot()
+		ok := m.Advance(byte(b))
+		m.Restore(h)
+		if ok {
+			return false
+		}
+	}
+	return true
+}
+
+// complete reports whether a number or literal frame may end here.
+func (m *jsonMatcher) complete(f *frame) bool {
+	switch n := m.nodes[f.n]; n.kind {
+	case kNumber, kInteger:
+		return f.st == nZero || f.st == nInt || f.st == nFrac || f.st == nExpD
+	case kLiteral:
+		return len(n.lits[f.a]) == int(f.cnt)
+	}
+	return false
+}
+
+// emit adds a configuration for the next byte.
+func (m *jsonMatcher) emit(c config) { m.tmp = append(m.tmp, c) }
+
+// pop completes the top frame's value.
+func (m *jsonMatcher) pop(c *config) {
+	l := &m.links[c.rest]
+	c.top, c.rest = l.f, l.next
+}
+
+// step advances one configuration over b, emitting what follows (none, one, or several).
+func (m *jsonMatcher) step(c config, b byte) {
+	for {
+		f := &c.top
+		n := m.nodes[f.n]
+		switch n.kind {
+		case kRoot:
+			if f.st == rValue {
+				m.start(c, n.items, b, frame{n: f.n, st: rEnd})
+			}
+			return
+		case kObject:
+			m.object(c, b)
+			return
+		case kArray:
+			m.array(c, b)
+			return
+		case kString:
+			if ok, end := stringStep(f, n, b); ok {
+				if end {
+					m.pop(&c)
+				}
+				m.emit(c)
+			}
+			return
+		case kNumber, kInteger:
+			if numberStep(f, n, b) {
+				m.emit(c)
+				return
+			}
+		case kLiteral:
+			if literalStep(f, n, b) {
+				m.emit(c)
+				return
+			}
+		}
+		// A number or literal that cannot take b ends before it, if it may.
+		if !m.complete(f) {
+			return
+		}
+		m.pop(&c)
+	}
+}
+
+// start begins a value of v with its first byte b; cont is the parent frame once the value is done.
+func (m *jsonMatcher) start(c config, v *value, b byte, cont frame) {
+	l := int32(-1)
+	for _, n := range v.alts {
+		f := frame{n: n.id}
+		switch n.kind {
+		case kObject:
+			if b != '{' {
+				continue
+			}
+		case kArray:
+			if b != '[' {
+				continue
+			}
+		case kString:
+			if b != '"' {
+				continue
+			}
+			if n.pat != nil {
+				f.a = n.pat.start
+			}
+		case kNumber, kInteger:
+			if !numberStep(&f, n, b) {
+				continue
+			}
+		case kLiteral:
+			f.b = int32(len(n.lits))
+			if !literalStep(&f, n, b) {
+				continue
+			}
+		}
+		if l < 0 {
+			m.links = append(m.links, link{f: cont, next: c.rest})
+			l = int32(len(m.links) - 1)
+		}
+		m.emit(config{top: f, rest: l})
+	}
+}
+
+// moreKeys reports whether another member may follow.
+func moreKeys(f *frame, n *tnode) bool { return n.addl != nil || n.allow&^f.seen != 0 }
+
+func (m *jsonMatcher) object(c config, b byte) {
+	f := &c.top
+	n := m.nodes[f.n]
+	switch f.st {
+	case oOpen, oComma, oCommaSp:
+		switch {
+		case b == '"' && moreKeys(f, n):
+			f.st, f.ls, f.a = oKey, lsNorm, 0
+		case b == ' ' && f.st == oComma:
+			f.st = oCommaSp
+		case b == '}' && f.st == oOpen && n.req == 0:
+			m.pop(&c)
+		default:
+			return
+		}
+	case oKey:
+		if !keyStep(f, n, b) {
+			return
+		}
+	case oColon:
+		if b != ':' {
+			return
+		}
+		f.st = oValue
+	case oValue, oValueSp:
+		if b == ' ' && f.st == oValue {
+			f.st = oValueSp
+			break
+		}
+		v := n.addl
+		if f.b >= 0 {
+			v = n.props[f.b]
+		}
+		cont := *f
+		cont.st = oAfter
+		m.start(c, v, b, cont)
+		return
+	case oAfter:
+		switch {
+		case b == ',' && moreKeys(f, n):
+			f.st = oComma
+		case b == '}' && n.req&^f.seen == 0:
+			m.pop(&c)
+		default:
+			return
+		}
+	}
+	m.emit(c)
+}
+
+func (m *jsonMatcher) array(c config, b byte) {
+	f := &c.top
+	n := m.nodes[f.n]
+	switch {
+	case f.st == aOpen && b == ']' && n.minItems == 0,
+		f.st == aAfter && b == ']' && int(f.cnt) >= n.minItems:
+		m.pop(&c)
+	case f.st == aAfter:
+		if b != ',' || n.maxItems >= 0 && int(f.cnt) >= n.maxItems {
+			return
+		}
+		f.st = aComma
+	case f.st == aComma && b == ' ':
+		f.st = aCommaSp
+	default: // an item starts
+		if f.st == aOpen && n.maxItems == 0 {
+			return
+		}
+		cont := *f
+		cont.st, cont.cnt = aAfter, f.cnt+1
+		m.start(c, n.items, b, cont)
+		return
+	}
+	m.emit(c)
+}

@@ -1,0 +1,225 @@
+package constraint
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"regexp"
+	"sort"
+	"unicode/utf8"
+)
+
+// This file is an independent validator for the JSON Schema subset, written from the specification
+// (draft 2020-12 semantics: additionalProperties defaults to true, integer means an integral value,
+// oneOf means exactly one). Tests hold the matcher's outputs against it.
+
+// decodeJSON parses exactly one JSON value, keeping numbers exact.
+func decodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("trailing data")
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, fmt.Errorf("trailing token")
+	}
+	return v, nil
+}
+
+func rat(n json.Number) *big.Rat {
+	r, ok := new(big.Rat).SetString(string(n))
+	if !ok {
+		panic("bad number " + n)
+	}
+	return r
+}
+
+// jsonEqual is JSON value equality: numbers by value, objects regardless of key order.
+func jsonEqual(a, b any) bool {
+	switch a := a.(type) {
+	case json.Number:
+		bn, ok := b.(json.Number)
+		return ok && rat(a).Cmp(rat(bn)) == 0
+	case []any:
+		bl, ok := b.([]any)
+		if !ok || len(a) != len(bl) {
+			return false
+		}
+		for i := range a {
+			if !jsonEqual(a[i], bl[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		bm, ok := b.(map[string]any)
+		if !ok || len(a) != len(bm) {
+			return false
+		}
+		for k, v := range a {
+			w, ok := bm[k]
+			if !ok || !jsonEqual(v, w) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
+}
+
+func hasType(v any, t string) bool {
+	switch t {
+	case "null":
+		return v == nil
+	case "boolean":
+		_, ok := v.(bool)
+		return ok
+	case "string":
+		_, ok := v.(string)
+		return ok
+	case "array":
+		_, ok := v.([]any)
+		return ok
+	case "object":
+		_, ok := v.(map[string]any)
+		return ok
+	case "number":
+		_, ok := v.(json.Number)
+		return ok
+	case "integer":
+		n, ok := v.(json.Number)
+		return ok && rat(n).IsInt()
+	}
+	panic("unknown type " + t)
+}
+
+func intKw(s map[string]any, k string) (int, bool) {
+	x, ok := s[k]
+	if !ok {
+		return 0, false
+	}
+	r := rat(x.(json.Number))
+	return int(r.Num().Int64() / r.Denom().Int64()), true
+}
+
+// validate reports why v does not satisfy schema s (nil: it does).
+func validate(s any, v any) error {
+	switch s := s.(type) {
+	case bool:
+		if !s {
+			return fmt.Errorf("false schema")
+		}
+		return nil
+	case nil:
+		return nil
+	}
+	sm := s.(map[string]any)
+	if t, ok := sm["type"]; ok {
+		var list []any
+		if ts, ok := t.(string); ok {
+			list = []any{ts}
+		} else {
+			list = t.([]any)
+		}
+		found := false
+		for _, x := range list {
+			found = found || hasType(v, x.(string))
+		}
+		if !found {
+			return fmt.Errorf("type %v: %v", t, v)
+		}
+	}
+	if e, ok := sm["enum"]; ok {
+		found := false
+		for _, x := range e.([]any) {
+			found = found || jsonEqual(x, v)
+		}
+		if !found {
+			return fmt.Errorf("not in enum: %v", v)
+		}
+	}
+	if c, ok := sm["const"]; ok && !jsonEqual(c, v) {
+		return fmt.Errorf("not const: %v", v)
+	}
+	if a, ok := sm["anyOf"]; ok {
+		n := 0
+		for _, sub := range a.([]any) {
+			if validate(sub, v) == nil {
+				n++
+			}
+		}
+		if n == 0 {
+			return fmt.Errorf("anyOf: none matches %v", v)
+		}
+	}
+	if a, ok := sm["oneOf"]; ok {
+		n := 0
+		for _, sub := range a.([]any) {
+			if validate(sub, v) == nil {
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("oneOf: %d match %v", n, v)
+		}
+	}
+	switch v := v.(type) {
+	case string:
+		n := utf8.RuneCountInString(v)
+		if min, ok := intKw(sm, "minLength"); ok && n < min {
+			return fmt.Errorf("minLength: %q", v)
+		}
+		if max, ok := intKw(sm, "maxLength"); ok && n > max {
+			return fmt.Errorf("maxLength: %q", v)
+		}
+		if p, ok := sm["pattern"]; ok && !regexp.MustCompile(p.(string)).MatchString(v) {
+			return fmt.Errorf("pattern %q: %q", p, v)
+		}
+	case []any:
+		if min, ok := intKw(sm, "minItems"); ok && len(v) < min {
+			return fmt.Errorf("minItems: %v", v)
+		}
+		if max, ok := intKw(sm, "maxItems"); ok && len(v) > max {
+			return fmt.Errorf("maxItems: %v", v)
+		}
+		if it, ok := sm["items"]; ok {
+			for i, x := range v {
+				if err := validate(it, x); err != nil {
+					return fmt.Errorf("item %d: %w", i, err)
+				}
+			}
+		}
+	case map[string]any:
+		props, _ := sm["properties"].(map[string]any)
+		if r, ok := sm["required"]; ok {
+			for _, name := range r.([]any) {
+				if _, ok := v[name.(string)]; !ok {
+					return fmt.Errorf("required %q missing", name)
+				}
+			}
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			sub, listed := props[k]
+			if !listed {
+				var ok bool
+				if sub, ok = sm["additionalProperties"]; !ok {
+					continue
+				}
+			}
+			if err := validate(sub, v[k]); err != nil {
+				return fmt.Errorf("property %q: %w", k, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+// Package policies is the logic of the built-in policy guest (guest/policy), a plain Go library so that it
+// runs and is tested natively: a sdk.Policy configured per request by a JSON object (the config import):
+//
+//	{"json_schema": <schema>}  the answer is JSON text valid against the schema (guest/constraint)
+//	{"regex": "<RE2>"}         the whole answer matches the regular expression (guest/constraint)
+//	{"stop": ["…", …]}         end when the text contains a stop string, which never reaches the client
+//	{"ban": ["…", …]}          the text never contains a banned word (bytes, case-sensitive)
+//	{"think_budget": N}        close an R1-style thinking block after N thinking tokens
+//
+// Options combine; null is the same as a missing key; an unknown key, a wrong type, json_schema together
+// with regex, an empty stop string or banned word, or more than 64 stop strings / 1024 banned words / 256
+// bytes in one fail ctl_open with ErrBadInput and a log line that says why. An empty config means none.
+//
+// Constraint (json_schema, regex): each step masks every token the matcher cannot consume whole (a mask
+// over the vocabulary from the vocab import, with a constraint.Trie built once per instance); control
+// tokens are never allowed, except the end-of-generation tokens (eos, eot from model_info) while the
+// matcher is Accepting; once it is Done only they are allowed (or the sequence stops when the model has
+// none). Without think_budget the constraint applies from the first generated token. With think_budget it
+// applies outside the thinking block: from the first generated token (which may also be <think>, the
+// think_open token), and afresh after </think>, where tokens of whitespace only (up to 8 bytes of them)
+// are allowed and skipped before it starts; inside the block only the end-of-generation tokens are
+// masked, so that an answer always follows.
+//
+// Stop strings (OpenAI semantics): while the streamed text ends in a proper prefix of a stop string the
+// step holds its tokens (FlagHold); when a stop string completes, the step stops and hides the held and
+// current tokens (ActStop with FlagHide). Limitation: the streamed text is cut at a token boundary, so
+// text before the stop string inside those held or current tokens is dropped with them (e.g. a token
+// "x.\n\nEND" with stop "END" loses "x.\n\n"); a held prefix that does not complete is released intact.
+//
+// Banned words: each step masks every token that would complete a banned word given the text so far (a
+// token that contains the word, or that starts with the word's remainder after a suffix of the text), so
+// no backtracking is ever needed. The text that stop strings and banned words see is the streamed text:
+// the bytes of every generated token except control tokens, thinking included.
+//
+// think_budget: thinking starts when the prompt ends inside a thinking block (its last <think> — the
+// think_open token or the text — comes after its last </think>) or when a generated token completes
+// <think>. Once N tokens have been generated inside the block without </think>, the step splices the
+// tokens of "\n</think>\n\n" (the think_close token between newlines when model_info has one, else the
+// whole text matched greedily against the vocabulary) and generation continues with the answer; if the
+// model closes the block itself first, nothing is spliced. Thinking happens at most once per sequence.
+package policies

@@ -1,0 +1,236 @@
+package policies
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/wasmoe/wasmoe/guest/sdk"
+)
+
+// What consuming a step's tokens ended with.
+const (
+	evNone = iota
+	evEOG  // an end-of-generation token
+	evStop // a stop string completed
+)
+
+// rawKeep is the raw text a sequence keeps to see a thinking tag complete.
+const rawKeep = len(thinkCloseText) - 1
+
+// Step consumes the tokens the step reports and chooses the next action.
+func (p *Policy) Step(id int32, ids []int32) sdk.Action {
+	s, ok := p.seqs[id]
+	if !ok {
+		return sdk.Fail(fmt.Errorf("policy: sequence %d is not open: %w", id, sdk.ErrBadInput))
+	}
+	if !s.prompted {
+		s.prompted = true
+		p.prompt(s, ids)
+		return p.next(s)
+	}
+	switch ev, err := p.consume(s, ids); {
+	case err != nil:
+		return sdk.Fail(err)
+	case ev == evEOG:
+		return sdk.Stop()
+	case ev == evStop:
+		return sdk.Stop().Hide()
+	}
+	return p.next(s)
+}
+
+// tags returns where the last thinking tags that end past the first old bytes of buf end (-1: none).
+func tags(buf []byte, old int) (openEnd, closeEnd int) {
+	openEnd, closeEnd = -1, -1
+	if i := bytes.LastIndex(buf, []byte(thinkOpenText)); i >= 0 && i+len(thinkOpenText) > old {
+		openEnd = i + len(thinkOpenText)
+	}
+	if i := bytes.LastIndex(buf, []byte(thinkCloseText)); i >= 0 && i+len(thinkCloseText) > old {
+		closeEnd = i + len(thinkCloseText)
+	}
+	return openEnd, closeEnd
+}
+
+// prompt looks for a thinking block the prompt leaves open (think_budget only).
+func (p *Policy) prompt(s *seq, ids []int32) {
+	if s.req.budget < 0 {
+		return
+	}
+	var raw []byte
+	inside := false
+	for _, id := range ids {
+		old := len(raw)
+		raw = append(raw, p.v.rawBytes(id)...)
+		openEnd, closeEnd := tags(raw, old)
+		switch {
+		case id == p.v.info.ThinkOpen || openEnd > closeEnd:
+			inside = true
+		case id == p.v.info.ThinkClose || closeEnd > openEnd:
+			inside = false
+		}
+		raw = appendTail(raw, nil, rawKeep)
+	}
+	if inside {
+		s.think = thinkInside
+	}
+}
+
+// consume feeds a step's tokens (one sampled token, or a splice) to the sequence's state.
+func (p *Policy) consume(s *seq, ids []int32) (int, error) {
+	r := s.req
+	for _, id := range ids {
+		s.generated++
+		ours := s.pending > 0
+		if ours {
+			s.pending--
+		} else if p.v.isEOG(id) {
+			return evEOG, nil
+		}
+		txt := p.v.textBytes(id)
+		fed := s.m != nil && s.think != thinkInside && !ours
+		if r.budget >= 0 {
+			old := len(s.raw)
+			s.raw = append(s.raw, p.v.rawBytes(id)...)
+			openEnd, closeEnd := tags(s.raw, old)
+			s.raw = appendTail(s.raw, nil, rawKeep)
+			switch {
+			case ours:
+			case s.think == thinkBefore && (id == p.v.info.ThinkOpen || openEnd >= 0):
+				s.think, s.thought, fed = thinkInside, 0, false
+			case s.think == thinkInside && (id == p.v.info.ThinkClose || closeEnd >= 0):
+				p.closeThinking(s)
+			case s.think == thinkInside:
+				s.thought++
+			}
+		}
+		if fed {
+			if err := s.feed(txt); err != nil {
+				return evNone, fmt.Errorf("policy: token %d %q: %w", id, txt, err)
+			}
+		}
+		old := len(s.text)
+		s.text = append(s.text, txt...)
+		if r.stopAt(s.text, old) {
+			return evStop, nil
+		}
+		s.text = appendTail(s.text, nil, r.keep)
+	}
+	return evNone, nil
+}
+
+// closeThinking ends the thinking block: the constraint starts afresh, after whitespace-only tokens.
+func (p *Policy) closeThinking(s *seq) {
+	s.think, s.skipWS, s.wsLeft = thinkAfter, true, maxSkipWS
+	if s.req.proto != nil {
+		s.m = s.req.proto.Clone()
+	}
+}
+
+// maxSkipWS is how many bytes of whitespace-only tokens may follow </think> before the constraint.
+const maxSkipWS = 8
+
+// feed advances the matcher over a token's text; right after </think> a whitespace-only token is skipped
+// instead, and any other token ends the skipping.
+func (s *seq) feed(txt []byte) error {
+	if s.skipWS && len(txt) > 0 {
+		if len(bytes.Trim(txt, wsBytes)) == 0 {
+			s.wsLeft -= len(txt)
+			return nil
+		}
+		s.skipWS = false
+	}
+	for _, c := range txt {
+		if !s.m.Advance(c) {
+			return fmt.Errorf("the constraint cannot take byte %q: %w", c, sdk.ErrInternal)
+		}
+	}
+	return nil
+}
+
+// next chooses the action after the sequence's state is up to date: the think-close splice when the
+// budget is spent, else a sample (masked for a constraint or banned words), holding the step's tokens
+// while the text ends in part of a stop string.
+func (p *Policy) next(s *seq) sdk.Action {
+	var a sdk.Action
+	if s.think == thinkInside && s.thought >= s.req.budget {
+		p.closeThinking(s)
+		s.pending = len(s.req.closeToks)
+		a = sdk.Splice(0, s.req.closeToks...)
+	} else {
+		var ok bool
+		if a, ok = p.sample(s); !ok {
+			return a
+		}
+	}
+	if s.req.holding(s.text) {
+		a = a.Hold()
+	}
+	return a
+}
+
+// sample builds the sampling action; false when it is final (a stop or a failure).
+func (p *Policy) sample(s *seq) (sdk.Action, bool) {
+	r, v, mask := s.req, p.v, p.mask
+	// Inside a thinking block a constraint only keeps the end tokens out: the answer is still to come.
+	thinking := s.m != nil && s.think == thinkInside
+	if !s.constrained() && !thinking && len(r.ban) == 0 {
+		return sdk.Sample(), true
+	}
+	if s.constrained() {
+		if s.m.Done() {
+			if len(v.eog) == 0 {
+				return sdk.Stop(), false
+			}
+			clear(mask)
+			for _, id := range v.eog {
+				sdk.Allow(mask, id)
+			}
+			return sdk.Sample().Mask(mask), true
+		}
+		v.trie.Mask(s.m, mask[:v.words])
+		clear(mask[v.words:])
+		if s.m.Accepting() {
+			for _, id := range v.eog {
+				sdk.Allow(mask, id)
+			}
+		}
+		if s.skipWS {
+			for _, id := range v.wsOnly {
+				if len(v.text[id]) <= s.wsLeft {
+					sdk.Allow(mask, id)
+				}
+			}
+		}
+		if s.think == thinkBefore && r.budget >= 0 && s.generated == 0 && v.info.ThinkOpen >= 0 {
+			sdk.Allow(mask, v.info.ThinkOpen)
+		}
+	} else {
+		sdk.AllowFirst(mask, len(v.text))
+		if thinking {
+			for _, id := range v.eog {
+				sdk.Disallow(mask, id)
+			}
+		}
+	}
+	p.ban(s, mask)
+	for _, w := range mask {
+		if w != 0 {
+			return sdk.Sample().Mask(mask), true
+		}
+	}
+	return sdk.Fail(fmt.Errorf("policy: no token can follow (constraint and banned words leave none): %w", sdk.ErrInternal)), false
+}
+
+// ban clears the tokens that would complete a banned word after the sequence's text.
+func (p *Policy) ban(s *seq, mask []uint32) {
+	for _, id := range s.req.banned {
+		sdk.Disallow(mask, id)
+	}
+	for _, w := range s.req.ban {
+		for i := 1; i < len(w); i++ {
+			if bytes.HasSuffix(s.text, w[:i]) {
+				p.v.withPrefix(w[i:], func(id int32) { sdk.Disallow(mask, id) })
+			}
+		}
+	}
+}

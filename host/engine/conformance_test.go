@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/wasmoe/wasmoe/host/wasm"
+	"github.com/wasmoe/wasmoe/internal/testutil"
+)
+
+// conformanceGuests are the builds of the conformance guest, one per SDK (make guests builds them).
+var conformanceGuests = map[string]string{
+	"go": "guest/examples/conformance/conformance.wasm",
+	"c":  "guest/c/conformance.wasm",
+	"as": "guest/as/policy.wasm",
+}
+
+// conformanceConfig is the conformance guest's config: mode, X, Y (guest/examples/conformance).
+func conformanceConfig(mode byte, x, y int32) []byte {
+	b := make([]byte, 12)
+	b[0] = mode
+	binary.LittleEndian.PutUint32(b[4:], uint32(x))
+	binary.LittleEndian.PutUint32(b[8:], uint32(y))
+	return b
+}
+
+// TestConformance runs every SDK's conformance guest on both engines through the whole generation loop
+// and checks each action against what it must do to the model's own greedy output.
+func TestConformance(t *testing.T) {
+	for _, engineName := range wasm.Engines() {
+		t.Run(engineName, func(t *testing.T) {
+			rt, err := wasm.NewRuntime(context.Background(), wasm.Config{Engine: engineName, StepTimeout: 5e9})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := openTiny(t, Config{PluginRuntime: rt})
+			for sdk, rel := range conformanceGuests {
+				t.Run(sdk, func(t *testing.T) {
+					bin, err := os.ReadFile(filepath.Join(testutil.Root(), rel))
+					if err != nil {
+						t.Fatalf("%v (make guests builds it)", err)
+					}
+					p, err := e.LoadPolicy(bin)
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkConformance(t, e, p)
+				})
+			}
+		})
+	}
+}
+
+func checkConformance(t *testing.T, e *Engine, p *wasm.Policy) {
+	const n = 6
+	const x, y = 1000, 2000
+	prompt := []int32{9707, 11, 1879}
+	sp := DefaultSampling()
+	sp.Temperature = 0
+	greedy, _, _ := collect(t, e, Request{Prompt: prompt, MaxTokens: n, Sampling: sp, IgnoreEOS: true})
+	run := func(mode byte) ([]Piece, Result) {
+		t.Helper()
+		var pieces []Piece
+		res, err := e.Generate(context.Background(), Request{Prompt: prompt, MaxTokens: n, Sampling: sp, IgnoreEOS: true,
+			Policy: p, PolicyConfig: conformanceConfig(mode, x, y)}, func(pc Piece) error {
+			if pc.Token >= 0 {
+				pieces = append(pieces, pc)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("mode %d: %v", mode, err)
+		}
+		return pieces, res
+	}
+	ids := func(ps []Piece) []int32 {
+		var out []int32
+		for _, p := range ps {
+			out = append(out, p.Token)
+		}
+		return out
+	}
+	repeat := func(v int32, k int) []int32 { return slices.Repeat([]int32{v}, k) }
+	for _, c := range []struct {
+		mode   byte
+		what   string
+		want   []int32
+		tokens int
+		finish string
+	}{
+		{0, "free", greedy, n, FinishLength},
+		{1, "mask allowing only X", repeat(x, n), n, FinishLength},
+		{2, "bias +Inf on X", repeat(x, n), n, FinishLength},
+		{3, "splice [X Y], stop", []int32{x, y}, 2, FinishStop},
+		{5, "pick the 4th best", fourthBest(t, e, prompt, n), n, FinishLength},
+		{6, "hold 1, hide 1 and 2", greedy[2:], n, FinishLength},
+		{7, "splice X, take it back, splice Y", []int32{x, y}, 1, FinishStop},
+	} {
+		pieces, res := run(c.mode)
+		if got := ids(pieces); !slices.Equal(got, c.want) || res.CompletionTokens != c.tokens || res.FinishReason != c.finish {
+			t.Errorf("mode %d (%s): streamed %v, %d tokens, %q; want %v, %d, %q", c.mode, c.what, got, res.CompletionTokens, res.FinishReason, c.want, c.tokens, c.finish)
+		}
+	}
+	pieces, res := run(4) // fork into 2, one token each
+	var byIndex [2][]int32
+	for _, pc := range pieces {
+		if pc.Index > 1 {
+			t.Fatalf("fork: piece of sequence %d", pc.Index)
+		}
+		byIndex[pc.Index] = append(byIndex[pc.Index], pc.Token)
+	}
+	if len(res.Choices) != 2 || res.CompletionTokens != 2 || !slices.Equal(byIndex[0], greedy[:1]) || !slices.Equal(byIndex[1], greedy[:1]) ||
+		res.Choices[1].FinishReason != FinishStop {
+		t.Errorf("fork: %v, %+v; want two choices of %v", byIndex, res, greedy[:1])
+	}
+}
+
+// fourthBest is what a policy that always picks the 4th best candidate generates: computed on the model.
+func fourthBest(t *testing.T, e *Engine, prompt []int32, n int) []int32 {
+	m, pool := e.Model(), e.Pool()
+	s := m.NewState(0)
+	logits, err := m.Forward(pool, s, prompt, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int32
+	for len(out) < n {
+		idx := make([]int, len(logits))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
+		tok := int32(idx[3])
+		out = append(out, tok)
+		if logits, err = m.Forward(pool, s, []int32{tok}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
