@@ -26,6 +26,7 @@ type instance struct {
 	clock      int64         // the fake clock, ns
 	used       time.Duration // time spent in the guest during this request (Config.CPUBudget)
 	ctl        *control      // a policy's per-request state; nil for other guests
+	starting   bool          // _initialize or ctl_init is running: InitTimeout applies, not the budget
 }
 
 // instantiate creates an instance of cm whose random source is seeded with seed, and runs its
@@ -40,12 +41,20 @@ func (r *Runtime) instantiate(ctx context.Context, cm compiledModule, seed uint6
 	}
 	inst.mod = mod
 	if _, ok := cm.exports()["_initialize"]; ok {
-		if _, err := inst.call(ctx, "_initialize"); err != nil {
+		if _, err := inst.start(ctx, "_initialize"); err != nil {
 			inst.close(ctx)
 			return nil, err
 		}
 	}
 	return inst, nil
+}
+
+// start calls an export that sets the instance up, under Config.InitTimeout instead of the step deadline
+// and outside the CPU budget.
+func (inst *instance) start(ctx context.Context, name string) (uint64, error) {
+	inst.starting = true
+	defer func() { inst.starting, inst.used = false, 0 }()
+	return inst.call(ctx, name)
 }
 
 // call invokes an export with up to eight arguments and returns its first result. Under Config's
@@ -60,10 +69,14 @@ func (inst *instance) call(ctx context.Context, name string, args ...uint64) (ui
 	cfg := &inst.r.cfg
 	var start, deadline time.Time
 	var budgetBound bool
-	if cfg.StepTimeout > 0 || cfg.CPUBudget > 0 {
+	limit := cfg.StepTimeout
+	if inst.starting && limit > 0 {
+		limit = cfg.InitTimeout
+	}
+	if limit > 0 || cfg.CPUBudget > 0 {
 		start = time.Now()
-		d := cfg.StepTimeout
-		if cfg.CPUBudget > 0 {
+		d := limit
+		if cfg.CPUBudget > 0 && !inst.starting {
 			left := cfg.CPUBudget - inst.used
 			if left <= 0 {
 				inst.broken = true
@@ -87,7 +100,7 @@ func (inst *instance) call(ctx context.Context, name string, args ...uint64) (ui
 			if budgetBound {
 				return 0, fmt.Errorf("wasm: %s stopped: the request used up its guest CPU budget of %v%s", name, cfg.CPUBudget, inst.log.tail())
 			}
-			return 0, fmt.Errorf("wasm: %s stopped: it ran past its deadline of %v%s", name, cfg.StepTimeout, inst.log.tail())
+			return 0, fmt.Errorf("wasm: %s stopped: it ran past its deadline of %v%s", name, limit, inst.log.tail())
 		case ctx.Err() != nil:
 			return 0, fmt.Errorf("wasm: %s stopped: %w", name, ctx.Err())
 		case errors.As(err, &t):

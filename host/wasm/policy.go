@@ -55,7 +55,7 @@ func NewPolicy(r *Runtime, bin []byte, m *PolicyModel, poolSize int) (*Policy, e
 	p := &Policy{info: modelInfoRecord(m, r.cfg.Limits), vocab: tokenTable(m), nLogits: m.NLogits, hasPick: hasPick, limits: r.cfg.Limits}
 	p.p = newPool(r, cm, poolSize, func(ctx context.Context, inst *instance) error {
 		inst.ctl = &control{policy: p}
-		res, err := inst.call(ctx, abi.ExportCtlInit)
+		res, err := inst.start(ctx, abi.ExportCtlInit)
 		if err == nil {
 			_, err = inst.status(abi.ExportCtlInit, res)
 		}

@@ -54,12 +54,31 @@ func modeConfig(mode byte, x int32) []byte {
 }
 
 // BenchmarkPolicyStep is the per-token cost of a policy at DeepSeek-V3's vocabulary: one ctl_step
-// (reporting one token), then its action applied to 129,280 logits in place — free sampling (mode 0) and a
-// mask the guest rewrites every step (mode 1) — on each engine, for each SDK's guest. Sampling itself is
-// not included: it is the same with or without a policy.
+// (reporting one token), then its action applied to 129,280 logits in place. Policies: each SDK's
+// conformance guest letting sampling run free (free) and rewriting a one-token mask every step (dense
+// mask, the worst case: 16 KB written by the guest, 129,279 logits set to -Inf by the host), and the C
+// ban example, whose mask of 100 banned tokens is built once per request (mask). Engines: wazero and
+// wasmtime with a per-call deadline, as plugins run, and wazero without one, as the trusted built-in
+// guests run. Sampling itself is not included: it is the same with or without a policy.
 func BenchmarkPolicyStep(b *testing.B) {
 	m := syntheticPolicyModel(v3Vocab)
 	logits := make([]float32, v3Vocab)
+	ban := make([]byte, 0, 400)
+	for i := range 100 {
+		ban = binary.LittleEndian.AppendUint32(ban, uint32(1000*i+7))
+	}
+	guests := []struct {
+		name, path string
+		config     []byte
+	}{
+		{"go/free", policyGuests["go"], modeConfig(0, 7)},
+		{"c/free", policyGuests["c"], modeConfig(0, 7)},
+		{"as/free", policyGuests["as"], modeConfig(0, 7)},
+		{"go/dense-mask", policyGuests["go"], modeConfig(1, 7)},
+		{"c/dense-mask", policyGuests["c"], modeConfig(1, 7)},
+		{"as/dense-mask", policyGuests["as"], modeConfig(1, 7)},
+		{"c/mask", "guest/c/ban.wasm", ban},
+	}
 	for _, c := range []struct {
 		name string
 		cfg  Config
@@ -68,44 +87,40 @@ func BenchmarkPolicyStep(b *testing.B) {
 		{"wazero-no-deadline", Config{Engine: EngineWazero}},
 		{"wasmtime", Config{Engine: EngineWasmtime, StepTimeout: 100e6, CPUBudget: 1e12}},
 	} {
-		engine := c.name
 		rt := newRuntimeConfig(b, c.cfg)
-		for _, sdk := range []string{"go", "c", "as"} {
-			p, err := NewPolicy(rt, readGuest(b, policyGuests[sdk]), m, 1)
+		for _, g := range guests {
+			p, err := NewPolicy(rt, readGuest(b, g.path), m, 1)
 			if err != nil {
 				b.Fatal(err)
 			}
-			for _, mode := range []byte{0, 1} {
-				name := map[byte]string{0: "free", 1: "mask"}[mode]
-				b.Run(fmt.Sprintf("%s/%s/%s", engine, sdk, name), func(b *testing.B) {
-					s, err := p.Acquire(context.Background(), modeConfig(mode, 7), nil)
+			b.Run(c.name+"/"+g.name, func(b *testing.B) {
+				s, err := p.Acquire(context.Background(), g.config, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Release()
+				if err := s.Open(0, -1); err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close(0)
+				ids := []int32{5}
+				for b.Loop() {
+					st, err := s.Step(0, ids)
 					if err != nil {
 						b.Fatal(err)
 					}
-					defer s.Release()
-					if err := s.Open(0, -1); err != nil {
+					if err := st.Apply(logits); err != nil {
 						b.Fatal(err)
 					}
-					defer s.Close(0)
-					ids := []int32{5}
-					for b.Loop() {
-						st, err := s.Step(0, ids)
-						if err != nil {
-							b.Fatal(err)
-						}
-						if err := st.Apply(logits); err != nil {
-							b.Fatal(err)
-						}
-					}
-				})
-			}
+				}
+			})
 		}
 	}
 }
 
 // BenchmarkPolicyStart is what a new policy instance costs (instantiate, _initialize, ctl_init reading
-// the 129,280-token model description), and what compiling the Go guest costs from the on-disk cache in a
-// new runtime, on each engine. Pools hide both from requests.
+// the 129,280-token model description), and what compiling the Go guest costs in a new runtime, cold and
+// from the on-disk cache, on each engine. Pools and the cache hide these from requests.
 func BenchmarkPolicyStart(b *testing.B) {
 	m := syntheticPolicyModel(v3Vocab)
 	ctx := context.Background()
@@ -131,6 +146,18 @@ func BenchmarkPolicyStart(b *testing.B) {
 			})
 		}
 		bin := readGuest(b, policyGuests["go"])
+		b.Run(engine+"/go/compile-cold", func(b *testing.B) {
+			for b.Loop() {
+				rt, err := NewRuntime(ctx, Config{Engine: engine, CacheDir: b.TempDir()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := rt.compile(ctx, bin, policyKind); err != nil {
+					b.Fatal(err)
+				}
+				rt.Close(ctx)
+			}
+		})
 		dir := b.TempDir()
 		b.Run(engine+"/go/compile-cached", func(b *testing.B) {
 			warm := newRuntimeConfig(b, Config{Engine: engine, CacheDir: dir})

@@ -32,6 +32,9 @@ type Config struct {
 	StepTimeout time.Duration
 	// CPUBudget bounds the time one request spends inside a guest, all calls together; 0 = no bound.
 	CPUBudget time.Duration
+	// InitTimeout bounds an instance's start (_initialize and ctl_init, which may build tables over the
+	// whole vocabulary) when StepTimeout is set; 0 = 10 s. It does not count against CPUBudget.
+	InitTimeout time.Duration
 	// Limits on what a policy may ask for; zero values take the defaults of DefaultLimits.
 	Limits Limits
 }
@@ -77,6 +80,9 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	}
 	if cfg.LogLimit == 0 {
 		cfg.LogLimit = 64 << 10
+	}
+	if cfg.InitTimeout == 0 {
+		cfg.InitTimeout = 10 * time.Second
 	}
 	cfg.Limits.fill()
 	r := &Runtime{cfg: cfg, compiled: map[[32]byte]compiledModule{}}
