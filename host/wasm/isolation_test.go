@@ -76,8 +76,12 @@ func TestTrapDiscardsInstance(t *testing.T) {
 // TestSamplerTrap: an out-of-bounds read inside the sampler guest fails the request; the next request
 // works on a fresh instance.
 func TestSamplerTrap(t *testing.T) {
+	forEachEngine(t, samplerTrap)
+}
+
+func samplerTrap(t *testing.T, engine string) {
 	ctx := context.Background()
-	s, err := NewSampler(newRuntime(t), builtin.Sampler, 1)
+	s, err := NewSampler(newRuntimeConfig(t, Config{Engine: engine}), builtin.Sampler, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

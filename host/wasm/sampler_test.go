@@ -34,11 +34,15 @@ func randomLogits(r *rand.Rand, n int, scale float64) []float32 {
 	return l
 }
 
-// TestSamplerGuestMatchesNative samples with the guest and with guest/sampling natively from the same seed:
-// the tokens must be the same, step after step, with every stage of the chain in play.
+// TestSamplerGuestMatchesNative samples with the guest, on each engine, and with guest/sampling natively
+// from the same seed: the tokens must be the same, step after step, with every stage of the chain in play.
 func TestSamplerGuestMatchesNative(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) { samplerMatchesNative(t, engine) })
+}
+
+func samplerMatchesNative(t *testing.T, engine string) {
 	ctx := context.Background()
-	s := newSampler(t, newRuntime(t), 2)
+	s := newSampler(t, newRuntimeConfig(t, Config{Engine: engine}), 2)
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, p := range []abi.SamplerParams{
 		{Temperature: 0},

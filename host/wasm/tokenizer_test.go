@@ -63,11 +63,15 @@ func readVectors(t testing.TB, name string) []vector {
 	return vs
 }
 
-// TestTokenizerVectors runs llama.cpp's vectors for every fixture vocabulary through the wasm guest:
-// Encode must give llama.cpp's ids, Decode the text back, and the per-token pieces the same bytes.
+// TestTokenizerVectors runs llama.cpp's vectors for every fixture vocabulary through the wasm guest on each
+// engine: Encode must give llama.cpp's ids, Decode the text back, and the per-token pieces the same bytes.
 func TestTokenizerVectors(t *testing.T) {
+	forEachEngine(t, tokenizerVectors)
+}
+
+func tokenizerVectors(t *testing.T, engine string) {
 	ctx := context.Background()
-	r := newRuntime(t)
+	r := newRuntimeConfig(t, Config{Engine: engine})
 	for _, name := range vocabs {
 		t.Run(name, func(t *testing.T) {
 			tok := newTokenizer(t, r, name)

@@ -12,18 +12,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/guest/builtin"
-	"github.com/wasmoe/wasmoe/guest/sampling"
 )
-
-// deepseekVocab is DeepSeek-V3's logits width.
-const deepseekVocab = 129280
 
 // asmFunc is a function of a module built by asm, exported under name.
 type asmFunc struct {
@@ -263,104 +258,6 @@ func TestWasmtimeSandbox(t *testing.T) {
 	}
 }
 
-// TestWasmtimeSampler: the built-in sampler picks the same tokens on wasmtime as guest/sampling natively
-// and as on wazero, step after step, and an out-of-bounds read traps without harming the next request.
-func TestWasmtimeSampler(t *testing.T) {
-	ctx := context.Background()
-	wt := newSampler(t, newRuntimeConfig(t, Config{Engine: EngineWasmtime}), 1)
-	wz := newSampler(t, newRuntime(t), 1)
-	r := rand.New(rand.NewPCG(3, 4))
-	for _, p := range []abi.SamplerParams{
-		{Temperature: 0},
-		{Temperature: 1, Seed: 10},
-		{Temperature: 0.8, TopK: 40, TopP: 0.9, Seed: 11},
-		{Temperature: 0.7, TopP: 0.95, Seed: 13},
-		{Temperature: 1.1, MinP: 0.05, RepeatPenalty: 1.2, PresencePenalty: 0.3, FrequencyPenalty: 0.1,
-			LogitBias: map[int32]float32{5: 3, 7: float32(math.Inf(-1))}, RepeatLastN: 16, Seed: 12},
-	} {
-		a, err := wt.Acquire(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := wz.Acquire(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		native := sampling.New(p)
-		for step := range 30 {
-			n := deepseekVocab
-			if step%2 == 1 {
-				n = 1000
-			}
-			logits := randomLogits(r, n, 3)
-			ga, err := a.Sample(logits)
-			if err != nil {
-				t.Fatal(err)
-			}
-			gb, err := b.Sample(logits)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := native.Sample(logits); ga != want || gb != want {
-				t.Fatalf("params %+v step %d: wasmtime %d, wazero %d, native %d", p, step, ga, gb, want)
-			}
-			if err := a.Accept(ga); err != nil {
-				t.Fatal(err)
-			}
-			if err := b.Accept(ga); err != nil {
-				t.Fatal(err)
-			}
-			native.Accept(ga)
-		}
-		a.Release()
-		b.Release()
-	}
-
-	ss, err := wt.Acquire(ctx, abi.SamplerParams{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ss.inst.call(ctx, abi.ExportSmpAccept, 1<<31, 1<<30); err == nil || !ss.inst.broken {
-		t.Fatalf("out-of-bounds accept: err %v, broken %v", err, ss.inst.broken)
-	}
-	ss.Release()
-	if ss, err = wt.Acquire(ctx, abi.SamplerParams{}); err != nil {
-		t.Fatal(err)
-	}
-	defer ss.Release()
-	if id, err := ss.Sample([]float32{0, 1}); err != nil || id != 1 {
-		t.Errorf("fresh instance after a trap: %d, %v", id, err)
-	}
-}
-
-// TestWasmtimeTokenizer: the built-in tokenizer on wasmtime gives llama.cpp's ids for every vector and
-// decodes them back.
-func TestWasmtimeTokenizer(t *testing.T) {
-	ctx := context.Background()
-	r := newRuntimeConfig(t, Config{Engine: EngineWasmtime})
-	for _, name := range vocabs {
-		t.Run(name, func(t *testing.T) {
-			tok, err := NewTokenizer(r, builtin.Tokenizer, loadVocab(t, "ggml-vocab-"+name+".gguf"), 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range readVectors(t, name) {
-				ids, err := tok.Encode(ctx, v.text, false, false)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(ids, v.ids) {
-					t.Errorf("Encode(%q)\n got %v\nwant %v", v.text, ids, v.ids)
-					continue
-				}
-				if back, err := tok.Decode(ctx, ids, false); err != nil || string(back) != v.text {
-					t.Errorf("Decode(Encode(%q)) = %q, %v", v.text, back, err)
-				}
-			}
-		})
-	}
-}
-
 // TestWasmtimeDiskCache: with a CacheDir, a second runtime loads a module from its file instead of
 // compiling it (shown by planting another module's file under its name), and a corrupt file is compiled
 // again and replaced.
@@ -498,7 +395,7 @@ func benchRuntimes(b *testing.B) []struct {
 // BenchmarkWasmtimeSample is one token over DeepSeek-V3's 129,280 logits on each engine: wasmtime
 // without epoch interruption, with it, and with it and a deadline set on every call.
 func BenchmarkWasmtimeSample(b *testing.B) {
-	logits := randomLogits(rand.New(rand.NewPCG(1, 1)), deepseekVocab, 3)
+	logits := randomLogits(rand.New(rand.NewPCG(1, 1)), v3Vocab, 3)
 	for _, e := range benchRuntimes(b) {
 		s := newSampler(b, e.r, 1)
 		for _, p := range samplerBenchParams {
