@@ -143,3 +143,30 @@ func fourthBest(t *testing.T, e *Engine, prompt []int32, n int) []int32 {
 	}
 	return out
 }
+
+// TestForkMidGeneration: a fork after the first sequence has streamed text makes a choice that starts with
+// that text (replayed as one piece), so every choice reads as a whole answer.
+func TestForkMidGeneration(t *testing.T) {
+	bin, err := buildGuest(testutil.Root(), "./host/engine/testdata/forklate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := openTiny(t, Config{})
+	p, err := e.LoadPolicy(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := DefaultSampling()
+	sp.Temperature = 0
+	prompt := []int32{9707, 11, 1879}
+	_, greedyText, _ := collect(t, e, Request{Prompt: prompt, MaxTokens: 4, Sampling: sp, IgnoreEOS: true})
+	texts := map[int]string{}
+	res, err := e.Generate(context.Background(), Request{Prompt: prompt, MaxTokens: 16, Sampling: sp, IgnoreEOS: true, Policy: p},
+		func(pc Piece) error { texts[pc.Index] += pc.Text; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Choices) != 2 || texts[0] != greedyText || texts[1] != greedyText {
+		t.Errorf("choices %+v: texts %v, want both %q (greedy, 4 tokens)", res.Choices, texts, greedyText)
+	}
+}

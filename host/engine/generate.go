@@ -107,6 +107,7 @@ type sequence struct {
 	reported  []int32   // tokens the policy has not been told about yet
 	held      []int32   // generated tokens held back from the stream (abi.FlagHold)
 	pending   []byte    // bytes of a UTF-8 character split across tokens
+	text      []byte    // what has been streamed
 	generated int       // completion tokens, hidden ones included
 	finish    string    // "" while live
 	resync    bool      // the sampler's history must be rebuilt before the next sample (backtrack)
@@ -287,7 +288,8 @@ func (g *generation) splice(s *sequence, back int, toks []int32) error {
 	return g.appendTokens(s, toks)
 }
 
-// fork turns s into n sequences: n-1 copies of its cache and state, each opened in the policy.
+// fork turns s into n sequences: n-1 copies of its cache and state, each opened in the policy. Each copy
+// is a choice of its own, so it first gets the text s has streamed so far (one piece, Token -1).
 func (g *generation) fork(s *sequence, n int) error {
 	if max := g.req.Policy.Limits().MaxForks; len(g.seqs)+n-1 > max {
 		return fmt.Errorf("engine: the policy forked past %d sequences", max)
@@ -295,10 +297,15 @@ func (g *generation) fork(s *sequence, n int) error {
 	for range n - 1 {
 		c := &sequence{index: int32(len(g.seqs)), state: g.e.model.Fork(s.state), prompt: s.prompt, generated: s.generated,
 			tokens: append([]int32(nil), s.tokens...), logits: append([]float32(nil), s.logits...),
-			held: append([]int32(nil), s.held...), pending: append([]byte(nil), s.pending...)}
+			held: append([]int32(nil), s.held...), pending: append([]byte(nil), s.pending...), text: append([]byte(nil), s.text...)}
 		g.seqs = append(g.seqs, c)
 		if err := g.policy.Open(c.index, s.index); err != nil {
 			return err
+		}
+		if len(c.text) > 0 {
+			if err := g.emit(Piece{Index: int(c.index), Token: -1, Text: string(c.text)}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -354,6 +361,7 @@ func (g *generation) stream(s *sequence, toks []int32, flags int) error {
 			if err := g.emit(Piece{Index: int(s.index), Token: tok, Text: string(s.pending[:n])}); err != nil {
 				return err
 			}
+			s.text = append(s.text, s.pending[:n]...)
 			s.pending = append(s.pending[:0], s.pending[n:]...)
 		}
 	}
