@@ -39,13 +39,9 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := openTiny(t, Config{PluginRuntime: rt})
-			for sdk, rel := range conformanceGuests {
+			for sdk := range conformanceGuests {
 				t.Run(sdk, func(t *testing.T) {
-					bin, err := os.ReadFile(filepath.Join(testutil.Root(), rel))
-					if err != nil {
-						t.Fatalf("%v (make guests builds it)", err)
-					}
-					p, err := e.LoadPolicy(bin)
+					p, err := e.LoadPolicy(readConformance(t, sdk))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -169,4 +165,42 @@ func TestForkMidGeneration(t *testing.T) {
 	if len(res.Choices) != 2 || texts[0] != greedyText || texts[1] != greedyText {
 		t.Errorf("choices %+v: texts %v, want both %q (greedy, 4 tokens)", res.Choices, texts, greedyText)
 	}
+}
+
+// TestPolicyAfterCancel: a request cancelled in the middle leaves its sequences open in the guest; they are
+// closed when the instance goes back, so the next request on the same (only) instance starts cleanly.
+func TestPolicyAfterCancel(t *testing.T) {
+	e := openTiny(t, Config{GuestPool: 1})
+	p, err := e.LoadPolicy(readConformance(t, "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := DefaultSampling()
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	_, err = e.Generate(ctx, Request{Prompt: []int32{1, 2}, MaxTokens: 10, Sampling: sp, IgnoreEOS: true, Policy: p,
+		PolicyConfig: conformanceConfig(0, 0, 0)}, func(Piece) error {
+		if n++; n == 2 {
+			cancel()
+		}
+		return nil
+	})
+	if err == nil {
+		t.Fatal("cancelled request: no error")
+	}
+	ids, _, _ := collect(t, e, Request{Prompt: []int32{1, 2}, MaxTokens: 3, Sampling: sp, IgnoreEOS: true, Policy: p,
+		PolicyConfig: conformanceConfig(1, 42, 0)})
+	if !slices.Equal(ids, []int32{42, 42, 42}) {
+		t.Errorf("next request after a cancel: %v, want the mask's 3 × 42", ids)
+	}
+}
+
+// readConformance reads an SDK's build of the conformance guest.
+func readConformance(t *testing.T, sdk string) []byte {
+	t.Helper()
+	bin, err := os.ReadFile(filepath.Join(testutil.Root(), conformanceGuests[sdk]))
+	if err != nil {
+		t.Fatalf("%v (make guests builds it)", err)
+	}
+	return bin
 }

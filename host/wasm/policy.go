@@ -112,7 +112,8 @@ type PolicySession struct {
 	p      *Policy
 	inst   *instance
 	ctx    context.Context
-	splice []int32 // the last splice, copied out of the guest
+	splice []int32        // the last splice, copied out of the guest
+	open   map[int32]bool // sequences opened and not closed yet
 }
 
 // Acquire takes an instance for a request with its plugin config and, if not nil, the host kernels the
@@ -123,7 +124,7 @@ func (p *Policy) Acquire(ctx context.Context, config []byte, k Kernels) (*Policy
 		return nil, err
 	}
 	inst.ctl.config, inst.ctl.kernels = config, k
-	return &PolicySession{p: p, inst: inst, ctx: ctx}, nil
+	return &PolicySession{p: p, inst: inst, ctx: ctx, open: map[int32]bool{}}, nil
 }
 
 // Open tells the guest about a new sequence: parent -1 for the request's first, else the sequence it
@@ -133,21 +134,34 @@ func (s *PolicySession) Open(seq, parent int32) error {
 	if err == nil {
 		_, err = s.inst.status(abi.ExportCtlOpen, res)
 	}
+	if err == nil {
+		s.open[seq] = true
+	}
 	return err
 }
 
 // Close tells the guest a sequence has ended.
-func (s *PolicySession) Close(seq int32) error {
-	res, err := s.inst.call(s.ctx, abi.ExportCtlClose, uint64(uint32(seq)))
+func (s *PolicySession) Close(seq int32) error { return s.close(s.ctx, seq) }
+
+func (s *PolicySession) close(ctx context.Context, seq int32) error {
+	delete(s.open, seq)
+	res, err := s.inst.call(ctx, abi.ExportCtlClose, uint64(uint32(seq)))
 	if err == nil {
 		_, err = s.inst.status(abi.ExportCtlClose, res)
 	}
 	return err
 }
 
-// Release gives the instance back (or discards it if it failed). It may be called more than once.
+// Release gives the instance back (or discards it if it failed). Sequences a failed or cancelled request
+// left open are closed first, outside its context, so the next request finds a clean guest; an instance
+// that fails that is discarded. It may be called more than once.
 func (s *PolicySession) Release() {
 	if s.inst != nil {
+		for seq := range s.open {
+			if !s.inst.broken && s.close(context.Background(), seq) != nil {
+				s.inst.broken = true
+			}
+		}
 		s.inst.ctl.config, s.inst.ctl.kernels = nil, nil
 		s.p.p.put(s.inst)
 		s.inst = nil
