@@ -21,11 +21,17 @@
 // are allowed and skipped before it starts; inside the block only the end-of-generation tokens are
 // masked, so that an answer always follows.
 //
-// Stop strings (OpenAI semantics): while the streamed text ends in a proper prefix of a stop string the
-// step holds its tokens (FlagHold); when a stop string completes, the step stops and hides the held and
-// current tokens (ActStop with FlagHide). Limitation: the streamed text is cut at a token boundary, so
-// text before the stop string inside those held or current tokens is dropped with them (e.g. a token
-// "x.\n\nEND" with stop "END" loses "x.\n\n"); a held prefix that does not complete is released intact.
+// Stop strings (OpenAI semantics: the client gets the text up to the first stop string, never the stop
+// string itself): while the streamed text ends in a proper prefix of a stop string the step holds its
+// tokens (FlagHold); a held prefix that does not complete is released intact. When a stop string
+// completes, the text of the held and current tokens before it, P, is kept: the step hides those tokens
+// and splices them back as P (ActSplice|FlagHide, taking them all back; the tokens wholly inside P as
+// they were, the rest of P spelled greedily with normal and byte tokens), and the next step, which
+// reports the splice, stops and streams it (ActStop). When P is empty the step just stops and hides the
+// tokens (ActStop|FlagHide). P is lost when the vocabulary cannot spell it or the splice is over the
+// limits (the step then stops and hides as for an empty P), and when the stop string completes at the
+// host's last step for the length limit, which takes no splice; a splice the length limit cuts short
+// streams part of P.
 //
 // Banned words: each step masks every token that would complete a banned word given the text so far (a
 // token that contains the word, or that starts with the word's remainder after a suffix of the text), so

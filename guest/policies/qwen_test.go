@@ -124,12 +124,23 @@ func TestQwenVocabulary(t *testing.T) {
 			}
 		}
 
-		cfg, _ = json.Marshal(map[string]any{"stop": []string{"the", "\n\n"}})
+		stops := []string{"the", "\n\n"}
+		cfg, _ = json.Marshal(map[string]any{"stop": stops})
 		out = h.run(rng, prompt, 200, uniformModel(0))
 		t.Logf("seed %d stop: %s %q", seed, out.end, out.streamed)
 		if bytes.Contains(out.streamed, []byte("the")) || bytes.Contains(out.streamed, []byte("\n\n")) {
 			t.Fatalf("seed %d: a stop string reached the client: %q", seed, out.streamed)
 		}
+		if want, _ := stopCut(m.textOf(out.drawn), stops); out.end == "stop" && !bytes.Equal(out.streamed, want) {
+			t.Fatalf("seed %d: streamed %q, want %q", seed, out.streamed, want)
+		}
+	}
+	// A token with text before the stop string: that text is spelled with the vocabulary's tokens.
+	s := h.stepper(`{"stop": ["the"]}`, prompt...)
+	a := s.step(m.tok(t, " other"))
+	spliced := slices.Clone(h.c.Buffers().Splice[:a.Count])
+	if a.Kind != abi.ActSplice || a.Flags != abi.FlagHide || a.Arg != 1 || string(m.textOf(spliced)) != " o" {
+		t.Fatalf("after \" other\" with stop \"the\": %+v splicing %q, want \" o\" for 1 token", a, m.textOf(spliced))
 	}
 }
 

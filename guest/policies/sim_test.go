@@ -111,6 +111,7 @@ type weigh func(rng *rand.Rand, m *testModel, id int32) float64
 // outcome is what a simulated request produced.
 type outcome struct {
 	tokens   []int32 // the sequence's generated tokens at the end (after splices)
+	drawn    []int32 // every token sampled, in order, including those a splice took back
 	streamed []byte  // what the client received
 	end      string  // "stop" (the policy stopped), "eog" (an end token was sampled), "length"
 	hidden   bool    // the last step hid tokens
@@ -120,7 +121,7 @@ type outcome struct {
 
 // host simulates the wasmoe host for one request: it drives a Policy through an sdk.Controller, samples
 // from a random model under the policy's mask and bias, applies splices, and streams, holds and hides
-// tokens as the ABI says (guest/abi/v1.go).
+// tokens as the ABI says (guest/abi/v1.go), step for step as host/engine/generate.go does.
 type host struct {
 	t    testing.TB
 	m    *testModel
@@ -143,7 +144,11 @@ func newHost(t testing.TB, m *testModel, config *[]byte) *host {
 	return h
 }
 
-// run generates one sequence of at most maxTokens tokens after prompt.
+// run generates one sequence of at most maxTokens tokens after prompt. Like generate.go: the policy steps
+// with the tokens appended since its last step (only those after the first generated one are streamed,
+// as its flags say); a sampled end token ends the sequence unreported; appending the maxTokens-th token
+// ends it with one last step whose action counts only for its flags; held tokens left at the end are
+// streamed.
 func (h *host) run(rng *rand.Rand, prompt []int32, maxTokens int, w weigh) outcome {
 	h.t.Helper()
 	var out outcome
@@ -153,13 +158,13 @@ func (h *host) run(rng *rand.Rand, prompt []int32, maxTokens int, w weigh) outco
 	defer h.c.Close(0)
 	reported := slices.Clone(prompt)
 	var held []int32
-	first := true
-	for {
+	step := func() abi.Action { // generate.go's step up to the action: ask, then stream
+		generated := len(reported) > 0 && len(out.tokens) > 0 // the prompt is never streamed
 		a := abi.UnpackAction(h.c.Step(0, reported))
 		if a.Err != 0 {
 			h.t.Fatalf("ctl_step: %d (log %q) after %q", a.Err, h.logs, h.m.textOf(out.tokens))
 		}
-		if !first { // the prompt is never streamed
+		if generated {
 			switch {
 			case a.Flags&abi.FlagHide != 0:
 				held = nil
@@ -171,39 +176,48 @@ func (h *host) run(rng *rand.Rand, prompt []int32, maxTokens int, w weigh) outco
 			}
 		}
 		out.hidden = a.Flags&abi.FlagHide != 0
-		first = false
-		if a.Kind == abi.ActStop {
-			if out.end == "" {
-				out.end = "stop"
-			}
-			return out
+		reported = nil
+		return a
+	}
+	end := func(reason string) outcome { // generate.go's end
+		out.end = reason
+		if len(reported) > 0 {
+			step()
 		}
-		if out.end != "" {
-			h.t.Fatalf("the policy answered %+v to an end token", a)
-		}
-		if len(out.tokens) >= maxTokens {
-			out.streamed = append(out.streamed, h.m.textOf(held)...)
-			out.end = "length"
-			return out
-		}
-		switch a.Kind {
+		out.streamed = append(out.streamed, h.m.textOf(held)...)
+		return out
+	}
+	appendTokens := func(toks []int32) bool { // generate.go's appendTokens: true when it ended the sequence
+		toks = toks[:min(len(toks), max(maxTokens-len(out.tokens), 0))]
+		out.tokens = append(out.tokens, toks...)
+		reported = append(reported, toks...)
+		return len(toks) == 0 || len(out.tokens) == maxTokens
+	}
+	for {
+		switch a := step(); a.Kind {
+		case abi.ActStop:
+			return end("stop")
 		case abi.ActSplice:
 			if a.Arg > len(out.tokens) {
 				h.t.Fatalf("splice takes back %d of %d tokens", a.Arg, len(out.tokens))
 			}
 			out.splices = append(out.splices, len(out.tokens))
 			out.tokens = out.tokens[:len(out.tokens)-a.Arg]
-			reported = slices.Clone(h.c.Buffers().Splice[:a.Count])
-			out.tokens = append(out.tokens, reported...)
+			held = held[:max(len(held)-a.Arg, 0)]
+			if toks := slices.Clone(h.c.Buffers().Splice[:a.Count]); len(toks) > 0 && appendTokens(toks) {
+				return end("length")
+			}
 		case abi.ActSample:
 			id := h.sample(rng, a, w)
-			out.tokens = append(out.tokens, id)
-			reported = []int32{id}
-			if id == h.m.info.EOS || id == h.m.info.EOT {
-				out.end = "eog"
-			}
 			if a.Flags&abi.FlagMask != 0 {
 				out.masked++
+			}
+			out.drawn = append(out.drawn, id)
+			if id == h.m.info.EOS || id == h.m.info.EOT {
+				return end("eog")
+			}
+			if appendTokens([]int32{id}) {
+				return end("length")
 			}
 		default:
 			h.t.Fatalf("unexpected action %+v", a)

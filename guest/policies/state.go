@@ -2,6 +2,7 @@ package policies
 
 import (
 	"bytes"
+	"slices"
 
 	"github.com/wasmoe/wasmoe/guest/constraint"
 )
@@ -25,6 +26,8 @@ type seq struct {
 	wsLeft    int                // bytes of whitespace-only tokens that may still be skipped
 	pending   int                // tokens of our own splice still to be reported
 	text      []byte             // the streamed text's last req.keep bytes
+	held      []int32            // generated tokens the host holds back from the stream (FlagHold)
+	stopping  bool               // a stop string completed: the next step reports the text before it, then stops
 	raw       []byte             // the raw text's last bytes (thinking tags)
 }
 
@@ -44,6 +47,7 @@ func (s *seq) fork() *seq {
 	}
 	c.text = bytes.Clone(s.text)
 	c.raw = bytes.Clone(s.raw)
+	c.held = slices.Clone(s.held)
 	return &c
 }
 

@@ -23,20 +23,32 @@ func (p *Policy) Step(id int32, ids []int32) sdk.Action {
 	if !ok {
 		return sdk.Fail(fmt.Errorf("policy: sequence %d is not open: %w", id, sdk.ErrBadInput))
 	}
+	if s.stopping { // ids spell the text before the stop string: stream them and end
+		return sdk.Stop()
+	}
 	if !s.prompted {
 		s.prompted = true
 		p.prompt(s, ids)
-		return p.next(s)
+		a, _ := p.next(s) // the prompt is never streamed: nothing is held
+		return a
 	}
-	switch ev, err := p.consume(s, ids); {
+	var a sdk.Action
+	switch ev, at, err := p.consume(s, ids); {
 	case err != nil:
 		return sdk.Fail(err)
 	case ev == evEOG:
-		return sdk.Stop()
+		a = sdk.Stop()
 	case ev == evStop:
-		return sdk.Stop().Hide()
+		a = p.stop(s, ids, at)
+	default:
+		var hold bool
+		if a, hold = p.next(s); hold { // the host holds the step's tokens back
+			s.held = append(s.held, ids...)
+			return a
+		}
 	}
-	return p.next(s)
+	s.held = s.held[:0] // streamed after them, or dropped with them
+	return a
 }
 
 // tags returns where the last thinking tags that end past the first old bytes of buf end (-1: none).
@@ -75,16 +87,17 @@ func (p *Policy) prompt(s *seq, ids []int32) {
 	}
 }
 
-// consume feeds a step's tokens (one sampled token, or a splice) to the sequence's state.
-func (p *Policy) consume(s *seq, ids []int32) (int, error) {
+// consume feeds a step's tokens (one sampled token, or a splice) to the sequence's state. It returns what
+// they ended with and the index of the token that ended it (evEOG, evStop).
+func (p *Policy) consume(s *seq, ids []int32) (int, int, error) {
 	r := s.req
-	for _, id := range ids {
+	for at, id := range ids {
 		s.generated++
 		ours := s.pending > 0
 		if ours {
 			s.pending--
 		} else if p.v.isEOG(id) {
-			return evEOG, nil
+			return evEOG, at, nil
 		}
 		txt := p.v.textBytes(id)
 		fed := s.m != nil && s.think != thinkInside && !ours
@@ -105,17 +118,17 @@ func (p *Policy) consume(s *seq, ids []int32) (int, error) {
 		}
 		if fed {
 			if err := s.feed(txt); err != nil {
-				return evNone, fmt.Errorf("policy: token %d %q: %w", id, txt, err)
+				return evNone, at, fmt.Errorf("policy: token %d %q: %w", id, txt, err)
 			}
 		}
 		old := len(s.text)
 		s.text = append(s.text, txt...)
 		if r.stopAt(s.text, old) {
-			return evStop, nil
+			return evStop, at, nil
 		}
 		s.text = appendTail(s.text, nil, r.keep)
 	}
-	return evNone, nil
+	return evNone, len(ids), nil
 }
 
 // closeThinking ends the thinking block: the constraint starts afresh, after whitespace-only tokens.
@@ -149,9 +162,8 @@ func (s *seq) feed(txt []byte) error {
 
 // next chooses the action after the sequence's state is up to date: the think-close splice when the
 // budget is spent, else a sample (masked for a constraint or banned words), holding the step's tokens
-// while the text ends in part of a stop string.
-func (p *Policy) next(s *seq) sdk.Action {
-	var a sdk.Action
+// (hold) while the text ends in part of a stop string.
+func (p *Policy) next(s *seq) (a sdk.Action, hold bool) {
 	if s.think == thinkInside && s.thought >= s.req.budget {
 		p.closeThinking(s)
 		s.pending = len(s.req.closeToks)
@@ -159,13 +171,13 @@ func (p *Policy) next(s *seq) sdk.Action {
 	} else {
 		var ok bool
 		if a, ok = p.sample(s); !ok {
-			return a
+			return a, false
 		}
 	}
 	if s.req.holding(s.text) {
-		a = a.Hold()
+		return a.Hold(), true
 	}
-	return a
+	return a, false
 }
 
 // sample builds the sampling action; false when it is final (a stop or a failure).

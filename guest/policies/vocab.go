@@ -6,6 +6,7 @@ import (
 
 	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/guest/constraint"
+	"github.com/wasmoe/wasmoe/guest/internal/greedy"
 	"github.com/wasmoe/wasmoe/guest/sdk"
 )
 
@@ -21,7 +22,9 @@ type vocab struct {
 	pairs  [][]int32 // by byte pair b0<<8|b1: the tokens whose text contains it (banned words' lookup)
 
 	trie      *constraint.Trie
-	closeToks []int32 // the think-close splice, found on first use; nil = not yet
+	spell     *greedy.Encoder // normal and byte tokens: the text kept before a stop string
+	maxSplice int             // tokens one splice may add (the splice buffer's size)
+	closeToks []int32         // the think-close splice, found on first use; nil = not yet
 	closeErr  error
 }
 
@@ -50,6 +53,8 @@ func newVocab(info sdk.ModelInfo, t *sdk.TokenTable) *vocab {
 	slices.SortFunc(v.sorted, func(a, b int32) int { return bytes.Compare(v.text[a], v.text[b]) })
 	v.pairs = pairIndex(v.text, v.sorted)
 	v.trie = constraint.NewTrie(v.text)
+	v.spell = greedy.New(&sdk.TokenTable{Tokens: v.raw, Types: t.Types}, abi.TokenNormal, abi.TokenByte)
+	v.maxSplice = min(sdk.DefaultSplice, info.MaxSplice, abi.MaxCount)
 	for _, id := range []int32{info.EOS, info.EOT} {
 		if id >= 0 && int(id) < n && !slices.Contains(v.eog, id) {
 			v.eog = append(v.eog, id)
