@@ -1,10 +1,12 @@
 package wasm
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/guest/builtin"
 )
 
@@ -22,4 +24,18 @@ func TestInitTimeout(t *testing.T) {
 			t.Fatalf("start under a 1 ms init deadline: %v, want a deadline error", err)
 		}
 	})
+}
+
+// TestMeterImportRefused: on a metered wazero runtime the meter's own import is hidden from the ABI check,
+// but a guest that imports the meter's tick itself is refused like any foreign import.
+func TestMeterImportRefused(t *testing.T) {
+	r := newRuntimeConfig(t, Config{StepTimeout: time.Second})
+	every := []fnDef{{abi.MarkerV1, sig(0, 0)}, {abi.ExportAlloc, sig(1, 1)}, {abi.ExportFree, sig(1, 0)}}
+	if _, err := r.compile(context.Background(), module(nil, every, true), kind{name: "bare"}); err != nil {
+		t.Fatalf("metered bare guest: %v", err)
+	}
+	bin := module([]fnDef{{"wasmoe_meter.tick", sig(0, 0)}}, every, true)
+	if _, err := r.compile(context.Background(), bin, kind{name: "bare"}); err == nil || !strings.Contains(err.Error(), "import only") {
+		t.Fatalf("guest importing the meter's tick: %v, want a refusal", err)
+	}
 }

@@ -163,17 +163,17 @@ var samplerBenchParams = []struct {
 }
 
 // BenchmarkSample is one token over 151,936 logits (N(0, 3) noise, a flat worst case for top-p): the
-// guest (logits copied in, the call, the pick), the same guest with CloseOnContextDone, and the same code
-// natively (logits copied to scratch, as the guest's buffer is).
+// guest (logits copied in, the call, the pick), the same guest under a deadline (metered, as plugins
+// run), and the same code natively (logits copied to scratch, as the guest's buffer is).
 func BenchmarkSample(b *testing.B) {
 	logits := randomLogits(rand.New(rand.NewPCG(1, 1)), qwenVocab, 3)
 	plain := newSampler(b, newRuntime(b), 1)
-	closing := newSampler(b, newRuntimeConfig(b, Config{StepTimeout: time.Hour}), 1)
+	metered := newSampler(b, newRuntimeConfig(b, Config{StepTimeout: time.Hour}), 1)
 	for _, p := range samplerBenchParams {
 		for _, g := range []struct {
 			name string
 			s    *Sampler
-		}{{"wasm", plain}, {"wasm-close-on-ctx-done", closing}} {
+		}{{"wasm", plain}, {"wasm-deadline", metered}} {
 			b.Run(p.name+"/"+g.name, func(b *testing.B) {
 				ss, err := g.s.Acquire(context.Background(), p.p)
 				if err != nil {

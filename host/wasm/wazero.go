@@ -8,14 +8,22 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wasmoe/wasmoe/host/wasm/internal/meter"
 )
 
 // wazeroBackend runs guests on wazero. Its host functions are GoModuleFunctions (no reflection) that learn
 // the calling instance from the module.
+//
+// With deadlines (Config.StepTimeout or CPUBudget) every module is metered before it compiles
+// (internal/meter): it calls wasmoe_meter.tick every so often, and the tick traps the guest once its call's
+// deadline has passed or its context is done. This is wazero's cheapest sound way to stop a guest:
+// WithCloseOnContextDone costs loop-heavy code 5–26× and misses call trees without loops (BENCHMARKS.md,
+// RATIONALE.md).
 type wazeroBackend struct {
 	rt        wazero.Runtime
 	cache     wazero.CompilationCache // an on-disk cache this backend opened, closed with it
-	interrupt bool                    // deadlines stop guests through WithCloseOnContextDone
+	metered   bool                    // modules are metered, so deadlines can stop them
 	instances sync.Map                // api.Module → *instance
 }
 
@@ -24,7 +32,7 @@ type wazeroBackend struct {
 var memoryCache = sync.OnceValue(wazero.NewCompilationCache)
 
 func newWazero(ctx context.Context, cfg Config, host []hostFunc) (*wazeroBackend, error) {
-	b := &wazeroBackend{interrupt: cfg.StepTimeout > 0 || cfg.CPUBudget > 0}
+	b := &wazeroBackend{metered: cfg.StepTimeout > 0 || cfg.CPUBudget > 0}
 	cache := memoryCache()
 	if cfg.CacheDir != "" {
 		var err error
@@ -35,9 +43,11 @@ func newWazero(ctx context.Context, cfg Config, host []hostFunc) (*wazeroBackend
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(cfg.MemoryLimitPages).
-		WithCompilationCache(cache).
-		WithCloseOnContextDone(b.interrupt)
+		WithCompilationCache(cache)
 	b.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	if b.metered {
+		host = append(host, hostFunc{meter.ImportModule, meter.ImportName, signature{}, tick})
+	}
 	byModule := map[string]wazero.HostModuleBuilder{}
 	var order []string
 	for _, h := range host {
@@ -77,7 +87,22 @@ func (b *wazeroBackend) close(ctx context.Context) error {
 	return err
 }
 
-func (b *wazeroBackend) compile(ctx context.Context, bin []byte) (compiledModule, error) {
+// compile meters the module when deadlines are on. Either way the meter's decoder reads it first: it
+// rejects truncated and malformed modules cheaply, where wazero v1.12 can panic or allocate gigabytes on
+// some of them; a panic in wazero's compiler is turned into an error too.
+func (b *wazeroBackend) compile(ctx context.Context, bin []byte) (_ compiledModule, err error) {
+	metered, err := meter.Instrument(bin)
+	if err != nil {
+		return nil, err
+	}
+	if b.metered {
+		bin = metered
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the module makes wazero's compiler fail: %v", p)
+		}
+	}()
 	cm, err := b.rt.CompileModule(ctx, bin)
 	if err != nil {
 		return nil, err
@@ -100,8 +125,12 @@ func (c *wazeroCompiled) exports() map[string]signature {
 
 func (c *wazeroCompiled) imports() []importDef {
 	var out []importDef
-	for _, def := range c.cm.ImportedFunctions() {
+	defs := c.cm.ImportedFunctions()
+	for i, def := range defs {
 		mod, name, _ := def.Import()
+		if c.b.metered && i == len(defs)-1 && mod == meter.ImportModule && name == meter.ImportName {
+			continue // the meter's own, the last import; a guest's own import of it is refused by check
+		}
 		out = append(out, importDef{mod, name, signature{fromWazero(def.ParamTypes()), fromWazero(def.ResultTypes())}})
 	}
 	return out
@@ -132,6 +161,10 @@ type wazeroModule struct {
 	b   *wazeroBackend
 	m   api.Module
 	fns map[string]api.Function
+
+	// The running call's, for tick.
+	ctx      context.Context
+	deadline time.Time
 }
 
 func (g *wazeroModule) call(ctx context.Context, name string, stack []uint64, deadline time.Time) error {
@@ -139,12 +172,22 @@ func (g *wazeroModule) call(ctx context.Context, name string, stack []uint64, de
 	if fn == nil {
 		return fmt.Errorf("no export %q", name)
 	}
-	if g.b.interrupt && !deadline.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline)
-		defer cancel()
+	g.ctx, g.deadline = ctx, deadline
+	err := fn.CallWithStack(ctx, stack)
+	g.ctx = nil
+	return err
+}
+
+// tick is the meter's host function: it stops a metered guest whose call is past its deadline or whose
+// context is done.
+func tick(inst *instance, _ []uint64) {
+	g := inst.mod.(*wazeroModule)
+	if !g.deadline.IsZero() && !time.Now().Before(g.deadline) {
+		trapf("deadline passed")
 	}
-	return fn.CallWithStack(ctx, stack)
+	if g.ctx != nil && g.ctx.Err() != nil {
+		trapf("%v", g.ctx.Err())
+	}
 }
 
 func (g *wazeroModule) memory() []byte {
