@@ -148,7 +148,7 @@ func (p *pluginModel) Policy(name string) (*wasm.Policy, error) {
 	if pol, ok := p.policies[name]; ok {
 		return pol, nil
 	}
-	return nil, fmt.Errorf("%w: plugin %q: no /srv/plugins/%s.wasm", engine.ErrBadPlugin, name, name)
+	return nil, fmt.Errorf("%w: plugin %q: the plugin directory has no %s.wasm", engine.ErrBadPlugin, name, name)
 }
 
 func (f *fakeModel) lastRequest() engine.Request {

@@ -51,15 +51,15 @@ func (e *Engine) Policy(name string) (*wasm.Policy, error) {
 		}
 		path := filepath.Join(e.pluginDir, name+".wasm")
 		st, err := os.Stat(path)
-		if err != nil {
-			return nil, fmt.Errorf("%w: plugin %q: no %s", ErrBadPlugin, name, path)
+		if err != nil { // the message goes to clients: it does not name the server's directory
+			return nil, fmt.Errorf("%w: plugin %q: the plugin directory has no %s.wasm", ErrBadPlugin, name, name)
 		}
 		size, mod = st.Size(), st.ModTime().UnixNano()
 		if lp := ps.byName[name]; lp != nil && lp.size == size && lp.mod == mod {
 			return lp.p, nil
 		}
 		if bin, err = os.ReadFile(path); err != nil {
-			return nil, fmt.Errorf("%w: plugin %q: %v", ErrBadPlugin, name, err)
+			return nil, fmt.Errorf("%w: plugin %q: cannot read %s.wasm", ErrBadPlugin, name, name)
 		}
 	}
 	if lp := ps.byName[name]; lp != nil && name == BuiltinPolicy {
