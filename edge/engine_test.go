@@ -102,6 +102,17 @@ func TestRealEngine(t *testing.T) {
 	if fork.Usage.CompletionTokens != 2 {
 		t.Errorf("fork usage %+v", fork.Usage)
 	}
+	// OpenAI's n: three greedy choices, each the plain greedy answer.
+	plain = post(s, "/v1/completions", `{`+greedy+`,"max_tokens":3}`).completion(t)
+	three := post(s, "/v1/completions", `{`+greedy+`,"max_tokens":3,"n":3}`).completionN(t, 3)
+	for i, ch := range three.Choices {
+		if *ch.Text != *plain.Choices[0].Text || ch.FinishReason != "length" {
+			t.Errorf("n=3 choice %d: %q %s, want %q length", i, *ch.Text, ch.FinishReason, *plain.Choices[0].Text)
+		}
+	}
+	if three.Usage.CompletionTokens != 9 {
+		t.Errorf("n=3 usage %+v", three.Usage)
+	}
 	// Mode 6 holds the first token and hides it with the second: the text lacks them, the usage counts them.
 	plain = post(s, "/v1/completions", `{`+greedy+`,"max_tokens":5}`).completion(t)
 	hid := post(s, "/v1/completions", `{`+greedy+`,"max_tokens":5,"plugin":"conf","plugin_config":"\u0006"}`).completion(t)

@@ -54,6 +54,7 @@ type generation struct {
 	stream       bool
 	includeUsage bool
 	ignoreEOS    bool
+	n            int // choices; 0 = 1
 
 	plugin       string       // the policy plugin's name; "" for none
 	pluginConfig []byte       // its config
@@ -128,8 +129,11 @@ func (r *commonRequest) validate(defaultMax, vocab int) (*generation, *apiError)
 			g.maxTokens = *f.v
 		}
 	}
-	if r.N != nil && *r.N != 1 {
-		return nil, badRequest("n", "only n = 1 is supported, got %d", *r.N)
+	if r.N != nil {
+		if *r.N < 1 || *r.N > engine.MaxChoices {
+			return nil, badRequest("n", "n must be from 1 to %d, got %d", engine.MaxChoices, *r.N)
+		}
+		g.n = *r.N
 	}
 	switch string(r.Logprobs) {
 	case "", "null", "false", "0":
@@ -235,6 +239,6 @@ func parseStop(raw json.RawMessage) ([]string, *apiError) {
 
 // request is the engine request of a validated generation over prompt.
 func (g *generation) request(prompt []int32) engine.Request {
-	return engine.Request{Prompt: prompt, MaxTokens: g.maxTokens, Sampling: g.sampling, IgnoreEOS: g.ignoreEOS,
+	return engine.Request{Prompt: prompt, MaxTokens: g.maxTokens, Sampling: g.sampling, IgnoreEOS: g.ignoreEOS, N: g.n,
 		Policy: g.policy, PolicyConfig: g.pluginConfig}
 }

@@ -204,3 +204,52 @@ func readConformance(t *testing.T, sdk string) []byte {
 	}
 	return bin
 }
+
+// TestChoices: Request.N forks the prompt's sequence after prefill. Greedy choices all equal the single
+// greedy answer; sampled ones each have their own reproducible stream.
+func TestChoices(t *testing.T) {
+	e := openTiny(t, Config{})
+	prompt := []int32{9707, 11, 1879}
+	run := func(sp SamplingParams, n int) (map[int][]int32, Result) {
+		t.Helper()
+		got := map[int][]int32{}
+		res, err := e.Generate(context.Background(), Request{Prompt: prompt, MaxTokens: 5, Sampling: sp, IgnoreEOS: true, N: n},
+			func(pc Piece) error {
+				if pc.Token >= 0 {
+					got[pc.Index] = append(got[pc.Index], pc.Token)
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, res
+	}
+	greedy := DefaultSampling()
+	greedy.Temperature = 0
+	one, _ := run(greedy, 1)
+	three, res := run(greedy, 3)
+	if len(res.Choices) != 3 || res.CompletionTokens != 15 {
+		t.Fatalf("n=3: %+v", res)
+	}
+	for i := range 3 {
+		if !slices.Equal(three[i], one[0]) {
+			t.Errorf("greedy choice %d: %v, want %v", i, three[i], one[0])
+		}
+	}
+	sp := DefaultSampling()
+	sp.Seed = 7
+	a, _ := run(sp, 3)
+	b, _ := run(sp, 3)
+	for i := range 3 {
+		if !slices.Equal(a[i], b[i]) {
+			t.Errorf("seed 7, choice %d: %v then %v", i, a[i], b[i])
+		}
+	}
+	if slices.Equal(a[0], a[1]) && slices.Equal(a[1], a[2]) {
+		t.Errorf("three sampled choices are the same: %v", a[0])
+	}
+	if _, err := e.Generate(context.Background(), Request{Prompt: prompt, N: MaxChoices + 1}, func(Piece) error { return nil }); err == nil {
+		t.Error("too many choices: no error")
+	}
+}

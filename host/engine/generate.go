@@ -19,6 +19,9 @@ func (e *Engine) Generate(ctx context.Context, req Request, emit func(Piece) err
 	if len(req.Prompt) == 0 {
 		return res, fmt.Errorf("engine: empty prompt")
 	}
+	if req.N < 0 || req.N > MaxChoices {
+		return res, fmt.Errorf("engine: %d choices asked, want 1 to %d", req.N, MaxChoices)
+	}
 	if len(req.Prompt) >= e.context {
 		return res, fmt.Errorf("%w: %d prompt tokens, context is %d", ErrPromptTooLong, len(req.Prompt), e.context)
 	}
@@ -60,6 +63,11 @@ func (e *Engine) Generate(ctx context.Context, req Request, emit func(Piece) err
 			return res, err
 		}
 		s.reported = s.tokens
+	}
+	if req.N > 1 {
+		if err := g.fork(s, req.N); err != nil {
+			return res, err
+		}
 	}
 	if err := g.run(); err != nil {
 		return g.result(res), err
@@ -289,18 +297,26 @@ func (g *generation) splice(s *sequence, back int, toks []int32) error {
 }
 
 // fork turns s into n sequences: n-1 copies of its cache and state, each opened in the policy. Each copy
-// is a choice of its own, so it first gets the text s has streamed so far (one piece, Token -1).
+// is a choice of its own, so it first gets the text s has streamed so far (one piece, Token -1), and the
+// tokens s has not reported to the policy yet (the prompt, when Request.N forks before the first step).
 func (g *generation) fork(s *sequence, n int) error {
-	if max := g.req.Policy.Limits().MaxForks; len(g.seqs)+n-1 > max {
-		return fmt.Errorf("engine: the policy forked past %d sequences", max)
+	limit := MaxChoices
+	if g.policy != nil {
+		limit = g.req.Policy.Limits().MaxForks
+	}
+	if len(g.seqs)+n-1 > limit {
+		return fmt.Errorf("engine: the policy forked past %d sequences", limit)
 	}
 	for range n - 1 {
 		c := &sequence{index: int32(len(g.seqs)), state: g.e.model.Fork(s.state), prompt: s.prompt, generated: s.generated,
 			tokens: append([]int32(nil), s.tokens...), logits: append([]float32(nil), s.logits...),
-			held: append([]int32(nil), s.held...), pending: append([]byte(nil), s.pending...), text: append([]byte(nil), s.text...)}
+			held: append([]int32(nil), s.held...), pending: append([]byte(nil), s.pending...), text: append([]byte(nil), s.text...),
+			reported: append([]int32(nil), s.reported...)}
 		g.seqs = append(g.seqs, c)
-		if err := g.policy.Open(c.index, s.index); err != nil {
-			return err
+		if g.policy != nil {
+			if err := g.policy.Open(c.index, s.index); err != nil {
+				return err
+			}
 		}
 		if len(c.text) > 0 {
 			if err := g.emit(Piece{Index: int(c.index), Token: -1, Text: string(c.text)}); err != nil {

@@ -8,6 +8,9 @@ import (
 	"github.com/wasmoe/wasmoe/host/wasm"
 )
 
+// MaxChoices is the most choices a request may ask for (Request.N).
+const MaxChoices = 16
+
 // Errors callers map to protocol responses.
 var (
 	// ErrOverloaded means the engine's queue is full; retry later (HTTP 503).
@@ -64,6 +67,7 @@ type Request struct {
 	MaxTokens int            // <= 0 means until the context is full
 	Sampling  SamplingParams // how to pick tokens
 	IgnoreEOS bool           // keep going past end-of-generation tokens (benchmarks)
+	N         int            // choices (OpenAI's n): the prompt's sequence forks into N after prefill; 0 = 1
 
 	// Policy, when set, steers every step of the request (guest/ABI.md v1): masks, biases, splices, forks,
 	// hidden output, custom picks. PolicyConfig is handed to it as the request's config.
