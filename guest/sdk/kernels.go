@@ -15,6 +15,23 @@ type ModelHandle int32
 // SeqHandle is a sequence (KV cache) the guest owns, from SeqNew.
 type SeqHandle int32
 
+// Sequences is the part of the host kernels that runs models on guest-owned sequences: what a policy
+// driving a second model needs (guest/examples/speculative, guest/examples/chain). In a guest,
+// HostSequences implements it with the imports; native tests implement it with toy models.
+type Sequences interface {
+	// Model opens a model by name ("" = the request's).
+	Model(name string) (ModelHandle, error)
+	// SeqNew opens an empty sequence on a model.
+	SeqNew(m ModelHandle) (SeqHandle, error)
+	// SeqForward appends ids to a sequence and writes the logits after the last. It returns the model's
+	// logit count; when that exceeds len(logits) nothing was written (the tokens were appended all the same).
+	SeqForward(s SeqHandle, ids []int32, logits []float32) (int, error)
+	// SeqTrim drops a sequence's tokens past keep.
+	SeqTrim(s SeqHandle, keep int) error
+	// SeqFree releases a sequence.
+	SeqFree(s SeqHandle) error
+}
+
 // TensorShape is what TensorInfo says of a weight.
 type TensorShape struct {
 	DType      uint32 // the host's kernels.DType

@@ -157,3 +157,23 @@ func SeqLen(s SeqHandle) (int, error) {
 
 // SeqFree releases a sequence.
 func SeqFree(s SeqHandle) error { return callErr(abi.ImportSeqFree, hostSeqFree(int32(s))) }
+
+// HostSequences is Sequences through the host's imports: each method is the function of its name.
+type HostSequences struct{}
+
+// Model is the package function Model.
+func (HostSequences) Model(name string) (ModelHandle, error) { return Model(name) }
+
+// SeqNew is the package function SeqNew.
+func (HostSequences) SeqNew(m ModelHandle) (SeqHandle, error) { return SeqNew(m) }
+
+// SeqForward is the package function SeqForward.
+func (HostSequences) SeqForward(s SeqHandle, ids []int32, logits []float32) (int, error) {
+	return SeqForward(s, ids, logits)
+}
+
+// SeqTrim is the package function SeqTrim.
+func (HostSequences) SeqTrim(s SeqHandle, keep int) error { return SeqTrim(s, keep) }
+
+// SeqFree is the package function SeqFree.
+func (HostSequences) SeqFree(s SeqHandle) error { return SeqFree(s) }

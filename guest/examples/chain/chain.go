@@ -10,21 +10,6 @@ import (
 	"github.com/wasmoe/wasmoe/guest/sdk"
 )
 
-// Kernels are the host kernels the policy uses (the sdk functions of the same names in the guest).
-type Kernels interface {
-	// Model opens a model by name ("" = the request's).
-	Model(name string) (sdk.ModelHandle, error)
-	// SeqNew opens an empty sequence on a model.
-	SeqNew(m sdk.ModelHandle) (sdk.SeqHandle, error)
-	// SeqForward appends ids to a sequence and writes the logits after the last. It returns the model's
-	// logit count; when that exceeds len(logits) nothing was written (the tokens were appended all the same).
-	SeqForward(s sdk.SeqHandle, ids []int32, logits []float32) (int, error)
-	// SeqTrim drops a sequence's tokens past keep.
-	SeqTrim(s sdk.SeqHandle, keep int) error
-	// SeqFree releases a sequence.
-	SeqFree(s sdk.SeqHandle) error
-}
-
 // defaultTokens is the config's tokens when it gives none (or fewer, to fit in one splice).
 const defaultTokens = 256
 
@@ -46,7 +31,7 @@ type request struct {
 
 // Guest is the chain policy. Its zero value is not usable: call New.
 type Guest struct {
-	k      Kernels
+	k      sdk.Sequences
 	config func() ([]byte, error)
 	vocab  func() (*sdk.TokenTable, error)
 	log    func(level uint32, msg string)
@@ -59,7 +44,7 @@ type Guest struct {
 
 // New returns the policy on host kernels k; config reads the request's config bytes, vocab the token table
 // and log writes to the host's log (sdk.Config, sdk.Vocab and sdk.Log in the guest; log may be nil).
-func New(k Kernels, config func() ([]byte, error), vocab func() (*sdk.TokenTable, error), log func(uint32, string)) *Guest {
+func New(k sdk.Sequences, config func() ([]byte, error), vocab func() (*sdk.TokenTable, error), log func(uint32, string)) *Guest {
 	if log == nil {
 		log = func(uint32, string) {}
 	}

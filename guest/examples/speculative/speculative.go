@@ -9,21 +9,6 @@ import (
 	"github.com/wasmoe/wasmoe/guest/sdk"
 )
 
-// Kernels are the host kernels the policy uses (the sdk functions of the same names in the guest).
-type Kernels interface {
-	// Model opens a model by name ("" = the request's).
-	Model(name string) (sdk.ModelHandle, error)
-	// SeqNew opens an empty sequence on a model.
-	SeqNew(m sdk.ModelHandle) (sdk.SeqHandle, error)
-	// SeqForward appends ids to a sequence and writes the logits after the last. It returns the model's
-	// logit count; when that exceeds len(logits) nothing was written (the tokens were appended all the same).
-	SeqForward(s sdk.SeqHandle, ids []int32, logits []float32) (int, error)
-	// SeqTrim drops a sequence's tokens past keep.
-	SeqTrim(s sdk.SeqHandle, keep int) error
-	// SeqFree releases a sequence.
-	SeqFree(s sdk.SeqHandle) error
-}
-
 // Defaults and bounds of the config.
 const (
 	defaultK = 4
@@ -57,7 +42,7 @@ type state struct {
 
 // Guest is the speculative policy. Its zero value is not usable: call New.
 type Guest struct {
-	k       Kernels
+	k       sdk.Sequences
 	config  func() ([]byte, error)
 	vocab   func() (*sdk.TokenTable, error)
 	info    sdk.ModelInfo
@@ -67,7 +52,7 @@ type Guest struct {
 
 // New returns the policy on host kernels k; config reads the request's config bytes and vocab the token
 // table (sdk.Config and sdk.Vocab in the guest).
-func New(k Kernels, config func() ([]byte, error), vocab func() (*sdk.TokenTable, error)) *Guest {
+func New(k sdk.Sequences, config func() ([]byte, error), vocab func() (*sdk.TokenTable, error)) *Guest {
 	return &Guest{k: k, config: config, vocab: vocab, seqs: map[int32]*state{}}
 }
 
