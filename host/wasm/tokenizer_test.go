@@ -2,10 +2,7 @@ package wasm
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -27,42 +24,6 @@ func newTokenizer(t testing.TB, r *Runtime, name string) *Tokenizer {
 }
 
 // vector is a text of NAME.inp and its ids in NAME.out (llama.cpp's test-tokenizer-0 format).
-type vector struct {
-	text string
-	ids  []int32
-}
-
-func readVectors(t testing.TB, name string) []vector {
-	t.Helper()
-	base := filepath.Join(testutil.Root(), "testdata", "vocab", "ggml-vocab-"+name+".gguf")
-	inp, err := os.ReadFile(base + ".inp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.ReadFile(base + ".out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	texts := strings.Split(string(inp), "\n__ggml_vocab_test__\n")
-	texts = texts[:len(texts)-1] // the file ends with the separator
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(lines) != len(texts) || len(texts) < 40 {
-		t.Fatalf("%s: %d texts, %d lines of ids", name, len(texts), len(lines))
-	}
-	vs := make([]vector, len(texts))
-	for i, text := range texts {
-		vs[i].text = text
-		for _, f := range strings.Fields(lines[i]) {
-			id, err := strconv.ParseInt(f, 10, 32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			vs[i].ids = append(vs[i].ids, int32(id))
-		}
-	}
-	return vs
-}
-
 // TestTokenizerVectors runs llama.cpp's vectors for every fixture vocabulary through the wasm guest on each
 // engine: Encode must give llama.cpp's ids, Decode the text back, and the per-token pieces the same bytes.
 func TestTokenizerVectors(t *testing.T) {
@@ -75,18 +36,18 @@ func tokenizerVectors(t *testing.T, engine string) {
 	for _, name := range vocabs {
 		t.Run(name, func(t *testing.T) {
 			tok := newTokenizer(t, r, name)
-			for _, v := range readVectors(t, name) {
-				ids, err := tok.Encode(ctx, v.text, false, false)
+			for _, v := range testutil.LlamaCppVectors(t, name) {
+				ids, err := tok.Encode(ctx, v.Text, false, false)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !slices.Equal(ids, v.ids) {
-					t.Errorf("Encode(%q)\n got %v\nwant %v", v.text, ids, v.ids)
+				if !slices.Equal(ids, v.IDs) {
+					t.Errorf("Encode(%q)\n got %v\nwant %v", v.Text, ids, v.IDs)
 					continue
 				}
 				back, err := tok.Decode(ctx, ids, false)
-				if err != nil || string(back) != v.text {
-					t.Errorf("Decode(Encode(%q)) = %q, %v", v.text, back, err)
+				if err != nil || string(back) != v.Text {
+					t.Errorf("Decode(Encode(%q)) = %q, %v", v.Text, back, err)
 				}
 				var pieces []byte
 				for _, id := range ids {
@@ -96,8 +57,8 @@ func tokenizerVectors(t *testing.T, engine string) {
 					}
 					pieces = append(pieces, p...)
 				}
-				if string(pieces) != v.text {
-					t.Errorf("pieces of %q join to %q", v.text, pieces)
+				if string(pieces) != v.Text {
+					t.Errorf("pieces of %q join to %q", v.Text, pieces)
 				}
 			}
 		})
@@ -175,8 +136,8 @@ func TestTokenizerSpecial(t *testing.T) {
 func benchText(t testing.TB, n int) string {
 	var sb strings.Builder
 	for sb.Len() < n {
-		for _, v := range readVectors(t, "qwen2") {
-			sb.WriteString(v.text)
+		for _, v := range testutil.LlamaCppVectors(t, "qwen2") {
+			sb.WriteString(v.Text)
 			sb.WriteString("\n")
 		}
 	}

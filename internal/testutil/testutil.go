@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -91,6 +92,46 @@ func HFTokenizer(t testing.TB, name string) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// Vector is one of llama.cpp's tokenizer test cases: a text and the ids llama.cpp gives it.
+type Vector struct {
+	Text string
+	IDs  []int32
+}
+
+// LlamaCppVectors reads testdata/vocab/ggml-vocab-NAME.gguf.inp (texts separated by
+// "\n__ggml_vocab_test__\n", the last one followed by the separator too) and .out (one line of
+// space-separated ids per text), as llama.cpp's test-tokenizer-0 does.
+func LlamaCppVectors(t testing.TB, name string) []Vector {
+	t.Helper()
+	base := filepath.Join(Root(), "testdata", "vocab", "ggml-vocab-"+name+".gguf")
+	inp, err := os.ReadFile(base + ".inp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.ReadFile(base + ".out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := strings.Split(string(inp), "\n__ggml_vocab_test__\n")
+	texts = texts[:len(texts)-1] // the file ends with the separator
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != len(texts) || len(texts) < 40 {
+		t.Fatalf("%s: %d texts, %d lines of ids", name, len(texts), len(lines))
+	}
+	vs := make([]Vector, len(texts))
+	for i, text := range texts {
+		vs[i].Text = text
+		for _, f := range strings.Fields(lines[i]) {
+			id, err := strconv.ParseInt(f, 10, 32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs[i].IDs = append(vs[i].IDs, int32(id))
+		}
+	}
+	return vs
 }
 
 // RandomTokenizations are llama.cpp's ids for texts built to hit the pre-tokenizers' corners

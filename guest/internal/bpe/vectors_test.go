@@ -1,11 +1,7 @@
 package bpe
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 
@@ -64,65 +60,24 @@ func loadVocab(t testing.TB, name string) *abi.Vocab {
 	return v
 }
 
-type vector struct {
-	text string
-	ids  []int32
-}
-
-// readVectors reads NAME.inp (texts separated by "\n__ggml_vocab_test__\n", the last one followed by the
-// separator too) and NAME.out (one line of space-separated ids per text), as test-tokenizer-0 does.
-func readVectors(t *testing.T, name string) []vector {
-	base := filepath.Join(testutil.Root(), "testdata", "vocab", "ggml-vocab-"+name+".gguf")
-	inp, err := os.ReadFile(base + ".inp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.ReadFile(base + ".out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const sep = "\n__ggml_vocab_test__\n"
-	texts := strings.Split(string(inp), sep)
-	if texts[len(texts)-1] != "" {
-		t.Fatalf("%s.inp does not end with the separator", name)
-	}
-	texts = texts[:len(texts)-1]
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(lines) != len(texts) {
-		t.Fatalf("%s: %d texts but %d lines of ids", name, len(texts), len(lines))
-	}
-	vs := make([]vector, len(texts))
-	for i, text := range texts {
-		vs[i].text = text
-		for _, f := range strings.Fields(lines[i]) {
-			id, err := strconv.ParseInt(f, 10, 32)
-			if err != nil {
-				t.Fatalf("%s.out line %d: %v", name, i+1, err)
-			}
-			vs[i].ids = append(vs[i].ids, int32(id))
-		}
-	}
-	return vs
-}
-
 func TestLlamaCppVectors(t *testing.T) {
 	for _, name := range vocabNames {
 		t.Run(name, func(t *testing.T) {
 			tok := loadTokenizer(t, name)
-			vs := readVectors(t, name)
+			vs := testutil.LlamaCppVectors(t, name)
 			if len(vs) < 40 {
 				t.Fatalf("only %d vectors", len(vs))
 			}
 			pass := 0
 			for _, v := range vs {
-				got := tok.Encode(v.text, false, false)
-				if !slices.Equal(got, v.ids) {
-					t.Errorf("Encode(%q)\n got %v\nwant %v", v.text, got, v.ids)
+				got := tok.Encode(v.Text, false, false)
+				if !slices.Equal(got, v.IDs) {
+					t.Errorf("Encode(%q)\n got %v\nwant %v", v.Text, got, v.IDs)
 					continue
 				}
 				pass++
-				if dec := string(tok.Decode(got, false)); dec != v.text {
-					t.Errorf("Decode(Encode(%q)) = %q", v.text, dec)
+				if dec := string(tok.Decode(got, false)); dec != v.Text {
+					t.Errorf("Decode(Encode(%q)) = %q", v.Text, dec)
 				}
 			}
 			t.Logf("%s: %d/%d vectors", name, pass, len(vs))
@@ -162,13 +117,13 @@ func TestLlamaCppRandom(t *testing.T) {
 // Encode is safe for concurrent use (run with -race).
 func TestConcurrentEncode(t *testing.T) {
 	tok := loadTokenizer(t, "llama-bpe")
-	vs := readVectors(t, "llama-bpe")
+	vs := testutil.LlamaCppVectors(t, "llama-bpe")
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
 			for _, v := range vs {
-				if got := tok.Encode(v.text, false, false); !slices.Equal(got, v.ids) {
-					t.Errorf("Encode(%q) = %v, want %v", v.text, got, v.ids)
+				if got := tok.Encode(v.Text, false, false); !slices.Equal(got, v.IDs) {
+					t.Errorf("Encode(%q) = %v, want %v", v.Text, got, v.IDs)
 				}
 			}
 		})

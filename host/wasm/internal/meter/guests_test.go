@@ -4,11 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -120,34 +116,14 @@ func TestTokenizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := filepath.Join(testutil.Root(), "testdata", "vocab", "ggml-vocab-deepseek-coder.gguf")
-	inp, err := os.ReadFile(base + ".inp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.ReadFile(base + ".out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	texts := strings.Split(string(inp), "\n__ggml_vocab_test__\n")
-	lines := strings.Split(string(out), "\n")
-	if len(texts) < 40 || len(lines) < len(texts)-1 {
-		t.Fatalf("%d texts, %d lines of ids", len(texts), len(lines))
-	}
+	vectors := testutil.LlamaCppVectors(t, "deepseek-coder")
 	for _, bin := range [][]byte{orig, mustInstrument(t, orig)} {
 		m := instantiate(t, rt, bin)
 		if st := int32(call1(t, m, abi.ExportTokInit, uint64(write(t, m, blob)), uint64(len(blob)))); st != abi.OK {
 			t.Fatalf("tok_init: status %d", st)
 		}
-		for i, text := range texts[:len(texts)-1] { // the file ends with the separator
-			var want []int32
-			for _, f := range strings.Fields(lines[i]) {
-				id, err := strconv.ParseInt(f, 10, 32)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want = append(want, int32(id))
-			}
+		for _, v := range vectors {
+			text, want := v.Text, v.IDs
 			n := int32(call1(t, m, abi.ExportTokEncode, uint64(write(t, m, []byte(text))), uint64(len(text)), 0))
 			if n < 0 {
 				t.Fatalf("tok_encode(%q): status %d", text, n)
