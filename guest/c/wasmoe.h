@@ -1,5 +1,5 @@
 /*
- * wasmoe.h — single-header C SDK for wasmoe plugin ABI v1 (guest/ABI.md, guest/abi/v1.go).
+ * wasmoe.h — single-header C SDK for wasmoe plugin ABI v1 (guest/ABI-v1.md, guest/abi/v1.go).
  *
  * For clang --target=wasm32 with no libc:
  *

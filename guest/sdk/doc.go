@@ -1,4 +1,4 @@
-// Package sdk is the Go side of the wasmoe guest ABI v1 (guest/abi/v1.go, guest/ABI.md): the marker
+// Package sdk is the Go side of the wasmoe guest ABI v1 (guest/ABI-v1.md, guest/abi/v1.go): the marker
 // export, the buffer allocator the host writes through, the host's log, typed wrappers for the wasmoe_v1
 // imports (model_info, vocab, buf_register, config and the host kernels) that turn negative statuses into
 // Go errors, and a framework for policy guests (Policy, Action, Controller) whose ctl_* exports live in
