@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wasmoe/wasmoe/edge"
+	"github.com/wasmoe/wasmoe/host/engine"
 )
 
 func serve(args []string) error {
@@ -74,6 +75,11 @@ func serve(args []string) error {
 		return err
 	}
 	defer e.Close()
+	go func() { // the built-in policy (response_format, JSON schema) builds a token trie per instance: start one now
+		if _, err := e.Policy(engine.BuiltinPolicy); err != nil {
+			fmt.Fprintf(os.Stderr, "wasmoe: the built-in policy did not load: %v\n", err)
+		}
+	}()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
