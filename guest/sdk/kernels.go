@@ -32,6 +32,20 @@ type Sequences interface {
 	SeqFree(s SeqHandle) error
 }
 
+// Argmax is the first index of the largest logit, as greedy sampling picks it; -1 for no logits.
+func Argmax(logits []float32) int32 {
+	if len(logits) == 0 {
+		return -1
+	}
+	best := 0
+	for i, v := range logits {
+		if v > logits[best] {
+			best = i
+		}
+	}
+	return int32(best)
+}
+
 // TensorShape is what TensorInfo says of a weight.
 type TensorShape struct {
 	DType      uint32 // the host's kernels.DType

@@ -160,7 +160,7 @@ func (g *Guest) first(prompt []int32) ([]int32, error) {
 		return nil, fmt.Errorf("chain: the prompt's %d tokens do not fit in a sequence of the first model: %w", len(prompt), err)
 	}
 	for made := 0; err == nil; made++ {
-		tok := argmax(logits[:min(g.info.NTokens, len(logits))])
+		tok := sdk.Argmax(logits[:min(g.info.NTokens, len(logits))])
 		if tok < 0 || tok == g.info.EOS || tok == g.info.EOT {
 			break
 		}
@@ -185,20 +185,6 @@ func (g *Guest) free() {
 			g.log(abi.LogWarn, "chain: "+err.Error())
 		}
 	}
-}
-
-// argmax is the first index of the largest logit, as greedy sampling picks it; -1 for no logits.
-func argmax(logits []float32) int32 {
-	if len(logits) == 0 {
-		return -1
-	}
-	best := 0
-	for i, v := range logits {
-		if v > logits[best] {
-			best = i
-		}
-	}
-	return int32(best)
 }
 
 // Pick is never asked for (the policy makes no custom picks): it takes the best candidate.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/guest/sdk"
+	"github.com/wasmoe/wasmoe/guest/sdk/sdktest"
 )
 
 const (
@@ -66,80 +67,15 @@ type toy struct {
 	vocab  int   // its logits; 0 = nLogits
 }
 
-// fakeKernels is a host with toy models by name and sequences that recompute logits from their tokens.
-type fakeKernels struct {
-	models  map[string]toy
-	room    int // tokens a sequence holds; 0 = any number
-	handles []toy
-	seqs    []*fakeSeq
-}
-
-type fakeSeq struct {
-	model toy
-	toks  []int32
-	free  bool
-}
-
-func (f *fakeKernels) Model(name string) (sdk.ModelHandle, error) {
-	m, ok := f.models[name]
-	if !ok {
-		return 0, fmt.Errorf("model %q: %w", name, sdk.ErrNotFound)
+// fakeKernels is a host with toy models by name (room: tokens a sequence holds; 0 = any number).
+func fakeKernels(models map[string]toy, room int) *sdktest.Sequences {
+	f := &sdktest.Sequences{Models: map[string]sdktest.Model{}, Room: room}
+	for name, m := range models {
+		f.Models[name] = sdktest.Model{Vocab: cmp.Or(m.vocab, nLogits), Logits: func(toks []int32, n int) []float32 {
+			return toyLogits(m.seed, m.ending, toks, n)
+		}}
 	}
-	m.vocab = cmp.Or(m.vocab, nLogits)
-	f.handles = append(f.handles, m)
-	return sdk.ModelHandle(len(f.handles) - 1), nil
-}
-
-func (f *fakeKernels) SeqNew(m sdk.ModelHandle) (sdk.SeqHandle, error) {
-	f.seqs = append(f.seqs, &fakeSeq{model: f.handles[m]})
-	return sdk.SeqHandle(len(f.seqs) - 1), nil
-}
-
-func (f *fakeKernels) seq(h sdk.SeqHandle) (*fakeSeq, error) {
-	if int(h) >= len(f.seqs) || f.seqs[h].free {
-		return nil, sdk.ErrHandle
-	}
-	return f.seqs[h], nil
-}
-
-// SeqForward answers as the host does: ErrBadInput for a token outside the model's vocabulary, ErrLimit
-// (appending nothing) past the sequence's room.
-func (f *fakeKernels) SeqForward(h sdk.SeqHandle, ids []int32, logits []float32) (int, error) {
-	s, err := f.seq(h)
-	if err != nil {
-		return 0, err
-	}
-	for _, id := range ids {
-		if id < 0 || int(id) >= s.model.vocab {
-			return 0, sdk.ErrBadInput
-		}
-	}
-	if f.room > 0 && len(s.toks)+len(ids) > f.room {
-		return 0, sdk.ErrLimit
-	}
-	s.toks = append(s.toks, ids...)
-	n := s.model.vocab
-	if n > len(logits) {
-		return n, fmt.Errorf("%d logits do not fit in %d", n, len(logits))
-	}
-	copy(logits, toyLogits(s.model.seed, s.model.ending, s.toks, n))
-	return n, nil
-}
-
-func (f *fakeKernels) SeqTrim(h sdk.SeqHandle, keep int) error {
-	s, err := f.seq(h)
-	if err == nil && keep < len(s.toks) {
-		s.toks = s.toks[:keep]
-	}
-	return err
-}
-
-func (f *fakeKernels) SeqFree(h sdk.SeqHandle) error {
-	s, err := f.seq(h)
-	if err == nil {
-		s.free = true
-	}
-	return err
+	return f
 }
 
 // testVocab is a token table: token i is "t<i>" except for a few tokens the open text is spelled with.
@@ -171,7 +107,7 @@ func greedy(m toy, prompt []int32, n int) []int32 {
 }
 
 // newChain returns a Controller running the policy on f with a config, and its log.
-func newChain(t *testing.T, f *fakeKernels, cfg string) (*sdk.Controller, *[]string) {
+func newChain(t *testing.T, f *sdktest.Sequences, cfg string) (*sdk.Controller, *[]string) {
 	t.Helper()
 	var logs []string
 	logf := func(_ uint32, msg string) { logs = append(logs, msg) }
@@ -232,7 +168,7 @@ func TestChain(t *testing.T) {
 		{"default-tokens", first, `{"first": "v3", "open": "<"}`, []int32{10}, testInfo.MaxSplice - 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := &fakeKernels{models: map[string]toy{"": {seed: 1, ending: -1}, "v3": c.first}}
+			f := fakeKernels(map[string]toy{"": {seed: 1, ending: -1}, "v3": c.first}, 0)
 			ctl, logs := newChain(t, f, c.cfg)
 			got := firstSplice(t, ctl, logs, prompt)
 			ref := greedy(c.first, prompt, c.n)
@@ -242,8 +178,8 @@ func TestChain(t *testing.T) {
 			if want := append(slices.Clone(c.open), ref...); !slices.Equal(got, want) {
 				t.Fatalf("spliced %v\nwant    %v (open %v, then the first model's greedy tokens)", got, want, c.open)
 			}
-			if s := f.seqs[0]; !s.free || !slices.Equal(s.toks[:len(prompt)], prompt) {
-				t.Fatalf("the first model's sequence: freed %v, tokens %v; want freed, starting with the prompt", s.free, s.toks)
+			if s := f.Seqs[0]; !s.Freed || !slices.Equal(s.Tokens[:len(prompt)], prompt) {
+				t.Fatalf("the first model's sequence: freed %v, tokens %v; want freed, starting with the prompt", s.Freed, s.Tokens)
 			}
 			wantSample(t, ctl, 0, got)
 			wantSample(t, ctl, 0, []int32{7})
@@ -254,8 +190,8 @@ func TestChain(t *testing.T) {
 			wantSample(t, ctl, 1, []int32{8})
 			ctl.Close(1)
 			ctl.Close(0)
-			if len(f.seqs) != 1 {
-				t.Fatalf("%d sequences opened, want 1", len(f.seqs))
+			if len(f.Seqs) != 1 {
+				t.Fatalf("%d sequences opened, want 1", len(f.Seqs))
 			}
 
 			// The next request on the same instance starts afresh.
@@ -269,7 +205,7 @@ func TestChain(t *testing.T) {
 
 func TestVocabularyMismatch(t *testing.T) {
 	for _, n := range []int{nLogits + 9, nLogits - 8, 1} {
-		f := &fakeKernels{models: map[string]toy{"": {seed: 1}, "other": {seed: 2, vocab: n}}}
+		f := fakeKernels(map[string]toy{"": {seed: 1}, "other": {seed: 2, vocab: n}}, 0)
 		ctl, logs := newChain(t, f, `{"first": "other", "tokens": 4}`)
 		if st := ctl.Open(0, -1); st != abi.ErrBadInput {
 			t.Fatalf("first model of %d logits: ctl_open = %d, want %d", n, st, abi.ErrBadInput)
@@ -278,7 +214,7 @@ func TestVocabularyMismatch(t *testing.T) {
 		if !strings.Contains(strings.Join(*logs, "\n"), want) {
 			t.Fatalf("log %q does not say %q", *logs, want)
 		}
-		if !f.seqs[0].free {
+		if !f.Seqs[0].Freed {
 			t.Fatal("the probed sequence was not freed")
 		}
 	}
@@ -300,7 +236,7 @@ func TestConfigErrors(t *testing.T) {
 		{`{"first": "v3", "token": 4}`, abi.ErrBadInput},
 		{`{"first": "nope", "tokens": 4}`, abi.ErrNotFound},
 	} {
-		f := &fakeKernels{models: map[string]toy{"": {seed: 1}, "v3": {seed: 2}}}
+		f := fakeKernels(map[string]toy{"": {seed: 1}, "v3": {seed: 2}}, 0)
 		ctl, logs := newChain(t, f, c.cfg)
 		if st := ctl.Open(0, -1); st != c.want {
 			t.Errorf("config %q: ctl_open = %d, want %d", c.cfg, st, c.want)
@@ -309,7 +245,7 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 	// At the limit it fits.
-	f := &fakeKernels{models: map[string]toy{"": {seed: 1}, "v3": {seed: 2}}}
+	f := fakeKernels(map[string]toy{"": {seed: 1}, "v3": {seed: 2}}, 0)
 	ctl, logs := newChain(t, f, `{"first": "v3", "tokens": 62, "open": "<>"}`)
 	if st := ctl.Open(0, -1); st != abi.OK {
 		t.Fatalf("62 + 2 tokens: ctl_open = %d %q", st, *logs)
@@ -319,7 +255,7 @@ func TestConfigErrors(t *testing.T) {
 func TestSequenceFull(t *testing.T) {
 	prompt := []int32{5, 6, 7}
 	first := toy{seed: 2, ending: -1}
-	f := &fakeKernels{models: map[string]toy{"": {seed: 1}, "v3": first}, room: len(prompt) + 5}
+	f := fakeKernels(map[string]toy{"": {seed: 1}, "v3": first}, len(prompt)+5)
 	ctl, logs := newChain(t, f, `{"first": "v3", "tokens": 20}`)
 	got := firstSplice(t, ctl, logs, prompt)
 	// 5 tokens fit behind the prompt; the logits after the 5th give a 6th.
@@ -330,7 +266,7 @@ func TestSequenceFull(t *testing.T) {
 		t.Fatalf("log %q does not say the first model stopped", *logs)
 	}
 
-	f = &fakeKernels{models: map[string]toy{"": {seed: 1}, "v3": first}, room: 2}
+	f = fakeKernels(map[string]toy{"": {seed: 1}, "v3": first}, 2)
 	ctl, logs = newChain(t, f, `{"first": "v3", "tokens": 20}`)
 	if st := ctl.Open(0, -1); st != abi.OK {
 		t.Fatal(st)

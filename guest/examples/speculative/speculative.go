@@ -136,7 +136,7 @@ func (g *Guest) step(s *state) (sdk.Action, error) {
 	if err != nil {
 		return sdk.Action{}, err
 	}
-	out := []int32{argmax(logits)}
+	out := []int32{sdk.Argmax(logits)}
 	if g.isSpecial(out[0]) {
 		return sdk.Sample(), nil
 	}
@@ -145,7 +145,7 @@ func (g *Guest) step(s *state) (sdk.Action, error) {
 	s.drafts = s.drafts[:0]
 	logits, err = g.sync(&s.draft, s.history)
 	for err == nil {
-		s.drafts = append(s.drafts, argmax(logits))
+		s.drafts = append(s.drafts, sdk.Argmax(logits))
 		if len(s.drafts) == s.k {
 			break
 		}
@@ -169,7 +169,7 @@ func (g *Guest) step(s *state) (sdk.Action, error) {
 			}
 			return sdk.Action{}, err
 		}
-		next := argmax(s.target.logits)
+		next := sdk.Argmax(s.target.logits)
 		if g.isSpecial(next) {
 			break
 		}
@@ -233,17 +233,6 @@ func (g *Guest) forward(ms *modelSeq, ids []int32) error {
 
 // isSpecial reports a token the policy leaves to the host's sampler.
 func (g *Guest) isSpecial(id int32) bool { return int(id) < len(g.special) && g.special[id] }
-
-// argmax is the first index of the largest logit, as greedy sampling picks it.
-func argmax(logits []float32) int32 {
-	best := 0
-	for i, v := range logits {
-		if v > logits[best] {
-			best = i
-		}
-	}
-	return int32(best)
-}
 
 // Pick is never asked for (the policy makes no custom picks): it takes the best candidate.
 func (g *Guest) Pick(seq int32, cands []sdk.Candidate) int { return 0 }

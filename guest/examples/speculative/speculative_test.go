@@ -10,6 +10,7 @@ import (
 
 	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/guest/sdk"
+	"github.com/wasmoe/wasmoe/guest/sdk/sdktest"
 )
 
 const (
@@ -53,78 +54,15 @@ func hash(ctx [4]uint32, j uint32) uint32 {
 	return h.Sum32()
 }
 
-// fakeKernels is a host with toy models by name and sequences that recompute logits from their tokens.
-type fakeKernels struct {
-	models  map[string]uint32 // name → seed
-	wide    map[string]int    // name → logits when not nLogits
-	seeds   []uint32          // by handle
-	vocab   []int             // logits per model handle
-	seqs    []*fakeSeq
-	forward int // tokens run, all sequences together
-}
-
-type fakeSeq struct {
-	model int
-	toks  []int32
-	free  bool
-}
-
-func (f *fakeKernels) Model(name string) (sdk.ModelHandle, error) {
-	seed, ok := f.models[name]
-	if !ok {
-		return 0, fmt.Errorf("model %q: %w", name, sdk.ErrNotFound)
+// fakeKernels is a host with toy models by name (seeds), with wide[name] logits instead of nLogits.
+func fakeKernels(models map[string]uint32, wide map[string]int) *sdktest.Sequences {
+	f := &sdktest.Sequences{Models: map[string]sdktest.Model{}}
+	for name, seed := range models {
+		f.Models[name] = sdktest.Model{Vocab: cmp.Or(wide[name], nLogits), Logits: func(toks []int32, n int) []float32 {
+			return toyLogits(seed, toks, n)
+		}}
 	}
-	f.seeds = append(f.seeds, seed)
-	f.vocab = append(f.vocab, cmp.Or(f.wide[name], nLogits))
-	return sdk.ModelHandle(len(f.seeds) - 1), nil
-}
-
-func (f *fakeKernels) SeqNew(m sdk.ModelHandle) (sdk.SeqHandle, error) {
-	f.seqs = append(f.seqs, &fakeSeq{model: int(m)})
-	return sdk.SeqHandle(len(f.seqs) - 1), nil
-}
-
-func (f *fakeKernels) seq(h sdk.SeqHandle) (*fakeSeq, error) {
-	if int(h) >= len(f.seqs) || f.seqs[h].free {
-		return nil, sdk.ErrHandle
-	}
-	return f.seqs[h], nil
-}
-
-func (f *fakeKernels) SeqForward(h sdk.SeqHandle, ids []int32, logits []float32) (int, error) {
-	s, err := f.seq(h)
-	if err != nil {
-		return 0, err
-	}
-	for _, id := range ids {
-		if id < 0 || int(id) >= f.vocab[s.model] {
-			return 0, sdk.ErrBadInput
-		}
-	}
-	s.toks = append(s.toks, ids...)
-	f.forward += len(ids)
-	n := f.vocab[s.model]
-	if n > len(logits) {
-		return n, fmt.Errorf("%d logits do not fit in %d", n, len(logits))
-	}
-	copy(logits, toyLogits(f.seeds[s.model], s.toks, n))
-	return n, nil
-}
-
-func (f *fakeKernels) SeqTrim(h sdk.SeqHandle, keep int) error {
-	s, err := f.seq(h)
-	if err == nil && keep < len(s.toks) {
-		s.toks = s.toks[:keep]
-	}
-	return err
-}
-
-func (f *fakeKernels) SeqFree(h sdk.SeqHandle) error {
-	s, err := f.seq(h)
-	if err == nil {
-		s.free = true
-	}
-	return err
+	return f
 }
 
 // vocab is a token table whose token control is a control token.
@@ -153,7 +91,7 @@ func greedy(seed uint32, prompt []int32, n int) []int32 {
 
 // run drives the guest as the host does (greedy sampling, splices appended, EOS ends) and returns the
 // generated tokens and its actions: the length of every splice, 0 for a sample.
-func run(t *testing.T, f *fakeKernels, cfg string, prompt []int32, n int) ([]int32, []int) {
+func run(t *testing.T, f *sdktest.Sequences, cfg string, prompt []int32, n int) ([]int32, []int) {
 	t.Helper()
 	c := sdk.NewController(New(f, func() ([]byte, error) { return []byte(cfg), nil }, vocab))
 	var logs []string
@@ -180,7 +118,7 @@ func run(t *testing.T, f *fakeKernels, cfg string, prompt []int32, n int) ([]int
 				t.Fatalf("spliced %v: EOS and control tokens are the host sampler's to pick", report)
 			}
 		case a.Kind == abi.ActSample && a.Flags == 0:
-			l := toyLogits(f.models[""], toks, nLogits)
+			l := f.Models[""].Logits(toks, nLogits)
 			report = []int32{int32(slices.Index(l, slices.Max(l)))}
 			splices = append(splices, 0)
 			if report[0] == eos {
@@ -193,8 +131,8 @@ func run(t *testing.T, f *fakeKernels, cfg string, prompt []int32, n int) ([]int
 		toks = append(toks, report...)
 	}
 	c.Close(0)
-	for i, s := range f.seqs {
-		if !s.free {
+	for i, s := range f.Seqs {
+		if !s.Freed {
 			t.Errorf("sequence %d not freed", i)
 		}
 	}
@@ -211,7 +149,7 @@ func TestMatchesGreedy(t *testing.T) {
 		wide      int // the draft's logits, when more than the request's model's
 	}{{"same", 1, 4, 0}, {"same-k1", 1, 1, 0}, {"other", 2, 4, 0}, {"other-k7", 3, 7, 0}, {"wide-draft", 3, 4, nLogits + 9}} {
 		t.Run(c.name, func(t *testing.T) {
-			f := &fakeKernels{models: map[string]uint32{"": 1, "d": c.draftSeed}, wide: map[string]int{"d": c.wide}}
+			f := fakeKernels(map[string]uint32{"": 1, "d": c.draftSeed}, map[string]int{"d": c.wide})
 			got, splices := run(t, f, fmt.Sprintf(`{"draft": "d", "k": %d}`, c.k), prompt, n)
 			want := greedy(1, prompt, n)
 			if len(got) > n { // the last splice may overshoot; the host cuts it at max_tokens
@@ -251,7 +189,7 @@ func TestMatchesGreedy(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for _, cfg := range []string{``, `{`, `{"k": 2}`, `{"draft": "d", "k": -1}`, `{"draft": "d", "k": 65}`, `{"draft": "nope"}`} {
-		f := &fakeKernels{models: map[string]uint32{"": 1, "d": 2}}
+		f := fakeKernels(map[string]uint32{"": 1, "d": 2}, nil)
 		c := sdk.NewController(New(f, func() ([]byte, error) { return []byte(cfg), nil }, vocab))
 		c.Init(sdk.ModelInfo{ABIVersion: 1, NLogits: nLogits, NTokens: nLogits, MaxSplice: 64, BOS: -1, EOS: -1, EOT: -1})
 		want := int32(abi.ErrBadInput)
