@@ -28,39 +28,94 @@ func (p *Pool) Attention(out, q, keys, values []float32, nPos, nHead, nKVHead, h
 	p.attn = attnJob{}
 }
 
-// attnJob is one attention call; run computes heads [lo, hi).
+// Pages is a paged KV cache as the attention kernels read it: position t lives in page Data[t/PageLen] at
+// index t%PageLen, its keys at KeyOff + (t%PageLen)·stride and its values at ValOff + (t%PageLen)·stride,
+// where stride is nKVHead·headDim. Keys and values may share a page (MLA's latent rows are both).
+type Pages struct {
+	Data           [][]float32
+	PageLen        int
+	KeyOff, ValOff int
+}
+
+// PagedAttention is Pool.Attention over a paged cache: the same arithmetic in the same order, so the
+// result is bit for bit that of Attention over the same positions laid out contiguously.
+func (p *Pool) PagedAttention(out, q []float32, kv Pages, nPos, nHead, nKVHead, headDim int, scale float32, scratch []float32) {
+	p.lock()
+	defer p.mu.Unlock()
+	p.attn = attnJob{k: active.Load(), out: out, q: q, pages: kv, nPos: nPos, nHead: nHead,
+		nKVHead: nKVHead, headDim: headDim, scale: scale, scratch: scratch}
+	p.attn.check()
+	p.parallel(nHead, &p.attn)
+	p.attn = attnJob{}
+}
+
+// attnJob is one attention call; run computes heads [lo, hi). The cache is keys and values, or pages
+// when pages.Data is not nil.
 type attnJob struct {
 	k                             *kernelSet
 	out, q, keys, values, scratch []float32
+	pages                         Pages
 	nPos, nHead, nKVHead, headDim int
 	scale                         float32
 }
 
 func (a *attnJob) check() {
 	ok := a.nPos > 0 && a.nHead > 0 && a.nKVHead > 0 && a.headDim > 0 && a.nHead%a.nKVHead == 0 &&
-		len(a.q) >= a.nHead*a.headDim && len(a.out) >= a.nHead*a.headDim &&
-		len(a.keys) >= a.nPos*a.nKVHead*a.headDim && len(a.values) >= a.nPos*a.nKVHead*a.headDim &&
-		len(a.scratch) >= a.nHead*a.nPos
+		len(a.q) >= a.nHead*a.headDim && len(a.out) >= a.nHead*a.headDim && len(a.scratch) >= a.nHead*a.nPos
+	if ok && a.pages.Data == nil {
+		ok = len(a.keys) >= a.nPos*a.nKVHead*a.headDim && len(a.values) >= a.nPos*a.nKVHead*a.headDim
+	} else if ok {
+		ok = a.pagesFit()
+	}
 	if !ok {
-		panic(fmt.Sprintf("kernels: Attention with nPos=%d nHead=%d nKVHead=%d headDim=%d and lengths q=%d out=%d keys=%d values=%d scratch=%d",
-			a.nPos, a.nHead, a.nKVHead, a.headDim, len(a.q), len(a.out), len(a.keys), len(a.values), len(a.scratch)))
+		panic(fmt.Sprintf("kernels: Attention with nPos=%d nHead=%d nKVHead=%d headDim=%d and lengths q=%d out=%d keys=%d values=%d pages=%d×%d scratch=%d",
+			a.nPos, a.nHead, a.nKVHead, a.headDim, len(a.q), len(a.out), len(a.keys), len(a.values),
+			len(a.pages.Data), a.pages.PageLen, len(a.scratch)))
 	}
 }
 
+// pagesFit reports whether the pages hold nPos positions.
+func (a *attnJob) pagesFit() bool {
+	pg := &a.pages
+	if pg.PageLen <= 0 || pg.KeyOff < 0 || pg.ValOff < 0 || len(pg.Data)*pg.PageLen < a.nPos {
+		return false
+	}
+	need := max(pg.KeyOff, pg.ValOff) + pg.PageLen*a.nKVHead*a.headDim
+	for _, d := range pg.Data[:(a.nPos+pg.PageLen-1)/pg.PageLen] {
+		if len(d) < need {
+			return false
+		}
+	}
+	return true
+}
+
+// at returns the keys and values of position t (all kv heads).
+func (a *attnJob) at(t int) (k, v []float32) {
+	stride := a.nKVHead * a.headDim
+	if a.pages.Data == nil {
+		return a.keys[t*stride : (t+1)*stride], a.values[t*stride : (t+1)*stride]
+	}
+	pg := &a.pages
+	d, i := pg.Data[t/pg.PageLen], t%pg.PageLen*stride
+	return d[pg.KeyOff+i : pg.KeyOff+i+stride], d[pg.ValOff+i : pg.ValOff+i+stride]
+}
+
 func (a *attnJob) run(lo, hi int) {
-	hd, stride, group := a.headDim, a.nKVHead*a.headDim, a.nHead/a.nKVHead
+	hd, group := a.headDim, a.nHead/a.nKVHead
 	for h := lo; h < hi; h++ {
 		off := h / group * hd
 		qh := a.q[h*hd : (h+1)*hd]
 		s := a.scratch[h*a.nPos : (h+1)*a.nPos]
 		for t := range s {
-			s[t] = a.k.dotF32(qh, a.keys[t*stride+off:t*stride+off+hd]) * a.scale
+			k, _ := a.at(t)
+			s[t] = a.k.dotF32(qh, k[off:off+hd]) * a.scale
 		}
 		Softmax(s)
 		o := a.out[h*hd : (h+1)*hd]
 		clear(o)
 		for t, pt := range s {
-			a.k.axpy(o, pt, a.values[t*stride+off:t*stride+off+hd])
+			_, v := a.at(t)
+			a.k.axpy(o, pt, v[off:off+hd])
 		}
 	}
 }

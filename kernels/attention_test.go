@@ -105,3 +105,39 @@ func TestAttentionPanics(t *testing.T) {
 	}()
 	Attention(make([]float32, 64), make([]float32, 64), make([]float32, 640), make([]float32, 640), 10, 2, 2, 32, 1, make([]float32, 19))
 }
+
+// PagedAttention reads the positions from shuffled pages, with keys and values at offsets inside each
+// page, and must give Attention's bits over the same positions laid out contiguously.
+func TestPagedAttentionSameAsContiguous(t *testing.T) {
+	r := newRand(52)
+	for _, c := range []struct{ nPos, nHead, nKV, hd, pageLen int }{{1, 4, 4, 32, 16}, {37, 8, 2, 64, 16}, {64, 6, 1, 40, 8}, {100, 12, 2, 128, 7}} {
+		stride := c.nKV * c.hd
+		keys, values := randVec(r, c.nPos*stride, 1), randVec(r, c.nPos*stride, 1)
+		q := randVec(r, c.nHead*c.hd, 1)
+		pages := (c.nPos + c.pageLen - 1) / c.pageLen
+		keyOff, valOff := 5, 5+c.pageLen*stride
+		kv := Pages{Data: make([][]float32, pages), PageLen: c.pageLen, KeyOff: keyOff, ValOff: valOff}
+		for _, pg := range r.Perm(pages) { // pages allocated in a shuffled order, as a block pool hands them out
+			kv.Data[pg] = randVec(r, valOff+c.pageLen*stride, 1)
+		}
+		for tpos := range c.nPos {
+			d, i := kv.Data[tpos/c.pageLen], tpos%c.pageLen*stride
+			copy(d[keyOff+i:], keys[tpos*stride:(tpos+1)*stride])
+			copy(d[valOff+i:], values[tpos*stride:(tpos+1)*stride])
+		}
+		scale := float32(1 / math.Sqrt(float64(c.hd)))
+		want := make([]float32, c.nHead*c.hd)
+		Attention(want, q, keys, values, c.nPos, c.nHead, c.nKV, c.hd, scale, make([]float32, c.nHead*c.nPos))
+		for _, th := range []int{1, 2, 3} {
+			p := NewPool(th)
+			got := make([]float32, len(want))
+			p.PagedAttention(got, q, kv, c.nPos, c.nHead, c.nKV, c.hd, scale, make([]float32, c.nHead*c.nPos))
+			p.Close()
+			for i := range got {
+				if !sameBits(got[i], want[i]) {
+					t.Fatalf("%+v threads=%d: out[%d] = %v, contiguous %v", c, th, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

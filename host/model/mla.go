@@ -2,40 +2,43 @@ package model
 
 import "github.com/wasmoe/wasmoe/kernels"
 
-// deepseekBlocks runs the deepseek2 blocks over the n tokens in s.x at positions s.Pos onwards (spec §3.1):
-// per block x += MLA(RMSNorm(x)), then x += FFN(RMSNorm(x)) with a dense FFN in the leading blocks and
-// DeepSeekMoE in the others.
-func (m *Model) deepseekBlocks(p *kernels.Pool, s *State, n int) {
-	D, half := m.Dim, m.RopeDim/2
-	x, xn, proj := s.x[:n*D], s.xn[:n*D], s.proj[:n*D]
-	d := &s.mla
-	for i := range n { // the rotation of each new position, shared by every block
-		m.MLARope.CosSin(d.cos[i*half:(i+1)*half], d.sin[i*half:(i+1)*half], s.Pos+i)
+// deepseekBlocks runs the deepseek2 blocks over the batch's rows, whose embeddings are in sc.x (spec
+// §3.1): per block x += MLA(RMSNorm(x)), then x += FFN(RMSNorm(x)) with a dense FFN in the leading blocks
+// and DeepSeekMoE in the others. naive lets MLA take its naive form for a batch of NaiveFrom rows or more
+// (all of one sequence).
+func (m *Model) deepseekBlocks(p *kernels.Pool, b *Batch, naive bool) {
+	n, D, half := len(b.Rows), m.Dim, m.RopeDim/2
+	sc := &b.sc
+	x, xn, proj := sc.x[:n*D], sc.xn[:n*D], sc.proj[:n*D]
+	d := &sc.mla
+	for i, r := range b.Rows { // the rotation of each row's position, shared by every block
+		m.MLARope.CosSin(d.cos[i*half:(i+1)*half], d.sin[i*half:(i+1)*half], r.Pos)
 	}
 	for l := range m.MLALayers {
 		L := &m.MLALayers[l]
 		rmsNormRows(xn, x, L.AttnNorm, m.Eps, n)
-		m.attention(p, s, L, l, n)
-		p.MatMul(proj, L.Wo, s.att[:n*m.Heads*m.MLA.ValueDim], n)
+		m.attention(p, b, L, l, naive)
+		p.MatMul(proj, L.Wo, sc.att[:n*m.Heads*m.MLA.ValueDim], n)
 		kernels.Add(x, proj)
 
 		rmsNormRows(xn, x, L.FFNNorm, m.Eps, n)
 		if L.MoE == nil {
-			swiglu(p, proj, L.Wgate, L.Wup, L.Wdown, xn, s.gate, s.up, n)
+			swiglu(p, proj, L.Wgate, L.Wup, L.Wdown, xn, sc.gate, sc.up, n)
 		} else {
-			m.moe(p, s, L.MoE, n)
+			m.moe(p, sc, L.MoE, n)
 		}
 		kernels.Add(x, proj)
 	}
 }
 
-// attention computes MLA (spec §3.4) for the n tokens whose normed inputs are in s.xn: it appends their
-// latent rows to block l's cache and leaves the heads' outputs, before attn_output, in s.att ([n][H·dv]).
-func (m *Model) attention(p *kernels.Pool, s *State, L *MLALayer, l, n int) {
-	H, dq, dn, dr, rkv := m.Heads, m.HeadDim, m.MLA.NopeDim, m.RopeDim, m.MLA.KVLoRA
+// attention computes MLA (spec §3.4) for the rows whose normed inputs are in sc.xn: it caches their
+// latent rows in block l and leaves the heads' outputs, before attn_output, in sc.att ([n][H·dv]).
+func (m *Model) attention(p *kernels.Pool, b *Batch, L *MLALayer, l int, naive bool) {
+	n, H, dq, dn, dr, rkv := len(b.Rows), m.Heads, m.HeadDim, m.MLA.NopeDim, m.RopeDim, m.MLA.KVLoRA
 	kw, half := rkv+dr, dr/2
-	d := &s.mla
-	xn, q := s.xn[:n*m.Dim], s.q[:n*H*dq]
+	sc := &b.sc
+	d := &sc.mla
+	xn, q := sc.xn[:n*m.Dim], sc.q[:n*H*dq]
 	if L.Wq.Rows > 0 {
 		p.MatMul(q, L.Wq, xn, n)
 	} else {
@@ -48,29 +51,31 @@ func (m *Model) attention(p *kernels.Pool, s *State, L *MLALayer, l, n int) {
 	// query, turns by the same angles.
 	kv := d.kv[:n*kw]
 	p.MatMul(kv, L.Wkva, xn, n)
-	for i := range n {
+	for i, r := range b.Rows {
 		cos, sin := d.cos[i*half:(i+1)*half], d.sin[i*half:(i+1)*half]
-		r := kv[i*kw : (i+1)*kw]
-		kernels.RMSNorm(r[:rkv], r[:rkv], L.KVANorm, m.Eps)
-		kernels.RoPECosSin(r[rkv:], 1, dr, cos, sin, false)
+		row := kv[i*kw : (i+1)*kw]
+		kernels.RMSNorm(row[:rkv], row[:rkv], L.KVANorm, m.Eps)
+		kernels.RoPECosSin(row[rkv:], 1, dr, cos, sin, false)
 		kernels.RoPECosSin(q[i*H*dq+dn:(i+1)*H*dq], H, dq, cos, sin, false)
-		copy(s.keys[l][(s.Pos+i)*kw:], r)
+		c, _ := m.cacheRows(r.Seq, l, r.Pos)
+		copy(c, row)
 	}
-	if n >= m.NaiveFrom {
-		m.naive(p, s, L, l, n)
+	if naive && n >= m.NaiveFrom {
+		m.naive(p, b, L, l)
 	} else {
-		m.absorbed(p, s, L, l, n)
+		m.absorbed(p, b, L, l)
 	}
 }
 
 // absorbed is MLA's absorbed form (spec §3.4.3), llama.cpp's arithmetic: per head the query becomes
 // [KB·q_nope ; q_pe], attends over the cache rows as multi-query attention with one rkv+dr wide key
 // head whose first rkv values are also the value, and the attended latent goes through VB.
-func (m *Model) absorbed(p *kernels.Pool, s *State, L *MLALayer, l, n int) {
-	H, dq, dn, dv, rkv := m.Heads, m.HeadDim, m.MLA.NopeDim, m.MLA.ValueDim, m.MLA.KVLoRA
+func (m *Model) absorbed(p *kernels.Pool, b *Batch, L *MLALayer, l int) {
+	n, H, dq, dn, dv, rkv := len(b.Rows), m.Heads, m.HeadDim, m.MLA.NopeDim, m.MLA.ValueDim, m.MLA.KVLoRA
 	kw := rkv + m.RopeDim
-	d := &s.mla
-	q, qa, lat, att := s.q[:n*H*dq], d.qa[:n*H*kw], d.lat[:n*H*kw], s.att[:n*H*dv]
+	sc := &b.sc
+	d := &sc.mla
+	q, qa, lat, att := sc.q[:n*H*dq], d.qa[:n*H*kw], d.lat[:n*H*kw], sc.att[:n*H*dv]
 	in, out := d.in, d.out
 	for h := range H {
 		for i := range n {
@@ -83,9 +88,9 @@ func (m *Model) absorbed(p *kernels.Pool, s *State, L *MLALayer, l, n int) {
 			copy(r[rkv:], q[(i*H+h)*dq+dn:(i*H+h+1)*dq])
 		}
 	}
-	for i := range n {
-		p.Attention(lat[i*H*kw:(i+1)*H*kw], qa[i*H*kw:(i+1)*H*kw], s.keys[l], s.keys[l], s.Pos+i+1, H, 1, kw,
-			m.AttnScale, s.scores)
+	for i, r := range b.Rows {
+		p.PagedAttention(lat[i*H*kw:(i+1)*H*kw], qa[i*H*kw:(i+1)*H*kw], m.pages(r.Seq, l), r.Pos+1, H, 1, kw,
+			m.AttnScale, sc.scores)
 	}
 	for h := range H {
 		for i := range n {
@@ -111,33 +116,37 @@ const naiveChunk = 64
 // per-head keys [UK·c_kv ; k_pe] and values VB·c_kv, then each head runs standard causal attention. It
 // reads the same cache as absorbed and gives the same result up to float32 rounding (and, for quantized
 // weights, the rounding of the activations they are multiplied with).
-func (m *Model) naive(p *kernels.Pool, s *State, L *MLALayer, l, n int) {
-	H, dq, dn, dv, rkv := m.Heads, m.HeadDim, m.MLA.NopeDim, m.MLA.ValueDim, m.MLA.KVLoRA
-	kw, T := rkv+m.RopeDim, s.Pos+n
-	z := &s.mla.naive
+func (m *Model) naive(p *kernels.Pool, b *Batch, L *MLALayer, l int) {
+	n, H, dq, dn, dv, rkv := len(b.Rows), m.Heads, m.HeadDim, m.MLA.NopeDim, m.MLA.ValueDim, m.MLA.KVLoRA
+	seq, start := b.Rows[0].Seq, b.Rows[0].Pos
+	T := start + n
+	sc := &b.sc
+	z := &sc.mla.naive
 	z.c, z.k, z.kh = growTo(z.c, T*rkv), growTo(z.k, T*dn), growTo(z.kh, T*dq)
 	z.v, z.vt, z.sc = growTo(z.v, T*dv), growTo(z.vt, dv*T), growTo(z.sc, min(n, naiveChunk)*T)
-	cache, q, att := s.keys[l], s.q[:n*H*dq], s.att[:n*H*dv]
+	q, att := sc.q[:n*H*dq], sc.att[:n*H*dv]
 	for t := range T {
-		copy(z.c[t*rkv:(t+1)*rkv], cache[t*kw:])
+		c, _ := m.cacheRows(seq, l, t)
+		copy(z.c[t*rkv:(t+1)*rkv], c)
 	}
 	for h := range H {
 		p.MatMul(z.k, L.UK[h], z.c, T)
 		for t := range T {
+			c, _ := m.cacheRows(seq, l, t)
 			copy(z.kh[t*dq:t*dq+dn], z.k[t*dn:(t+1)*dn])
-			copy(z.kh[t*dq+dn:(t+1)*dq], cache[t*kw+rkv:(t+1)*kw])
+			copy(z.kh[t*dq+dn:(t+1)*dq], c[rkv:])
 		}
 		p.MatMul(z.v, L.VB[h], z.c, T)
 		for i0 := 0; i0 < n; i0 += naiveChunk {
 			cn := min(naiveChunk, n-i0)
-			tc := s.Pos + i0 + cn // positions the chunk's last query sees
-			in, out, sc, vt := s.mla.in[:cn*dq], s.mla.out[:cn*dv], z.sc[:cn*tc], z.vt[:dv*tc]
+			tc := start + i0 + cn // positions the chunk's last query sees
+			in, out, scores, vt := sc.mla.in[:cn*dq], sc.mla.out[:cn*dv], z.sc[:cn*tc], z.vt[:dv*tc]
 			for i := range cn {
 				copy(in[i*dq:(i+1)*dq], q[((i0+i)*H+h)*dq:])
 			}
-			p.MatMul(sc, f32Matrix(z.kh, tc, dq), in, cn)
+			p.MatMul(scores, f32Matrix(z.kh, tc, dq), in, cn)
 			for i := range cn {
-				r, valid := sc[i*tc:(i+1)*tc], s.Pos+i0+i+1
+				r, valid := scores[i*tc:(i+1)*tc], start+i0+i+1
 				for t := range valid {
 					r[t] *= m.AttnScale
 				}
@@ -149,7 +158,7 @@ func (m *Model) naive(p *kernels.Pool, s *State, L *MLALayer, l, n int) {
 					vt[j*tc+t] = z.v[t*dv+j]
 				}
 			}
-			p.MatMul(out, f32Matrix(vt, dv, tc), sc, cn)
+			p.MatMul(out, f32Matrix(vt, dv, tc), scores, cn)
 			for i := range cn {
 				copy(att[((i0+i)*H+h)*dv:((i0+i)*H+h+1)*dv], out[i*dv:(i+1)*dv])
 			}
@@ -159,7 +168,7 @@ func (m *Model) naive(p *kernels.Pool, s *State, L *MLALayer, l, n int) {
 
 // moe computes DeepSeekMoE (spec §3.3) of the n vectors in s.xn into s.proj: the routed experts' weighted
 // sum plus the shared experts, added in llama.cpp's order.
-func (m *Model) moe(p *kernels.Pool, s *State, M *MoELayer, n int) {
+func (m *Model) moe(p *kernels.Pool, s *scratch, M *MoELayer, n int) {
 	D, E, K := m.Dim, m.MoE.Experts, m.MoE.Used
 	d := &s.mla
 	xn, proj, routed := s.xn[:n*D], s.proj[:n*D], d.moe[:n*D]
@@ -175,12 +184,4 @@ func (m *Model) moe(p *kernels.Pool, s *State, M *MoELayer, n int) {
 	}
 	swiglu(p, proj, M.SharedGate, M.SharedUp, M.SharedDown, xn, s.gate, s.up, n)
 	kernels.Add(proj, routed)
-}
-
-// growTo returns b with length n, reallocating only when its capacity is short.
-func growTo(b []float32, n int) []float32 {
-	if cap(b) < n {
-		return make([]float32, n)
-	}
-	return b[:n]
 }

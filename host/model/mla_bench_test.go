@@ -54,13 +54,21 @@ func BenchmarkMLAPrefill(b *testing.B) {
 	defer pool.Close()
 	for _, n := range []int{8, 16, 32, 64, 128, 256, 512, 1024, 2048} {
 		s := m.NewState(n)
-		s.reserve(m, n)
+		if err := s.seq.Reserve(n); err != nil {
+			b.Fatal(err)
+		}
+		bt := &s.batch
+		for i := range n {
+			bt.Rows = append(bt.Rows, Row{Seq: s.seq, Pos: i})
+		}
+		sc := &bt.sc
+		sc.reserve(m, n, n)
 		r := rand.New(rand.NewPCG(3, 4))
-		for i := range s.xn[:n*m.Dim] {
-			s.xn[i] = float32(r.NormFloat64())
+		for i := range sc.xn[:n*m.Dim] {
+			sc.xn[i] = float32(r.NormFloat64())
 		}
 		for i := range n {
-			m.MLARope.CosSin(s.mla.cos[i*32:(i+1)*32], s.mla.sin[i*32:(i+1)*32], i)
+			m.MLARope.CosSin(sc.mla.cos[i*32:(i+1)*32], sc.mla.sin[i*32:(i+1)*32], i)
 		}
 		for _, form := range []string{"absorbed", "naive"} {
 			m.NaiveFrom = math.MaxInt
@@ -69,7 +77,7 @@ func BenchmarkMLAPrefill(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("n=%d/%s", n, form), func(b *testing.B) {
 				for b.Loop() {
-					m.attention(pool, s, &m.MLALayers[0], 0, n)
+					m.attention(pool, bt, &m.MLALayers[0], 0, true)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/token")
 			})
