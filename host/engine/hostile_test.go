@@ -5,11 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/wasmoe/wasmoe/guest/builtin"
+	"github.com/wasmoe/wasmoe/host/modelgen"
 	"github.com/wasmoe/wasmoe/host/wasm"
 	"github.com/wasmoe/wasmoe/internal/testutil"
+	"github.com/wasmoe/wasmoe/kernels"
 )
 
 // TestHostileGuests runs the misbehaving policies of host/wasm/testdata/hostile through whole requests on
@@ -86,6 +90,143 @@ func TestHostileGuests(t *testing.T) {
 			// The engine is unharmed: a well-behaved request runs to the end.
 			if ids, _, res := collect(t, e, Request{Prompt: []int32{1, 2, 3}, MaxTokens: 4, Sampling: sp, IgnoreEOS: true}); len(ids) != 4 {
 				t.Errorf("after the hostile guests: %d tokens, %+v", len(ids), res)
+			}
+		})
+	}
+}
+
+// kernelLoopGuest is a hostile policy that spends its step in host kernels: its ctl_step forwards a
+// sequence forever, config[0] tokens per seq_forward (0: 4096, a call that takes seconds on one thread),
+// and ignores every status, refilling the sequence when it is full. It runs few instructions of its own.
+const kernelLoopGuest = `package main
+
+import "unsafe"
+
+//go:wasmimport wasmoe_v1 config
+func config(ptr, capacity uint32) int32
+
+//go:wasmimport wasmoe_v1 seq_new
+func seqNew(m int32) int32
+
+//go:wasmimport wasmoe_v1 seq_forward
+func seqForward(s int32, ids, n, logits, capacity uint32) int32
+
+//go:wasmimport wasmoe_v1 seq_trim
+func seqTrim(s int32, keep uint32) int32
+
+var (
+	ids    [4096]int32
+	cfg    [1]byte
+	allocs = map[uint32][]uint64{}
+)
+
+func ptr[T any](b []T) uint32 { return uint32(uintptr(unsafe.Pointer(&b[0]))) }
+
+func main() {}
+
+//go:wasmexport wasmoe_abi_v1
+func marker() {}
+
+//go:wasmexport wasmoe_alloc
+func alloc(n uint32) uint32 {
+	b := make([]uint64, n/8+1)
+	allocs[ptr(b)] = b
+	return ptr(b)
+}
+
+//go:wasmexport wasmoe_free
+func free(p uint32) { delete(allocs, p) }
+
+//go:wasmexport ctl_init
+func ctlInit() int32 { return 0 }
+
+//go:wasmexport ctl_open
+func ctlOpen(seq, parent int32) int32 { return 0 }
+
+//go:wasmexport ctl_close
+func ctlClose(seq int32) int32 { return 0 }
+
+//go:wasmexport ctl_step
+func ctlStep(seq int32, p, n uint32) int64 {
+	per := uint32(len(ids))
+	if config(ptr(cfg[:]), 1) == 1 && cfg[0] > 0 {
+		per = uint32(cfg[0])
+	}
+	s := seqNew(0)
+	for {
+		if seqForward(s, ptr(ids[:]), per, 0, 0) < 0 {
+			seqTrim(s, 0)
+		}
+	}
+}
+`
+
+// kernelLoopWasm is kernelLoopGuest, built once per test binary.
+var kernelLoopWasm = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "wasmoe-kernelloop")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	for name, text := range map[string]string{"go.mod": "module kernelloop\n\ngo 1.24\n", "main.go": kernelLoopGuest} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return buildGuest(dir, ".")
+})
+
+// TestHostileKernelLoop: a policy that loops over seq_forward, in long calls or short ones, is stopped
+// soon after its 100 ms step deadline, though its time is spent in host kernels that the wasm engine's
+// deadline cannot interrupt, and though it ignores the statuses they return. The error names the deadline,
+// and the engine then serves the next request normally. (host/wasm's TestKernelDeadline checks the CPU
+// budget.)
+func TestHostileKernelLoop(t *testing.T) {
+	needGo(t)
+	bin, err := kernelLoopWasm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := modelgen.Tiny("qwen2", kernels.Q8_0)
+	o.Context = 4096 // a seq_forward of the whole context takes seconds
+	path := writeTiny(t, o)
+	for _, engineName := range wasm.Engines() {
+		t.Run(engineName, func(t *testing.T) {
+			const deadline = 100 * time.Millisecond
+			prt, err := wasm.NewRuntime(context.Background(), wasm.Config{Engine: engineName, StepTimeout: deadline, CPUBudget: 10 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt, err := wasm.NewRuntime(context.Background(), wasm.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := Open(Config{ModelPath: path, Runtime: rt, PluginRuntime: prt, GuestPool: 1,
+				TokenizerWasm: builtin.Tokenizer, SamplerWasm: builtin.Sampler})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			p, err := e.LoadPolicy(bin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp := DefaultSampling()
+			sp.Temperature = 0
+			for _, per := range []byte{0, 16} {
+				start := time.Now()
+				_, err = e.Generate(context.Background(), Request{Prompt: []int32{1, 2, 3}, MaxTokens: 4, Sampling: sp,
+					Policy: p, PolicyConfig: []byte{per}}, func(Piece) error { return nil })
+				d := time.Since(start)
+				if want := "ran past its deadline of 100ms"; err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("%d tokens a call: error %v, want one containing %q", per, err, want)
+				}
+				if d > 10*deadline {
+					t.Errorf("%d tokens a call: the request took %v, its deadline is %v", per, d, deadline)
+				}
+			}
+			if ids, _, res := collect(t, e, Request{Prompt: []int32{1, 2, 3}, MaxTokens: 4, Sampling: sp, IgnoreEOS: true}); len(ids) != 4 {
+				t.Errorf("after the hostile guest: %d tokens, %+v", len(ids), res)
 			}
 		})
 	}

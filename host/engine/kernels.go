@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"math"
+	"time"
 
 	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/host/model"
@@ -14,10 +15,21 @@ import (
 // stale handle fails with ErrHandle instead of reaching another sequence).
 const maxSeqHandles = 1 << 16
 
+// A kernel call computes its tokens in pieces and checks the guest's deadline and the request's context
+// between them. The first piece is one token; each next one is sized from the time per token so far to
+// take about pieceTime, and at most maxPiece tokens. The results do not depend on the pieces: matmul, moe
+// and moe_route compute each token on its own, and a forward pass in pieces is the one in one go.
+const (
+	pieceTime = 10 * time.Millisecond
+	maxPiece  = 64
+)
+
 // kernelHost is one request's wasm.Kernels: the weights of the request's model and the sequences its
 // policy opened, by handle. Models are by handle too: 0 is the request's model, then the engine's extra
-// models in the order the guest asks for them. It runs on the engine's kernel pool, on the request's
-// goroutine (the guest is stopped while it computes). release frees what the guest left open.
+// models in the order the guest asks for them. It computes on its own pool, on the request's goroutine
+// (the guest is stopped while it computes), so that a guest's kernels never hold the engine's pool, which
+// serializes its operations, while the engine's forward pass waits. release frees what the guest left
+// open.
 type kernelHost struct {
 	ctx    context.Context
 	pool   *kernels.Pool
@@ -40,13 +52,14 @@ type kernelSeq struct {
 }
 
 // newKernelHost returns the host kernels of one request on e, under the policy runtime's limits (MaxSeqs
-// and MaxSeqTokens).
+// and MaxSeqTokens). They compute on a pool of their own with one thread, the request's goroutine: a
+// guest's kernels cost its request, not the engine's other requests.
 func newKernelHost(e *Engine, ctx context.Context, l wasm.Limits) *kernelHost {
-	return newKernels(ctx, e.pool, e.model, e.models, l)
+	return newKernels(ctx, kernels.NewPool(1), e.model, e.models, l)
 }
 
-// newKernels returns host kernels on m (the request's model) and the named extra models. Zero limits take
-// wasm.DefaultLimits.
+// newKernels returns host kernels on p, which they own (release closes it), over m (the request's model)
+// and the named extra models. Zero limits take wasm.DefaultLimits.
 func newKernels(ctx context.Context, p *kernels.Pool, m *model.Model, named map[string]*model.Model, l wasm.Limits) *kernelHost {
 	if l.MaxSeqs <= 0 {
 		l.MaxSeqs = wasm.DefaultLimits.MaxSeqs
@@ -58,14 +71,37 @@ func newKernels(ctx context.Context, p *kernels.Pool, m *model.Model, named map[
 		modelID: map[string]int32{"": 0}, tensor: map[string]int32{}}
 }
 
-// release frees every sequence and handle; calls after it fail with ErrHandle.
+// release frees every sequence and handle and closes the pool; calls after it fail with ErrHandle or
+// ErrNotFound.
 func (k *kernelHost) release() {
+	k.pool.Close()
 	k.seqs, k.live, k.tensors, k.tensor = nil, 0, nil, map[string]int32{}
 	k.models, k.modelID = nil, map[string]int32{}
 	k.moe = model.MoEScratch{}
 }
 
 var _ wasm.Kernels = (*kernelHost)(nil)
+
+// inPieces runs f on tokens [lo, hi) of n, in pieces (see pieceTime). Before each piece it checks that the
+// request goes on and deadline (zero: none) has not passed, and returns ErrLimit, having stopped, if not.
+func (k *kernelHost) inPieces(n int, deadline time.Time, f func(lo, hi int) int32) int32 {
+	size := 1
+	for lo := 0; lo < n; {
+		if k.ctx.Err() != nil || !deadline.IsZero() && !time.Now().Before(deadline) {
+			return abi.ErrLimit
+		}
+		hi := min(lo+size, n)
+		start := time.Now()
+		if st := f(lo, hi); st != abi.OK {
+			return st
+		}
+		perToken := max(time.Since(start)/time.Duration(hi-lo), 1)
+		size = int(min(pieceTime/perToken, maxPiece))
+		size = max(size, 1)
+		lo = hi
+	}
+	return abi.OK
+}
 
 // Tensor implements wasm.Kernels: a handle to a weight of the request's model (model.Model.Tensor names).
 func (k *kernelHost) Tensor(name string) int32 {
@@ -102,8 +138,9 @@ func (k *kernelHost) TensorInfo(h int32) (dtype, rows, cols int32, status int32)
 	return int32(w.Type), int32(w.Rows), int32(w.Cols), abi.OK
 }
 
-// MatMul implements wasm.Kernels: y[n][rows] = x[n][cols] · Wᵀ on the engine's pool.
-func (k *kernelHost) MatMul(h int32, x []float32, n int, y []float32) int32 {
+// MatMul implements wasm.Kernels: y[n][rows] = x[n][cols] · Wᵀ. ErrLimit, with y partly written, once the
+// deadline passes or the request is cancelled.
+func (k *kernelHost) MatMul(h int32, x []float32, n int, y []float32, deadline time.Time) int32 {
 	w, ok := k.matrix(h)
 	if !ok {
 		return abi.ErrHandle
@@ -111,8 +148,10 @@ func (k *kernelHost) MatMul(h int32, x []float32, n int, y []float32) int32 {
 	if n <= 0 || len(x) < n*w.Cols || len(y) < n*w.Rows {
 		return abi.ErrBadInput
 	}
-	k.pool.MatMul(y[:n*w.Rows], w, x[:n*w.Cols], n)
-	return abi.OK
+	return k.inPieces(n, deadline, func(lo, hi int) int32 {
+		k.pool.MatMul(y[lo*w.Rows:hi*w.Rows], w, x[lo*w.Cols:hi*w.Cols], hi-lo)
+		return abi.OK
+	})
 }
 
 // moeLayer is block layer's MoE feed-forward in the request's model, nil if it has none.
@@ -135,8 +174,9 @@ func (k *kernelHost) MoEShape(layer int32) (dim, experts, kk int32, status int32
 
 // MoE implements wasm.Kernels: the layer's routed experts with the guest's routing plus its shared
 // experts, exactly as the model's forward pass runs them (model.MoELayer.Run). x is the normed input of
-// the feed-forward. y may be x.
-func (k *kernelHost) MoE(layer int32, x []float32, n int, ids []int32, weights []float32, kk int, y []float32) int32 {
+// the feed-forward. y may be x. ErrLimit, with y partly written, once the deadline passes or the request
+// is cancelled.
+func (k *kernelHost) MoE(layer int32, x []float32, n int, ids []int32, weights []float32, kk int, y []float32, deadline time.Time) int32 {
 	M := k.moeLayer(layer)
 	if M == nil {
 		return abi.ErrNotFound
@@ -155,23 +195,28 @@ func (k *kernelHost) MoE(layer int32, x []float32, n int, ids []int32, weights [
 			return abi.ErrBadInput
 		}
 	}
-	M.Run(k.pool, y, x, n, ids, weights, kk, &k.moe)
-	return abi.OK
+	return k.inPieces(n, deadline, func(lo, hi int) int32 {
+		M.Run(k.pool, y[lo*D:hi*D], x[lo*D:hi*D], hi-lo, ids[lo*kk:hi*kk], weights[lo*kk:hi*kk], kk, &k.moe)
+		return abi.OK
+	})
 }
 
 // Route implements wasm.Kernels: the layer's own router on n normed inputs x, K = the model's experts
-// per token.
-func (k *kernelHost) Route(layer int32, x []float32, n int, ids []int32, weights []float32) int32 {
+// per token. ErrLimit, with the routing partly written, once the deadline passes or the request is
+// cancelled.
+func (k *kernelHost) Route(layer int32, x []float32, n int, ids []int32, weights []float32, deadline time.Time) int32 {
 	M := k.moeLayer(layer)
 	if M == nil {
 		return abi.ErrNotFound
 	}
-	K := M.Router.K
-	if n <= 0 || len(x) < n*M.Gate.Cols || len(ids) < n*K || len(weights) < n*K {
+	K, D := M.Router.K, M.Gate.Cols
+	if n <= 0 || len(x) < n*D || len(ids) < n*K || len(weights) < n*K {
 		return abi.ErrBadInput
 	}
-	M.Route(k.pool, ids, weights, x, n, &k.moe)
-	return abi.OK
+	return k.inPieces(n, deadline, func(lo, hi int) int32 {
+		M.Route(k.pool, ids[lo*K:hi*K], weights[lo*K:hi*K], x[lo*D:hi*D], hi-lo, &k.moe)
+		return abi.OK
+	})
 }
 
 // Model implements wasm.Kernels: "" is the request's model, other names the engine's extra models.
@@ -216,10 +261,11 @@ func (k *kernelHost) seq(h int32) *kernelSeq {
 	return k.seqs[h]
 }
 
-// SeqForward implements wasm.Kernels: model.Forward over ids, the logits of the last. ErrBadInput for a
-// token outside the model's vocabulary, ErrLimit past the sequence's capacity or once the request is
-// cancelled.
-func (k *kernelHost) SeqForward(h int32, ids []int32) ([]float32, int32) {
+// SeqForward implements wasm.Kernels: model.Forward over ids, in pieces, the logits of the last.
+// ErrBadInput for a token outside the model's vocabulary, ErrLimit past the sequence's capacity, once the
+// deadline passes or once the request is cancelled. All or nothing: on an error the sequence is truncated
+// back to its length before the call.
+func (k *kernelHost) SeqForward(h int32, ids []int32, deadline time.Time) ([]float32, int32) {
 	q := k.seq(h)
 	if q == nil {
 		return nil, abi.ErrHandle
@@ -232,12 +278,21 @@ func (k *kernelHost) SeqForward(h int32, ids []int32) ([]float32, int32) {
 			return nil, abi.ErrBadInput
 		}
 	}
-	if len(ids) > q.s.MaxPos()-q.s.Pos || k.ctx.Err() != nil {
+	if len(ids) > q.s.MaxPos()-q.s.Pos {
 		return nil, abi.ErrLimit
 	}
-	logits, err := q.m.Forward(k.pool, q.s, ids, false)
-	if err != nil {
-		return nil, abi.ErrInternal
+	pos := q.s.Pos
+	var logits []float32
+	st := k.inPieces(len(ids), deadline, func(lo, hi int) int32 {
+		var err error
+		if logits, err = q.m.Forward(k.pool, q.s, ids[lo:hi], false); err != nil {
+			return abi.ErrInternal
+		}
+		return abi.OK
+	})
+	if st != abi.OK {
+		q.s.Truncate(pos)
+		return nil, st
 	}
 	return logits, abi.OK
 }

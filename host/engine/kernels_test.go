@@ -14,6 +14,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/host/gguf"
@@ -147,6 +148,7 @@ func TestKernelHost(t *testing.T) {
 	e := speculativeEngine(t)
 	t.Run("matmul", func(t *testing.T) { testKernelMatMul(t, e) })
 	t.Run("status", func(t *testing.T) { testKernelStatus(t, e) })
+	t.Run("deadline", func(t *testing.T) { testKernelDeadline(t, e) })
 	t.Run("imports", func(t *testing.T) { testKernelImports(t, e) })
 	t.Run("speculative", func(t *testing.T) { testSpeculative(t, e) })
 }
@@ -173,7 +175,7 @@ func testKernelMatMul(t *testing.T, e *Engine) {
 		x[i] = r.Float32()*2 - 1
 	}
 	y, want := make([]float32, n*W.Rows), make([]float32, n*W.Rows)
-	if st := k.MatMul(h, x, n, y); st != abi.OK {
+	if st := k.MatMul(h, x, n, y, time.Time{}); st != abi.OK {
 		t.Fatalf("matmul: status %d", st)
 	}
 	e.Pool().MatMul(want, W, x, n)
@@ -339,7 +341,7 @@ func TestKernelMoE(t *testing.T) {
 				x[i] = r.Float32()*4 - 2
 			}
 			ids, weights := make([]int32, n*c.Used), make([]float32, n*c.Used)
-			if st := k.Route(layer, x, n, ids, weights); st != abi.OK {
+			if st := k.Route(layer, x, n, ids, weights, time.Time{}); st != abi.OK {
 				t.Fatalf("moe_route: status %d", st)
 			}
 			p := fmt.Sprintf("blk.%d.", layer)
@@ -387,7 +389,7 @@ func TestKernelMoE(t *testing.T) {
 				k       int
 			}{{"model", ids, weights, c.Used}, {"guest", custom, customW, 2}} {
 				y := make([]float32, n*D)
-				if st := k.MoE(layer, x, n, rt.ids, rt.weights, rt.k, y); st != abi.OK {
+				if st := k.MoE(layer, x, n, rt.ids, rt.weights, rt.k, y, time.Time{}); st != abi.OK {
 					t.Fatalf("%s routing: moe status %d", rt.name, st)
 				}
 				var maxRef, maxDiff float64
@@ -402,18 +404,18 @@ func TestKernelMoE(t *testing.T) {
 				}
 				// In place (y = x), as a guest that reuses its buffer calls it.
 				inPlace := slices.Clone(x)
-				if st := k.MoE(layer, inPlace, n, rt.ids, rt.weights, rt.k, inPlace); st != abi.OK || !slices.Equal(inPlace, y) {
+				if st := k.MoE(layer, inPlace, n, rt.ids, rt.weights, rt.k, inPlace, time.Time{}); st != abi.OK || !slices.Equal(inPlace, y) {
 					t.Errorf("%s routing: moe in place (status %d) differs", rt.name, st)
 				}
 			}
 			bad := slices.Clone(ids)
 			bad[1] = int32(c.Experts)
 			for _, st := range []int32{
-				k.MoE(layer, x, n, bad, weights, c.Used, make([]float32, n*D)),
-				k.MoE(layer, x, n, ids, weights, c.Experts+1, make([]float32, n*D)),
-				k.MoE(layer, x, n, ids, weights, c.Used, make([]float32, n*D-1)),
-				k.MoE(layer, x, n, ids, []float32{float32(math.NaN())}, 1, make([]float32, n*D)),
-				k.Route(layer, x, n, ids[:1], weights),
+				k.MoE(layer, x, n, bad, weights, c.Used, make([]float32, n*D), time.Time{}),
+				k.MoE(layer, x, n, ids, weights, c.Experts+1, make([]float32, n*D), time.Time{}),
+				k.MoE(layer, x, n, ids, weights, c.Used, make([]float32, n*D-1), time.Time{}),
+				k.MoE(layer, x, n, ids, []float32{float32(math.NaN())}, 1, make([]float32, n*D), time.Time{}),
+				k.Route(layer, x, n, ids[:1], weights, time.Time{}),
 			} {
 				if st != abi.ErrBadInput {
 					t.Errorf("bad moe input: status %d, want %d", st, abi.ErrBadInput)
@@ -442,13 +444,13 @@ func testKernelStatus(t *testing.T, e *Engine) {
 	check("tensor_info of a bad handle", st, abi.ErrHandle)
 	_, _, _, st = k.TensorInfo(-1)
 	check("tensor_info -1", st, abi.ErrHandle)
-	check("matmul of a bad handle", k.MatMul(7, make([]float32, 64), 1, make([]float32, 1<<20)), abi.ErrHandle)
-	check("matmul short x", k.MatMul(h, make([]float32, 63), 1, make([]float32, e.Model().Vocab)), abi.ErrBadInput)
-	check("matmul short y", k.MatMul(h, make([]float32, 64), 1, make([]float32, 5)), abi.ErrBadInput)
+	check("matmul of a bad handle", k.MatMul(7, make([]float32, 64), 1, make([]float32, 1<<20), time.Time{}), abi.ErrHandle)
+	check("matmul short x", k.MatMul(h, make([]float32, 63), 1, make([]float32, e.Model().Vocab), time.Time{}), abi.ErrBadInput)
+	check("matmul short y", k.MatMul(h, make([]float32, 64), 1, make([]float32, 5), time.Time{}), abi.ErrBadInput)
 	_, _, _, st = k.MoEShape(1)
 	check("moe shape of a dense model", st, abi.ErrNotFound)
-	check("moe of a dense model", k.MoE(1, nil, 1, nil, nil, 1, nil), abi.ErrNotFound)
-	check("moe_route of a dense model", k.Route(1, nil, 1, nil, nil), abi.ErrNotFound)
+	check("moe of a dense model", k.MoE(1, nil, 1, nil, nil, 1, nil, time.Time{}), abi.ErrNotFound)
+	check("moe_route of a dense model", k.Route(1, nil, 1, nil, nil, time.Time{}), abi.ErrNotFound)
 	check("model nope", k.Model("nope"), abi.ErrNotFound)
 	check("model \"\"", k.Model(""), 0)
 	check("model same", k.Model("same"), 1)
@@ -458,28 +460,28 @@ func testKernelStatus(t *testing.T, e *Engine) {
 	s0, s1 := k.SeqNew(0), k.SeqNew(1)
 	check("seq_new past MaxSeqs", k.SeqNew(0), abi.ErrLimit)
 	toks := []int32{11, 22, 33, 44, 55}
-	logits, st := k.SeqForward(s1, toks)
+	logits, st := k.SeqForward(s1, toks, time.Time{})
 	check("seq_forward", st, abi.OK)
 	want, _ := e.Model().Forward(e.Pool(), e.Model().NewState(0), toks, false)
 	if !slices.Equal(logits, want) {
 		t.Error("seq_forward on a copy of the model differs from the request's model's Forward")
 	}
-	_, st = k.SeqForward(s0, toks[:3])
+	_, st = k.SeqForward(s0, toks[:3], time.Time{})
 	check("seq_forward", st, abi.OK)
 	check("seq_trim", k.SeqTrim(s0, 1), abi.OK)
 	check("seq_trim past the end", k.SeqTrim(s0, 100), abi.OK)
 	check("seq_len after trim", k.SeqLen(s0), 1)
-	if logits, st = k.SeqForward(s0, toks[1:]); st != abi.OK || !slices.Equal(logits, want) {
+	if logits, st = k.SeqForward(s0, toks[1:], time.Time{}); st != abi.OK || !slices.Equal(logits, want) {
 		t.Errorf("seq_forward after seq_trim (status %d) differs from a fresh Forward", st)
 	}
-	_, st = k.SeqForward(s0, []int32{1, 2, 3, 4})
+	_, st = k.SeqForward(s0, []int32{1, 2, 3, 4}, time.Time{})
 	check("seq_forward past MaxSeqTokens", st, abi.ErrLimit)
 	check("seq_len after a refused forward", k.SeqLen(s0), 5)
-	_, st = k.SeqForward(s0, []int32{int32(e.Model().Vocab)})
+	_, st = k.SeqForward(s0, []int32{int32(e.Model().Vocab)}, time.Time{})
 	check("seq_forward of a token out of range", st, abi.ErrBadInput)
-	_, st = k.SeqForward(s0, nil)
+	_, st = k.SeqForward(s0, nil, time.Time{})
 	check("seq_forward of no tokens", st, abi.ErrBadInput)
-	_, st = k.SeqForward(9, toks)
+	_, st = k.SeqForward(9, toks, time.Time{})
 	check("seq_forward of a bad handle", st, abi.ErrHandle)
 	check("seq_trim of a bad handle", k.SeqTrim(-1, 0), abi.ErrHandle)
 	check("seq_trim to a negative length", k.SeqTrim(s0, -1), abi.ErrBadInput)
@@ -491,7 +493,7 @@ func testKernelStatus(t *testing.T, e *Engine) {
 	s2 := k.SeqNew(0)
 	check("seq_new after a free", s2, 2) // handles are not reused
 	cancel()
-	_, st = k.SeqForward(s2, toks[:1])
+	_, st = k.SeqForward(s2, toks[:1], time.Time{})
 	check("seq_forward after the request is cancelled", st, abi.ErrLimit)
 
 	k.release()
@@ -501,6 +503,50 @@ func testKernelStatus(t *testing.T, e *Engine) {
 	check("model after release", k.Model(""), abi.ErrHandle)
 	check("tensor after release", k.Tensor("output.weight"), abi.ErrHandle)
 	check("seq_new after release", k.SeqNew(0), abi.ErrHandle)
+}
+
+// testKernelDeadline checks that a request's kernels run on a pool of their own with one thread, and that
+// the computing kernels stop at their deadline with ErrLimit: at once when it has passed, and a long
+// seq_forward soon after it passes, leaving the sequence as it was.
+func testKernelDeadline(t *testing.T, e *Engine) {
+	k := newKernelHost(e, context.Background(), wasm.Limits{})
+	defer k.release()
+	if k.pool == e.Pool() || k.pool.Threads() != 1 {
+		t.Errorf("the kernels run on the engine's pool or on %d threads, want a pool of their own with one", k.pool.Threads())
+	}
+	past := time.Now().Add(-time.Millisecond)
+	h := k.Tensor("output.weight")
+	if st := k.MatMul(h, make([]float32, 64), 1, make([]float32, e.Model().Vocab), past); st != abi.ErrLimit {
+		t.Errorf("matmul past its deadline: status %d, want %d", st, abi.ErrLimit)
+	}
+	s := k.SeqNew(0)
+	toks := make([]int32, 500)
+	for i := range toks {
+		toks[i] = int32(i + 1)
+	}
+	if _, st := k.SeqForward(s, toks[:2], past); st != abi.ErrLimit || k.SeqLen(s) != 0 {
+		t.Errorf("seq_forward past its deadline: status %d, length %d, want %d and 0", st, k.SeqLen(s), abi.ErrLimit)
+	}
+	start := time.Now()
+	want, st := k.SeqForward(s, toks, time.Time{})
+	full := time.Since(start)
+	if st != abi.OK {
+		t.Fatalf("seq_forward of %d tokens: status %d", len(toks), st)
+	}
+	want = slices.Clone(want)
+	if full < 20*pieceTime {
+		t.Skipf("seq_forward of %d tokens takes only %v: too little to stop it half way", len(toks), full)
+	}
+	k.SeqTrim(s, 1)
+	start = time.Now()
+	_, st = k.SeqForward(s, toks[1:], start.Add(full/4))
+	if d := time.Since(start); st != abi.ErrLimit || d > full/4+5*pieceTime || k.SeqLen(s) != 1 {
+		t.Errorf("seq_forward with a deadline %v away, of a forward that takes %v: status %d after %v, length %d; want %d soon after the deadline, length 1",
+			full/4, full, st, d, k.SeqLen(s), abi.ErrLimit)
+	}
+	if logits, st := k.SeqForward(s, toks[1:], time.Now().Add(time.Hour)); st != abi.OK || !slices.Equal(logits, want) {
+		t.Errorf("seq_forward after a stopped one (status %d) differs from the same forward in one go", st)
+	}
 }
 
 // probeGuest is a policy guest that calls the kernel imports with good and bad pointers and handles in its

@@ -53,27 +53,36 @@ var probeKind = kind{name: "probe", exports: map[string]signature{
 	"probe_fs": sig(0, 1), "probe_env": sig(0, 1), "probe_year": sig(0, 1), "probe_panic": sig(0, 0),
 	"probe_spin": sig(1, 1)}}
 
-var probeWasm = sync.OnceValues(func() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "wasmoe-probe")
+var probeWasm = sync.OnceValues(func() ([]byte, error) { return buildTestGuest("probe") })
+
+// buildTestGuest builds the Go guest testdata/name for wasip1 and returns its bytes.
+func buildTestGuest(name string) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "wasmoe-"+name)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "probe.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-buildvcs=false", "-o", out, "./testdata/probe")
+	out := filepath.Join(dir, name+".wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-buildvcs=false", "-o", out, "./testdata/"+name)
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, &exec.Error{Name: "go build ./testdata/probe: " + string(msg), Err: err}
+		return nil, &exec.Error{Name: "go build ./testdata/" + name + ": " + string(msg), Err: err}
 	}
 	return os.ReadFile(out)
-})
+}
+
+// needGo skips a test that builds a guest when the go command is missing.
+func needGo(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("needs the go command to build a test guest")
+	}
+}
 
 // newProbe builds testdata/probe (once per test binary) and returns a pool of its instances.
 func newProbe(t testing.TB, r *Runtime, size int) *pool {
 	t.Helper()
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("needs the go command to build the probe guest")
-	}
+	needGo(t)
 	bin, err := probeWasm()
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ type instance struct {
 	used       time.Duration // time spent in the guest during this request (Config.CPUBudget)
 	ctl        *control      // a policy's per-request state; nil for other guests
 	starting   bool          // _initialize or ctl_init is running: InitTimeout applies, not the budget
+	deadline   time.Time     // the running call's deadline (zero: none), which host kernels keep too
 }
 
 // instantiate creates an instance of cm whose random source is seeded with seed, and runs its
@@ -88,7 +89,9 @@ func (inst *instance) call(ctx context.Context, name string, args ...uint64) (ui
 		}
 		deadline = start.Add(d)
 	}
-	err := inst.mod.call(ctx, name, stack, deadline)
+	inst.deadline = deadline
+	err := inst.mod.call(ctx, name, stack, deadline) // host functions run inside: their time counts too
+	inst.deadline = time.Time{}
 	if !start.IsZero() {
 		inst.used += time.Since(start)
 	}
@@ -109,6 +112,16 @@ func (inst *instance) call(ctx context.Context, name string, args ...uint64) (ui
 		return 0, fmt.Errorf("wasm: %s failed: %s%s", name, brief(err), inst.log.tail())
 	}
 	return stack[0], nil
+}
+
+// stopPastDeadline traps the guest once its call's deadline has passed. Host kernels call it before and
+// after they compute: their time is the guest's (step deadline and CPU budget), and a guest that loops
+// over kernel calls runs too few of its own instructions between them for the engine's deadline check to
+// stop it soon. call then reports the deadline as it does for one the engine enforced.
+func (inst *instance) stopPastDeadline() {
+	if !inst.deadline.IsZero() && !time.Now().Before(inst.deadline) {
+		trapf("deadline passed")
+	}
 }
 
 // brief is an engine's error cut to its first lines: a trap deep in a recursion carries a backtrace of

@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"time"
 	"unsafe"
 
 	"github.com/wasmoe/wasmoe/guest/abi"
@@ -10,27 +11,33 @@ import (
 // models by handle, matmul, expert dispatch with the guest's routing, and model forward passes on
 // sequences the guest owns. Handles are small non-negative integers, valid for the request. Methods return
 // abi status codes; they are called with the guest stopped, on its goroutine.
+//
+// Their time is the guest's: it counts against the calling step's deadline and the request's CPU budget
+// (Config.StepTimeout, Config.CPUBudget). The methods that compute (MatMul, MoE, Route, SeqForward) get
+// that deadline (zero: none) and must return ErrLimit soon after it passes, computing in pieces small
+// enough to check it between them. The host then stops the guest with a deadline error: no kernel call
+// starts, and the guest runs no more code, once the deadline has passed.
 type Kernels interface {
 	// Tensor returns a handle to a weight of the request's model by its GGUF name.
 	Tensor(name string) int32
 	// TensorInfo describes a weight: its kernels.DType and its shape as rows × cols.
 	TensorInfo(h int32) (dtype, rows, cols int32, status int32)
 	// MatMul computes y[n][rows] = x[n][cols] · Wᵀ.
-	MatMul(h int32, x []float32, n int, y []float32) int32
+	MatMul(h int32, x []float32, n int, y []float32, deadline time.Time) int32
 	// MoEShape gives a MoE layer's model width, expert count and experts per token.
 	MoEShape(layer int32) (dim, experts, k int32, status int32)
 	// MoE runs the layer's experts on n tokens x with the given routing (ids and weights, k per token)
 	// and writes the weighted sum to y (shared experts included).
-	MoE(layer int32, x []float32, n int, ids []int32, weights []float32, k int, y []float32) int32
+	MoE(layer int32, x []float32, n int, ids []int32, weights []float32, k int, y []float32, deadline time.Time) int32
 	// Route writes the model's own routing of n tokens (k per token).
-	Route(layer int32, x []float32, n int, ids []int32, weights []float32) int32
+	Route(layer int32, x []float32, n int, ids []int32, weights []float32, deadline time.Time) int32
 	// Model returns a handle to a model by name ("" = the request's model).
 	Model(name string) int32
 	// SeqNew opens an empty sequence (its own KV cache) on a model.
 	SeqNew(model int32) int32
 	// SeqForward appends ids to a sequence and returns the logits of its last token (valid until the
-	// next call), or nil and a status.
-	SeqForward(seq int32, ids []int32) ([]float32, int32)
+	// next call), or nil and a status; on a status the sequence is as it was.
+	SeqForward(seq int32, ids []int32, deadline time.Time) ([]float32, int32)
 	// SeqTrim drops a sequence's tokens past keep.
 	SeqTrim(seq int32, keep int) int32
 	// SeqLen is the number of tokens in a sequence, or a status.
@@ -40,25 +47,32 @@ type Kernels interface {
 }
 
 // kernelFuncs are the wasmoe_v1 imports that call the request's Kernels. A policy whose request has no
-// Kernels gets ErrNotReady; bad pointers or sizes get ErrBadInput.
+// Kernels gets ErrNotReady; bad pointers or sizes get ErrBadInput. A call made past the guest call's
+// deadline, or that returns past it, stops the guest (instance.stopPastDeadline).
 func kernelFuncs() []hostFunc {
-	k := func(name string, s signature, f func(k Kernels, mem []byte, a []uint64) int32) hostFunc {
-		return hostFunc{hostModuleV1, name, s, ctlFunc(func(c *control, mem []byte, a []uint64) int32 {
-			if c.kernels == nil {
-				return abi.ErrNotReady
+	k := func(name string, s signature, f func(k Kernels, mem []byte, a []uint64, deadline time.Time) int32) hostFunc {
+		return hostFunc{hostModuleV1, name, s, func(inst *instance, stack []uint64) {
+			inst.stopPastDeadline()
+			if inst.ctl == nil || inst.ctl.kernels == nil {
+				stack[0] = uint64(uint32(notReady))
+				return
 			}
-			return f(c.kernels, mem, a)
-		})}
+			for i := range stack { // i32 arguments, as ctlFunc takes them
+				stack[i] = uint64(uint32(stack[i]))
+			}
+			stack[0] = uint64(uint32(f(inst.ctl.kernels, inst.mod.memory(), stack, inst.deadline)))
+			inst.stopPastDeadline()
+		}}
 	}
 	return []hostFunc{
-		k(abi.ImportTensor, sig(2, 1), func(k Kernels, mem []byte, a []uint64) int32 {
+		k(abi.ImportTensor, sig(2, 1), func(k Kernels, mem []byte, a []uint64, _ time.Time) int32 {
 			name, ok := bytesAt(mem, a[0], a[1])
 			if !ok {
 				return abi.ErrBadInput
 			}
 			return k.Tensor(string(name))
 		}),
-		k(abi.ImportTensorInfo, sig(2, 1), func(k Kernels, mem []byte, a []uint64) int32 {
+		k(abi.ImportTensorInfo, sig(2, 1), func(k Kernels, mem []byte, a []uint64, _ time.Time) int32 {
 			dt, rows, cols, st := k.TensorInfo(int32(a[0]))
 			if st < 0 {
 				return st
@@ -70,7 +84,7 @@ func kernelFuncs() []hostFunc {
 			out[0], out[1], out[2] = dt, rows, cols
 			return abi.OK
 		}),
-		k(abi.ImportMatMul, sig(4, 1), func(k Kernels, mem []byte, a []uint64) int32 {
+		k(abi.ImportMatMul, sig(4, 1), func(k Kernels, mem []byte, a []uint64, deadline time.Time) int32 {
 			_, rows, cols, st := k.TensorInfo(int32(a[0]))
 			if st < 0 {
 				return st
@@ -81,9 +95,9 @@ func kernelFuncs() []hostFunc {
 			if !ok1 || !ok2 || n == 0 {
 				return abi.ErrBadInput
 			}
-			return k.MatMul(int32(a[0]), x, n, y)
+			return k.MatMul(int32(a[0]), x, n, y, deadline)
 		}),
-		k(abi.ImportMoE, sig(7, 1), func(k Kernels, mem []byte, a []uint64) int32 {
+		k(abi.ImportMoE, sig(7, 1), func(k Kernels, mem []byte, a []uint64, deadline time.Time) int32 {
 			dim, experts, _, st := k.MoEShape(int32(a[0]))
 			if st < 0 {
 				return st
@@ -104,9 +118,9 @@ func kernelFuncs() []hostFunc {
 					return abi.ErrBadInput
 				}
 			}
-			return k.MoE(int32(a[0]), x, n, ids, w, kk, y)
+			return k.MoE(int32(a[0]), x, n, ids, w, kk, y, deadline)
 		}),
-		k(abi.ImportRoute, sig(5, 1), func(k Kernels, mem []byte, a []uint64) int32 {
+		k(abi.ImportRoute, sig(5, 1), func(k Kernels, mem []byte, a []uint64, deadline time.Time) int32 {
 			dim, _, kk, st := k.MoEShape(int32(a[0]))
 			if st < 0 {
 				return st
@@ -118,25 +132,25 @@ func kernelFuncs() []hostFunc {
 			if !ok1 || !ok2 || !ok3 || n == 0 {
 				return abi.ErrBadInput
 			}
-			if st := k.Route(int32(a[0]), x, n, ids, w); st < 0 {
+			if st := k.Route(int32(a[0]), x, n, ids, w, deadline); st < 0 {
 				return st
 			}
 			return kk
 		}),
-		k(abi.ImportModel, sig(2, 1), func(k Kernels, mem []byte, a []uint64) int32 {
+		k(abi.ImportModel, sig(2, 1), func(k Kernels, mem []byte, a []uint64, _ time.Time) int32 {
 			name, ok := bytesAt(mem, a[0], a[1])
 			if !ok {
 				return abi.ErrBadInput
 			}
 			return k.Model(string(name))
 		}),
-		k(abi.ImportSeqNew, sig(1, 1), func(k Kernels, _ []byte, a []uint64) int32 { return k.SeqNew(int32(a[0])) }),
-		k(abi.ImportSeqForward, sig(5, 1), func(k Kernels, mem []byte, a []uint64) int32 {
+		k(abi.ImportSeqNew, sig(1, 1), func(k Kernels, _ []byte, a []uint64, _ time.Time) int32 { return k.SeqNew(int32(a[0])) }),
+		k(abi.ImportSeqForward, sig(5, 1), func(k Kernels, mem []byte, a []uint64, deadline time.Time) int32 {
 			ids, ok := int32sAt(mem, a[1], int(uint32(a[2])))
 			if !ok || len(ids) == 0 {
 				return abi.ErrBadInput
 			}
-			logits, st := k.SeqForward(int32(a[0]), ids)
+			logits, st := k.SeqForward(int32(a[0]), ids, deadline)
 			if st < 0 {
 				return st
 			}
@@ -149,11 +163,11 @@ func kernelFuncs() []hostFunc {
 			}
 			return int32(len(logits))
 		}),
-		k(abi.ImportSeqTrim, sig(2, 1), func(k Kernels, _ []byte, a []uint64) int32 {
+		k(abi.ImportSeqTrim, sig(2, 1), func(k Kernels, _ []byte, a []uint64, _ time.Time) int32 {
 			return k.SeqTrim(int32(a[0]), int(uint32(a[1])))
 		}),
-		k(abi.ImportSeqLen, sig(1, 1), func(k Kernels, _ []byte, a []uint64) int32 { return k.SeqLen(int32(a[0])) }),
-		k(abi.ImportSeqFree, sig(1, 1), func(k Kernels, _ []byte, a []uint64) int32 { return k.SeqFree(int32(a[0])) }),
+		k(abi.ImportSeqLen, sig(1, 1), func(k Kernels, _ []byte, a []uint64, _ time.Time) int32 { return k.SeqLen(int32(a[0])) }),
+		k(abi.ImportSeqFree, sig(1, 1), func(k Kernels, _ []byte, a []uint64, _ time.Time) int32 { return k.SeqFree(int32(a[0])) }),
 	}
 }
 
