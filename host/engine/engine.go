@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/host/model"
@@ -19,12 +21,16 @@ type Config struct {
 	ModelPath     string        // GGUF file or Hugging Face directory
 	ID            string        // model name for clients; default: the file name without extension
 	Threads       int           // kernel threads; 0 = all cores
-	Context       int           // tokens per sequence; 0 = min(model context, 4096)
+	Context       int           // tokens per sequence; 0 = min(model context, 4096), less if the KV cache is smaller
 	MaxQueue      int           // requests waiting for the model before ErrOverloaded; 0 = 64
+	Parallel      int           // sequences running at once (the rest wait); 0 = 8
+	BatchTokens   int           // tokens one forward step may take, decode rows first; 0 = 256
+	KVCacheTokens int           // tokens the paged KV cache holds, all sequences together; 0 = sized from free memory
+	WriteTimeout  time.Duration // longest a request's output buffer may stay full before it is cut off; 0 = 30 s
 	Runtime       *wasm.Runtime // the wasm runtime the guests run in
 	TokenizerWasm []byte        // tokenizer guest module
 	SamplerWasm   []byte        // sampler guest module
-	GuestPool     int           // instances per guest; 0 = 4
+	GuestPool     int           // instances per guest; 0 = 4, and at least Parallel
 
 	// PluginRuntime runs policy plugins, under its limits (deadlines, CPU budget, memory); nil = Runtime.
 	PluginRuntime *wasm.Runtime
@@ -34,8 +40,9 @@ type Config struct {
 	Models map[string]string
 }
 
-// Engine serves one model: it owns the weights, the kernel threads and the guests.
-// Sequences run one at a time (batching comes later); waiting requests queue up to Config.MaxQueue.
+// Engine serves one model: it owns the weights, the kernel threads, the paged KV cache and the guests. One
+// scheduler goroutine batches every running sequence into each forward step (scheduler.go); each request's
+// sampling, policy and streaming run in a worker goroutine of its own (generate.go).
 type Engine struct {
 	model   *model.Model
 	pool    *kernels.Pool
@@ -46,11 +53,22 @@ type Engine struct {
 	eog     map[int32]bool
 	context int
 
-	waiting   chan struct{} // admission: one slot per queued or running request
-	running   chan struct{} // holds a value while a sequence computes: one at a time
-	done      chan struct{} // closed by Close: queued and new requests fail with ErrClosed
-	closeOnce sync.Once
-	state     *model.State // reused across requests (guarded by running)
+	parallel     int
+	batchTokens  int
+	maxQueue     int
+	writeTimeout time.Duration
+
+	inbox       chan message  // workers → scheduler
+	done        chan struct{} // closed by Close: queued and new requests fail with ErrClosed
+	loopDone    chan struct{} // closed when the scheduler has stopped
+	queued      atomic.Int64  // requests not admitted yet
+	preemptions atomic.Int64
+	stats       stats
+	sched       *scheduler
+	closeMu     sync.Mutex
+	closing     bool
+	workers     sync.WaitGroup // request workers, which Close waits for
+	closeOnce   sync.Once
 
 	guests          int           // instances per guest pool
 	pluginRT        *wasm.Runtime // where policies run
@@ -62,7 +80,7 @@ type Engine struct {
 	models          map[string]*model.Model // Config.Models, loaded
 }
 
-// Open loads the model and starts its guests.
+// Open loads the model, sizes its KV cache, starts its guests and its scheduler.
 func Open(cfg Config) (*Engine, error) {
 	m, err := model.Open(cfg.ModelPath)
 	if err != nil {
@@ -86,11 +104,14 @@ func (e *Engine) init(cfg Config) error {
 		return fmt.Errorf("engine: %s: tokenizer has %d tokens but the embedding only %d rows", cfg.ModelPath, len(v.Tokens), m.Vocab)
 	}
 	e.vocab = v
-	guests := cfg.GuestPool
-	if guests <= 0 {
-		guests = 4
+	e.parallel = orDefault(cfg.Parallel, 8)
+	e.batchTokens = max(orDefault(cfg.BatchTokens, 256), e.parallel)
+	e.maxQueue = orDefault(cfg.MaxQueue, 64)
+	e.writeTimeout = cfg.WriteTimeout
+	if e.writeTimeout <= 0 {
+		e.writeTimeout = 30 * time.Second
 	}
-	e.guests = guests
+	e.guests = max(orDefault(cfg.GuestPool, 4), e.parallel) // every running request holds a sampler
 	e.pluginRT, e.pluginDir = cfg.PluginRuntime, cfg.PluginDir
 	if e.pluginRT == nil {
 		e.pluginRT = cfg.Runtime
@@ -103,10 +124,10 @@ func (e *Engine) init(cfg Config) error {
 		}
 		e.models[name] = m
 	}
-	if e.tok, err = wasm.NewTokenizer(cfg.Runtime, cfg.TokenizerWasm, v, guests); err != nil {
+	if e.tok, err = wasm.NewTokenizer(cfg.Runtime, cfg.TokenizerWasm, v, e.guests); err != nil {
 		return err
 	}
-	if e.smp, err = wasm.NewSampler(cfg.Runtime, cfg.SamplerWasm, guests); err != nil {
+	if e.smp, err = wasm.NewSampler(cfg.Runtime, cfg.SamplerWasm, e.guests); err != nil {
 		return err
 	}
 	e.pool = kernels.NewPool(cfg.Threads)
@@ -115,13 +136,12 @@ func (e *Engine) init(cfg Config) error {
 		e.context = min(m.Context, 4096)
 	}
 	e.context = min(e.context, m.Context)
-	queue := cfg.MaxQueue
-	if queue <= 0 {
-		queue = 64
+	kvTokens := cfg.KVCacheTokens
+	if kvTokens <= 0 {
+		kvTokens = defaultCacheTokens(m, e.parallel, e.context)
 	}
-	e.waiting = make(chan struct{}, queue+1)
-	e.running = make(chan struct{}, 1)
-	e.done = make(chan struct{})
+	// A sequence never needs more than the pool: the context shrinks to fit, leaving a block for a copy.
+	e.context = max(min(e.context, kvTokens-model.BlockTokens), 2)
 	e.eog = map[int32]bool{}
 	for _, id := range vocab.EOGTokens(v) {
 		e.eog[id] = true
@@ -133,8 +153,22 @@ func (e *Engine) init(cfg Config) error {
 	tmpl, _ := m.File.String("tokenizer.chat_template")
 	e.info = ModelInfo{ID: id, Arch: m.Arch, ContextLength: e.context, VocabSize: m.Vocab, ChatTemplate: tmpl,
 		BOSToken: tokenText(v, v.BOS), EOSToken: tokenText(v, v.EOS), AddBOS: v.AddBOS}
-	e.state = m.NewState(e.context)
+
+	e.inbox = make(chan message, 256)
+	e.done = make(chan struct{})
+	e.loopDone = make(chan struct{})
+	e.sched = &scheduler{e: e, cache: m.NewCache(max(kvTokens, e.context+model.BlockTokens)), ns: namespace(id)}
+	e.stats.total.Store(int64(e.sched.cache.Blocks()))
+	go e.sched.loop()
 	return nil
+}
+
+// orDefault is v, or d when v is not positive.
+func orDefault(v, d int) int {
+	if v <= 0 {
+		return d
+	}
+	return v
 }
 
 func tokenText(v *abi.Vocab, id int32) string {
@@ -144,16 +178,19 @@ func tokenText(v *abi.Vocab, id int32) string {
 	return v.Tokens[id]
 }
 
-// Close fails queued requests, waits for the running one to finish, and releases the model and the kernel
-// threads.
-// Calling it again does nothing.
+// Close stops the scheduler, fails queued and running requests with ErrClosed, waits for their workers,
+// and releases the model and the kernel threads. Calling it again does nothing.
 func (e *Engine) Close() error {
 	var err error
 	e.closeOnce.Do(func() {
+		e.closeMu.Lock()
+		e.closing = true
+		e.closeMu.Unlock()
 		if e.done != nil {
 			close(e.done)
-			e.running <- struct{}{} // the running sequence has finished; no other will start
+			<-e.loopDone
 		}
+		e.workers.Wait()
 		if e.pool != nil {
 			e.pool.Close()
 		}

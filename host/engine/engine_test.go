@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wasmoe/wasmoe/guest/builtin"
 	"github.com/wasmoe/wasmoe/host/modelgen"
@@ -16,8 +17,14 @@ import (
 
 func openTiny(t *testing.T, cfg Config) *Engine {
 	t.Helper()
+	return openModel(t, cfg, modelgen.Tiny("qwen2", kernels.Q8_0))
+}
+
+// openModel opens an engine on a random-weight model with the Qwen2 tokenizer.
+func openModel(t *testing.T, cfg Config, o modelgen.Options) *Engine {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "tiny.gguf")
-	if err := modelgen.WriteFile(modelgen.Tiny("qwen2", kernels.Q8_0), testutil.Vocab(t, "ggml-vocab-qwen2.gguf"), path); err != nil {
+	if err := modelgen.WriteFile(o, testutil.Vocab(t, "ggml-vocab-qwen2.gguf"), path); err != nil {
 		t.Fatal(err)
 	}
 	rt, err := wasm.NewRuntime(context.Background(), wasm.Config{})
@@ -130,7 +137,7 @@ func TestSeedDeterminism(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	e := openTiny(t, Config{Context: 16, MaxQueue: 1})
+	e := openTiny(t, Config{Context: 16, MaxQueue: 1, Parallel: 1})
 	ctx := context.Background()
 	noop := func(Piece) error { return nil }
 	if _, err := e.Generate(ctx, Request{Prompt: make([]int32, 16)}, noop); !errors.Is(err, ErrPromptTooLong) {
@@ -153,7 +160,10 @@ func TestLimits(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || n != 2 {
 		t.Errorf("cancel: err %v after %d tokens", err, n)
 	}
-	// With the model busy and the one queue place taken, the next request is refused.
+	// With the one running place taken (a request whose reader stalls keeps it: it pauses with its
+	// output buffer full) and the one queue place taken, the next request is refused.
+	e.Close()
+	e = openTiny(t, Config{Context: 512, MaxQueue: 1, Parallel: 1})
 	hold := make(chan struct{})
 	started := make(chan struct{})
 	var wg sync.WaitGroup
@@ -174,7 +184,8 @@ func TestLimits(t *testing.T) {
 		defer wg.Done()
 		e.Generate(ctx, Request{Prompt: []int32{1}, MaxTokens: 1}, noop)
 	}()
-	for len(e.waiting) < 2 {
+	for e.Stats().Waiting < 1 {
+		time.Sleep(time.Millisecond)
 	}
 	if _, err := e.Generate(ctx, Request{Prompt: []int32{1}, MaxTokens: 1}, noop); !errors.Is(err, ErrOverloaded) {
 		t.Errorf("third request with queue 1: %v", err)

@@ -13,12 +13,15 @@ const MaxChoices = 16
 
 // Errors callers map to protocol responses.
 var (
-	// ErrOverloaded means the engine's queue is full; retry later (HTTP 503).
+	// ErrOverloaded means the engine's queue is full; retry later (HTTP 503 with Retry-After).
 	ErrOverloaded = errors.New("engine: overloaded, queue is full")
 	// ErrPromptTooLong means the prompt does not fit the model's context (HTTP 413).
 	ErrPromptTooLong = errors.New("engine: prompt does not fit the context window")
 	// ErrClosed means the engine is shutting down (HTTP 503).
 	ErrClosed = errors.New("engine: closed")
+	// ErrWriteTimeout means the request's reader did not take its output within Config.WriteTimeout: the
+	// request was cut off and its sequences freed.
+	ErrWriteTimeout = errors.New("engine: the client did not read the output in time")
 	// ErrBadPlugin means a request named a plugin that does not exist or does not load (HTTP 400).
 	ErrBadPlugin = errors.New("engine: bad plugin")
 )
@@ -73,6 +76,10 @@ type Request struct {
 	// hidden output, custom picks. PolicyConfig is handed to it as the request's config.
 	Policy       *wasm.Policy
 	PolicyConfig []byte
+
+	// NoPromptCache skips the prefix cache (OpenAI-compatible servers' cache_prompt: false): the whole
+	// prompt is computed and none of it is kept for later requests.
+	NoPromptCache bool
 }
 
 // Piece is one generated token and the text it completes. Text holds only whole UTF-8 characters: bytes of a
@@ -86,6 +93,7 @@ type Piece struct {
 // Result summarises a finished generation.
 type Result struct {
 	PromptTokens     int
+	CachedTokens     int    // prompt tokens reused from the prefix cache (usage.prompt_tokens_details.cached_tokens)
 	CompletionTokens int    // all sequences together, hidden tokens included
 	FinishReason     string // sequence 0's: FinishStop or FinishLength
 	Choices          []Choice
