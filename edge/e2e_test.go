@@ -15,15 +15,21 @@ import (
 	"github.com/wasmoe/wasmoe/host/engine"
 )
 
-// startServer serves m on a free loopback port and returns the base URL.
-func startServer(t *testing.T, cfg Config, m Model) (*Server, string) {
+// startServer serves models on a free loopback port and returns the base URL.
+func startServer(t *testing.T, cfg Config, models ...Model) (*Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveOn(t, ln, cfg, models...)
+}
+
+// serveOn serves models on ln until the test ends and returns the base URL.
+func serveOn(t *testing.T, ln net.Listener, cfg Config, models ...Model) (*Server, string) {
+	t.Helper()
 	cfg.Logger = quiet
-	s := NewServer(cfg, m)
+	s := NewServer(cfg, models...)
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
 	t.Cleanup(func() {

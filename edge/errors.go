@@ -34,6 +34,11 @@ func (e *apiError) Error() string { return e.Message }
 // errInternal is what a panic or an unexpected engine error becomes; the details go to the log.
 var errInternal = &apiError{Status: fasthttp.StatusInternalServerError, Type: typeServer, Message: "internal server error"}
 
+// errClientClosed answers a request whose client closed the connection or stopped reading its stream:
+// nginx's 499, written for the record: most likely no one reads it.
+var errClientClosed = &apiError{Status: 499, Type: typeInvalidRequest, Code: "client_closed_request",
+	Message: "the client closed the connection or stopped reading the response"}
+
 // badRequest is a 400 about param ("" when no one parameter is at fault).
 func badRequest(param, format string, args ...any) *apiError {
 	return &apiError{Status: fasthttp.StatusBadRequest, Type: typeInvalidRequest, Param: param, Message: fmt.Sprintf(format, args...)}

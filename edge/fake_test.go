@@ -31,6 +31,8 @@ type fakeModel struct {
 	panics  bool          // panic instead of generating
 	emitted atomic.Int64  // pieces emit accepted
 	ended   chan struct{} // if not nil, closed when Generate returns
+	queued  chan struct{} // if not nil, Generate waits for it (or its context) first, as in a full engine's queue
+	cached  int           // CachedTokens of the result
 
 	// A policy's output: when script is set, Generate emits these pieces (choice indexes included)
 	// instead of pieces, then returns choices, and completion as CompletionTokens when it is > 0.
@@ -42,7 +44,8 @@ type fakeModel struct {
 	req      engine.Request // the last request
 	text     string         // the last text tokenized
 	addBOS   bool
-	emitErrs int // emits that failed
+	emitErrs int   // emits that failed
+	endErr   error // what the last Generate returned
 }
 
 func (f *fakeModel) Info() engine.ModelInfo {
@@ -74,17 +77,29 @@ func (f *fakeModel) Tokenize(_ context.Context, text string, addBOS, _ bool) ([]
 	return ids, nil
 }
 
-func (f *fakeModel) Generate(ctx context.Context, req engine.Request, emit func(engine.Piece) error) (engine.Result, error) {
+func (f *fakeModel) Generate(ctx context.Context, req engine.Request, emit func(engine.Piece) error) (_ engine.Result, err error) {
 	if f.ended != nil {
 		defer close(f.ended)
 	}
+	defer func() {
+		f.mu.Lock()
+		f.endErr = err
+		f.mu.Unlock()
+	}()
 	f.mu.Lock()
 	f.req = req
 	f.mu.Unlock()
 	if f.panics {
 		panic("fake model exploded")
 	}
-	res := engine.Result{PromptTokens: len(req.Prompt)}
+	res := engine.Result{PromptTokens: len(req.Prompt), CachedTokens: f.cached}
+	if f.queued != nil {
+		select {
+		case <-f.queued:
+		case <-ctx.Done():
+			return res, context.Cause(ctx)
+		}
+	}
 	if f.err != nil && f.errAt == 0 {
 		return res, f.err
 	}
@@ -155,6 +170,13 @@ func (f *fakeModel) lastRequest() engine.Request {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.req
+}
+
+// lastErr is what the last Generate returned.
+func (f *fakeModel) lastErr() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.endErr
 }
 
 func (f *fakeModel) lastText() (string, bool) {

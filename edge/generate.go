@@ -76,10 +76,16 @@ func (r *run) next() (p engine.Piece, ok bool) {
 func (r *run) stop(why error) { r.cancel(why) }
 
 // failure is the API error of job's generation that ended with err: the reason it was cancelled if it
-// was (timeout, shutdown), else the engine's error, or its plugin's failure.
+// was (timeout, shutdown, the client left), else the engine's error, or its plugin's failure. A client
+// that left or stopped reading is logged (at info: clients do that) and gets errClientClosed, which a
+// stream does not try to send.
 func (s *Server) failure(j *job, r *run, err error) *apiError {
-	if cause := context.Cause(r.ctx); errors.Is(cause, errTimeout) || errors.Is(cause, errShutdown) {
+	if cause := context.Cause(r.ctx); errors.Is(cause, errTimeout) || errors.Is(cause, errShutdown) || errors.Is(cause, errClientGone) {
 		err = cause
+	}
+	if errors.Is(err, errClientGone) || errors.Is(err, engine.ErrWriteTimeout) {
+		s.log.Info("edge: generation cut off", "model", j.model.info.ID, "why", err)
+		return errClientClosed
 	}
 	if e := knownError(err, j.param); e != nil {
 		return e

@@ -38,7 +38,8 @@ type commonRequest struct {
 	} `json:"stream_options"`
 	Logprobs    json.RawMessage `json:"logprobs"` // a bool for chat, an int for completions; not supported
 	TopLogprobs *int            `json:"top_logprobs"`
-	IgnoreEOS   bool            `json:"ignore_eos"` // llama.cpp's extension: generate past end-of-generation tokens
+	IgnoreEOS   bool            `json:"ignore_eos"`   // llama.cpp's extension: generate past end-of-generation tokens
+	CachePrompt *bool           `json:"cache_prompt"` // llama.cpp's extension: false skips the prefix cache
 
 	// wasmoe's extension: the policy plugin that steers the generation, and its config (any JSON value;
 	// a string is passed as its contents).
@@ -54,7 +55,8 @@ type generation struct {
 	stream       bool
 	includeUsage bool
 	ignoreEOS    bool
-	n            int // choices; 0 = 1
+	noCache      bool // cache_prompt: false
+	n            int  // choices; 0 = 1
 
 	plugin       string       // the policy plugin's name; "" for none
 	pluginConfig []byte       // its config
@@ -111,7 +113,8 @@ func kindName(t reflect.Type) string {
 // validate checks the shared fields (ranges as OpenAI documents them) and builds the engine parameters.
 // defaultMax is the server's max_tokens; vocab (0: unknown) bounds logit_bias ids.
 func (r *commonRequest) validate(defaultMax, vocab int) (*generation, *apiError) {
-	g := &generation{stream: r.Stream, ignoreEOS: r.IgnoreEOS, maxTokens: max(defaultMax, 0)}
+	g := &generation{stream: r.Stream, ignoreEOS: r.IgnoreEOS, maxTokens: max(defaultMax, 0),
+		noCache: r.CachePrompt != nil && !*r.CachePrompt}
 	if r.StreamOptions != nil {
 		if !r.Stream {
 			return nil, badRequest("stream_options", "stream_options is only allowed when stream is true")
@@ -240,5 +243,5 @@ func parseStop(raw json.RawMessage) ([]string, *apiError) {
 // request is the engine request of a validated generation over prompt.
 func (g *generation) request(prompt []int32) engine.Request {
 	return engine.Request{Prompt: prompt, MaxTokens: g.maxTokens, Sampling: g.sampling, IgnoreEOS: g.ignoreEOS, N: g.n,
-		Policy: g.policy, PolicyConfig: g.pluginConfig}
+		Policy: g.policy, PolicyConfig: g.pluginConfig, NoPromptCache: g.noCache}
 }

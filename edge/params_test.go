@@ -52,3 +52,27 @@ func TestSamplingParameters(t *testing.T) {
 		t.Errorf("MaxTokens %d", r.MaxTokens)
 	}
 }
+
+// TestPromptCache checks cache_prompt (on unless false) and that usage reports the cached prompt tokens,
+// whole and streamed.
+func TestPromptCache(t *testing.T) {
+	m := &fakeModel{pieces: []string{"x"}, cached: 3}
+	s := newTestServer(m)
+	for _, c := range []struct {
+		field   string
+		noCache bool
+	}{{"", false}, {`,"cache_prompt":true`, false}, {`,"cache_prompt":false`, true}} {
+		u := post(s, "/v1/completions", `{"prompt":"a b c d"`+c.field+`}`).completion(t).Usage
+		if got := m.lastRequest().NoPromptCache; got != c.noCache {
+			t.Errorf("%q: NoPromptCache %v", c.field, got)
+		}
+		if u.PromptTokens != 4 || u.PromptTokensDetails.CachedTokens == nil || *u.PromptTokensDetails.CachedTokens != 3 {
+			t.Errorf("%q: usage %+v", c.field, u)
+		}
+	}
+	cs := post(s, "/v1/chat/completions", `{`+hi+`,"stream":true,"stream_options":{"include_usage":true}}`).chunks(t)
+	if u := cs[len(cs)-1].Usage; u == nil || u.PromptTokensDetails.CachedTokens == nil || *u.PromptTokensDetails.CachedTokens != 3 {
+		t.Errorf("streamed usage %+v", u)
+	}
+	post(s, "/v1/completions", `{"prompt":"a","cache_prompt":"no"}`).apiErr(t, 400)
+}

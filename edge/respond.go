@@ -2,7 +2,6 @@ package edge
 
 import (
 	"bufio"
-	"errors"
 	"math/rand/v2"
 	"runtime/debug"
 	"strconv"
@@ -30,16 +29,19 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 		return
 	}
 	r := s.start(j.model, j.gen.request(j.prompt))
-	first, ok := r.next() // the status waits for the first piece: an error before it gets its own
+	unwatch := watchClient(ctx.Conn(), r) // until the response is written: the stream writer's, else here
+	first, ok := r.next()                 // the status waits for the first piece: an error before it gets its own
 	if !ok && r.err != nil {
+		unwatch()
 		writeError(ctx, s.failure(j, r, r.err))
 		return
 	}
 	id, created := newID(j.chat), time.Now().Unix()
 	if j.gen.stream {
-		s.stream(ctx, j, r, first, ok, id, created)
+		s.stream(ctx, j, r, unwatch, first, ok, id, created)
 		return
 	}
+	defer unwatch()
 	var out gatherer
 	p := newPipe(j, &out)
 	if err := p.pump(r, first, ok); err != nil {
@@ -59,7 +61,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 		b = appendChoice(b, j.chat, i, &out.choices[i], p.choices[i].think.reasoned)
 	}
 	b = append(b, `],"usage":`...)
-	b = appendUsage(b, len(j.prompt), p.tokens)
+	b = appendUsage(b, len(j.prompt), p.tokens, r.res.CachedTokens)
 	ctx.SetContentType(contentJSON)
 	ctx.SetBody(append(b, '}'))
 }
@@ -86,14 +88,23 @@ func appendChoice(b []byte, chat bool, i int, c *collector, reasoned bool) []byt
 	return append(b, '}')
 }
 
-// stream sends the response as Server-Sent Events. fasthttp runs the writer after the handler returns, in
-// its own goroutine; a failed write means the client is gone and cancels the generation.
-func (s *Server) stream(ctx *fasthttp.RequestCtx, j *job, r *run, first engine.Piece, ok bool, id string, created int64) {
+// stream sends the response as Server-Sent Events. fasthttp runs the writer in its own goroutine while it
+// copies the writer's output to the connection, after the handler returns; unwatch ends the watch on the
+// client once the writer is done. A write that fails (the client left, or did not read for WriteTimeout)
+// cancels the generation.
+func (s *Server) stream(ctx *fasthttp.RequestCtx, j *job, r *run, unwatch func(), first engine.Piece, ok bool, id string, created int64) {
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	ctx.Response.ImmediateHeaderFlush = true
+	// A write deadline set through ctx is cleared by fasthttp once the response is written, so the next
+	// request on the connection starts without one (without a connection there is nothing to set). The
+	// writer moves it on before each event through conn itself: ctx is fasthttp's again as soon as a write
+	// has failed, while the writer may still be running.
+	conn := ctx.Conn()
+	ctx.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer unwatch()
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("edge: panic streaming a response", "panic", p, "stack", string(debug.Stack()))
@@ -101,18 +112,15 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, j *job, r *run, first engine.P
 			}
 		}()
 		sse := newSSEWriter(w, j, id, created)
+		sse.conn, sse.timeout = conn, s.cfg.WriteTimeout
 		p := newPipe(j, sse)
-		err := p.pump(r, first, ok)
-		switch {
-		case errors.Is(err, errClientGone):
-			return
-		case err != nil:
-			if sse.fail(s.failure(j, r, err)) == nil {
+		if err := p.pump(r, first, ok); err != nil {
+			if e := s.failure(j, r, err); e != errClientClosed && sse.fail(e) == nil {
 				sse.done()
 			}
 			return
 		}
-		if j.gen.includeUsage && sse.usage(len(j.prompt), p.tokens) != nil {
+		if j.gen.includeUsage && sse.usage(len(j.prompt), p.tokens, r.res.CachedTokens) != nil {
 			return
 		}
 		sse.done()

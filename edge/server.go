@@ -9,10 +9,11 @@
 //
 // A generation runs in its own goroutine and hands its pieces to the handler one at a time. The response
 // status is decided once the first piece (or the engine's error) is there, so an overloaded engine gives a
-// real 503 even to a streaming request. A streamed response whose write fails (the client left) cancels
-// the generation; so do a stop string, the request timeout and Shutdown. A non-streamed request cannot
-// see its client leave (fasthttp does not read the connection while a handler runs): it ends at its
-// max_tokens, stop string or timeout.
+// real 503 (with Retry-After) even to a streaming request. A client that leaves cancels its generation,
+// streamed or not, queued or running: fasthttp does not read the connection while a handler runs, so a
+// watcher peeks at the socket a few times a second until the generation ends. A stream whose client
+// stops reading is cut off once an event has waited WriteTimeout to be written, and so is its generation.
+// A stop string, the request timeout and Shutdown cancel a generation too.
 package edge
 
 import (
@@ -47,15 +48,16 @@ type Config struct {
 	DefaultMaxTokens int           // max_tokens of a request that gives none; < 0: until the context is full
 	RequestTimeout   time.Duration // longest a generation may run; past it 504 (or an error event)
 	ReadTimeout      time.Duration // longest to read a request; twice that is the keep-alive idle limit
+	WriteTimeout     time.Duration // longest a stream's event may wait for the client to read; past it the stream is cut off
 	CORSOrigin       string        // Access-Control-Allow-Origin for every response; "" sends no CORS headers
 	Logger           *slog.Logger  // nil: slog.Default()
 }
 
-// DefaultConfig returns a loopback address, 4 MiB bodies, 1024 tokens by default, 10-minute generations
-// and 1-minute reads.
+// DefaultConfig returns a loopback address, 4 MiB bodies, 1024 tokens by default, 10-minute generations,
+// 1-minute reads and 30-second writes.
 func DefaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8080", MaxBodyBytes: 4 << 20, DefaultMaxTokens: 1024,
-		RequestTimeout: 10 * time.Minute, ReadTimeout: time.Minute}
+		RequestTimeout: 10 * time.Minute, ReadTimeout: time.Minute, WriteTimeout: 30 * time.Second}
 }
 
 // Server serves one or more models over HTTP.
@@ -96,6 +98,9 @@ func NewServer(cfg Config, models ...Model) *Server {
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = d.ReadTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = d.WriteTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -2,8 +2,10 @@ package edge
 
 import (
 	"bufio"
+	"net"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -13,6 +15,8 @@ import (
 // chunk per token is the hot path.
 type sseWriter struct {
 	w            *bufio.Writer
+	conn         net.Conn      // when not nil, each event must be written within timeout, or the stream fails
+	timeout      time.Duration // the write deadline's distance
 	buf          []byte
 	head         []byte // {"id":…,"object":…,"created":…,"model":…,
 	chat         bool
@@ -62,11 +66,11 @@ func (s *sseWriter) finish(index int, reason string) error {
 }
 
 // usage sends the last chunk of a stream with stream_options.include_usage: no choices, the usage.
-func (s *sseWriter) usage(prompt, completion int) error {
+func (s *sseWriter) usage(prompt, completion, cached int) error {
 	b := append(s.buf[:0], "data: "...)
 	b = append(b, s.head...)
 	b = append(b, `"choices":[],"usage":`...)
-	b = appendUsage(b, prompt, completion)
+	b = appendUsage(b, prompt, completion, cached)
 	return s.send(append(b, "}\n\n"...))
 }
 
@@ -101,9 +105,14 @@ func (s *sseWriter) choice(b []byte, finish string) error {
 	return s.send(append(b, "}\n\n"...))
 }
 
-// send writes one event and flushes it; an error means the client is gone.
+// send writes one event and flushes it; an error means the client is gone, or stopped reading.
 func (s *sseWriter) send(b []byte) error {
 	s.buf = b
+	if s.conn != nil {
+		if err := s.conn.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil {
+			return err
+		}
+	}
 	if _, err := s.w.Write(b); err != nil {
 		return err
 	}
@@ -123,15 +132,17 @@ func appendHead(b []byte, id, object string, created int64, model string) []byte
 	return append(b, ',')
 }
 
-// appendUsage appends OpenAI's usage object. No prompt cache yet: cached_tokens is 0.
-func appendUsage(b []byte, prompt, completion int) []byte {
+// appendUsage appends OpenAI's usage object; cached is the prompt tokens the prefix cache gave.
+func appendUsage(b []byte, prompt, completion, cached int) []byte {
 	b = append(b, `{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, int64(prompt), 10)
 	b = append(b, `,"completion_tokens":`...)
 	b = strconv.AppendInt(b, int64(completion), 10)
 	b = append(b, `,"total_tokens":`...)
 	b = strconv.AppendInt(b, int64(prompt+completion), 10)
-	return append(b, `,"prompt_tokens_details":{"cached_tokens":0}}`...)
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = strconv.AppendInt(b, int64(cached), 10)
+	return append(b, "}}"...)
 }
 
 // appendNullString appends s as a JSON string, or null when it is empty.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -20,10 +21,25 @@ type wranglerConfig struct {
 		PluginDir string `toml:"PLUGIN_DIR"`
 	} `toml:"vars"`
 	Limits struct {
-		MaxQueue     int `toml:"max_queue"`      // requests waiting for the model before 503
-		MaxBodyBytes int `toml:"max_body_bytes"` // largest request body
-		MaxTokens    int `toml:"max_tokens"`     // default max_tokens of a request
+		MaxQueue      int      `toml:"max_queue"`       // requests waiting for the model before 503
+		MaxBodyBytes  int      `toml:"max_body_bytes"`  // largest request body
+		MaxTokens     int      `toml:"max_tokens"`      // default max_tokens of a request
+		Parallel      int      `toml:"parallel"`        // sequences running at once
+		BatchTokens   int      `toml:"batch_tokens"`    // tokens one forward step may take
+		KVCacheTokens int      `toml:"kv_cache_tokens"` // tokens the KV cache holds; 0 = sized from free memory
+		WriteTimeout  duration `toml:"write_timeout"`   // longest a stream may go unread, e.g. "30s"
 	} `toml:"limits"`
+}
+
+// duration is a time.Duration written as Go writes one ("30s", "1m30s"); a bare number is refused, as it
+// would be nanoseconds.
+type duration time.Duration
+
+// UnmarshalText parses a duration string.
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = duration(v)
+	return err
 }
 
 // readWrangler parses path; unknown keys are an error that names them, so typos do not pass silently.

@@ -25,6 +25,12 @@ type engineFlags struct {
 	sampler  string
 	maxQueue int
 
+	// The scheduler's settings, serve's flags; other commands leave them 0, the engine's defaults.
+	parallel      int           // sequences running at once
+	batchTokens   int           // tokens per forward step
+	kvCacheTokens int           // KV cache size in tokens
+	writeTimeout  time.Duration // longest a request's output may wait for its reader
+
 	engine       string        // wasm engine
 	pluginDir    string        // plugins requests may name
 	stepTimeout  time.Duration // per call into a plugin
@@ -105,6 +111,7 @@ func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
 		return nil, err
 	}
 	return engine.Open(engine.Config{ModelPath: path, Threads: f.threads, Context: f.ctx, Runtime: rt, MaxQueue: f.maxQueue,
+		Parallel: f.parallel, BatchTokens: f.batchTokens, KVCacheTokens: f.kvCacheTokens, WriteTimeout: f.writeTimeout,
 		TokenizerWasm: builtin.Tokenizer, SamplerWasm: samplerWasm, PluginRuntime: plugins, PluginDir: f.pluginDir, Models: f.models})
 }
 

@@ -22,6 +22,10 @@ func serve(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	config := fs.String("config", "", "wrangler.toml to read (flags given on the command line override it)")
 	maxQueue := fs.Int("max-queue", 64, "requests waiting for the model before answering 503")
+	fs.IntVar(&ef.parallel, "parallel", 8, "sequences the engine runs at once (the rest wait in the queue)")
+	fs.IntVar(&ef.batchTokens, "batch-tokens", 256, "tokens one forward step may take, decoding sequences first")
+	fs.IntVar(&ef.kvCacheTokens, "kv-cache-tokens", 0, "tokens the KV cache holds, all sequences together (0: sized from free memory)")
+	fs.DurationVar(&ef.writeTimeout, "write-timeout", 30*time.Second, "longest a client may leave its stream unread before it is cut off")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,6 +64,26 @@ func serve(args []string) error {
 				*maxQueue = c.Limits.MaxQueue
 			}
 		})
+		apply("parallel", func() {
+			if c.Limits.Parallel > 0 {
+				ef.parallel = c.Limits.Parallel
+			}
+		})
+		apply("batch-tokens", func() {
+			if c.Limits.BatchTokens > 0 {
+				ef.batchTokens = c.Limits.BatchTokens
+			}
+		})
+		apply("kv-cache-tokens", func() {
+			if c.Limits.KVCacheTokens > 0 {
+				ef.kvCacheTokens = c.Limits.KVCacheTokens
+			}
+		})
+		apply("write-timeout", func() {
+			if c.Limits.WriteTimeout > 0 {
+				ef.writeTimeout = time.Duration(c.Limits.WriteTimeout)
+			}
+		})
 		if c.Limits.MaxBodyBytes > 0 {
 			ecfg.MaxBodyBytes = c.Limits.MaxBodyBytes
 		}
@@ -67,7 +91,11 @@ func serve(args []string) error {
 			ecfg.DefaultMaxTokens = c.Limits.MaxTokens
 		}
 	}
+	if ef.parallel < 0 || ef.batchTokens < 0 || ef.kvCacheTokens < 0 || ef.writeTimeout < 0 {
+		return fmt.Errorf("--parallel, --batch-tokens, --kv-cache-tokens and --write-timeout must not be negative")
+	}
 	ef.maxQueue = *maxQueue
+	ecfg.WriteTimeout = ef.writeTimeout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e, err := ef.open(ctx)
