@@ -53,6 +53,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./kernels/ ./host/... ./guest/...
 	./tools/bench/decode.sh
 	SHAPE=deepseek-v2-lite ./tools/bench/decode.sh
+	./tools/bench/serve.sh
 
 clean:
 	rm -rf bin
