@@ -24,7 +24,7 @@ type Config struct {
 	Context       int           // tokens per sequence; 0 = min(model context, 4096), less if the KV cache is smaller
 	MaxQueue      int           // requests waiting for the model before ErrOverloaded; 0 = 64
 	Parallel      int           // sequences running at once (the rest wait); 0 = 8
-	BatchTokens   int           // tokens one forward step may take, decode rows first; 0 = 256
+	BatchTokens   int           // tokens one forward step may take, decode rows first; 0 = 2048
 	KVCacheTokens int           // tokens the paged KV cache holds, all sequences together; 0 = sized from free memory
 	WriteTimeout  time.Duration // longest a request's output buffer may stay full before it is cut off; 0 = 30 s
 	Runtime       *wasm.Runtime // the wasm runtime the guests run in
@@ -105,7 +105,7 @@ func (e *Engine) init(cfg Config) error {
 	}
 	e.vocab = v
 	e.parallel = orDefault(cfg.Parallel, 8)
-	e.batchTokens = max(orDefault(cfg.BatchTokens, 256), e.parallel)
+	e.batchTokens = max(orDefault(cfg.BatchTokens, 2048), e.parallel)
 	e.maxQueue = orDefault(cfg.MaxQueue, 64)
 	e.writeTimeout = cfg.WriteTimeout
 	if e.writeTimeout <= 0 {

@@ -11,7 +11,13 @@ import (
 
 // maxGrace bounds how long a step waits for the sequences of the previous one to come back from their
 // workers: a slow plugin or sampler costs the others at most this, then its sequence joins a later step.
-const maxGrace = 50 * time.Millisecond
+const maxGrace = 200 * time.Millisecond
+
+// A step that would only prefill waits for more requests while they keep arriving (coalesce).
+const (
+	coalesceQuiet = 5 * time.Millisecond
+	coalesceMax   = 25 * time.Millisecond
+)
 
 // scheduler is the engine's one decode loop. Each step it batches one token of every generating sequence,
 // then prompt chunks (chunked prefill) round-robin up to the token budget, runs the batch through the
@@ -82,6 +88,9 @@ func (sc *scheduler) gather() bool {
 		}
 		sc.admit()
 		if sc.computable() {
+			if !sc.decoding() {
+				sc.coalesce()
+			}
 			return true
 		}
 		sc.publishStats()
@@ -92,6 +101,42 @@ func (sc *scheduler) gather() bool {
 			return false
 		}
 	}
+}
+
+// coalesce lets requests that arrive together (a burst of clients) join a step that would only prefill,
+// so that they share one forward pass instead of the first taking a step alone: it waits until no request
+// has arrived for coalesceQuiet, coalesceMax at most.
+func (sc *scheduler) coalesce() {
+	quiet, limit := time.NewTimer(coalesceQuiet), time.NewTimer(coalesceMax)
+	defer quiet.Stop()
+	defer limit.Stop()
+	for {
+		select {
+		case m := <-sc.e.inbox:
+			sc.handle(m)
+			if m.kind == submit {
+				quiet.Reset(coalesceQuiet)
+			}
+		case <-quiet.C:
+			sc.admit()
+			return
+		case <-limit.C:
+			sc.admit()
+			return
+		case <-sc.e.done:
+			return
+		}
+	}
+}
+
+// decoding reports whether some sequence waits for the model with just its next token to run.
+func (sc *scheduler) decoding() bool {
+	for _, s := range sc.running {
+		if sc.ready(s) && len(s.tokens)-s.cached == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // handle applies one message.

@@ -109,7 +109,8 @@ echo "model: $model ($(du -h "$model" | cut -f1)), prompt ~$prompt_tokens tokens
 labels=(wasmoe)
 urls=("http://127.0.0.1:$port")
 wasmoe_cmd=(./bin/wasmoe serve --model "$model" --threads "$threads" --ctx "$slot_ctx" --addr "127.0.0.1:$port")
-if ./bin/wasmoe serve -h 2>&1 | grep -q -- '-parallel'; then
+serve_help=$(./bin/wasmoe serve -h 2>&1 || true) # -h exits 2; under pipefail a pipe from it would fail
+if grep -q -- '-parallel' <<< "$serve_help"; then
   wasmoe_cmd+=(--parallel "$parallel")
 else
   echo "note: this wasmoe serve has no --parallel yet: it serves one request at a time"
@@ -119,7 +120,7 @@ for np in $llama_nps; do
   port=$((port + 1))
   labels+=("llama-np$np")
   urls+=("http://127.0.0.1:$port")
-  start "llama-np$np" "$port" "$llama_server" -m "$model" -t "$threads" -np "$np" -c $((slot_ctx * np)) \
+  start "llama-np$np" "$port" "$llama_server" -m "$model" -t "$threads" -np "$np" -c $((slot_ctx * np)) --reasoning-format none \
     --host 127.0.0.1 --port "$port"
 done
 for i in "${!labels[@]}"; do # one short request each, so no timed run pays for first-touch costs

@@ -23,7 +23,7 @@ func serve(args []string) error {
 	config := fs.String("config", "", "wrangler.toml to read (flags given on the command line override it)")
 	maxQueue := fs.Int("max-queue", 64, "requests waiting for the model before answering 503")
 	fs.IntVar(&ef.parallel, "parallel", 8, "sequences the engine runs at once (the rest wait in the queue)")
-	fs.IntVar(&ef.batchTokens, "batch-tokens", 256, "tokens one forward step may take, decoding sequences first")
+	fs.IntVar(&ef.batchTokens, "batch-tokens", 2048, "tokens one forward step may take, decoding sequences first")
 	fs.IntVar(&ef.kvCacheTokens, "kv-cache-tokens", 0, "tokens the KV cache holds, all sequences together (0: sized from free memory)")
 	fs.DurationVar(&ef.writeTimeout, "write-timeout", 30*time.Second, "longest a client may leave its stream unread before it is cut off")
 	if err := fs.Parse(args); err != nil {
