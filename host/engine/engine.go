@@ -160,7 +160,27 @@ func (e *Engine) init(cfg Config) error {
 	e.sched = &scheduler{e: e, cache: m.NewCache(max(kvTokens, e.context+model.BlockTokens)), ns: namespace(id)}
 	e.stats.total.Store(int64(e.sched.cache.Blocks()))
 	go e.sched.loop()
+	e.workers.Add(1)
+	go e.warmGuests()
 	return nil
+}
+
+// warmGuests starts a tokenizer and a sampler instance for every sequence that may run at once, in the
+// background: without it the first burst of requests pays for their start and misses its first step. A
+// failure here surfaces again, where it matters, on a request.
+func (e *Engine) warmGuests() {
+	defer e.workers.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-e.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_ = e.tok.Warm(ctx, e.parallel)
+	_ = e.smp.Warm(ctx, e.parallel)
 }
 
 // orDefault is v, or d when v is not positive.

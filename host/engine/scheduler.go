@@ -15,8 +15,8 @@ const maxGrace = 200 * time.Millisecond
 
 // A step that would only prefill waits for more requests while they keep arriving (coalesce).
 const (
-	coalesceQuiet = 5 * time.Millisecond
-	coalesceMax   = 25 * time.Millisecond
+	coalesceQuiet = 10 * time.Millisecond
+	coalesceMax   = 50 * time.Millisecond
 )
 
 // scheduler is the engine's one decode loop. Each step it batches one token of every generating sequence,

@@ -65,3 +65,25 @@ func (p *pool) put(inst *instance) {
 
 // live is the number of instances that exist now.
 func (p *pool) live() int { return int(p.created.Load()) }
+
+// warm starts instances until n exist (at most the pool's size), so that a burst of requests does not pay
+// for their start. It stops at the first error, which it returns.
+func (p *pool) warm(ctx context.Context, n int) error {
+	var got []*instance
+	defer func() {
+		for _, inst := range got {
+			p.put(inst)
+		}
+	}()
+	for p.live() < min(n, cap(p.slots)) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		inst, err := p.get(ctx)
+		if err != nil {
+			return err
+		}
+		got = append(got, inst)
+	}
+	return nil
+}

@@ -136,3 +136,7 @@ func (ss *SamplerSession) Release() {
 		ss.inst = nil
 	}
 }
+
+// Warm starts instances until n exist (at most the pool's size): a burst of requests then finds them
+// ready.
+func (s *Sampler) Warm(ctx context.Context, n int) error { return s.p.warm(ctx, n) }

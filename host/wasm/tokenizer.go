@@ -134,3 +134,7 @@ func boolArg(b bool) uint64 {
 	}
 	return 0
 }
+
+// Warm starts instances until n exist (at most the pool's size): a burst of requests then finds them
+// ready.
+func (t *Tokenizer) Warm(ctx context.Context, n int) error { return t.p.warm(ctx, n) }
