@@ -6,7 +6,9 @@
 # side on loopback ports, then, for ROUNDS rounds, runs tools/bench/loadgen at each client count against each
 # server in turn (wasmoe, llama np8, llama np32, wasmoe, ...), so drift hits all of them alike. Each run prints
 # one JSON line; at the end a table gives, per client count, wasmoe next to llama-server's best -np setting (the
-# one with the higher median gen tok/s there) and the medians of the per-round ratios.
+# one with the higher median gen tok/s there) and the medians of the per-round ratios. Every request bans the
+# tokens that are not valid UTF-8 on their own (loadgen -utf8-only): llama-server parses each stream's text
+# and fails the stream (500) when random-weight output is not valid UTF-8.
 #
 # Env knobs:
 #   THREADS (2)            kernel threads of each server
@@ -124,18 +126,18 @@ for np in $llama_nps; do
     --host 127.0.0.1 --port "$port"
 done
 for i in "${!labels[@]}"; do # one short request each, so no timed run pays for first-touch costs
-  ./bin/loadgen -url "${urls[$i]}" -clients 1 -requests 1 -prompt-tokens 16 -max-tokens 4 -timeout "$request_timeout" \
+  ./bin/loadgen -url "${urls[$i]}" -utf8-only "$model" -clients 1 -requests 1 -prompt-tokens 16 -max-tokens 4 -timeout "$request_timeout" \
     -label warmup > /dev/null
 done
 
-echo "+ ./bin/loadgen -url URL -clients C -requests R -prompt-tokens $prompt_tokens -max-tokens $gen_tokens" \
+echo "+ ./bin/loadgen -url URL -utf8-only $model -clients C -requests R -prompt-tokens $prompt_tokens -max-tokens $gen_tokens" \
   "-timeout $request_timeout -label LABEL -round N   # results: $results"
 for round in $(seq 1 "$rounds"); do
   for c in $clients; do
     n=$requests
     [ "$n" -eq 0 ] || [ "$n" -ge "$c" ] || n=$c
     for i in "${!labels[@]}"; do
-      ./bin/loadgen -url "${urls[$i]}" -clients "$c" -requests "$n" -prompt-tokens "$prompt_tokens" \
+      ./bin/loadgen -url "${urls[$i]}" -utf8-only "$model" -clients "$c" -requests "$n" -prompt-tokens "$prompt_tokens" \
         -max-tokens "$gen_tokens" -timeout "$request_timeout" -label "${labels[$i]}" -round "$round" | tee -a "$results"
     done
   done

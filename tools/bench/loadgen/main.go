@@ -45,6 +45,7 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "limit on each request, including its whole stream")
 	flag.StringVar(&cfg.label, "label", "", "label copied into the JSON line")
 	flag.IntVar(&cfg.round, "round", 0, "round number copied into the JSON line")
+	utf8Only := flag.String("utf8-only", "", "a GGUF file: ban its tokens that are not valid UTF-8 alone, so outputs are valid UTF-8 (see vocab.go)")
 	summaryFile := flag.String("summary", "", "summarize this file of JSON lines instead of generating load")
 	ours := flag.String("ours", "wasmoe", "with -summary: the label to compare")
 	theirs := flag.String("theirs", "", "with -summary: comma-separated labels to compare with; the best one per client count is used")
@@ -55,6 +56,13 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if *utf8Only != "" {
+		var err error
+		if cfg.logitBias, err = invalidUTF8Bias(*utf8Only); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
 	}
 	res, err := run(cfg)
 	if err != nil {
@@ -80,6 +88,7 @@ type config struct {
 	timeout      time.Duration
 	label        string
 	round        int
+	logitBias    map[string]float64 // sent with every request; nil sends none
 }
 
 // Result is the JSON line a run prints. Latencies are in milliseconds and cover the requests that succeeded.
@@ -251,7 +260,8 @@ type completionRequest struct {
 	StreamOptions struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	CachePrompt bool `json:"cache_prompt"`
+	CachePrompt bool               `json:"cache_prompt"`
+	LogitBias   map[string]float64 `json:"logit_bias,omitempty"`
 }
 
 // chunk is the part of a streamed completion chunk (or error event) that loadgen reads.
@@ -269,7 +279,7 @@ type chunk struct {
 // stream sends request i and reads its event stream to the end, timing the chunks that carry text.
 func stream(client *http.Client, endpoint string, cfg config, i int) outcome {
 	body := completionRequest{Model: cfg.model, Prompt: buildPrompt(i, cfg.promptTokens), MaxTokens: cfg.maxTokens,
-		IgnoreEOS: true, Stream: true}
+		IgnoreEOS: true, Stream: true, LogitBias: cfg.logitBias}
 	body.StreamOptions.IncludeUsage = true
 	payload, err := json.Marshal(body)
 	if err != nil {
