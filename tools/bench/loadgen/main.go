@@ -213,10 +213,12 @@ func newLoopbackClient() *http.Client {
 	}
 	return &http.Client{
 		Transport: &http.Transport{
-			Proxy:               nil,
-			DialContext:         dialer.DialContext,
-			MaxIdleConnsPerHost: 256,
-			DisableCompression:  true,
+			Proxy:       nil,
+			DialContext: dialer.DialContext,
+			// A new connection per request: a server may close an idle keep-alive connection just as a
+			// POST is sent on it (llama-server did), and a POST is not retried. On loopback it costs µs.
+			DisableKeepAlives:  true,
+			DisableCompression: true,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
