@@ -154,6 +154,7 @@ func (sc *scheduler) handle(m message) {
 		for _, s := range m.seqs {
 			sc.handBack(s)
 		}
+	case resume: // nothing to apply: the request's reader caught up, and the loop looks at it again
 	case finished:
 		r.ended = true
 		for _, s := range r.seqs {
