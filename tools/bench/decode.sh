@@ -9,20 +9,7 @@ np=${1:-128}
 ng=${2:-64}
 threads=${THREADS:-2}
 shape=${SHAPE:-qwen2-1.5b}
-cache=${WASMOE_CACHE:-$HOME/.cache/wasmoe}
-case "$shape" in
-  qwen2-1.5b) vocab=qwen2; arch=qwen2 ;;
-  deepseek-v2-lite) vocab=deepseek-llm; arch=deepseek2 ;;
-  *) echo "decode.sh: unknown SHAPE $shape (qwen2-1.5b, deepseek-v2-lite)" >&2; exit 2 ;;
-esac
-model="$cache/bench-$shape-q8_0.gguf"
-mkdir -p "$cache"
-if [ ! -f "$model" ]; then
-  v=$(mktemp -d)/ggml-vocab-$vocab.gguf
-  gunzip -c "testdata/vocab/ggml-vocab-$vocab.gguf.gz" > "$v"
-  ./bin/wasmoe mkmodel --arch "$arch" --shape "$shape" --type q8_0 --vocab "$v" --out "$model.tmp"
-  mv "$model.tmp" "$model"
-fi
+model=$(tools/bench/model.sh "$shape")
 ref_dir=${LLAMA_REF_DIR:-$HOME/.cache/llama-ref}
 if [ ! -d "$ref_dir/node_modules/node-llama-cpp" ]; then
   mkdir -p "$ref_dir"

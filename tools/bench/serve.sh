@@ -31,10 +31,9 @@ gen_tokens=${GEN_TOKENS:-32}
 requests=${REQUESTS:-0}
 port=${PORT:-18180}
 request_timeout=${REQUEST_TIMEOUT:-600s}
-cache=${WASMOE_CACHE:-$HOME/.cache/wasmoe}
 case "$shape" in
-  qwen2-1.5b) vocab=qwen2; arch=qwen2; clients=${CLIENTS:-1 8 32}; llama_nps=${LLAMA_NPS:-8 32} ;;
-  deepseek-v2-lite) vocab=deepseek-llm; arch=deepseek2; clients=${CLIENTS:-8}; llama_nps=${LLAMA_NPS:-8} ;;
+  qwen2-1.5b) clients=${CLIENTS:-1 8 32}; llama_nps=${LLAMA_NPS:-8 32} ;;
+  deepseek-v2-lite) clients=${CLIENTS:-8}; llama_nps=${LLAMA_NPS:-8} ;;
   *) echo "serve.sh: unknown SHAPE $shape (qwen2-1.5b, deepseek-v2-lite)" >&2; exit 2 ;;
 esac
 max_clients=$(printf '%s\n' $clients | sort -n | tail -1)
@@ -45,14 +44,7 @@ slot_ctx=$(( (2 * prompt_tokens + gen_tokens + 64 + 255) / 256 * 256 ))
 
 [ -x bin/wasmoe ] || make build
 go build -o bin/loadgen ./tools/bench/loadgen
-model="$cache/bench-$shape-q8_0.gguf"
-mkdir -p "$cache"
-if [ ! -f "$model" ]; then
-  v=$(mktemp -d)/ggml-vocab-$vocab.gguf
-  gunzip -c "testdata/vocab/ggml-vocab-$vocab.gguf.gz" > "$v"
-  ./bin/wasmoe mkmodel --arch "$arch" --shape "$shape" --type q8_0 --vocab "$v" --out "$model.tmp"
-  mv "$model.tmp" "$model"
-fi
+model=$(tools/bench/model.sh "$shape")
 if [ -z "${LLAMA_BIN:-}" ]; then
   # A llama-build already under way would race a second one in the same tree: wait (at most an hour) for it.
   for _ in $(seq 1 360); do
