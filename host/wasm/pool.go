@@ -36,6 +36,16 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		return inst, nil
 	default:
 	}
+	inst, err := p.start(ctx)
+	if err != nil {
+		<-p.slots
+		return nil, err
+	}
+	return inst, nil
+}
+
+// start makes a new initialised instance; the caller holds a slot for it.
+func (p *pool) start(ctx context.Context) (*instance, error) {
 	inst, err := p.r.instantiate(ctx, p.cm, p.seeds.Add(1))
 	if err == nil {
 		if err = p.init(ctx, inst); err != nil {
@@ -43,7 +53,6 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		}
 	}
 	if err != nil {
-		<-p.slots
 		return nil, err
 	}
 	p.created.Add(1)
@@ -67,23 +76,25 @@ func (p *pool) put(inst *instance) {
 func (p *pool) live() int { return int(p.created.Load()) }
 
 // warm starts instances until n exist (at most the pool's size), so that a burst of requests does not pay
-// for their start. It stops at the first error, which it returns.
+// for their start. It takes one free slot at a time and gives it back at once, so requests meanwhile wait
+// for no more than one start; it stops when no slot is free (requests are using them all), and at the first
+// error, which it returns.
 func (p *pool) warm(ctx context.Context, n int) error {
-	var got []*instance
-	defer func() {
-		for _, inst := range got {
-			p.put(inst)
-		}
-	}()
 	for p.live() < min(n, cap(p.slots)) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		inst, err := p.get(ctx)
+		select {
+		case p.slots <- struct{}{}:
+		default:
+			return nil
+		}
+		inst, err := p.start(ctx)
 		if err != nil {
+			<-p.slots
 			return err
 		}
-		got = append(got, inst)
+		p.put(inst)
 	}
 	return nil
 }
