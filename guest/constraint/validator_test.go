@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"regexp"
 	"sort"
+	"testing"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -31,12 +34,75 @@ func decodeJSON(data []byte) (any, error) {
 	return v, nil
 }
 
-func rat(n json.Number) *big.Rat {
-	r, ok := new(big.Rat).SetString(string(n))
-	if !ok {
-		panic("bad number " + n)
+// decimal is a JSON number exactly, in a normal form that any exponent fits: the value is
+// (-1 if neg) · digits · 10^exp, digits has no leading or trailing zeros, and zero is digits "".
+// (big.Rat refuses exponents like 395e921252958276, which are valid JSON.)
+type decimal struct {
+	neg    bool
+	digits string
+	exp    *big.Int
+}
+
+// parseDecimal reads a JSON number (encoding/json has checked its grammar).
+func parseDecimal(n json.Number) decimal {
+	s := string(n)
+	d := decimal{exp: new(big.Int)}
+	if strings.HasPrefix(s, "-") {
+		d.neg, s = true, s[1:]
 	}
-	return r
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		if _, ok := d.exp.SetString(strings.TrimPrefix(s[i+1:], "+"), 10); !ok {
+			panic("bad number " + n)
+		}
+		s = s[:i]
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	d.exp.Sub(d.exp, big.NewInt(int64(len(frac))))
+	digits := strings.TrimLeft(intPart+frac, "0")
+	trimmed := strings.TrimRight(digits, "0")
+	d.exp.Add(d.exp, big.NewInt(int64(len(digits)-len(trimmed))))
+	d.digits = trimmed
+	if d.digits == "" {
+		return decimal{exp: new(big.Int)}
+	}
+	return d
+}
+
+// equal is numeric equality.
+func (d decimal) equal(e decimal) bool {
+	return d.neg == e.neg && d.digits == e.digits && d.exp.Cmp(e.exp) == 0
+}
+
+// isInt reports whether the value is integral.
+func (d decimal) isInt() bool { return d.digits == "" || d.exp.Sign() >= 0 }
+
+// trunc is the value truncated to an integer, clamped to the int range.
+func (d decimal) trunc() int {
+	if d.exp.Cmp(big.NewInt(18)) > 0 {
+		if d.neg {
+			return math.MinInt
+		}
+		return math.MaxInt
+	}
+	digits := d.digits
+	if e := int(d.exp.Int64()); e >= 0 {
+		digits += strings.Repeat("0", e)
+	} else if len(digits)+e > 0 {
+		digits = digits[:len(digits)+e]
+	} else {
+		digits = "0"
+	}
+	v, ok := new(big.Int).SetString(digits, 10)
+	if !ok || !v.IsInt64() {
+		if d.neg {
+			return math.MinInt
+		}
+		return math.MaxInt
+	}
+	if d.neg {
+		v.Neg(v)
+	}
+	return int(v.Int64())
 }
 
 // jsonEqual is JSON value equality: numbers by value, objects regardless of key order.
@@ -44,7 +110,7 @@ func jsonEqual(a, b any) bool {
 	switch a := a.(type) {
 	case json.Number:
 		bn, ok := b.(json.Number)
-		return ok && rat(a).Cmp(rat(bn)) == 0
+		return ok && parseDecimal(a).equal(parseDecimal(bn))
 	case []any:
 		bl, ok := b.([]any)
 		if !ok || len(a) != len(bl) {
@@ -93,7 +159,7 @@ func hasType(v any, t string) bool {
 		return ok
 	case "integer":
 		n, ok := v.(json.Number)
-		return ok && rat(n).IsInt()
+		return ok && parseDecimal(n).isInt()
 	}
 	panic("unknown type " + t)
 }
@@ -103,8 +169,7 @@ func intKw(s map[string]any, k string) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	r := rat(x.(json.Number))
-	return int(r.Num().Int64() / r.Denom().Int64()), true
+	return parseDecimal(x.(json.Number)).trunc(), true
 }
 
 // validate reports why v does not satisfy schema s (nil: it does).
@@ -222,4 +287,27 @@ func validate(s any, v any) error {
 		}
 	}
 	return nil
+}
+
+// The reference validator's numbers: equal by value, integral by value, whatever their exponent.
+func TestDecimal(t *testing.T) {
+	for _, c := range []struct {
+		a, b  json.Number
+		equal bool
+	}{{"1.0", "1", true}, {"10e-1", "1", true}, {"-0.0", "0", true}, {"1.5", "15e-1", true}, {"2", "2.0001", false},
+		{"-1", "1", false}, {"395e921252958276", "3950e921252958275", true}} {
+		if got := parseDecimal(c.a).equal(parseDecimal(c.b)); got != c.equal {
+			t.Errorf("%s == %s: %v", c.a, c.b, got)
+		}
+	}
+	for n, want := range map[json.Number]bool{"395e921252958276": true, "1e-400": false, "12.50e1": true, "0.5": false, "0e-99": true} {
+		if got := parseDecimal(n).isInt(); got != want {
+			t.Errorf("%s is an integer: %v", n, got)
+		}
+	}
+	for n, want := range map[json.Number]int{"3.9": 3, "1e2": 100, "-2.5": -2, "1e-400": 0, "7e30": math.MaxInt} {
+		if got := parseDecimal(n).trunc(); got != want {
+			t.Errorf("trunc(%s) = %d, want %d", n, got, want)
+		}
+	}
 }
