@@ -38,11 +38,7 @@ vet:
 
 # A short run of every fuzz target; `make fuzz-smoke FUZZTIME=10m` for a real session.
 fuzz-smoke:
-	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
-	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-	    echo "fuzz $$t $$f"; out=$$($(GO) test $$t -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) 2>&1) || { echo "$$out"; exit 1; }; \
-	  done; \
-	done
+	GO=$(GO) ./tools/fuzz-smoke.sh $(FUZZTIME)
 
 test: guests-check vet
 	$(GO) test -count=1 -timeout 20m ./...

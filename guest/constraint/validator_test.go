@@ -8,8 +8,8 @@ import (
 	"math/big"
 	"regexp"
 	"sort"
-	"testing"
 	"strings"
+	"testing"
 	"unicode/utf8"
 )
 
@@ -78,6 +78,9 @@ func (d decimal) isInt() bool { return d.digits == "" || d.exp.Sign() >= 0 }
 
 // trunc is the value truncated to an integer, clamped to the int range.
 func (d decimal) trunc() int {
+	if d.digits == "" {
+		return 0
+	}
 	if d.exp.Cmp(big.NewInt(18)) > 0 {
 		if d.neg {
 			return math.MinInt
@@ -305,7 +308,7 @@ func TestDecimal(t *testing.T) {
 			t.Errorf("%s is an integer: %v", n, got)
 		}
 	}
-	for n, want := range map[json.Number]int{"3.9": 3, "1e2": 100, "-2.5": -2, "1e-400": 0, "7e30": math.MaxInt} {
+	for n, want := range map[json.Number]int{"0": 0, "0.0e5": 0, "3.9": 3, "1e2": 100, "-2.5": -2, "1e-400": 0, "7e30": math.MaxInt} {
 		if got := parseDecimal(n).trunc(); got != want {
 			t.Errorf("trunc(%s) = %d, want %d", n, got, want)
 		}
