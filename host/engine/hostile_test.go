@@ -117,25 +117,7 @@ func seqTrim(s int32, keep uint32) int32
 var (
 	ids    [4096]int32
 	cfg    [1]byte
-	allocs = map[uint32][]uint64{}
 )
-
-func ptr[T any](b []T) uint32 { return uint32(uintptr(unsafe.Pointer(&b[0]))) }
-
-func main() {}
-
-//go:wasmexport wasmoe_abi_v1
-func marker() {}
-
-//go:wasmexport wasmoe_alloc
-func alloc(n uint32) uint32 {
-	b := make([]uint64, n/8+1)
-	allocs[ptr(b)] = b
-	return ptr(b)
-}
-
-//go:wasmexport wasmoe_free
-func free(p uint32) { delete(allocs, p) }
 
 //go:wasmexport ctl_init
 func ctlInit() int32 { return 0 }
@@ -162,19 +144,7 @@ func ctlStep(seq int32, p, n uint32) int64 {
 `
 
 // kernelLoopWasm is kernelLoopGuest, built once per test binary.
-var kernelLoopWasm = sync.OnceValues(func() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "wasmoe-kernelloop")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	for name, text := range map[string]string{"go.mod": "module kernelloop\n\ngo 1.24\n", "main.go": kernelLoopGuest} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			return nil, err
-		}
-	}
-	return buildGuest(dir, ".")
-})
+var kernelLoopWasm = sync.OnceValues(func() ([]byte, error) { return buildTestGuest("kernelloop", kernelLoopGuest) })
 
 // TestHostileKernelLoop: a policy that loops over seq_forward, in long calls or short ones, is stopped
 // soon after its 100 ms step deadline, though its time is spent in host kernels that the wasm engine's

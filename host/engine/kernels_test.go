@@ -598,25 +598,7 @@ var (
 	ids    [4]int32
 	info   [4]int32
 	name   = []byte("output.weight")
-	allocs = map[uint32][]uint64{}
 )
-
-func ptr[T any](b []T) uint32 { return uint32(uintptr(unsafe.Pointer(&b[0]))) }
-
-func main() {}
-
-//go:wasmexport wasmoe_abi_v1
-func marker() {}
-
-//go:wasmexport wasmoe_alloc
-func alloc(n uint32) uint32 {
-	b := make([]uint64, n/8+1)
-	allocs[ptr(b)] = b
-	return ptr(b)
-}
-
-//go:wasmexport wasmoe_free
-func free(p uint32) { delete(allocs, p) }
 
 //go:wasmexport ctl_init
 func ctlInit() int32 { return bufRegister(3, ptr(splice[:]), 4*uint32(len(splice))) }
@@ -654,19 +636,7 @@ func ctlStep(seq int32, p, n uint32) int64 {
 `
 
 // probeWasm is probeGuest, built once per test binary.
-var probeWasm = sync.OnceValues(func() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "wasmoe-probe")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	for name, text := range map[string]string{"go.mod": "module probe\n\ngo 1.24\n", "main.go": probeGuest} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			return nil, err
-		}
-	}
-	return buildGuest(dir, ".")
-})
+var probeWasm = sync.OnceValues(func() ([]byte, error) { return buildTestGuest("probe", probeGuest) })
 
 // testKernelImports checks what the kernel imports return to a guest for good and bad pointers, sizes and
 // handles (the wasm glue and kernelHost together), and ErrNotReady for a request without kernels.
