@@ -1,35 +1,57 @@
 package kernels
 
-// activations holds the input vectors of one MatMul converted to the weight's vec_dot type. The buffers
-// only grow.
+// activations holds the input vectors of one MatMul converted to the weight's vec_dot type (see actKind).
+// The buffers only grow.
 type activations struct {
-	q  []int8    // Q8_0 quants, [n][cols]
-	d  []float32 // Q8_0 block scales (fp16 values widened), [n][cols/32]
-	dT []float32 // the same scales for each group of 8 vectors, block-major: [n/8][cols/32][8]
-	h  []float32 // values rounded to fp16 or bf16, [n][cols]
+	q  []int8    // actQ8Split: Q8_0 quants, [n][cols]
+	d  []float32 // actQ8Split: block scales (fp16 values widened), [n][cols/32]
+	dT []float32 // actQ8Split: the same scales for each group of 8 vectors, block-major: [n/8][cols/32][8]
+	h  []float32 // actF16, actBF16: values rounded to fp16 or bf16, [n][cols]
+	b  []byte    // actQ8_0, actQ8_1, actQ8_K: whole blocks, [n][rowBytes]
+
+	rowBytes int // bytes of one vector in b
 
 	// The conversion in progress, for the pool.
-	t    DType
-	k    *kernelSet
-	x    []float32
-	cols int
+	kind  actKind
+	quant func(dst []byte, src []float32) // the packed type's activation quantizer
+	k     *kernelSet
+	x     []float32
+	cols  int
 }
 
-// prepare converts the n vectors in x (cols each) for weights of type t, in parallel on p for n > 1.
-func (a *activations) prepare(p *Pool, k *kernelSet, t DType, x []float32, cols, n int) {
-	switch t {
-	case F32:
-		return
-	case Q8_0:
+// size grows the buffers of kind for n vectors of cols values and sets rowBytes.
+func (a *activations) size(kind actKind, cols, n int) {
+	switch kind {
+	case actQ8Split:
 		a.q = grow(a.q, n*cols)
 		a.d = grow(a.d, n*cols/qk8)
-		a.dT = grow(a.dT, n/8*8*cols/qk8)
-	case F16, BF16:
+		a.dT = grow(a.dT, n*cols/qk8) // only whole groups of 8 are filled
+	case actF16, actBF16:
 		a.h = grow(a.h, n*cols)
+	case actQ8_0, actQ8_1, actQ8_K:
+		t, _ := kind.packedType()
+		a.rowBytes, _ = t.RowBytes(cols)
+		a.b = grow(a.b, n*a.rowBytes)
 	}
-	a.t, a.k, a.x, a.cols = t, k, x, cols
+}
+
+// prepare converts the n vectors in x (cols each) to kind, in parallel on p for n > 1.
+func (a *activations) prepare(p *Pool, k *kernelSet, kind actKind, x []float32, cols, n int) {
+	if kind == actF32 {
+		return
+	}
+	a.size(kind, cols, n)
+	a.start(k, kind, x, cols)
 	p.parallel(n, a)
-	a.k, a.x = nil, nil
+	a.k, a.x, a.quant = nil, nil, nil
+}
+
+// start sets up the conversion of the vectors in x (cols each) to kind; run then converts them.
+func (a *activations) start(k *kernelSet, kind actKind, x []float32, cols int) {
+	a.kind, a.k, a.x, a.cols = kind, k, x, cols
+	if t, ok := kind.packedType(); ok {
+		a.quant = typeTable[t].actFromFloat
+	}
 }
 
 // run converts vectors [lo, hi).
@@ -37,8 +59,8 @@ func (a *activations) run(lo, hi int) {
 	c := a.cols
 	for i := lo; i < hi; i++ {
 		xi := a.x[i*c : (i+1)*c]
-		switch a.t {
-		case Q8_0:
+		switch a.kind {
+		case actQ8Split:
 			nb := c / qk8
 			d := a.d[i*nb : (i+1)*nb]
 			a.k.quantQ8(a.q[i*c:(i+1)*c], d, xi)
@@ -47,13 +69,15 @@ func (a *activations) run(lo, hi int) {
 					a.dT[(g*nb+b*8)+i-g] = v
 				}
 			}
-		case F16:
+		case actF16:
 			a.k.roundF16(a.h[i*c:(i+1)*c], xi)
-		case BF16:
+		case actBF16:
 			h := a.h[i*c : (i+1)*c]
 			for j, v := range xi {
 				h[j] = BF16ToF32(F32ToBF16(v))
 			}
+		case actQ8_0, actQ8_1, actQ8_K:
+			a.quant(a.b[i*a.rowBytes:(i+1)*a.rowBytes], xi)
 		}
 	}
 }

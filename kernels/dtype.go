@@ -51,36 +51,28 @@ const (
 	F8_E4M3 DType = 1000
 )
 
-// traits is one row of the type table: elements per block, bytes per block, name.
-type traits struct {
-	block, size int
-	name        string
-}
-
-var typeTable = map[DType]traits{
-	F32: {1, 4, "F32"}, F16: {1, 2, "F16"}, Q4_0: {32, 18, "Q4_0"}, Q4_1: {32, 20, "Q4_1"},
-	Q5_0: {32, 22, "Q5_0"}, Q5_1: {32, 24, "Q5_1"}, Q8_0: {32, 34, "Q8_0"}, Q8_1: {32, 36, "Q8_1"},
-	Q2_K: {256, 84, "Q2_K"}, Q3_K: {256, 110, "Q3_K"}, Q4_K: {256, 144, "Q4_K"}, Q5_K: {256, 176, "Q5_K"},
-	Q6_K: {256, 210, "Q6_K"}, Q8_K: {256, 292, "Q8_K"}, IQ2_XXS: {256, 66, "IQ2_XXS"}, IQ2_XS: {256, 74, "IQ2_XS"},
-	IQ3_XXS: {256, 98, "IQ3_XXS"}, IQ1_S: {256, 50, "IQ1_S"}, IQ4_NL: {32, 18, "IQ4_NL"}, IQ3_S: {256, 110, "IQ3_S"},
-	IQ2_S: {256, 82, "IQ2_S"}, IQ4_XS: {256, 136, "IQ4_XS"}, I8: {1, 1, "I8"}, I16: {1, 2, "I16"}, I32: {1, 4, "I32"},
-	I64: {1, 8, "I64"}, F64: {1, 8, "F64"}, IQ1_M: {256, 56, "IQ1_M"}, BF16: {1, 2, "BF16"},
-	TQ1_0: {256, 54, "TQ1_0"}, TQ2_0: {256, 66, "TQ2_0"}, MXFP4: {32, 17, "MXFP4"},
-	F8_E4M3: {1, 1, "F8_E4M3"},
-}
-
 // Known reports whether t is a ggml type this table describes (F8_E4M3, wasmoe's own, is not).
-func (t DType) Known() bool { _, ok := typeTable[t]; return ok && t < F8_E4M3 }
+func (t DType) Known() bool { return typeTable[t] != nil && t < F8_E4M3 }
 
 // BlockSize is the number of elements in one block (1 for plain float types).
-func (t DType) BlockSize() int { return typeTable[t].block }
+func (t DType) BlockSize() int {
+	if tr := typeTable[t]; tr != nil {
+		return tr.block
+	}
+	return 0
+}
 
 // TypeSize is the number of bytes in one block.
-func (t DType) TypeSize() int { return typeTable[t].size }
+func (t DType) TypeSize() int {
+	if tr := typeTable[t]; tr != nil {
+		return tr.size
+	}
+	return 0
+}
 
 // String is ggml's name for the type.
 func (t DType) String() string {
-	if tr, ok := typeTable[t]; ok {
+	if tr := typeTable[t]; tr != nil {
 		return tr.name
 	}
 	return fmt.Sprintf("type(%d)", uint32(t))
@@ -88,8 +80,8 @@ func (t DType) String() string {
 
 // RowBytes returns the bytes of a row of n elements, or an error if n is not a whole number of blocks.
 func (t DType) RowBytes(n int) (int, error) {
-	tr, ok := typeTable[t]
-	if !ok {
+	tr := typeTable[t]
+	if tr == nil {
 		return 0, fmt.Errorf("unknown tensor type %d", uint32(t))
 	}
 	if n%tr.block != 0 {

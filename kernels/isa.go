@@ -10,6 +10,7 @@ import (
 // reference of the same name returns (see dot.go).
 type kernelSet struct {
 	name     string
+	level    int                                                                    // index into typeTraits.dot: 0 scalar, 1 avx2, 2 avx512
 	dotF32   func(a, b []float32) float32                                           // len(b) >= len(a)
 	dotF16   func(w []uint16, x []float32) float32                                  // len(x) >= len(w)
 	dotBF16  func(w []uint16, x []float32) float32                                  // len(x) >= len(w)

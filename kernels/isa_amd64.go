@@ -12,6 +12,7 @@ import (
 // the set means "x86-64-v3").
 var avx2Set = &kernelSet{
 	name:     "avx2",
+	level:    1,
 	dotF32:   amd64.DotF32,
 	dotF16:   amd64.DotF16,
 	dotBF16:  amd64.DotBF16,
@@ -28,6 +29,7 @@ var avx2Set = &kernelSet{
 // avx512Set is avx2Set with the Q8_0 products on AVX-512 VNNI (VPDPBUSD on 256-bit registers).
 var avx512Set = &kernelSet{
 	name:     "avx512",
+	level:    2,
 	dotF32:   amd64.DotF32,
 	dotF16:   amd64.DotF16,
 	dotBF16:  amd64.DotBF16,

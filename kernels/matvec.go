@@ -25,9 +25,10 @@ const tileBytes = 32 << 10
 func (p *Pool) MatVec(out []float32, w Matrix, x []float32) { p.MatMul(out, w, x, 1) }
 
 // MatMul multiplies w by n input vectors, x[i·Cols:(i+1)·Cols], into out[i·Rows + r]. The arithmetic is
-// that of llama.cpp's CPU matmul: each input vector is first brought to the weight's vec_dot type (Q8_0
-// blocks for Q8_0 weights, quantized as ggml-cpu does on x86; fp16 for F16; bf16 for BF16; F32 as is),
-// then every output is one dot product (see dot.go for the exact float order). F8_E4M3 weights, which
+// that of llama.cpp's CPU matmul: each input vector is first brought to the weight's vec_dot type as the
+// type table says (Q8_0 blocks for Q8_0 weights, quantized as ggml-cpu does on x86; Q8_K blocks for the
+// K-quants; fp16 for F16; bf16 for BF16; F32 as is), then every output is one dot product with the
+// type's kernel (see dot.go and each type's file for the exact float order). F8_E4M3 weights, which
 // ggml lacks, meet the F32 inputs as they are, with their block scales (see fp8.go). Every output depends
 // only on its row and its vector, so results do not depend on n, the thread count or the kernel set.
 //
@@ -46,11 +47,9 @@ func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int) {
 	p.lock()
 	defer p.mu.Unlock()
 	k := active.Load()
-	if w.Type != F8_E4M3 { // FP8 weights take the F32 inputs as they are
-		p.act.prepare(p, k, w.Type, x[:n*w.Cols], w.Cols, n)
-	}
-	p.mat = matJob{k: k, out: out, w: w, rowBytes: rowBytes, n: n, x: x, act: &p.act}
-	p.mat.tile = max(1, tileBytes/rowBytes)
+	tr := typeTable[w.Type]
+	p.act.prepare(p, k, tr.act, x[:n*w.Cols], w.Cols, n)
+	p.mat = newMatJob(k, tr, out, w, rowBytes, n, x, &p.act)
 	p.parallel(w.Rows, &p.mat)
 	p.mat = matJob{}
 }
@@ -98,6 +97,8 @@ func (w Matrix) validate() (int, error) {
 // matJob is one MatMul: rows [lo, hi) of w against all n prepared vectors.
 type matJob struct {
 	k        *kernelSet
+	loop     rowLoop
+	dot      func(w, x []byte, n int) float32 // loopPacked's kernel
 	out      []float32
 	w        Matrix
 	rowBytes int
@@ -106,18 +107,44 @@ type matJob struct {
 	act      *activations
 }
 
+// newMatJob sets up the product of w (of traits tr, rows of rowBytes) with the n vectors in x, converted
+// in act, on kernel set k.
+func newMatJob(k *kernelSet, tr *typeTraits, out []float32, w Matrix, rowBytes, n int, x []float32, act *activations) matJob {
+	m := matJob{k: k, loop: tr.loop, out: out, w: w, rowBytes: rowBytes, n: n, x: x, act: act,
+		tile: max(1, tileBytes/rowBytes)}
+	if m.loop == loopPacked {
+		m.dot = tr.dotFor(k)
+	}
+	return m
+}
+
 func (m *matJob) run(lo, hi int) {
 	for r0 := lo; r0 < hi; r0 += m.tile {
 		r1 := min(r0+m.tile, hi)
-		switch m.w.Type {
-		case F32:
+		switch m.loop {
+		case loopPacked:
+			m.runPacked(r0, r1)
+		case loopF32:
 			m.runF32(r0, r1)
-		case F16, BF16:
+		case loopHalf:
 			m.runHalf(r0, r1)
-		case Q8_0:
+		case loopQ8:
 			m.runQ8(r0, r1)
-		case F8_E4M3:
+		case loopF8:
 			m.runF8(r0, r1)
+		}
+	}
+}
+
+// runPacked computes rows [r0, r1) for every vector with the type's dot kernel against packed
+// activation rows.
+func (m *matJob) runPacked(r0, r1 int) {
+	rows, a := m.w.Rows, m.act
+	for i := 0; i < m.n; i++ {
+		xi := a.b[i*a.rowBytes : (i+1)*a.rowBytes]
+		o := m.out[i*rows : (i+1)*rows]
+		for r := r0; r < r1; r++ {
+			o[r] = m.dot(m.row(r), xi, m.w.Cols)
 		}
 	}
 }

@@ -29,16 +29,16 @@ func (e *Experts) Check() error {
 
 // MoEScratch is the working memory of MoE; the zero value is ready and grows to the largest batch seen.
 type MoEScratch struct {
-	start  []int32        // [E+1]: expert e's rows in the grouped buffers are [start[e], start[e+1])
-	next   []int32        // [E]: the counting sort's cursors
-	order  []int32        // [n·k]: grouped row → slot t·k+j
-	pos    []int32        // [n·k]: slot → grouped row
-	active []int32        // the experts with at least one row, ascending
-	x      []float32      // [n·k][D]: the gathered inputs, then the experts' outputs
-	gate   []float32      // [n·k][Ie]: gate projections, then silu(gate)·up
-	up     []float32      // [n·k][Ie]
-	act    [3]activations // converted rows for F16, BF16 and Q8_0 weights (see actSlot)
-	views  []activations  // [3·E]: active expert i's share of act for gate, up, down at 3i, 3i+1, 3i+2
+	start  []int32               // [E+1]: expert e's rows in the grouped buffers are [start[e], start[e+1])
+	next   []int32               // [E]: the counting sort's cursors
+	order  []int32               // [n·k]: grouped row → slot t·k+j
+	pos    []int32               // [n·k]: slot → grouped row
+	active []int32               // the experts with at least one row, ascending
+	x      []float32             // [n·k][D]: the gathered inputs, then the experts' outputs
+	gate   []float32             // [n·k][Ie]: gate projections, then silu(gate)·up
+	up     []float32             // [n·k][Ie]
+	act    [actKinds]activations // converted rows, by the kind the weights need (actF32's stays empty)
+	views  []activations         // [3·E]: active expert i's share of act for gate, up, down at 3i, 3i+1, 3i+2
 	job    moeJob
 }
 
@@ -72,13 +72,9 @@ func (p *Pool) MoE(out, x []float32, n int, e *Experts, ids []int32, weights []f
 
 	s.x, s.gate, s.up = grow(s.x, nk*D), grow(s.gate, nk*I), grow(s.up, nk*I)
 	c := max(D, I)
-	for i := range s.act {
-		switch a := &s.act[i]; {
-		case s.job.used&(1<<i) == 0:
-		case i == actSlot(Q8_0):
-			a.q, a.d, a.dT = grow(a.q, nk*c), grow(a.d, nk*c/qk8), grow(a.dT, nk*c/qk8)
-		default:
-			a.h = grow(a.h, nk*c)
+	for kind := range actKinds {
+		if s.job.used&(1<<kind) != 0 {
+			s.act[kind].size(kind, c, nk)
 		}
 	}
 
@@ -150,24 +146,11 @@ func (s *MoEScratch) sortSlots(ids []int32, E int, e *Experts) {
 	}
 }
 
-// actSlot returns the index in MoEScratch.act of the converted activations for weights of type t, or -1
-// for F32 and F8_E4M3 weights, which read the float32 rows as they are.
-func actSlot(t DType) int {
-	switch t {
-	case F16:
-		return 0
-	case BF16:
-		return 1
-	case Q8_0:
-		return 2
-	}
-	return -1
-}
-
-// actBit is the bit of actSlot(t) in a set of slots.
+// actBit is the bit of the activation kind weights of type t need, in a set of kinds; 0 for the float32
+// inputs as they are.
 func actBit(t DType) uint8 {
-	if i := actSlot(t); i >= 0 {
-		return 1 << i
+	if k := typeTable[t].act; k != actF32 {
+		return 1 << k
 	}
 	return 0
 }
@@ -186,7 +169,7 @@ const (
 // moeJob is one MoE call's passes; run does the current stage's share [lo, hi).
 type moeJob struct {
 	stage   moeStage
-	used    uint8 // bits of the activation slots the active experts need
+	used    uint8 // bits of the activation kinds the active experts need
 	k       *kernelSet
 	e       *Experts
 	s       *MoEScratch
@@ -240,26 +223,31 @@ func (j *moeJob) convert(lo, hi int) {
 // convertRows converts rows [r0, r1) of the segment of m rows of cols values starting at grouped row a of
 // src for weights of type t.
 func (j *moeJob) convertRows(t DType, src []float32, cols, a, m, r0, r1 int) {
-	if actSlot(t) < 0 {
+	if actBit(t) == 0 {
 		return
 	}
 	v := j.s.segment(t, cols, a, m)
-	v.t, v.k, v.x, v.cols = t, j.k, src[a*cols:(a+m)*cols], cols
+	v.start(j.k, typeTable[t].act, src[a*cols:(a+m)*cols], cols)
 	v.run(r0, r1)
 }
 
 // segment returns the view of the converted activations for type t of the m rows of cols values starting
 // at grouped row a, laid out as MatMul's are for a batch of m vectors (empty for F32).
 func (s *MoEScratch) segment(t DType, cols, a, m int) activations {
-	if actSlot(t) < 0 {
-		return activations{}
-	}
-	all := &s.act[actSlot(t)]
-	if t != Q8_0 {
+	kind := typeTable[t].act
+	all := &s.act[kind]
+	switch kind {
+	case actF16, actBF16:
 		return activations{h: all.h[a*cols : (a+m)*cols]}
+	case actQ8Split:
+		nb := cols / qk8
+		return activations{q: all.q[a*cols : (a+m)*cols], d: all.d[a*nb : (a+m)*nb], dT: all.dT[a*nb : (a+m/8*8)*nb]}
+	case actQ8_0, actQ8_1, actQ8_K:
+		pt, _ := kind.packedType()
+		rb, _ := pt.RowBytes(cols)
+		return activations{b: all.b[a*rb : (a+m)*rb], rowBytes: rb}
 	}
-	nb := cols / qk8
-	return activations{q: all.q[a*cols : (a+m)*cols], d: all.d[a*nb : (a+m)*nb], dT: all.dT[a*nb : (a+m/8*8)*nb]}
+	return activations{}
 }
 
 // matmul does the share [lo, hi) of stageGateUp or stageDown. Their index spaces are cost units: expert
@@ -300,8 +288,7 @@ func (j *moeJob) matmul(lo, hi int) {
 // (grouped rows of w.Rows values), with MatMul's arithmetic.
 func (j *moeJob) rows(w Matrix, act *activations, out, x []float32, a, m, r0, r1 int) {
 	rb, _ := w.Type.RowBytes(w.Cols)
-	mj := matJob{k: j.k, out: out[a*w.Rows : (a+m)*w.Rows], w: w, rowBytes: rb, n: m,
-		tile: max(1, tileBytes/rb), x: x[a*w.Cols : (a+m)*w.Cols], act: act}
+	mj := newMatJob(j.k, typeTable[w.Type], out[a*w.Rows:(a+m)*w.Rows], w, rb, m, x[a*w.Cols:(a+m)*w.Cols], act)
 	mj.run(r0, r1)
 }
 

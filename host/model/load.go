@@ -218,7 +218,7 @@ func (l *loader) check(name string, t tensorData, dims ...int) bool {
 		return false
 	}
 	if !kernels.Supported(t.Type) {
-		l.fail("tensor %s has type %s, which has no kernel (supported: F32, F16, BF16, Q8_0, F8_E4M3 with block scales)", name, t.Type)
+		l.fail("tensor %s has type %s, which has no kernel (supported: %v)", name, t.Type, kernels.SupportedTypes())
 		return false
 	}
 	if rb, err := t.Type.RowBytes(t.Dims[0]); err != nil || len(t.Data) < rb*t.elements()/t.Dims[0] {

@@ -72,10 +72,8 @@ func (o *Options) validateDeepSeek() error {
 	if d == nil {
 		return fmt.Errorf("modelgen: deepseek2 needs DeepSeek options")
 	}
-	switch o.Type {
-	case kernels.F32, kernels.F16, kernels.BF16, kernels.Q8_0:
-	default:
-		return fmt.Errorf("modelgen: weight type %s not supported (F32, F16, BF16, Q8_0)", o.Type)
+	if !kernels.Writable(o.Type) || !kernels.Supported(o.Type) {
+		return fmt.Errorf("modelgen: weight type %s not supported (%v)", o.Type, writableTypes())
 	}
 	moe := d.DenseLead < o.Layers+d.MTP
 	switch {

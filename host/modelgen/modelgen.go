@@ -72,10 +72,8 @@ func (o *Options) validate() error {
 	if o.Arch != "qwen2" && o.Arch != "llama" {
 		return fmt.Errorf("modelgen: arch %q not supported (qwen2, llama, deepseek2)", o.Arch)
 	}
-	switch o.Type {
-	case kernels.F32, kernels.F16, kernels.BF16, kernels.Q8_0:
-	default:
-		return fmt.Errorf("modelgen: weight type %s not supported (F32, F16, BF16, Q8_0)", o.Type)
+	if !kernels.Writable(o.Type) || !kernels.Supported(o.Type) {
+		return fmt.Errorf("modelgen: weight type %s not supported (%v)", o.Type, writableTypes())
 	}
 	if o.Layers <= 0 || o.Dim <= 0 || o.FFN <= 0 || o.Heads <= 0 || o.KVHeads <= 0 || o.Context <= 0 {
 		return fmt.Errorf("modelgen: layers, dim, ffn, heads, kv heads and context must be positive")
@@ -175,9 +173,12 @@ func Generate(o Options, vocab *gguf.File) (*gguf.Writer, error) {
 	return w, g.err
 }
 
-// fileType maps a weight type to llama.cpp's general.file_type (LLAMA_FTYPE_*).
+// fileType maps a weight type to llama.cpp's general.file_type (LLAMA_FTYPE_*) for a file whose matrices
+// all have that type (the K-quants map to their _S presets, the closest llama.cpp has).
 func fileType(t kernels.DType) int {
-	return map[kernels.DType]int{kernels.F32: 0, kernels.F16: 1, kernels.Q8_0: 7, kernels.BF16: 32}[t]
+	return map[kernels.DType]int{kernels.F32: 0, kernels.F16: 1, kernels.Q4_0: 2, kernels.Q4_1: 3, kernels.Q8_0: 7,
+		kernels.Q5_0: 8, kernels.Q5_1: 9, kernels.Q2_K: 10, kernels.Q3_K: 11, kernels.Q4_K: 14, kernels.Q5_K: 16,
+		kernels.Q6_K: 18, kernels.IQ4_NL: 25, kernels.IQ4_XS: 30, kernels.BF16: 32}[t]
 }
 
 type gen struct {
@@ -272,22 +273,20 @@ func (g *gen) rows(name string, t kernels.DType, dims []uint64, source func() fu
 }
 
 func encodeRow(t kernels.DType, dst []byte, src []float32) {
-	switch t {
-	case kernels.F32:
-		for i, x := range src {
-			binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(x))
-		}
-	case kernels.F16:
-		for i, x := range src {
-			binary.LittleEndian.PutUint16(dst[2*i:], kernels.F32ToF16(x))
-		}
-	case kernels.BF16:
-		for i, x := range src {
-			binary.LittleEndian.PutUint16(dst[2*i:], kernels.F32ToBF16(x))
-		}
-	case kernels.Q8_0:
-		kernels.QuantizeRowQ8_0(dst, src)
+	if err := kernels.QuantizeRow(t, dst, src); err != nil {
+		panic(err) // validate admits only writable types and whole blocks
 	}
+}
+
+// writableTypes lists the weight types modelgen can write.
+func writableTypes() []kernels.DType {
+	var ts []kernels.DType
+	for _, t := range kernels.SupportedTypes() {
+		if kernels.Writable(t) {
+			ts = append(ts, t)
+		}
+	}
+	return ts
 }
 
 // WriteFile generates a model with the tokenizer of the GGUF at vocabPath and writes it to outPath.

@@ -5,20 +5,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/wasmoe/wasmoe/host/gguf"
 	"github.com/wasmoe/wasmoe/host/modelgen"
 	"github.com/wasmoe/wasmoe/kernels"
 )
 
-var weightTypes = map[string]kernels.DType{"f32": kernels.F32, "f16": kernels.F16, "bf16": kernels.BF16, "q8_0": kernels.Q8_0}
-
 func mkmodel(args []string) error {
 	fs := flag.NewFlagSet("mkmodel", flag.ContinueOnError)
 	arch := fs.String("arch", "qwen2", "architecture: qwen2, llama or deepseek2")
 	style := fs.String("style", "v3", "deepseek2: v3 (DeepSeek-V3/R1 style) or v2-lite (DeepSeek-V2-Lite style)")
-	typ := fs.String("type", "f32", "weight type: f32, f16, bf16 or q8_0")
+	typ := fs.String("type", "f32", "weight type: f32, f16, bf16, q8_0 or another type wasmoe writes (see `wasmoe quantize`)")
 	vocab := fs.String("vocab", "", "GGUF file whose tokenizer metadata is copied (e.g. a llama.cpp vocab file)")
 	out := fs.String("out", "", "output GGUF path (a directory with --format hf)")
 	format := fs.String("format", "gguf", "gguf, or hf: a Hugging Face directory (config.json, sharded safetensors, tokenizer) with the same weights")
@@ -39,9 +36,9 @@ func mkmodel(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	t, ok := weightTypes[strings.ToLower(*typ)]
+	t, ok := kernels.ParseType(*typ)
 	if !ok {
-		return fmt.Errorf("--type %q: want f32, f16, bf16 or q8_0", *typ)
+		return fmt.Errorf("--type %q: not a ggml type name (f32, f16, bf16, q8_0, q4_k, ...)", *typ)
 	}
 	if *vocab == "" || *out == "" {
 		return fmt.Errorf("--vocab and --out are required")
