@@ -32,9 +32,11 @@ var (
 var (
 	q4KKernels = []kqKernel{
 		{"avx2", hasAVX2, amd64.DotQ4_K, amd64.DotQ4_Kx2},
+		{"vnni", hasVNNI, amd64.DotQ4_KVNNI, amd64.DotQ4_Kx2VNNI},
 	}
 	q6KKernels = []kqKernel{
 		{"avx2", hasAVX2, amd64.DotQ6_K, amd64.DotQ6_Kx2},
+		{"vnni", hasVNNI, amd64.DotQ6_KVNNI, amd64.DotQ6_Kx2VNNI},
 	}
 )
 
@@ -318,8 +320,8 @@ func check(t *testing.T, typ string, ks []kqKernel, ref func(w, x []byte, n int)
 }
 
 // BenchmarkDotKQuant times each K-quant kernel on one row of n = 4096 (L1-resident, as BenchmarkDot) and
-// streaming through 64 MiB of rows (memory-bound), reporting GB/s of weight bytes; x2 kernels count both
-// rows.
+// streaming through 64 MiB of rows (memory-bound), reporting GB/s of weight bytes (x2 kernels count both
+// rows), next to the Q8_0 kernels on the same n.
 func BenchmarkDotKQuant(b *testing.B) {
 	const n = 4096
 	r := newRand(43)
@@ -338,16 +340,7 @@ func BenchmarkDotKQuant(b *testing.B) {
 		big := tc.gen(r, (64<<20)/tc.row*(n/kqSuper))
 		rows := len(big) / tc.row
 		var sink float32
-		bench := func(name string, bytes int, f func()) {
-			b.Run(tc.typ+"/"+name, func(b *testing.B) {
-				b.SetBytes(int64(bytes))
-				start := time.Now()
-				for b.Loop() {
-					f()
-				}
-				b.ReportMetric(float64(bytes)*float64(b.N)/time.Since(start).Seconds()/1e9, "GB/s")
-			})
-		}
+		bench := func(name string, bytes int, f func()) { kqBench(b, tc.typ+"/"+name, bytes, f) }
 		bench("ref", tc.row, func() { sink += tc.ref(w, x, n) })
 		for _, k := range tc.kernels {
 			if !k.ok {
@@ -375,4 +368,39 @@ func BenchmarkDotKQuant(b *testing.B) {
 		}
 		_ = sink
 	}
+	// The Q8_0 kernel at the same n, for comparison (34 bytes per 32 elements).
+	wq, xq, xd := randQ8(r, n/qk8)
+	bigq, _, _ := randQ8(r, (64<<20)/q8BlockSize)
+	q8row := n / qk8 * q8BlockSize
+	for _, k := range []struct {
+		name string
+		ok   bool
+		dot  func(w []byte, xq []int8, xd []float32) float32
+	}{{"avx2", hasAVX2, amd64.DotQ8}, {"vnni", hasVNNI, amd64.DotQ8VNNI}} {
+		if !k.ok {
+			continue
+		}
+		var sink float32
+		kqBench(b, "q8_0/"+k.name, q8row, func() { sink += k.dot(wq, xq, xd) })
+		i, rows := 0, len(bigq)/q8row
+		kqBench(b, "q8_0/"+k.name+"/stream", q8row, func() {
+			sink += k.dot(bigq[i*q8row:], xq, xd)
+			if i++; i == rows {
+				i = 0
+			}
+		})
+		_ = sink
+	}
+}
+
+// kqBench runs f as the sub-benchmark name, reporting GB/s of the given bytes per call.
+func kqBench(b *testing.B, name string, bytes int, f func()) {
+	b.Run(name, func(b *testing.B) {
+		b.SetBytes(int64(bytes))
+		start := time.Now()
+		for b.Loop() {
+			f()
+		}
+		b.ReportMetric(float64(bytes)*float64(b.N)/time.Since(start).Seconds()/1e9, "GB/s")
+	})
 }

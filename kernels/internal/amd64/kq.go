@@ -75,3 +75,55 @@ func dotQ4Kx2AVX2(w []byte, stride int, x []byte, nb int) (a, b float32)
 
 //go:noescape
 func dotQ6Kx2AVX2(w []byte, stride int, x []byte, nb int) (a, b float32)
+
+// DotQ4_KVNNI is DotQ4_K on AVX-512 (BW, VL, VNNI; 512-bit registers).
+func DotQ4_KVNNI(w, x []byte, n int) float32 {
+	nb := kqBlocks(n)
+	if nb == 0 {
+		return 0
+	}
+	_, _ = w[nb*kqQ4Bytes-1], x[nb*kqQ8Bytes-1]
+	return dotQ4KVNNI(w, x, nb)
+}
+
+// DotQ6_KVNNI is DotQ6_K on AVX-512 (BW, VL, VNNI; 512-bit registers).
+func DotQ6_KVNNI(w, x []byte, n int) float32 {
+	nb := kqBlocks(n)
+	if nb == 0 {
+		return 0
+	}
+	_, _ = w[nb*kqQ6Bytes-1], x[nb*kqQ8Bytes-1]
+	return dotQ6KVNNI(w, x, nb)
+}
+
+// DotQ4_Kx2VNNI is DotQ4_Kx2 on AVX-512 (BW, VL, VNNI; 512-bit registers).
+func DotQ4_Kx2VNNI(w []byte, stride int, x []byte, n int) (float32, float32) {
+	nb := kqBlocks(n)
+	if nb == 0 {
+		return 0, 0
+	}
+	_, _ = w[stride:stride+nb*kqQ4Bytes], x[nb*kqQ8Bytes-1]
+	return dotQ4Kx2VNNI(w, stride, x, nb)
+}
+
+// DotQ6_Kx2VNNI is DotQ6_Kx2 on AVX-512 (BW, VL, VNNI; 512-bit registers).
+func DotQ6_Kx2VNNI(w []byte, stride int, x []byte, n int) (float32, float32) {
+	nb := kqBlocks(n)
+	if nb == 0 {
+		return 0, 0
+	}
+	_, _ = w[stride:stride+nb*kqQ6Bytes], x[nb*kqQ8Bytes-1]
+	return dotQ6Kx2VNNI(w, stride, x, nb)
+}
+
+//go:noescape
+func dotQ4KVNNI(w, x []byte, nb int) float32
+
+//go:noescape
+func dotQ6KVNNI(w, x []byte, nb int) float32
+
+//go:noescape
+func dotQ4Kx2VNNI(w []byte, stride int, x []byte, nb int) (a, b float32)
+
+//go:noescape
+func dotQ6Kx2VNNI(w []byte, stride int, x []byte, nb int) (a, b float32)
