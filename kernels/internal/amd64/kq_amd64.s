@@ -81,13 +81,13 @@ DATA q6shuf<>+112(SB)/8, $0x0f0e0f0e0f0e0f0e
 DATA q6shuf<>+120(SB)/8, $0x0f0e0f0e0f0e0f0e
 GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 
-// Q4_SCALES(wr) unpacks the scales and mins of the block_q4_K at wr (get_scale_min_k4, as ggml's utmp
-// shuffle): Y14 gets the eight scales as words, repeated in both 128-bit lanes, and Y13 the eight
-// m_j·(bsums[2j]+bsums[2j+1]) of the activation block at DI.
-#define Q4_SCALES(wr) \
-	MOVL         4(wr), AX          \
-	MOVL         8(wr), BX          \
-	MOVL         12(wr), DX         \
+// Q4_SCALES(wr, wo, xo, mins) unpacks the scales and mins of the block_q4_K at wo(wr) (get_scale_min_k4,
+// as ggml's utmp shuffle): Y14 gets the eight scales as words, repeated in both 128-bit lanes, and mins
+// the eight m_j·(bsums[2j]+bsums[2j+1]) of the activation block at xo(DI).
+#define Q4_SCALES(wr, wo, xo, mins) \
+	MOVL         (4+wo)(wr), AX     \
+	MOVL         (8+wo)(wr), BX     \
+	MOVL         (12+wo)(wr), DX    \
 	MOVL         AX, R8             \
 	SHRL         $2, R8             \
 	ANDL         $0x30303030, R8    \
@@ -113,17 +113,17 @@ GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 	VPMOVZXBD    X1, Y1             \
 	VPSLLD       $16, Y1, Y2        \
 	VPOR         Y2, Y1, Y1         \
-	VPMADDWD     260(DI), Y1, Y13
+	VPMADDWD     (260+xo)(DI), Y1, mins
 
-// Q4_PAIR(wr, c) leaves in Y2 the int32x8 partial sums of groups 2c and 2c+1 (the low and high
-// nibbles of bytes 32c..32c+31), each scaled by its group scale.
-#define Q4_PAIR(wr, c) \
-	VMOVDQU      (16+32*c)(wr), Y2        \
+// Q4_PAIR(wr, wo, xo, c) leaves in Y2 the int32x8 partial sums of groups 2c and 2c+1 (the low and high
+// nibbles of bytes 32c..32c+31) of the blocks at wo(wr) and xo(DI), each scaled by its group scale.
+#define Q4_PAIR(wr, wo, xo, c) \
+	VMOVDQU      (16+32*c+wo)(wr), Y2     \
 	VPSRLW       $4, Y2, Y3               \
 	VPAND        Y15, Y2, Y2              \
 	VPAND        Y15, Y3, Y3              \
-	VPMADDUBSW   (4+64*c)(DI), Y2, Y2     \
-	VPMADDUBSW   (36+64*c)(DI), Y3, Y3    \
+	VPMADDUBSW   (4+64*c+xo)(DI), Y2, Y2  \
+	VPMADDUBSW   (36+64*c+xo)(DI), Y3, Y3 \
 	VPSHUFB      q4shuf<>+(64*c)(SB), Y14, Y4    \
 	VPSHUFB      q4shuf<>+(64*c+32)(SB), Y14, Y5 \
 	VPMADDWD     Y4, Y2, Y2               \
@@ -146,18 +146,48 @@ GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 	VSUBSS       X1, X0, X0        \
 	VADDSS       X0, acc, acc
 
+// Q4_SUMS(wr, wo, xo, sumi, mins) leaves sumi and the eight min terms of the blocks at wo(wr) and xo(DI)
+// in sumi and mins.
+#define Q4_SUMS(wr, wo, xo, sumi, mins) \
+	Q4_SCALES(wr, wo, xo, mins)   \
+	Q4_PAIR(wr, wo, xo, 0)        \
+	VMOVDQA Y2, sumi              \
+	Q4_PAIR(wr, wo, xo, 1)        \
+	VPADDD  Y2, sumi, sumi        \
+	Q4_PAIR(wr, wo, xo, 2)        \
+	VPADDD  Y2, sumi, sumi        \
+	Q4_PAIR(wr, wo, xo, 3)        \
+	VPADDD  Y2, sumi, sumi
+
 // Q4_BLOCK(wr, acc) adds one Q4_K superblock at wr times the Q8_K block at DI to acc.
 #define Q4_BLOCK(wr, acc) \
-	Q4_SCALES(wr)      \
-	Q4_PAIR(wr, 0)     \
-	VMOVDQA Y2, Y12          \
-	Q4_PAIR(wr, 1)     \
-	VPADDD  Y2, Y12, Y12     \
-	Q4_PAIR(wr, 2)     \
-	VPADDD  Y2, Y12, Y12     \
-	Q4_PAIR(wr, 3)     \
-	VPADDD  Y2, Y12, Y12     \
+	Q4_SUMS(wr, 0, 0, Y12, Y13) \
 	Q4_FINISH(wr, acc)
+
+// Q4_BLOCKS(wr, acc) adds two superblocks, at wr and wr+144 against DI and DI+292, to acc (first one, then
+// the other), folding both integer sums and forming both float terms in one set of instructions.
+#define Q4_BLOCKS(wr, acc) \
+	Q4_SUMS(wr, 0, 0, Y12, Y13)      \
+	Q4_SUMS(wr, 144, 292, Y6, Y7)    \
+	VPHADDD      Y13, Y12, Y0        \
+	VPHADDD      Y7, Y6, Y1          \
+	VPHADDD      Y1, Y0, Y0          \
+	VEXTRACTI128 $1, Y0, X1          \
+	VPADDD       X1, X0, X0          \
+	VCVTDQ2PS    X0, X0              \
+	VMOVD        (wr), X1            \
+	VPINSRD      $1, 144(wr), X1, X1 \
+	VCVTPH2PS    X1, X1              \
+	VMOVD        (DI), X2            \
+	VPINSRD      $2, 292(DI), X2, X2 \
+	VMOVSLDUP    X2, X2              \
+	VMULPS       X2, X1, X1          \
+	VMULPS       X0, X1, X0          \
+	VMOVSHDUP    X0, X1              \
+	VSUBPS       X1, X0, X0          \
+	VADDSS       X0, acc, acc        \
+	VMOVHLPS     X0, X0, X1          \
+	VADDSS       X1, acc, acc
 
 // func dotQ4KAVX2(w, x []byte, nb int) float32
 TEXT ·dotQ4KAVX2(SB), NOSPLIT, $0-60
@@ -167,16 +197,28 @@ TEXT ·dotQ4KAVX2(SB), NOSPLIT, $0-60
 	VMOVDQU kqnib<>(SB), Y15
 	VXORPS  X10, X10, X10
 
+	CMPQ    CX, $2
+	JB      q4tail
+
 q4loop:
 	PREFETCHT0 3072(SI)
 	PREFETCHT0 3136(SI)
 	PREFETCHT0 3200(SI)
-	Q4_BLOCK(SI, X10)
-	ADDQ $144, SI
-	ADDQ $292, DI
-	DECQ CX
-	JNZ  q4loop
+	PREFETCHT0 3264(SI)
+	PREFETCHT0 3328(SI)
+	Q4_BLOCKS(SI, X10)
+	ADDQ $288, SI
+	ADDQ $584, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JAE  q4loop
 
+q4tail:
+	TESTQ CX, CX
+	JZ    q4done
+	Q4_BLOCK(SI, X10)
+
+q4done:
 	VZEROUPPER
 	MOVSS X10, ret+56(FP)
 	RET

@@ -140,13 +140,13 @@ DATA q6perm<>+240(SB)/8, $0x000f000f000f000f
 DATA q6perm<>+248(SB)/8, $0x000f000f000f000f
 GLOBL q6perm<>(SB), RODATA|NOPTR, $256
 
-// Q4_SCALES5(wr) unpacks the scales and mins of the block_q4_K at wr (get_scale_min_k4, as ggml's utmp
-// shuffle): Z0 gets the eight scales as words (the VPERMW table) and Y13 the eight
-// m_j·(bsums[2j]+bsums[2j+1]) of the activation block at DI.
-#define Q4_SCALES5(wr) \
-	MOVL         4(wr), AX          \
-	MOVL         8(wr), BX          \
-	MOVL         12(wr), DX         \
+// Q4_SCALES5(wr, wo, xo, mins) unpacks the scales and mins of the block_q4_K at wo(wr)
+// (get_scale_min_k4, as ggml's utmp shuffle): Z0 gets the eight scales as words (the VPERMW table) and
+// mins the eight m_j·(bsums[2j]+bsums[2j+1]) of the activation block at xo(DI).
+#define Q4_SCALES5(wr, wo, xo, mins) \
+	MOVL         (4+wo)(wr), AX     \
+	MOVL         (8+wo)(wr), BX     \
+	MOVL         (12+wo)(wr), DX    \
 	MOVL         AX, R8             \
 	SHRL         $2, R8             \
 	ANDL         $0x30303030, R8    \
@@ -171,15 +171,32 @@ GLOBL q6perm<>(SB), RODATA|NOPTR, $256
 	VPMOVZXBD    X1, Y1             \
 	VPSLLD       $16, Y1, Y2        \
 	VPOR         Y2, Y1, Y1         \
-	VPMADDWD     260(DI), Y1, Y13
+	VPMADDWD     (260+xo)(DI), Y1, mins
 
-// Q4_QUAD5(wr, c) leaves in Z2 the 32 word pair sums of elements 64c..64c+63 and in Z3 their scales.
-#define Q4_QUAD5(wr, c, idx) \
-	VBROADCASTI64X4 (16+32*c)(wr), Z2  \
-	VPSRLVW         Z16, Z2, Z2        \
-	VPANDD          Z15, Z2, Z2        \
-	VPMADDUBSW      (4+64*c)(DI), Z2, Z2 \
+// Q4_QUAD5(wr, wo, xo, c, idx) leaves in Z2 the 32 word pair sums of elements 64c..64c+63 of the blocks at
+// wo(wr) and xo(DI), and in Z3 their scales (VPERMW of Z0 by idx).
+#define Q4_QUAD5(wr, wo, xo, c, idx) \
+	VBROADCASTI64X4 (16+32*c+wo)(wr), Z2    \
+	VPSRLVW         Z16, Z2, Z2             \
+	VPANDD          Z15, Z2, Z2             \
+	VPMADDUBSW      (4+64*c+xo)(DI), Z2, Z2 \
 	VPERMW          Z0, idx, Z3
+
+// Q4_SUMS5(wr, wo, xo, s1, s2, ys, mins) leaves sumi of the blocks at wo(wr) and xo(DI) in ys (the low
+// half of s1; s2 is scratch) and their eight min terms in mins.
+#define Q4_SUMS5(wr, wo, xo, s1, s2, ys, mins) \
+	Q4_SCALES5(wr, wo, xo, mins)     \
+	Q4_QUAD5(wr, wo, xo, 0, Z17)     \
+	VPMADDWD      Z3, Z2, s1         \
+	Q4_QUAD5(wr, wo, xo, 1, Z18)     \
+	VPMADDWD      Z3, Z2, s2         \
+	Q4_QUAD5(wr, wo, xo, 2, Z19)     \
+	VPDPWSSD      Z3, Z2, s1         \
+	Q4_QUAD5(wr, wo, xo, 3, Z20)     \
+	VPDPWSSD      Z3, Z2, s2         \
+	VPADDD        s2, s1, s1         \
+	VEXTRACTI64X4 $1, s1, Y1         \
+	VPADDD        Y1, ys, ys
 
 // Q4_FINISH5(wr, acc) folds sumi (Y12) and summ (Y13) and adds d·sumi − dm·summ to acc.
 #define Q4_FINISH5(wr, acc) \
@@ -199,19 +216,33 @@ GLOBL q6perm<>(SB), RODATA|NOPTR, $256
 
 // Q4_BLOCK5(wr, acc) adds one Q4_K superblock at wr times the Q8_K block at DI to acc.
 #define Q4_BLOCK5(wr, acc) \
-	Q4_SCALES5(wr)                  \
-	Q4_QUAD5(wr, 0, Z17)            \
-	VPMADDWD      Z3, Z2, Z12       \
-	Q4_QUAD5(wr, 1, Z18)            \
-	VPMADDWD      Z3, Z2, Z4        \
-	Q4_QUAD5(wr, 2, Z19)            \
-	VPDPWSSD      Z3, Z2, Z12       \
-	Q4_QUAD5(wr, 3, Z20)            \
-	VPDPWSSD      Z3, Z2, Z4        \
-	VPADDD        Z4, Z12, Z12      \
-	VEXTRACTI64X4 $1, Z12, Y1       \
-	VPADDD        Y1, Y12, Y12      \
+	Q4_SUMS5(wr, 0, 0, Z12, Z4, Y12, Y13) \
 	Q4_FINISH5(wr, acc)
+
+// Q4_BLOCKS5(wr, acc) adds two superblocks, at wr and wr+144 against DI and DI+292, to acc (first one, then
+// the other), folding both integer sums and forming both float terms in one set of instructions.
+#define Q4_BLOCKS5(wr, acc) \
+	Q4_SUMS5(wr, 0, 0, Z12, Z4, Y12, Y13)     \
+	Q4_SUMS5(wr, 144, 292, Z5, Z6, Y5, Y7)    \
+	VPHADDD      Y13, Y12, Y0                 \
+	VPHADDD      Y7, Y5, Y1                   \
+	VPHADDD      Y1, Y0, Y0                   \
+	VEXTRACTI128 $1, Y0, X1                   \
+	VPADDD       X1, X0, X0                   \
+	VCVTDQ2PS    X0, X0                       \
+	VMOVD        (wr), X1                     \
+	VPINSRD      $1, 144(wr), X1, X1          \
+	VCVTPH2PS    X1, X1                       \
+	VMOVD        (DI), X2                     \
+	VPINSRD      $2, 292(DI), X2, X2          \
+	VMOVSLDUP    X2, X2                       \
+	VMULPS       X2, X1, X1                   \
+	VMULPS       X0, X1, X0                   \
+	VMOVSHDUP    X0, X1                       \
+	VSUBPS       X1, X0, X0                   \
+	VADDSS       X0, acc, acc                 \
+	VMOVHLPS     X0, X0, X1                   \
+	VADDSS       X1, acc, acc
 
 // Q4_SETUP5 loads the Q4_K constants.
 #define Q4_SETUP5 \
@@ -230,16 +261,28 @@ TEXT ·dotQ4KVNNI(SB), NOSPLIT, $0-60
 	Q4_SETUP5
 	VXORPS X10, X10, X10
 
+	CMPQ   CX, $2
+	JB     q4tail5
+
 q4loop5:
 	PREFETCHT0 3072(SI)
 	PREFETCHT0 3136(SI)
 	PREFETCHT0 3200(SI)
-	Q4_BLOCK5(SI, X10)
-	ADDQ $144, SI
-	ADDQ $292, DI
-	DECQ CX
-	JNZ  q4loop5
+	PREFETCHT0 3264(SI)
+	PREFETCHT0 3328(SI)
+	Q4_BLOCKS5(SI, X10)
+	ADDQ $288, SI
+	ADDQ $584, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JAE  q4loop5
 
+q4tail5:
+	TESTQ CX, CX
+	JZ    q4done5
+	Q4_BLOCK5(SI, X10)
+
+q4done5:
 	VZEROUPPER
 	MOVSS X10, ret+56(FP)
 	RET
