@@ -19,7 +19,6 @@ type kqKernel struct {
 	name string
 	ok   bool
 	one  func(w, x []byte, n int) float32
-	two  func(w []byte, stride int, x []byte, n int) (float32, float32)
 }
 
 // hasAVX2 and hasVNNI say whether this CPU runs the AVX2 and the AVX-512 VNNI kernels.
@@ -31,12 +30,12 @@ var (
 // q4KKernels and q6KKernels list the SIMD kernels of each type.
 var (
 	q4KKernels = []kqKernel{
-		{"avx2", hasAVX2, amd64.DotQ4_K, amd64.DotQ4_Kx2},
-		{"vnni", hasVNNI, amd64.DotQ4_KVNNI, amd64.DotQ4_Kx2VNNI},
+		{"avx2", hasAVX2, amd64.DotQ4_K},
+		{"vnni", hasVNNI, amd64.DotQ4_KVNNI},
 	}
 	q6KKernels = []kqKernel{
-		{"avx2", hasAVX2, amd64.DotQ6_K, amd64.DotQ6_Kx2},
-		{"vnni", hasVNNI, amd64.DotQ6_KVNNI, amd64.DotQ6_Kx2VNNI},
+		{"avx2", hasAVX2, amd64.DotQ6_K},
+		{"vnni", hasVNNI, amd64.DotQ6_KVNNI},
 	}
 )
 
@@ -124,16 +123,10 @@ func TestDotKQuantSIMDMatchesReference(t *testing.T) {
 				}
 				for nb := 0; nb <= 16; nb++ {
 					for range 8 {
-						w0, w1, x := tc.gen(r, nb), tc.gen(r, nb), randQ8K(r, nb)
+						w, x := tc.gen(r, nb), randQ8K(r, nb)
 						n := nb * kqSuper
-						want0, want1 := tc.ref(w0, x, n), tc.ref(w1, x, n)
-						if got := k.one(w0, x, n); !sameBits(got, want0) {
-							t.Fatalf("nb=%d: got %v, reference %v", nb, got, want0)
-						}
-						gap := r.IntN(3) * 7
-						w := append(append(append([]byte(nil), w0...), make([]byte, gap)...), w1...)
-						if a, b := k.two(w, len(w0)+gap, x, n); !sameBits(a, want0) || !sameBits(b, want1) {
-							t.Fatalf("x2 nb=%d gap=%d: got %v %v, reference %v %v", nb, gap, a, b, want0, want1)
+						if got, want := k.one(w, x, n), tc.ref(w, x, n); !sameBits(got, want) {
+							t.Fatalf("nb=%d: got %v, reference %v", nb, got, want)
 						}
 					}
 				}
@@ -320,8 +313,8 @@ func check(t *testing.T, typ string, ks []kqKernel, ref func(w, x []byte, n int)
 }
 
 // BenchmarkDotKQuant times each K-quant kernel on one row of n = 4096 (L1-resident, as BenchmarkDot) and
-// streaming through 64 MiB of rows (memory-bound), reporting GB/s of weight bytes (x2 kernels count both
-// rows), next to the Q8_0 kernels on the same n.
+// streaming through 64 MiB of rows (memory-bound), reporting GB/s of weight bytes, next to the Q8_0
+// kernels on the same n.
 func BenchmarkDotKQuant(b *testing.B) {
 	const n = 4096
 	r := newRand(43)
@@ -336,7 +329,7 @@ func BenchmarkDotKQuant(b *testing.B) {
 		{"q4_K", n / kqSuper * kqQ4Bytes, randQ4K, dotQ4_KRef, q4KKernels},
 		{"q6_K", n / kqSuper * kqQ6Bytes, randQ6K, dotQ6_KRef, q6KKernels},
 	} {
-		w := tc.gen(r, 2*n/kqSuper)
+		w := tc.gen(r, n/kqSuper)
 		big := tc.gen(r, (64<<20)/tc.row*(n/kqSuper))
 		rows := len(big) / tc.row
 		var sink float32
@@ -347,21 +340,10 @@ func BenchmarkDotKQuant(b *testing.B) {
 				continue
 			}
 			bench(k.name, tc.row, func() { sink += k.one(w, x, n) })
-			bench(k.name+"x2", 2*tc.row, func() {
-				a, c := k.two(w, tc.row, x, n)
-				sink += a + c
-			})
 			i := 0
 			bench(k.name+"/stream", tc.row, func() {
 				sink += k.one(big[i*tc.row:], x, n)
 				if i++; i == rows {
-					i = 0
-				}
-			})
-			bench(k.name+"x2/stream", 2*tc.row, func() {
-				a, c := k.two(big[i*tc.row:], tc.row, x, n)
-				sink += a + c
-				if i += 2; i >= rows-1 {
 					i = 0
 				}
 			})

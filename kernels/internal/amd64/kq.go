@@ -42,39 +42,11 @@ func DotQ6_K(w, x []byte, n int) float32 {
 	return dotQ6KAVX2(w, x, nb)
 }
 
-// DotQ4_Kx2 returns DotQ4_K(w, x, n) and DotQ4_K(w[stride:], x, n): two rows against one activation row
-// (AVX2).
-func DotQ4_Kx2(w []byte, stride int, x []byte, n int) (float32, float32) {
-	nb := kqBlocks(n)
-	if nb == 0 {
-		return 0, 0
-	}
-	_, _ = w[stride:stride+nb*kqQ4Bytes], x[nb*kqQ8Bytes-1]
-	return dotQ4Kx2AVX2(w, stride, x, nb)
-}
-
-// DotQ6_Kx2 returns DotQ6_K(w, x, n) and DotQ6_K(w[stride:], x, n): two rows against one activation row
-// (AVX2).
-func DotQ6_Kx2(w []byte, stride int, x []byte, n int) (float32, float32) {
-	nb := kqBlocks(n)
-	if nb == 0 {
-		return 0, 0
-	}
-	_, _ = w[stride:stride+nb*kqQ6Bytes], x[nb*kqQ8Bytes-1]
-	return dotQ6Kx2AVX2(w, stride, x, nb)
-}
-
 //go:noescape
 func dotQ4KAVX2(w, x []byte, nb int) float32
 
 //go:noescape
 func dotQ6KAVX2(w, x []byte, nb int) float32
-
-//go:noescape
-func dotQ4Kx2AVX2(w []byte, stride int, x []byte, nb int) (a, b float32)
-
-//go:noescape
-func dotQ6Kx2AVX2(w []byte, stride int, x []byte, nb int) (a, b float32)
 
 // DotQ4_KVNNI is DotQ4_K on AVX-512 (BW, VL, VNNI; 512-bit registers).
 func DotQ4_KVNNI(w, x []byte, n int) float32 {
@@ -96,34 +68,8 @@ func DotQ6_KVNNI(w, x []byte, n int) float32 {
 	return dotQ6KVNNI(w, x, nb)
 }
 
-// DotQ4_Kx2VNNI is DotQ4_Kx2 on AVX-512 (BW, VL, VNNI; 512-bit registers).
-func DotQ4_Kx2VNNI(w []byte, stride int, x []byte, n int) (float32, float32) {
-	nb := kqBlocks(n)
-	if nb == 0 {
-		return 0, 0
-	}
-	_, _ = w[stride:stride+nb*kqQ4Bytes], x[nb*kqQ8Bytes-1]
-	return dotQ4Kx2VNNI(w, stride, x, nb)
-}
-
-// DotQ6_Kx2VNNI is DotQ6_Kx2 on AVX-512 (BW, VL, VNNI; 512-bit registers).
-func DotQ6_Kx2VNNI(w []byte, stride int, x []byte, n int) (float32, float32) {
-	nb := kqBlocks(n)
-	if nb == 0 {
-		return 0, 0
-	}
-	_, _ = w[stride:stride+nb*kqQ6Bytes], x[nb*kqQ8Bytes-1]
-	return dotQ6Kx2VNNI(w, stride, x, nb)
-}
-
 //go:noescape
 func dotQ4KVNNI(w, x []byte, nb int) float32
 
 //go:noescape
 func dotQ6KVNNI(w, x []byte, nb int) float32
-
-//go:noescape
-func dotQ4Kx2VNNI(w []byte, stride int, x []byte, nb int) (a, b float32)
-
-//go:noescape
-func dotQ6Kx2VNNI(w []byte, stride int, x []byte, nb int) (a, b float32)

@@ -10,8 +10,8 @@
 // wrap the same way in any order, so the sum equals the scalar reference's bit for bit; the float part is
 // the reference's expression (kernels/kq_dot.go), one VMULSS/VSUBSS/VADDSS at a time.
 //
-// Registers: SI (and R11) weights, DI activations, CX superblocks left, X10 (and X11) the float32
-// accumulators, Y15 sixteen 0x0f bytes, Y14 (Q6_K) sixteen 0x30 bytes.
+// Registers: SI weights, DI activations, CX superblocks left, X10 the float32
+// accumulator, Y15 sixteen 0x0f bytes, Y14 (Q6_K) sixteen 0x30 bytes.
 
 DATA kqnib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA kqnib<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
@@ -223,37 +223,6 @@ q4done:
 	MOVSS X10, ret+56(FP)
 	RET
 
-// func dotQ4Kx2AVX2(w []byte, stride int, x []byte, nb int) (a, b float32)
-TEXT ·dotQ4Kx2AVX2(SB), NOSPLIT, $0-72
-	MOVQ    w_base+0(FP), SI
-	MOVQ    stride+24(FP), R11
-	ADDQ    SI, R11
-	MOVQ    x_base+32(FP), DI
-	MOVQ    nb+56(FP), CX
-	VMOVDQU kqnib<>(SB), Y15
-	VXORPS  X10, X10, X10
-	VXORPS  X11, X11, X11
-
-q4x2loop:
-	PREFETCHT0 3072(SI)
-	PREFETCHT0 3072(R11)
-	PREFETCHT0 3136(SI)
-	PREFETCHT0 3136(R11)
-	PREFETCHT0 3200(SI)
-	PREFETCHT0 3200(R11)
-	Q4_BLOCK(SI, X10)
-	Q4_BLOCK(R11, X11)
-	ADDQ $144, SI
-	ADDQ $144, R11
-	ADDQ $292, DI
-	DECQ CX
-	JNZ  q4x2loop
-
-	VZEROUPPER
-	MOVSS X10, a+64(FP)
-	MOVSS X11, b+68(FP)
-	RET
-
 // Q6_HALF(wr, h, scl) adds to Y13 the scaled partial sums of elements 128h..128h+127: ql at 64h, qh at
 // 128+32h; scl holds that half's eight scales as words, repeated in both 128-bit lanes.
 #define Q6_HALF(wr, h, scl) \
@@ -342,38 +311,4 @@ q6loop:
 
 	VZEROUPPER
 	MOVSS X10, ret+56(FP)
-	RET
-
-// func dotQ6Kx2AVX2(w []byte, stride int, x []byte, nb int) (a, b float32)
-TEXT ·dotQ6Kx2AVX2(SB), NOSPLIT, $0-72
-	MOVQ    w_base+0(FP), SI
-	MOVQ    stride+24(FP), R11
-	ADDQ    SI, R11
-	MOVQ    x_base+32(FP), DI
-	MOVQ    nb+56(FP), CX
-	VMOVDQU kqnib<>(SB), Y15
-	VMOVDQU kqhi2<>(SB), Y14
-	VXORPS  X10, X10, X10
-	VXORPS  X11, X11, X11
-
-q6x2loop:
-	PREFETCHT0 3072(SI)
-	PREFETCHT0 3072(R11)
-	PREFETCHT0 3136(SI)
-	PREFETCHT0 3136(R11)
-	PREFETCHT0 3200(SI)
-	PREFETCHT0 3200(R11)
-	PREFETCHT0 3264(SI)
-	PREFETCHT0 3264(R11)
-	Q6_BLOCK(SI, X10)
-	Q6_BLOCK(R11, X11)
-	ADDQ $210, SI
-	ADDQ $210, R11
-	ADDQ $292, DI
-	DECQ CX
-	JNZ  q6x2loop
-
-	VZEROUPPER
-	MOVSS X10, a+64(FP)
-	MOVSS X11, b+68(FP)
 	RET

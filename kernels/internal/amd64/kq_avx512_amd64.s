@@ -11,8 +11,8 @@
 //     nibbles; qh is broadcast to both halves, shifted per half (VPSLLVW, VPSRLVW), masked to bits 4-5 and
 //     merged with VPTERNLOGD (select by the 0x0f mask). VPERMW spreads one scale per 128-bit lane.
 //
-// Registers: SI (and R11) weights, DI activations, CX superblocks left, X10 (and X11) the float32
-// accumulators, Z15 64 bytes of 0x0f, Z14 (Q6_K) 64 bytes of 0x30, Z16..Z23 shift counts and indices.
+// Registers: SI weights, DI activations, CX superblocks left, X10 the float32
+// accumulator, Z15 64 bytes of 0x0f, Z14 (Q6_K) 64 bytes of 0x30, Z16..Z23 shift counts and indices.
 
 // kqnib5: 64 bytes of 0x0f; kqhi5: 64 bytes of 0x30.
 DATA kqnib5<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
@@ -287,37 +287,6 @@ q4done5:
 	MOVSS X10, ret+56(FP)
 	RET
 
-// func dotQ4Kx2VNNI(w []byte, stride int, x []byte, nb int) (a, b float32)
-TEXT ·dotQ4Kx2VNNI(SB), NOSPLIT, $0-72
-	MOVQ   w_base+0(FP), SI
-	MOVQ   stride+24(FP), R11
-	ADDQ   SI, R11
-	MOVQ   x_base+32(FP), DI
-	MOVQ   nb+56(FP), CX
-	Q4_SETUP5
-	VXORPS X10, X10, X10
-	VXORPS X11, X11, X11
-
-q4x2loop5:
-	PREFETCHT0 3072(SI)
-	PREFETCHT0 3072(R11)
-	PREFETCHT0 3136(SI)
-	PREFETCHT0 3136(R11)
-	PREFETCHT0 3200(SI)
-	PREFETCHT0 3200(R11)
-	Q4_BLOCK5(SI, X10)
-	Q4_BLOCK5(R11, X11)
-	ADDQ $144, SI
-	ADDQ $144, R11
-	ADDQ $292, DI
-	DECQ CX
-	JNZ  q4x2loop5
-
-	VZEROUPPER
-	MOVSS X10, a+64(FP)
-	MOVSS X11, b+68(FP)
-	RET
-
 // Q6_HALF5(wr, h, ilo, ihi, acc) multiplies elements 128h..128h+127 (ql at 64h, qh at 128+32h) and
 // accumulates their scaled pair sums into acc. VPTERNLOGD $0xd8 keeps the first source's bits where the
 // 0x0f mask is set and the destination's elsewhere.
@@ -398,37 +367,4 @@ q6loop5:
 
 	VZEROUPPER
 	MOVSS X10, ret+56(FP)
-	RET
-
-// func dotQ6Kx2VNNI(w []byte, stride int, x []byte, nb int) (a, b float32)
-TEXT ·dotQ6Kx2VNNI(SB), NOSPLIT, $0-72
-	MOVQ   w_base+0(FP), SI
-	MOVQ   stride+24(FP), R11
-	ADDQ   SI, R11
-	MOVQ   x_base+32(FP), DI
-	MOVQ   nb+56(FP), CX
-	Q6_SETUP5
-	VXORPS X10, X10, X10
-	VXORPS X11, X11, X11
-
-q6x2loop5:
-	PREFETCHT0 3072(SI)
-	PREFETCHT0 3072(R11)
-	PREFETCHT0 3136(SI)
-	PREFETCHT0 3136(R11)
-	PREFETCHT0 3200(SI)
-	PREFETCHT0 3200(R11)
-	PREFETCHT0 3264(SI)
-	PREFETCHT0 3264(R11)
-	Q6_BLOCK5(SI, X10)
-	Q6_BLOCK5(R11, X11)
-	ADDQ $210, SI
-	ADDQ $210, R11
-	ADDQ $292, DI
-	DECQ CX
-	JNZ  q6x2loop5
-
-	VZEROUPPER
-	MOVSS X10, a+64(FP)
-	MOVSS X11, b+68(FP)
 	RET
