@@ -222,6 +222,7 @@ var kqTypes = []kqFuncs{
 	{t: Q4_K, dequant: dequantQ4_K, quantize: quantizeQ4_K},
 	{t: Q5_K, dequant: dequantQ5_K, quantize: quantizeQ5_K, dot: dotQ5_KRef},
 	{t: Q6_K, dequant: dequantQ6_K, quantize: quantizeQ6_K},
+	{t: IQ4_XS, dequant: dequantIQ4_XS, quantize: quantizeIQ4_XS, dot: dotIQ4_XSRef},
 }
 
 // TestKQuantGoldenQuantize checks every quantizer byte for byte against ggml_quantize_chunk.
@@ -297,12 +298,12 @@ func TestKQuantGoldenDots(t *testing.T) {
 					continue // fp16 scales overflowed: ggml's result is Inf or NaN and there is nothing to compare
 				}
 				tol := 0x1p-18 * mag
-				if d := math.Abs(float64(g.dot) - want); d > tol {
+				if d := math.Abs(float64(g.dot) - want); !(d <= tol) {
 					t.Errorf("row %d (kinds %d/%d): ggml's vec_dot %g, float64 dot of its dequantized rows %g", i, row.wkind, row.akind, g.dot, want)
 				}
 				if f.dot != nil {
 					got := f.dot(g.q, row.act, row.n)
-					if d := math.Abs(float64(got) - float64(g.dot)); d > tol {
+					if d := math.Abs(float64(got) - float64(g.dot)); !(d <= tol) {
 						t.Errorf("row %d (kinds %d/%d): dot %g, ggml %g (tolerance %g)", i, row.wkind, row.akind, got, g.dot, tol)
 					}
 				}
