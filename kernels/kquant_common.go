@@ -31,9 +31,6 @@ func fp16(b []byte) float32 { return F16ToF32(binary.LittleEndian.Uint16(b)) }
 // putFP16 stores v rounded to fp16 at b[0:2].
 func putFP16(b []byte, v float32) { binary.LittleEndian.PutUint16(b, F32ToF16(v)) }
 
-// f16Round is v rounded to fp16 and widened back, GGML_FP16_TO_FP32(GGML_FP32_TO_FP16(v)).
-func f16Round(v float32) float32 { return F16ToF32(F32ToF16(v)) }
-
 // sqrt32 is sqrtf: the float64 square root rounded to float32 is the correctly rounded float32 one.
 func sqrt32(v float32) float32 { return float32(math.Sqrt(float64(v))) }
 
