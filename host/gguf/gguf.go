@@ -81,8 +81,9 @@ type Tensor struct {
 	Name   string
 	Dims   []uint64      // ne, innermost first
 	Type   kernels.DType // element type
-	Offset uint64        // from the start of the data section
+	Offset uint64        // from the start of the data section (of a split model, of its own part's)
 	Data   []byte        // view into the mapped file; nil for files opened without data
+	Part   int           // which part of a split model holds the tensor (0-based); 0 for a single file
 }
 
 // Elements is the number of elements of the tensor.
