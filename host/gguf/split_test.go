@@ -185,7 +185,9 @@ func TestSplitErrors(t *testing.T) {
 			},
 			want: []string{splitNames[0], "split.tensors.count 28", "hold 27 tensors"}},
 		{name: "duplicate tensor", open: splitNames[0],
-			edit: func(t *testing.T, p [][]byte) { renameTensor(t, p[2], "blk.1.ffn_down.weight", "blk.0.ffn_down.weight") },
+			edit: func(t *testing.T, p [][]byte) {
+				renameTensor(t, p[2], "blk.1.ffn_down.weight", "blk.0.ffn_down.weight")
+			},
 			want: []string{`"blk.0.ffn_down.weight"`, splitNames[1], splitNames[2]}},
 		{name: "truncated part", open: splitNames[0],
 			edit: func(t *testing.T, p [][]byte) { p[1] = p[1][:len(p[1])-100] },
