@@ -2,7 +2,8 @@
 //
 // Open maps the file into memory; tensors are zero-copy views of the mapping. Every length, count and offset is
 // checked against the file before use, so a truncated or corrupt file yields an error naming the file, the byte
-// offset and the field, never a panic.
+// offset and the field, never a panic. A model split by llama-gguf-split opens from any of its parts as one
+// File whose tensors view their own parts (split.go).
 package gguf
 
 import (
