@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wasmoe/wasmoe/guest/abi"
+	"github.com/wasmoe/wasmoe/host/gguf"
 	"github.com/wasmoe/wasmoe/host/model"
 	"github.com/wasmoe/wasmoe/host/vocab"
 	"github.com/wasmoe/wasmoe/host/wasm"
@@ -149,6 +150,11 @@ func (e *Engine) init(cfg Config) error {
 	id := cfg.ID
 	if id == "" {
 		id = strings.TrimSuffix(filepath.Base(cfg.ModelPath), filepath.Ext(cfg.ModelPath))
+		if n := len(m.File.Parts); n > 1 { // a split model is named without its part number
+			if prefix, ok := gguf.SplitPrefix(m.File.Path, 0, n); ok {
+				id = filepath.Base(prefix)
+			}
+		}
 	}
 	tmpl, _ := m.File.String("tokenizer.chat_template")
 	e.info = ModelInfo{ID: id, Arch: m.Arch, ContextLength: e.context, VocabSize: m.Vocab, ChatTemplate: tmpl,

@@ -2,7 +2,8 @@
 //
 // Open maps the file into memory; tensors are zero-copy views of the mapping. Every length, count and offset is
 // checked against the file before use, so a truncated or corrupt file yields an error naming the file, the byte
-// offset and the field, never a panic.
+// offset and the field, never a panic. A model split by llama-gguf-split opens from any of its parts as one
+// File whose tensors view their own parts (split.go).
 package gguf
 
 import (
@@ -81,8 +82,9 @@ type Tensor struct {
 	Name   string
 	Dims   []uint64      // ne, innermost first
 	Type   kernels.DType // element type
-	Offset uint64        // from the start of the data section
+	Offset uint64        // from the start of the data section (of a split model, of its own part's)
 	Data   []byte        // view into the mapped file; nil for files opened without data
+	Part   int           // which part of a split model holds the tensor (0-based); 0 for a single file
 }
 
 // Elements is the number of elements of the tensor.

@@ -122,18 +122,6 @@ func TestCorrupt(t *testing.T) {
 	}
 }
 
-func TestSplitRefused(t *testing.T) {
-	w := NewWriter()
-	w.Set("split.no", uint16(0))
-	w.Set("split.count", uint16(3))
-	var buf bytes.Buffer
-	w.WriteTo(&buf)
-	_, err := Parse("m-00001-of-00003.gguf", buf.Bytes())
-	if err == nil || !strings.Contains(err.Error(), "split") {
-		t.Fatalf("err = %v, want a split-file refusal", err)
-	}
-}
-
 // TestLlamaCppVocab reads a vocab file written by llama.cpp's own converter and checks facts the spec
 // (§8.3) records for it.
 func TestLlamaCppVocab(t *testing.T) {

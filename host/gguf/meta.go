@@ -52,13 +52,6 @@ func (f *File) Uint(key string) (uint64, bool) {
 	return uint64(n), true
 }
 
-func (f *File) uintOr(key string, def uint64) uint64 {
-	if n, ok := f.Uint(key); ok {
-		return n
-	}
-	return def
-}
-
 // Float returns a float or integer value as float64.
 func (f *File) Float(key string) (float64, bool) {
 	v, ok := f.Value(key)

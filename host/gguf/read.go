@@ -2,6 +2,7 @@ package gguf
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -17,18 +18,20 @@ const (
 	maxTensorName = 1 << 16
 )
 
-// File is an open GGUF file.
+// File is an open GGUF file, or the parts of a split model presented as one (see Open).
 type File struct {
-	Path      string
+	Path      string // the file; of a split model, its first part
 	Version   uint32
-	KV        []KV     // metadata in file order
-	Tensors   []Tensor // tensor infos in file order
+	KV        []KV     // metadata in file order (of a split model, the first part's)
+	Tensors   []Tensor // tensor infos in file order (of a split model, part after part)
 	Alignment int
-	DataStart int64 // byte offset of the data section
+	DataStart int64 // byte offset of the data section (of a split model, the first part's)
+	// Parts are the paths of a split model's files, first part first; nil for a single file.
+	Parts []string
 
 	kv      map[string]int
 	tensors map[string]int
-	mapped  []byte // the whole file, memory-mapped (nil when parsed from a byte slice)
+	mapped  [][]byte // every file, memory-mapped (nil when parsed from a byte slice)
 }
 
 // FormatError reports a malformed file: where, which field, and what is wrong.
@@ -44,7 +47,29 @@ func (e *FormatError) Error() string {
 }
 
 // Open maps path and parses its header. Close releases the mapping; tensor views are invalid after it.
+//
+// If path is one part of a model split by llama-gguf-split (its split.count is above 1), Open finds the
+// other parts by the name llama.cpp gives them, PREFIX-%05d-of-%05d.gguf, maps them all, checks that they
+// form one model (see openSplit) and returns it as one File: the first part's metadata and every part's
+// tensors, each a view into its own part's mapping. Any part may be given; Path is then the first part's.
 func Open(path string) (*File, error) {
+	f, err := openPart(path)
+	if err != nil {
+		return nil, err
+	}
+	no, count, err := splitKeys(f)
+	if err != nil || count <= 1 {
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return f, nil
+	}
+	return openSplit(f, no, count)
+}
+
+// openPart maps one file and parses it, whatever its split keys say.
+func openPart(path string) (*File, error) {
 	data, err := mmap.Map(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
@@ -58,21 +83,35 @@ func Open(path string) (*File, error) {
 		mmap.Unmap(data)
 		return nil, err
 	}
-	f.mapped = data
+	f.mapped = [][]byte{data}
 	return f, nil
 }
 
-// Parse reads a GGUF image held in memory (tensor views alias b).
-func Parse(name string, b []byte) (*File, error) { return parse(name, b) }
-
-// Close unmaps the file.
-func (f *File) Close() error {
-	if f.mapped == nil {
-		return nil
+// Parse reads a GGUF image held in memory (tensor views alias b). It refuses one part of a split model,
+// whose other parts it cannot find: Open reads those.
+func Parse(name string, b []byte) (*File, error) {
+	f, err := parse(name, b)
+	if err != nil {
+		return nil, err
 	}
-	err := mmap.Unmap(f.mapped)
+	no, count, err := splitKeys(f)
+	if err != nil {
+		return nil, err
+	}
+	if count > 1 {
+		return nil, fmt.Errorf("gguf: %s is part %d of a %d-part split model; open its files with Open, which reads every part", name, no+1, count)
+	}
+	return f, nil
+}
+
+// Close unmaps the file (every part of a split model).
+func (f *File) Close() error {
+	var errs []error
+	for _, m := range f.mapped {
+		errs = append(errs, mmap.Unmap(m))
+	}
 	f.mapped = nil
-	return err
+	return errors.Join(errs...)
 }
 
 // decoder walks the header with bounds checks; the first error sticks.
@@ -193,9 +232,6 @@ func parse(path string, b []byte) (*File, error) {
 			return nil, &FormatError{path, 0, "metadata \"general.alignment\"", fmt.Sprintf("must be a power-of-two uint32, got %v (%s)", v.V, v.Type)}
 		}
 		f.Alignment = int(a)
-	}
-	if n, ok := f.Uint("split.count"); ok && n > 1 {
-		return nil, fmt.Errorf("gguf: %s is shard %d of a %d-file split model; merge it first (llama-gguf-split --merge) — split files are not supported yet", path, f.uintOr("split.no", 0)+1, n)
 	}
 	f.Tensors = make([]Tensor, 0, nTensors)
 	for i := uint64(0); i < nTensors && d.err == nil; i++ {

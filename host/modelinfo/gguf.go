@@ -14,7 +14,7 @@ func FromGGUF(f *gguf.File) (*Info, error) {
 	if !ok {
 		return nil, fmt.Errorf("modelinfo: %s: metadata general.architecture missing", f.Path)
 	}
-	in := &Info{Format: "gguf", Path: f.Path, Arch: arch}
+	in := &Info{Format: "gguf", Path: f.Path, Arch: arch, Parts: len(f.Parts)}
 	in.Name, _ = f.String("general.name")
 	key := func(k string) int {
 		n, _ := f.Uint(arch + "." + k)

@@ -14,6 +14,7 @@ import (
 type Info struct {
 	Format  string // "gguf" or "hf"
 	Path    string
+	Parts   int    `json:",omitempty"` // files of a GGUF model split by llama-gguf-split; 0 for one file
 	Arch    string // GGUF architecture name (deepseek2, qwen2, llama); HF model_type is mapped to it
 	Name    string
 	Layers  int // main transformer blocks (MTP blocks excluded)
@@ -76,6 +77,9 @@ func (in *Info) mla(heads, kvLora, rope, keyMLA, valueMLA int) {
 // 4 for float32).
 func (in *Info) WriteText(w io.Writer, bytesPerValue int) {
 	fmt.Fprintf(w, "%s (%s)\n", in.Path, in.Format)
+	if in.Parts > 1 {
+		fmt.Fprintf(w, "  split          into %d parts (the first is named above)\n", in.Parts)
+	}
 	fmt.Fprintf(w, "  architecture   %s", in.Arch)
 	if in.Name != "" {
 		fmt.Fprintf(w, "  %q", in.Name)

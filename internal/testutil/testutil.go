@@ -94,6 +94,34 @@ func HFTokenizer(t testing.TB, name string) string {
 	return dst
 }
 
+// SplitModel unpacks host/gguf/testdata/split (tools/ggmlvectors/split.sh) into a temporary directory and
+// returns it: tiny.gguf, a tiny random qwen2 model with a 64-token vocabulary, and the three parts llama.cpp's
+// llama-gguf-split cut it into, tiny-0000N-of-00003.gguf.
+func SplitModel(t testing.TB) string {
+	t.Helper()
+	src := filepath.Join(Root(), "host", "gguf", "testdata", "split")
+	dir := t.TempDir()
+	for _, n := range []string{"tiny.gguf", "tiny-00001-of-00003.gguf", "tiny-00002-of-00003.gguf", "tiny-00003-of-00003.gguf"} {
+		in, err := os.Open(filepath.Join(src, n+".gz"))
+		if err != nil {
+			t.Fatalf("split fixture: %v", err)
+		}
+		zr, err := gzip.NewReader(in)
+		if err != nil {
+			t.Fatalf("split fixture %s: %v", n, err)
+		}
+		b, err := io.ReadAll(zr)
+		in.Close()
+		if err != nil {
+			t.Fatalf("split fixture %s: %v", n, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // Vector is one of llama.cpp's tokenizer test cases: a text and the ids llama.cpp gives it.
 type Vector struct {
 	Text string

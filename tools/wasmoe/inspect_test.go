@@ -35,3 +35,30 @@ func TestInspect(t *testing.T) {
 		t.Errorf("a missing file: %v %s", err, out)
 	}
 }
+
+// TestInspectSplit summarises a model split by llama-gguf-split, given by any of its parts: the summary is
+// the whole model's (all 27 tensors) and says it is split into 3 parts.
+func TestInspectSplit(t *testing.T) {
+	dir := testutil.SplitModel(t)
+	type summary struct {
+		Path        string
+		Parts       int
+		TotalParams uint64
+	}
+	var whole summary
+	if err := json.Unmarshal([]byte(wasmoe(t, "", "inspect", "--json", filepath.Join(dir, "tiny.gguf"))), &whole); err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"tiny-00001-of-00003.gguf", "tiny-00003-of-00003.gguf"} {
+		var got summary
+		if err := json.Unmarshal([]byte(wasmoe(t, "", "inspect", "--json", filepath.Join(dir, part))), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Parts != 3 || got.TotalParams != whole.TotalParams || whole.Parts != 0 || filepath.Base(got.Path) != "tiny-00001-of-00003.gguf" {
+			t.Errorf("inspect %s: %+v; the unsplit file: %+v", part, got, whole)
+		}
+	}
+	if text := wasmoe(t, "", "inspect", filepath.Join(dir, "tiny-00002-of-00003.gguf")); !strings.Contains(text, "split          into 3 parts") {
+		t.Errorf("text output:\n%s", text)
+	}
+}
