@@ -144,9 +144,12 @@ func build(in *input, p Preset) ([]Planned, *gguf.Writer, error) {
 	for i := range infos {
 		plan[i] = Planned{infos[i], types[i]}
 	}
+	// gguf_set_val_* removes a key it replaces and appends it, so the two keys llama-quantize sets come last.
 	w := gguf.NewWriter()
 	for _, kv := range in.kv {
-		w.SetValue(kv.Key, kv.Value)
+		if kv.Key != "general.quantization_version" && kv.Key != "general.file_type" {
+			w.SetValue(kv.Key, kv.Value)
+		}
 	}
 	w.Set("general.quantization_version", uint32(QuantizationVersion))
 	w.Set("general.file_type", uint32(p.FileType))

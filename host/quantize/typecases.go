@@ -34,7 +34,7 @@ func TypeCases() []TypeCase {
 }
 
 // TypeTable is the recorded truth: per model, the output tensor names in file order and, per preset, their
-// types as llama-quantize wrote them.
+// types as llama-quantize wrote them, and the hash of each output file.
 type TypeTable struct {
 	Tool    string
 	Version string
@@ -46,6 +46,7 @@ type TypeRecord struct {
 	Name    string
 	Tensors []string
 	Presets map[string][]string
+	SHA256  map[string]string // per preset, of llama-quantize's whole output file
 }
 
 // TinyVocab returns a GGUF vocabulary of n placeholder tokens (enough for modelgen; llama-quantize does

@@ -2,13 +2,14 @@
 // quantize package's type-choice test compares with: for each case of quantize.TypeCases it writes the
 // tiny F32 model with modelgen (a 256-token stand-in vocabulary: llama-quantize does not load the
 // tokenizer), runs llama.cpp's llama-quantize on it for every preset, and records the type of every tensor
-// of the output file. The test then needs neither llama.cpp nor this command.
+// of the output file and the file's SHA-256. The test then needs neither llama.cpp nor this command.
 //
 //	go run ./tools/quanttypes [-quantize PATH/llama-quantize] [-out host/quantize/testdata/llama_quant_types.json.gz]
 package main
 
 import (
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -55,13 +56,18 @@ func run(bin, out string) error {
 		if err := w.WriteFile(in); err != nil {
 			return err
 		}
-		rec := quantize.TypeRecord{Name: c.Name, Presets: map[string][]string{}}
+		rec := quantize.TypeRecord{Name: c.Name, Presets: map[string][]string{}, SHA256: map[string]string{}}
 		for _, p := range quantize.Presets {
 			dst := filepath.Join(tmp, c.Name+"-"+p.Name+".gguf")
 			cmd := exec.Command(bin, in, dst, p.Name, "2")
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				return fmt.Errorf("%s %s: %v\n%s", c.Name, p.Name, err, msg)
 			}
+			raw, err := os.ReadFile(dst)
+			if err != nil {
+				return err
+			}
+			rec.SHA256[p.Name] = fmt.Sprintf("%x", sha256.Sum256(raw))
 			f, err := gguf.Open(dst)
 			if err != nil {
 				return err
