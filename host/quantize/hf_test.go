@@ -124,4 +124,3 @@ func TestHFInput(t *testing.T) {
 		})
 	}
 }
-
