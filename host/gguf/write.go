@@ -16,8 +16,9 @@ type Writer struct {
 	kv      []KV
 	keys    map[string]int
 	tensors []Tensor
-	fills   []func(dst []byte) error // per tensor: produces its data at write time when Data is nil
-	size    uint64                   // bytes of the data section so far
+	fills   []func(dst []byte) error  // per tensor: produces its data at write time when Data is nil
+	streams []func(w io.Writer) error // per tensor: writes its data at write time (AddTensorStream)
+	size    uint64                    // bytes of the data section so far
 }
 
 // NewWriter returns an empty writer.
@@ -78,12 +79,26 @@ func (w *Writer) AddTensorFunc(name string, typ kernels.DType, dims []uint64, fi
 	return nil
 }
 
+// AddTensorStream appends a tensor whose bytes write sends to out while the file is written, in pieces of
+// its choosing, so that no buffer of the whole tensor is needed. write must send exactly the tensor's size
+// (WriteTo fails otherwise).
+func (w *Writer) AddTensorStream(name string, typ kernels.DType, dims []uint64, write func(out io.Writer) error) error {
+	n, err := tensorBytes(name, typ, dims)
+	if err != nil {
+		return err
+	}
+	w.add(Tensor{Name: name, Dims: dims, Type: typ}, n, nil)
+	w.streams[len(w.streams)-1] = write
+	return nil
+}
+
 func (w *Writer) add(t Tensor, n uint64, fill func([]byte) error) {
 	a := w.alignment()
 	t.Offset = (w.size + a - 1) / a * a
 	w.size = t.Offset + n
 	w.tensors = append(w.tensors, t)
 	w.fills = append(w.fills, fill)
+	w.streams = append(w.streams, nil)
 }
 
 // tensorBytes is the data size of a tensor of shape dims (ne) and type typ.
@@ -165,6 +180,17 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 	var buf []byte
 	for i, t := range w.tensors {
 		pad(dataStart + int64(t.Offset))
+		if stream := w.streams[i]; stream != nil {
+			n, _ := tensorBytes(t.Name, t.Type, t.Dims)
+			start := bw.n
+			if err := stream(bw); err != nil {
+				return bw.n, fmt.Errorf("gguf: tensor %q: %w", t.Name, err)
+			}
+			if bw.err == nil && uint64(bw.n-start) != n {
+				return bw.n, fmt.Errorf("gguf: tensor %q: wrote %d bytes, shape %v of %s needs %d", t.Name, bw.n-start, t.Dims, t.Type, n)
+			}
+			continue
+		}
 		if fill := w.fills[i]; fill != nil {
 			n, _ := tensorBytes(t.Name, t.Type, t.Dims)
 			if uint64(cap(buf)) < n {

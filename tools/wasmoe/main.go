@@ -16,6 +16,7 @@ usage:
   wasmoe tokenize (--model M.gguf | --tokenizer tokenizer.json) [--jsonl] [TEXT]      token ids (JSON)
   wasmoe inspect  [--json] MODEL.gguf|HF_DIR                                         architecture, parameters, KV cache
   wasmoe bench    --model M.gguf [--prompt-tokens N] [--gen-tokens N]                  prefill and decode tok/s
+  wasmoe quantize --model IN.gguf|HF_DIR --type Q4_K_M --out OUT.gguf [--threads N]    llama-quantize's presets
   wasmoe mkmodel  --arch qwen2|llama|deepseek2 --type f32|f16|bf16|q8_0 --vocab V.gguf --out M.gguf [--format hf]
                                                                                        random-weight GGUF model
 Run "wasmoe COMMAND -h" for a command's flags.
@@ -28,6 +29,7 @@ func main() {
 	}
 	cmds := map[string]func([]string) error{
 		"serve": serve, "run": run, "bench": bench, "eval": eval, "tokenize": tokenize, "mkmodel": mkmodel, "inspect": inspect,
+		"quantize": quantizeCmd,
 	}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {
