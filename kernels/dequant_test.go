@@ -11,7 +11,7 @@ func TestSupported(t *testing.T) {
 			t.Errorf("%v not supported", ty)
 		}
 	}
-	for _, ty := range []DType{Q4_0, Q4_K, Q6_K, I8, DType(99)} {
+	for _, ty := range []DType{IQ2_XXS, IQ1_S, TQ1_0, MXFP4, I8, Q8_K, Q8_1, DType(99)} {
 		if Supported(ty) {
 			t.Errorf("%v supported", ty)
 		}
@@ -68,7 +68,7 @@ func TestDequantizeRowErrors(t *testing.T) {
 	if err := DequantizeRow(Q8_0, make([]float32, 33), make([]byte, 1000)); err == nil {
 		t.Error("Q8_0 row of 33 elements gave no error")
 	}
-	for _, ty := range []DType{Q4_0, Q4_K, DType(77)} {
+	for _, ty := range []DType{IQ2_XXS, TQ2_0, DType(77)} {
 		if err := DequantizeRow(ty, make([]float32, 256), make([]byte, 1000)); err == nil {
 			t.Errorf("%v gave no error", ty)
 		}

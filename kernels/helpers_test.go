@@ -54,12 +54,16 @@ func encode(t DType, x []float32) []byte {
 			b[2*i], b[2*i+1] = byte(h), byte(h>>8)
 		}
 		return b
-	case Q8_0:
-		b := make([]byte, len(x)/qk8*q8BlockSize)
-		QuantizeRowQ8_0(b, x)
-		return b
 	}
-	panic("encode: unsupported type")
+	n, err := t.RowBytes(len(x))
+	if err != nil {
+		panic(err)
+	}
+	b := make([]byte, n)
+	if err := QuantizeRow(t, b, x); err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // sameBits reports whether a and b are the same float32 bit patterns.

@@ -43,6 +43,23 @@ var avx512Set = &kernelSet{
 	roundF16: amd64.RoundF16,
 }
 
+// The dot kernels of the block types, per level: avx2, then avx512 (VNNI).
+func init() {
+	for t, k := range map[DType][2]func(w, x []byte, n int) float32{
+		Q4_0:   {amd64.DotQ4_0, amd64.DotQ4_0VNNI},
+		Q4_1:   {amd64.DotQ4_1, amd64.DotQ4_1VNNI},
+		Q5_0:   {amd64.DotQ5_0, amd64.DotQ5_0VNNI},
+		Q5_1:   {amd64.DotQ5_1, amd64.DotQ5_1VNNI},
+		IQ4_NL: {amd64.DotIQ4_NL, amd64.DotIQ4_NLVNNI},
+		Q4_K:   {amd64.DotQ4_K, amd64.DotQ4_KVNNI},
+		Q5_K:   {amd64.DotQ5_K, nil},
+		Q6_K:   {amd64.DotQ6_K, amd64.DotQ6_KVNNI},
+	} {
+		typeTable[t].dot[avx2Set.level] = k[0]
+		typeTable[t].dot[avx512Set.level] = k[1]
+	}
+}
+
 // available lists the kernel sets this CPU can run, slowest first.
 func available() []*kernelSet {
 	sets := []*kernelSet{scalarSet}

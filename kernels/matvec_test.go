@@ -6,7 +6,19 @@ import (
 	"testing"
 )
 
-var matTypes = []DType{F32, F16, BF16, Q8_0}
+// matTypes are the weight types MatMul multiplies and QuantizeRow writes: every supported type but F8_E4M3,
+// which fp8_test.go covers.
+var matTypes = func() (ts []DType) {
+	for _, t := range SupportedTypes() {
+		if t != F8_E4M3 {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}()
+
+// fits reports whether rows of cols values are whole blocks of t.
+func fits(t DType, cols int) bool { return cols%t.BlockSize() == 0 }
 
 // randMatrix returns a rows×cols matrix of type t with random weights.
 func randMatrix(seed uint64, t DType, rows, cols int) Matrix {
@@ -24,6 +36,13 @@ func refMatMul(w Matrix, x []float32, n int) []float32 {
 		var xq []int8
 		var xd []float32
 		var xh []float32
+		var xb []byte
+		tr := typeTable[w.Type]
+		if pt, ok := tr.act.packedType(); ok {
+			n, _ := pt.RowBytes(c)
+			xb = make([]byte, n)
+			typeTable[pt].actFromFloat(xb, xi)
+		}
 		switch w.Type {
 		case Q8_0:
 			xq, xd = make([]int8, c), make([]float32, c/qk8)
@@ -49,6 +68,8 @@ func refMatMul(w Matrix, x []float32, n int) []float32 {
 				v = dotBF16Ref(u16View(row), xh)
 			case Q8_0:
 				v = dotQ8Ref(row, xq, xd)
+			default:
+				v = tr.dot[0](row, xb, c)
 			}
 			out[i*w.Rows+r] = v
 		}
@@ -58,7 +79,7 @@ func refMatMul(w Matrix, x []float32, n int) []float32 {
 
 // MatMul must equal the scalar reference bit for bit, for every kernel set, thread count and batch size.
 func TestMatMulMatchesReference(t *testing.T) {
-	shapes := []struct{ rows, cols int }{{1, 32}, {37, 64}, {5, 96}, {64, 160}, {129, 256}, {3, 1536}}
+	shapes := []struct{ rows, cols int }{{1, 32}, {37, 64}, {5, 96}, {64, 160}, {129, 256}, {3, 1536}, {9, 512}}
 	pools := map[int]*Pool{}
 	for _, th := range []int{1, 2, 3, 5} {
 		pools[th] = NewPool(th)
@@ -66,6 +87,9 @@ func TestMatMulMatchesReference(t *testing.T) {
 	}
 	for _, ty := range matTypes {
 		for si, s := range shapes {
+			if !fits(ty, s.cols) {
+				continue
+			}
 			w := randMatrix(uint64(100+si), ty, s.rows, s.cols)
 			for _, n := range []int{1, 3, 8, 9, 17} {
 				x := randVec(newRand(uint64(n)), n*s.cols, 1)
@@ -95,15 +119,16 @@ func TestMatMulMatchesReference(t *testing.T) {
 func TestMatVecIsMatMulOfOne(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
+	const c = 256
 	for _, ty := range matTypes {
-		w := randMatrix(7, ty, 45, 128)
-		x := randVec(newRand(8), 11*128, 1)
+		w := randMatrix(7, ty, 45, c)
+		x := randVec(newRand(8), 11*c, 1)
 		all := make([]float32, 11*45)
 		p.MatMul(all, w, x, 11)
 		for i := range 11 {
 			one, vec := make([]float32, 45), make([]float32, 45)
-			p.MatMul(one, w, x[i*128:(i+1)*128], 1)
-			p.MatVec(vec, w, x[i*128:(i+1)*128])
+			p.MatMul(one, w, x[i*c:(i+1)*c], 1)
+			p.MatVec(vec, w, x[i*c:(i+1)*c])
 			for r := range 45 {
 				if !sameBits(one[r], vec[r]) || !sameBits(vec[r], all[i*45+r]) {
 					t.Fatalf("%v vector %d row %d: MatVec %v, MatMul(1) %v, MatMul(11) %v", ty, i, r, vec[r], one[r], all[i*45+r])
@@ -118,8 +143,11 @@ func TestMatVecIsMatMulOfOne(t *testing.T) {
 func TestMatVecAgainstFloat64(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
-	tol := map[DType]float64{F32: 1e-6, F16: 2e-3, BF16: 1e-2, Q8_0: 2e-2}
+	tol := map[DType]float64{F32: 1e-6, F16: 2e-3, BF16: 1e-2} // the 8-bit activations: 2e-2
 	for _, ty := range matTypes {
+		if _, ok := tol[ty]; !ok {
+			tol[ty] = 2e-2
+		}
 		w := randMatrix(9, ty, 33, 512)
 		x := randVec(newRand(10), 512, 1)
 		out := make([]float32, 33)
@@ -152,7 +180,7 @@ func TestMatMulPanics(t *testing.T) {
 		out, x int
 		n      int
 	}{
-		{"unsupported type", Matrix{Type: Q4_0, Rows: 4, Cols: 64, Data: make([]byte, 4*36)}, 4, 64, 1},
+		{"unsupported type", Matrix{Type: IQ4_XS + 100, Rows: 4, Cols: 64, Data: make([]byte, 4*36)}, 4, 64, 1},
 		{"cols not whole blocks", Matrix{Type: Q8_0, Rows: 4, Cols: 40, Data: make([]byte, 1000)}, 4, 40, 1},
 		{"short data", Matrix{Type: Q8_0, Rows: 4, Cols: 64, Data: good.Data[:len(good.Data)-1]}, 4, 64, 1},
 		{"short out", good, 7, 128, 2},
