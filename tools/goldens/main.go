@@ -1,6 +1,7 @@
 // Command goldens regenerates testdata/golden: for each case it writes a tiny random model with modelgen
 // (with the tokenizer of a testdata/vocab fixture), runs llama.cpp on it through llama-ref
-// (../shared/tools/llama-ref/llama-ref, or $LLAMA_REF), and saves llama.cpp's next-token probabilities
+// (../shared/tools/llama-ref/llama-ref, or $LLAMA_REF) — for a case with a Preset, on the file llama.cpp's
+// llama-quantize makes of it, whose tensor types and hashes are saved too — and saves llama.cpp's next-token probabilities
 // beside the model's options and hash. Tests compare wasmoe's eval
 // with these files, so `make test` needs neither npm nor llama.cpp.
 //
@@ -18,7 +19,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
+	"github.com/wasmoe/wasmoe/host/gguf"
 	"github.com/wasmoe/wasmoe/host/golden"
 	"github.com/wasmoe/wasmoe/host/modelgen"
 )
@@ -63,22 +66,59 @@ func generate(c golden.Case, ref, vocabDir, outDir string) error {
 		return err
 	}
 	sum := sha256.Sum256(b)
+	f := golden.File{Case: c, SHA256: hex.EncodeToString(sum[:])}
+	if c.Preset != "" {
+		q := filepath.Join(tmp, c.Name+"-"+c.Preset+".gguf")
+		if f.Tensors, err = llamaQuantize(model, q, c.Preset); err != nil {
+			return err
+		}
+		model = q
+	}
 	cmd := exec.Command(ref, model, "--text", c.Text, "--top", fmt.Sprint(c.Top))
 	cmd.Stderr = os.Stderr
+	if c.Seq {
+		cmd.Env = append(os.Environ(), "LLAMA_REF_SEQ=1")
+	}
 	res, err := cmd.Output()
 	if err != nil {
 		return fmt.Errorf("llama-ref: %w", err)
 	}
-	var steps []golden.Step
-	if err := json.Unmarshal(res, &steps); err != nil {
+	if err := json.Unmarshal(res, &f.Ref); err != nil {
 		return fmt.Errorf("llama-ref output: %w", err)
 	}
-	f := golden.File{Case: c, SHA256: hex.EncodeToString(sum[:]), Ref: steps}
 	j, err := json.MarshalIndent(f, "", " ")
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(outDir, c.Name+".json"), append(j, '\n'), 0o644)
+}
+
+// llamaQuantize runs llama.cpp's llama-quantize ($LLAMA_QUANTIZE, or the one ../shared/tools/llama-build
+// builds) on in with preset, writing out, and lists out's tensors.
+func llamaQuantize(in, out, preset string) ([]golden.Tensor, error) {
+	bin := os.Getenv("LLAMA_QUANTIZE")
+	if bin == "" {
+		dir, err := exec.Command("../shared/tools/llama-build/llama-build").Output()
+		if err != nil {
+			return nil, fmt.Errorf("llama-build: %w", err)
+		}
+		bin = filepath.Join(strings.TrimSpace(string(dir)), "llama-quantize")
+	}
+	cmd := exec.Command(bin, in, out, preset)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("llama-quantize %s: %w\n%s", preset, err, b)
+	}
+	g, err := gguf.Open(out)
+	if err != nil {
+		return nil, err
+	}
+	defer g.Close()
+	var ts []golden.Tensor
+	for _, t := range g.Tensors {
+		sum := sha256.Sum256(t.Data)
+		ts = append(ts, golden.Tensor{Name: t.Name, Type: t.Type.String(), SHA256: hex.EncodeToString(sum[:])})
+	}
+	return ts, nil
 }
 
 // vocabFile returns path if it exists, or else unpacks path.gz into dir.
