@@ -43,27 +43,18 @@ func QuantizeRowQ8_0(dst []byte, src []float32) {
 
 // quantizeActQ8_0Ref quantizes one activation vector (a multiple of 32 values) the way llama.cpp's CPU
 // backend does before a Q8_0 dot product on x86 (ggml-cpu/arch/x86/quants.c quantize_row_q8_0, AVX2 path),
-// which is not quite the reference quantizer: id = 127/amax (not 1/d) and the rounding is to nearest even.
-// The quants go to qs and the block scales, already widened from their fp16 value, to d. For finite x
-// every quant lies in [-127, 127] (|x·127/amax| < 127.5), which the SIMD dot products rely on; NaN and
-// Inf inputs give unspecified quants.
+// which is not quite the reference quantizer: id = 127/amax (not 1/d) and the rounding is to nearest even
+// (quantizeActBlockX86). The quants go to qs and the block scales, already widened from their fp16 value,
+// to d. For finite x with amax above 127/FLT_MAX every quant lies in [-127, 127] (|x·127/amax| < 127.5);
+// below it ggml's id overflows to +Inf and the quants are −128, with d = 0. NaN and Inf inputs give
+// unspecified quants.
 func quantizeActQ8_0Ref(qs []int8, d []float32, x []float32) {
+	var blk [qk8]byte
 	for b := range d {
-		xb := x[b*qk8 : (b+1)*qk8]
-		var amax float32
-		for _, v := range xb {
-			if a := abs32(v); a > amax {
-				amax = a
-			}
-		}
-		d[b] = F16ToF32(F32ToF16(amax / 127))
-		var id float32
-		if amax != 0 {
-			id = 127 / amax
-		}
-		q := qs[b*qk8 : (b+1)*qk8]
-		for j, v := range xb {
-			q[j] = int8(int32(roundEven32(v * id)))
+		db, _ := quantizeActBlockX86(blk[:], x[b*qk8:(b+1)*qk8])
+		d[b] = F16ToF32(F32ToF16(db))
+		for j, v := range blk {
+			qs[b*qk8+j] = int8(v)
 		}
 	}
 }

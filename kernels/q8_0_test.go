@@ -102,6 +102,19 @@ func TestQuantizeActQ8_0(t *testing.T) {
 		if got := qs[:6]; got[0] != 127 || got[1] != 2 || got[2] != -2 || got[3] != 4 || got[4] != 0 || got[5] != 0 {
 			t.Fatalf("quants %v, want [127 2 -2 4 0 0]", got)
 		}
+		// Below amax 127/FLT_MAX ggml's id = 127/amax overflows: every quant is −128 (the x86 conversion of
+		// ±Inf, saturated) and the scale rounds to 0.
+		tiny := make([]float32, 32)
+		tiny[3], tiny[9] = 1e-38, -2e-38
+		qs, d = make([]int8, 32), make([]float32, 1)
+		k.quantQ8(qs, d, tiny)
+		rq, rd := make([]int8, 32), make([]float32, 1)
+		quantizeActQ8_0Ref(rq, rd, tiny)
+		for j := range qs {
+			if qs[j] != -128 || rq[j] != -128 || d[0] != 0 || rd[0] != 0 {
+				t.Fatalf("tiny block: quant %d %d (reference %d), scale %v (reference %v), want −128 and 0", j, qs[j], rq[j], d[0], rd[0])
+			}
+		}
 		for _, sd := range []float64{1e-30, 1e-3, 2, 1e30} {
 			x = randVec(r, 32*100, sd)
 			x[5] = -x[7] * 5 // a block whose extreme is negative

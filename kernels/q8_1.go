@@ -17,7 +17,7 @@ const q8_1BlockSize = 36
 // dst, exactly as ggml-cpu's x86 quantize_row_q8_0 (AVX2 path): see quantizeActBlockX86. For blocks whose
 // 127/amax is finite this is quantizeActQ8_0Ref's arithmetic with the scale kept as fp16 bits; when amax
 // is below 127/FLT_MAX (about 3.7e-37) ggml's id overflows to +Inf and every quant becomes −128 (the x86
-// conversion of ±Inf and NaN, saturated), which this reproduces and quantizeActQ8_0Ref does not.
+// conversion of ±Inf and NaN, saturated), which this and quantizeActQ8_0Ref reproduce.
 func quantizeActQ8_0(dst []byte, src []float32) {
 	for b := 0; b < len(src)/32; b++ {
 		blk := dst[b*q8BlockSize : (b+1)*q8BlockSize]
