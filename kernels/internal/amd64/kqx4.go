@@ -59,14 +59,34 @@ func dotQ4Kx4AVX2(out *[4]float32, w, x []byte, xStride, nb int)
 //go:noescape
 func dotQ6Kx4AVX2(out *[4]float32, w, x []byte, xStride, nb int)
 
-// DotQ4_Kx4VNNI is DotQ4_Kx4 for the AVX-512 VNNI kernel set: each out[j·stride] is bit for bit
-// DotQ4_KVNNI(w, x[j·xStride:], n) (which equals DotQ4_K).
+// DotQ4_Kx4VNNI is DotQ4_Kx4 on AVX-512 (BW, VL, VNNI; 512-bit registers): each out[j·stride] is bit for
+// bit DotQ4_KVNNI(w, x[j·xStride:], n) (which equals DotQ4_K).
 func DotQ4_Kx4VNNI(out []float32, stride int, w, x []byte, xStride, n int) {
-	DotQ4_Kx4(out, stride, w, x, xStride, n)
+	nb := kqx4Check(out, stride, w, x, xStride, n, kqQ4Bytes)
+	if nb == 0 {
+		kqx4Zero(out, stride)
+		return
+	}
+	var s [4]float32
+	dotQ4Kx4VNNI(&s, w, x, xStride, nb)
+	kqx4Store(out, stride, &s)
 }
 
-// DotQ6_Kx4VNNI is DotQ6_Kx4 for the AVX-512 VNNI kernel set: each out[j·stride] is bit for bit
-// DotQ6_KVNNI(w, x[j·xStride:], n) (which equals DotQ6_K).
+// DotQ6_Kx4VNNI is DotQ6_Kx4 on AVX-512 (BW, VL, VNNI; 512-bit registers): each out[j·stride] is bit for
+// bit DotQ6_KVNNI(w, x[j·xStride:], n) (which equals DotQ6_K).
 func DotQ6_Kx4VNNI(out []float32, stride int, w, x []byte, xStride, n int) {
-	DotQ6_Kx4(out, stride, w, x, xStride, n)
+	nb := kqx4Check(out, stride, w, x, xStride, n, kqQ6Bytes)
+	if nb == 0 {
+		kqx4Zero(out, stride)
+		return
+	}
+	var s [4]float32
+	dotQ6Kx4VNNI(&s, w, x, xStride, nb)
+	kqx4Store(out, stride, &s)
 }
+
+//go:noescape
+func dotQ4Kx4VNNI(out *[4]float32, w, x []byte, xStride, nb int)
+
+//go:noescape
+func dotQ6Kx4VNNI(out *[4]float32, w, x []byte, xStride, nb int)

@@ -196,6 +196,11 @@ GLOBL x4q6shuf<>(SB), RODATA|NOPTR, $128
 	Q4X_VEC(R12, Y13)         \
 	Q4X_VEC(R13, Y14)         \
 	VPHADDD   Y14, Y13, Y13   \
+	Q4X_FLOAT
+
+// Q4X_FLOAT takes per 128-bit lane [sumi0, summ0, sumi1, summ1] in Y12 and [sumi2, summ2, sumi3, summ3] in
+// Y13, folds them and adds float32(d·float32(sumi)) − float32(dm·float32(summ)) to the four lanes of X15.
+#define Q4X_FLOAT \
 	VSHUFPS   $0x88, Y13, Y12, Y9  \
 	VSHUFPS   $0xdd, Y13, Y12, Y10 \
 	VEXTRACTI128 $1, Y9, X11  \
@@ -319,6 +324,11 @@ q4x4loop:
 	Q6X_VEC(R12, Y13)         \
 	Q6X_VEC(R13, Y14)         \
 	VPHADDD   Y14, Y13, Y13   \
+	Q6X_FLOAT
+
+// Q6X_FLOAT takes per 128-bit lane [t0, t0, t1, t1] in Y12 and [t2, t2, t3, t3] in Y13 (partial sums of
+// sumi), folds them and adds float32(d·float32(sumi)) to the four lanes of X15.
+#define Q6X_FLOAT \
 	VPHADDD   Y13, Y12, Y9    \
 	VEXTRACTI128 $1, Y9, X10  \
 	VPADDD    X10, X9, X9     \
@@ -349,4 +359,288 @@ q6x4loop:
 	ADDQ $292, R13
 	DECQ CX
 	JNZ  q6x4loop
+	X4_EPILOGUE
+
+
+// AVX-512 (BW, VL, VNNI) four-row kernels, 512-bit registers, with the unpacking of kq_avx512_amd64.s done
+// once per superblock: Z26..Z29 hold the 256 quants (64 per register, in element order), Z22..Z25 the
+// matching VPERMW-spread group scales, Y8 the mins (Q4_K) or scales (Q6_K) as words for the bsums term.
+// Per row: VPMADDUBSW then VPMADDWD/VPDPWSSD, the same exact int32 sums; the float part is the AVX2 one
+// above (four lanes of X15). Constants as in kq_avx512_amd64.s: x5nib 0x0f bytes, x5hi2 0x30 bytes,
+// x5q4srl word shifts 0|4, x5q4perm / x5q6perm VPERMW indices, x5q6sll / x5q6srl the qh shifts.
+
+DATA x5nib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA x5nib<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA x5nib<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA x5nib<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA x5nib<>+32(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA x5nib<>+40(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA x5nib<>+48(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA x5nib<>+56(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL x5nib<>(SB), RODATA|NOPTR, $64
+DATA x5hi2<>+0(SB)/8, $0x3030303030303030
+DATA x5hi2<>+8(SB)/8, $0x3030303030303030
+DATA x5hi2<>+16(SB)/8, $0x3030303030303030
+DATA x5hi2<>+24(SB)/8, $0x3030303030303030
+DATA x5hi2<>+32(SB)/8, $0x3030303030303030
+DATA x5hi2<>+40(SB)/8, $0x3030303030303030
+DATA x5hi2<>+48(SB)/8, $0x3030303030303030
+DATA x5hi2<>+56(SB)/8, $0x3030303030303030
+GLOBL x5hi2<>(SB), RODATA|NOPTR, $64
+DATA x5q4srl<>+0(SB)/8, $0x0000000000000000
+DATA x5q4srl<>+8(SB)/8, $0x0000000000000000
+DATA x5q4srl<>+16(SB)/8, $0x0000000000000000
+DATA x5q4srl<>+24(SB)/8, $0x0000000000000000
+DATA x5q4srl<>+32(SB)/8, $0x0004000400040004
+DATA x5q4srl<>+40(SB)/8, $0x0004000400040004
+DATA x5q4srl<>+48(SB)/8, $0x0004000400040004
+DATA x5q4srl<>+56(SB)/8, $0x0004000400040004
+GLOBL x5q4srl<>(SB), RODATA|NOPTR, $64
+DATA x5q4perm<>+0(SB)/8, $0x0000000000000000
+DATA x5q4perm<>+8(SB)/8, $0x0000000000000000
+DATA x5q4perm<>+16(SB)/8, $0x0000000000000000
+DATA x5q4perm<>+24(SB)/8, $0x0000000000000000
+DATA x5q4perm<>+32(SB)/8, $0x0001000100010001
+DATA x5q4perm<>+40(SB)/8, $0x0001000100010001
+DATA x5q4perm<>+48(SB)/8, $0x0001000100010001
+DATA x5q4perm<>+56(SB)/8, $0x0001000100010001
+DATA x5q4perm<>+64(SB)/8, $0x0002000200020002
+DATA x5q4perm<>+72(SB)/8, $0x0002000200020002
+DATA x5q4perm<>+80(SB)/8, $0x0002000200020002
+DATA x5q4perm<>+88(SB)/8, $0x0002000200020002
+DATA x5q4perm<>+96(SB)/8, $0x0003000300030003
+DATA x5q4perm<>+104(SB)/8, $0x0003000300030003
+DATA x5q4perm<>+112(SB)/8, $0x0003000300030003
+DATA x5q4perm<>+120(SB)/8, $0x0003000300030003
+DATA x5q4perm<>+128(SB)/8, $0x0004000400040004
+DATA x5q4perm<>+136(SB)/8, $0x0004000400040004
+DATA x5q4perm<>+144(SB)/8, $0x0004000400040004
+DATA x5q4perm<>+152(SB)/8, $0x0004000400040004
+DATA x5q4perm<>+160(SB)/8, $0x0005000500050005
+DATA x5q4perm<>+168(SB)/8, $0x0005000500050005
+DATA x5q4perm<>+176(SB)/8, $0x0005000500050005
+DATA x5q4perm<>+184(SB)/8, $0x0005000500050005
+DATA x5q4perm<>+192(SB)/8, $0x0006000600060006
+DATA x5q4perm<>+200(SB)/8, $0x0006000600060006
+DATA x5q4perm<>+208(SB)/8, $0x0006000600060006
+DATA x5q4perm<>+216(SB)/8, $0x0006000600060006
+DATA x5q4perm<>+224(SB)/8, $0x0007000700070007
+DATA x5q4perm<>+232(SB)/8, $0x0007000700070007
+DATA x5q4perm<>+240(SB)/8, $0x0007000700070007
+DATA x5q4perm<>+248(SB)/8, $0x0007000700070007
+GLOBL x5q4perm<>(SB), RODATA|NOPTR, $256
+DATA x5q6sll<>+0(SB)/8, $0x0004000400040004
+DATA x5q6sll<>+8(SB)/8, $0x0004000400040004
+DATA x5q6sll<>+16(SB)/8, $0x0004000400040004
+DATA x5q6sll<>+24(SB)/8, $0x0004000400040004
+DATA x5q6sll<>+32(SB)/8, $0x0002000200020002
+DATA x5q6sll<>+40(SB)/8, $0x0002000200020002
+DATA x5q6sll<>+48(SB)/8, $0x0002000200020002
+DATA x5q6sll<>+56(SB)/8, $0x0002000200020002
+GLOBL x5q6sll<>(SB), RODATA|NOPTR, $64
+DATA x5q6srl<>+0(SB)/8, $0x0000000000000000
+DATA x5q6srl<>+8(SB)/8, $0x0000000000000000
+DATA x5q6srl<>+16(SB)/8, $0x0000000000000000
+DATA x5q6srl<>+24(SB)/8, $0x0000000000000000
+DATA x5q6srl<>+32(SB)/8, $0x0002000200020002
+DATA x5q6srl<>+40(SB)/8, $0x0002000200020002
+DATA x5q6srl<>+48(SB)/8, $0x0002000200020002
+DATA x5q6srl<>+56(SB)/8, $0x0002000200020002
+GLOBL x5q6srl<>(SB), RODATA|NOPTR, $64
+DATA x5q6perm<>+0(SB)/8, $0x0000000000000000
+DATA x5q6perm<>+8(SB)/8, $0x0000000000000000
+DATA x5q6perm<>+16(SB)/8, $0x0001000100010001
+DATA x5q6perm<>+24(SB)/8, $0x0001000100010001
+DATA x5q6perm<>+32(SB)/8, $0x0002000200020002
+DATA x5q6perm<>+40(SB)/8, $0x0002000200020002
+DATA x5q6perm<>+48(SB)/8, $0x0003000300030003
+DATA x5q6perm<>+56(SB)/8, $0x0003000300030003
+DATA x5q6perm<>+64(SB)/8, $0x0004000400040004
+DATA x5q6perm<>+72(SB)/8, $0x0004000400040004
+DATA x5q6perm<>+80(SB)/8, $0x0005000500050005
+DATA x5q6perm<>+88(SB)/8, $0x0005000500050005
+DATA x5q6perm<>+96(SB)/8, $0x0006000600060006
+DATA x5q6perm<>+104(SB)/8, $0x0006000600060006
+DATA x5q6perm<>+112(SB)/8, $0x0007000700070007
+DATA x5q6perm<>+120(SB)/8, $0x0007000700070007
+DATA x5q6perm<>+128(SB)/8, $0x0008000800080008
+DATA x5q6perm<>+136(SB)/8, $0x0008000800080008
+DATA x5q6perm<>+144(SB)/8, $0x0009000900090009
+DATA x5q6perm<>+152(SB)/8, $0x0009000900090009
+DATA x5q6perm<>+160(SB)/8, $0x000a000a000a000a
+DATA x5q6perm<>+168(SB)/8, $0x000a000a000a000a
+DATA x5q6perm<>+176(SB)/8, $0x000b000b000b000b
+DATA x5q6perm<>+184(SB)/8, $0x000b000b000b000b
+DATA x5q6perm<>+192(SB)/8, $0x000c000c000c000c
+DATA x5q6perm<>+200(SB)/8, $0x000c000c000c000c
+DATA x5q6perm<>+208(SB)/8, $0x000d000d000d000d
+DATA x5q6perm<>+216(SB)/8, $0x000d000d000d000d
+DATA x5q6perm<>+224(SB)/8, $0x000e000e000e000e
+DATA x5q6perm<>+232(SB)/8, $0x000e000e000e000e
+DATA x5q6perm<>+240(SB)/8, $0x000f000f000f000f
+DATA x5q6perm<>+248(SB)/8, $0x000f000f000f000f
+GLOBL x5q6perm<>(SB), RODATA|NOPTR, $256
+
+// X5_VEC(xr, t) leaves in Y9 the eight int32 partial sums of Σ scale·Σ q·qs of the unpacked superblock
+// against the Q8_K block at xr, and in Y10 the eight dword products of Y8 with its bsums.
+#define X5_SUMS(xr) \
+	VPMADDUBSW    4(xr), Z26, Z0   \
+	VPMADDWD      Z22, Z0, Z0      \
+	VPMADDUBSW    68(xr), Z27, Z1  \
+	VPMADDWD      Z23, Z1, Z1      \
+	VPMADDUBSW    132(xr), Z28, Z2 \
+	VPDPWSSD      Z24, Z2, Z0      \
+	VPMADDUBSW    196(xr), Z29, Z3 \
+	VPDPWSSD      Z25, Z3, Z1      \
+	VPADDD        Z1, Z0, Z0       \
+	VEXTRACTI64X4 $1, Z0, Y1       \
+	VPADDD        Y1, Y0, Y9       \
+	VPMADDWD      260(xr), Y8, Y10
+
+// Q4X5_VEC(xr, t) leaves in t per 128-bit lane [sumi, sumi, summ, summ] partial sums of the block at xr.
+#define Q4X5_VEC(xr, t) \
+	X5_SUMS(xr)          \
+	VPHADDD Y10, Y9, t
+
+// Q4X5_UNPACK unpacks the block_q4_K at SI: scales spread into Z22..Z25, mins into Y8, quants into Z26..Z29.
+#define Q4X5_UNPACK \
+	MOVL      4(SI), AX        \
+	MOVL      8(SI), BX        \
+	MOVL      12(SI), DX       \
+	MOVL      AX, R8           \
+	SHRL      $2, R8           \
+	ANDL      $0x30303030, R8  \
+	ANDL      $0x3f3f3f3f, AX  \
+	MOVL      DX, R9           \
+	ANDL      $0x0f0f0f0f, R9  \
+	ORL       R8, R9           \
+	MOVL      BX, R10          \
+	SHRL      $2, R10          \
+	ANDL      $0x30303030, R10 \
+	ANDL      $0x3f3f3f3f, BX  \
+	SHRL      $4, DX           \
+	ANDL      $0x0f0f0f0f, DX  \
+	ORL       R10, DX          \
+	SHLQ      $32, R9          \
+	ORQ       R9, AX           \
+	SHLQ      $32, DX          \
+	ORQ       DX, BX           \
+	VMOVQ     AX, X0           \
+	VPMOVZXBW X0, X0           \
+	VPERMW    Z0, Z18, Z22     \
+	VPERMW    Z0, Z19, Z23     \
+	VPERMW    Z0, Z20, Z24     \
+	VPERMW    Z0, Z21, Z25     \
+	VMOVQ     BX, X8           \
+	VPMOVZXBD X8, Y8           \
+	VPSLLD    $16, Y8, Y9      \
+	VPOR      Y9, Y8, Y8       \
+	VBROADCASTI64X4 16(SI), Z26 \
+	VPSRLVW   Z16, Z26, Z26 \
+	VPANDD    Z30, Z26, Z26 \
+	VBROADCASTI64X4 48(SI), Z27 \
+	VPSRLVW   Z16, Z27, Z27 \
+	VPANDD    Z30, Z27, Z27 \
+	VBROADCASTI64X4 80(SI), Z28 \
+	VPSRLVW   Z16, Z28, Z28 \
+	VPANDD    Z30, Z28, Z28 \
+	VBROADCASTI64X4 112(SI), Z29 \
+	VPSRLVW   Z16, Z29, Z29 \
+	VPANDD    Z30, Z29, Z29
+
+// Q4X5_BLOCK is Q4X_BLOCK on AVX-512.
+#define Q4X5_BLOCK \
+	Q4X5_UNPACK               \
+	Q4X5_VEC(DI, Y12)         \
+	Q4X5_VEC(R11, Y13)        \
+	VPHADDD   Y13, Y12, Y12   \
+	Q4X5_VEC(R12, Y13)        \
+	Q4X5_VEC(R13, Y14)        \
+	VPHADDD   Y14, Y13, Y13   \
+	Q4X_FLOAT
+
+// func dotQ4Kx4VNNI(out *[4]float32, w, x []byte, xStride, nb int)
+TEXT ·dotQ4Kx4VNNI(SB), NOSPLIT, $0-72
+	X4_PROLOGUE
+	VMOVDQU64 x5nib<>(SB), Z30
+	VMOVDQU64 x5q4srl<>(SB), Z16
+	VMOVDQU64 x5q4perm<>+0(SB), Z18
+	VMOVDQU64 x5q4perm<>+64(SB), Z19
+	VMOVDQU64 x5q4perm<>+128(SB), Z20
+	VMOVDQU64 x5q4perm<>+192(SB), Z21
+
+q4x5loop:
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1088(SI)
+	PREFETCHT0 1152(SI)
+	Q4X5_BLOCK
+	ADDQ $144, SI
+	ADDQ $292, DI
+	ADDQ $292, R11
+	ADDQ $292, R12
+	ADDQ $292, R13
+	DECQ CX
+	JNZ  q4x5loop
+	X4_EPILOGUE
+
+// Q6X5_HALF(h, lo, hi) unpacks elements 128h..128h+63 into lo and 128h+64..128h+127 into hi (as Q6_HALF5).
+#define Q6X5_HALF(h, lo, hi) \
+	VMOVDQU64       (64*h)(SI), Z0     \
+	VBROADCASTI64X4 (128+32*h)(SI), Z1 \
+	VPSLLVW         Z16, Z1, lo        \
+	VPSRLVW         Z17, Z1, hi        \
+	VPANDD          Z31, lo, lo        \
+	VPANDD          Z31, hi, hi        \
+	VPTERNLOGD      $0xd8, Z30, Z0, lo \
+	VPSRLW          $4, Z0, Z0         \
+	VPTERNLOGD      $0xd8, Z30, Z0, hi
+
+// Q6X5_VEC(xr, t) leaves in t the eight int32 partial sums of sumi of the block at xr.
+#define Q6X5_VEC(xr, t) \
+	X5_SUMS(xr)          \
+	VPSLLD  $5, Y10, Y10 \
+	VPSUBD  Y10, Y9, t
+
+// Q6X5_BLOCK is Q6X_BLOCK on AVX-512.
+#define Q6X5_BLOCK \
+	VPMOVSXBW 192(SI), Y8      \
+	VPERMW    Z8, Z18, Z22     \
+	VPERMW    Z8, Z19, Z23     \
+	VPERMW    Z8, Z20, Z24     \
+	VPERMW    Z8, Z21, Z25     \
+	Q6X5_HALF(0, Z26, Z27)     \
+	Q6X5_HALF(1, Z28, Z29)     \
+	Q6X5_VEC(DI, Y12)          \
+	Q6X5_VEC(R11, Y13)         \
+	VPHADDD   Y13, Y12, Y12    \
+	Q6X5_VEC(R12, Y13)         \
+	Q6X5_VEC(R13, Y14)         \
+	VPHADDD   Y14, Y13, Y13    \
+	Q6X_FLOAT
+
+// func dotQ6Kx4VNNI(out *[4]float32, w, x []byte, xStride, nb int)
+TEXT ·dotQ6Kx4VNNI(SB), NOSPLIT, $0-72
+	X4_PROLOGUE
+	VMOVDQU64 x5nib<>(SB), Z30
+	VMOVDQU64 x5hi2<>(SB), Z31
+	VMOVDQU64 x5q6sll<>(SB), Z16
+	VMOVDQU64 x5q6srl<>(SB), Z17
+	VMOVDQU64 x5q6perm<>+0(SB), Z18
+	VMOVDQU64 x5q6perm<>+64(SB), Z19
+	VMOVDQU64 x5q6perm<>+128(SB), Z20
+	VMOVDQU64 x5q6perm<>+192(SB), Z21
+
+q6x5loop:
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1088(SI)
+	PREFETCHT0 1152(SI)
+	PREFETCHT0 1216(SI)
+	Q6X5_BLOCK
+	ADDQ $210, SI
+	ADDQ $292, DI
+	ADDQ $292, R11
+	ADDQ $292, R12
+	ADDQ $292, R13
+	DECQ CX
+	JNZ  q6x5loop
 	X4_EPILOGUE
