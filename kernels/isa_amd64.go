@@ -60,6 +60,17 @@ func init() {
 	}
 }
 
+// The four-vector dot kernels of the block types, per level: avx2, then avx512 (VNNI).
+func init() {
+	for t, k := range map[DType][2]func(out []float32, stride int, w, x []byte, xStride, n int){
+		Q4_K: {amd64.DotQ4_Kx4, amd64.DotQ4_Kx4VNNI},
+		Q6_K: {amd64.DotQ6_Kx4, amd64.DotQ6_Kx4VNNI},
+	} {
+		typeTable[t].dotx4[avx2Set.level] = k[0]
+		typeTable[t].dotx4[avx512Set.level] = k[1]
+	}
+}
+
 // available lists the kernel sets this CPU can run, slowest first.
 func available() []*kernelSet {
 	sets := []*kernelSet{scalarSet}

@@ -98,7 +98,8 @@ func (w Matrix) validate() (int, error) {
 type matJob struct {
 	k        *kernelSet
 	loop     rowLoop
-	dot      func(w, x []byte, n int) float32 // loopPacked's kernel
+	dot      func(w, x []byte, n int) float32                             // loopPacked's kernel
+	dotx4    func(out []float32, stride int, w, x []byte, xStride, n int) // loopPacked's 4-vector kernel, or nil
 	out      []float32
 	w        Matrix
 	rowBytes int
@@ -113,7 +114,7 @@ func newMatJob(k *kernelSet, tr *typeTraits, out []float32, w Matrix, rowBytes, 
 	m := matJob{k: k, loop: tr.loop, out: out, w: w, rowBytes: rowBytes, n: n, x: x, act: act,
 		tile: max(1, tileBytes/rowBytes)}
 	if m.loop == loopPacked {
-		m.dot = tr.dotFor(k)
+		m.dot, m.dotx4 = tr.dotFor(k), tr.dotx4For(k)
 	}
 	return m
 }
@@ -136,11 +137,21 @@ func (m *matJob) run(lo, hi int) {
 	}
 }
 
-// runPacked computes rows [r0, r1) for every vector with the type's dot kernel against packed
-// activation rows.
+// runPacked computes rows [r0, r1) for every vector with the type's dot kernels against packed
+// activation rows: four vectors at a time where the type has a four-vector kernel (each weight block is
+// unpacked once for the four), the rest one at a time.
 func (m *matJob) runPacked(r0, r1 int) {
 	rows, a := m.w.Rows, m.act
-	for i := 0; i < m.n; i++ {
+	i := 0
+	if m.dotx4 != nil {
+		for ; i+4 <= m.n; i += 4 {
+			x4 := a.b[i*a.rowBytes : (i+4)*a.rowBytes]
+			for r := r0; r < r1; r++ {
+				m.dotx4(m.out[i*rows+r:], rows, m.row(r), x4, a.rowBytes, m.w.Cols)
+			}
+		}
+	}
+	for ; i < m.n; i++ {
 		xi := a.b[i*a.rowBytes : (i+1)*a.rowBytes]
 		o := m.out[i*rows : (i+1)*rows]
 		for r := r0; r < r1; r++ {

@@ -33,6 +33,10 @@ type typeTraits struct {
 	// (see kernelSet.level); a nil entry falls back to the level below. Every entry returns bit for bit
 	// what dot[0], the scalar reference, returns.
 	dot [levels]func(w, x []byte, n int) float32
+	// dotx4, where set, writes to out[j·stride], j = 0..3, the dot products of a row of n weights with the
+	// four packed activation rows x[j·xStride:], each bit for bit what dot returns; per level with the
+	// same fallback as dot. MatMul uses it for groups of four vectors when one is registered.
+	dotx4 [levels]func(out []float32, stride int, w, x []byte, xStride, n int)
 }
 
 // rowLoop names one of MatMul's row loops (a value, not a func, so that MoE's jobs stay on the stack).
@@ -83,6 +87,17 @@ func (tr *typeTraits) dotFor(k *kernelSet) func(w, x []byte, n int) float32 {
 	for l := k.level; l >= 0; l-- {
 		if tr.dot[l] != nil {
 			return tr.dot[l]
+		}
+	}
+	return nil
+}
+
+// dotx4For returns the four-vector dot kernel of kernel set k for the type: the one registered at k's
+// level, or the nearest one below, or nil if there is none.
+func (tr *typeTraits) dotx4For(k *kernelSet) func(out []float32, stride int, w, x []byte, xStride, n int) {
+	for l := k.level; l >= 0; l-- {
+		if tr.dotx4[l] != nil {
+			return tr.dotx4[l]
 		}
 	}
 	return nil
