@@ -62,6 +62,7 @@ type Engine struct {
 	inbox       chan message  // workers → scheduler
 	done        chan struct{} // closed by Close: queued and new requests fail with ErrClosed
 	loopDone    chan struct{} // closed when the scheduler has stopped
+	warmed      chan struct{} // closed when warmGuests has finished
 	queued      atomic.Int64  // requests not admitted yet
 	preemptions atomic.Int64
 	stats       stats
@@ -163,6 +164,7 @@ func (e *Engine) init(cfg Config) error {
 	e.inbox = make(chan message, 256)
 	e.done = make(chan struct{})
 	e.loopDone = make(chan struct{})
+	e.warmed = make(chan struct{})
 	e.sched = &scheduler{e: e, cache: m.NewCache(max(kvTokens, e.context+model.BlockTokens)), ns: namespace(id)}
 	e.stats.total.Store(int64(e.sched.cache.Blocks()))
 	go e.sched.loop()
@@ -176,6 +178,7 @@ func (e *Engine) init(cfg Config) error {
 // failure here surfaces again, where it matters, on a request.
 func (e *Engine) warmGuests() {
 	defer e.workers.Done()
+	defer close(e.warmed)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -188,6 +191,10 @@ func (e *Engine) warmGuests() {
 	_ = e.tok.Warm(ctx, e.parallel)
 	_ = e.smp.Warm(ctx, e.parallel)
 }
+
+// Warmed is closed once the engine has started its guest instances in the background (or given up, on
+// Close); a benchmark waits for it so that the start does not share the CPU with what it times.
+func (e *Engine) Warmed() <-chan struct{} { return e.warmed }
 
 // orDefault is v, or d when v is not positive.
 func orDefault(v, d int) int {

@@ -42,6 +42,7 @@ func bench(args []string) error {
 	sp := engine.DefaultSampling()
 	sp.Temperature = 0
 	req := engine.Request{Prompt: prompt, MaxTokens: *ng, Sampling: sp, IgnoreEOS: true}
+	<-e.Warmed()
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {
