@@ -50,7 +50,7 @@ func (a *activations) prepare(p *Pool, k *kernelSet, kind actKind, x []float32, 
 func (a *activations) start(k *kernelSet, kind actKind, x []float32, cols int) {
 	a.kind, a.k, a.x, a.cols = kind, k, x, cols
 	if t, ok := kind.packedType(); ok {
-		a.quant = typeTable[t].actFromFloat
+		a.quant = typeTable[t].actFor(k)
 	}
 }
 

@@ -60,6 +60,11 @@ func init() {
 	}
 }
 
+// The activation quantizers with SIMD versions.
+func init() {
+	typeTable[Q8_K].actFromFloat[avx2Set.level] = amd64.QuantizeQ8_K
+}
+
 // The four-vector dot kernels of the block types, per level: avx2, then avx512 (VNNI).
 func init() {
 	for t, k := range map[DType][2]func(out []float32, stride int, w, x []byte, xStride, n int){

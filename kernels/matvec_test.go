@@ -41,7 +41,7 @@ func refMatMul(w Matrix, x []float32, n int) []float32 {
 		if pt, ok := tr.act.packedType(); ok {
 			n, _ := pt.RowBytes(c)
 			xb = make([]byte, n)
-			typeTable[pt].actFromFloat(xb, xi)
+			typeTable[pt].actFromFloat[0](xb, xi)
 		}
 		switch w.Type {
 		case Q8_0:

@@ -24,8 +24,9 @@ type typeTraits struct {
 	// act is how MatMul brings the input vectors to the type it multiplies with (ggml's vec_dot_type).
 	act actKind
 	// actFromFloat quantizes one activation row into this type's blocks as ggml-cpu does on x86 (its
-	// type_traits_cpu from_float); set on the types other types' activations are brought to.
-	actFromFloat func(dst []byte, src []float32)
+	// type_traits_cpu from_float), per kernel set level with dot's fallback; set on the types other types'
+	// activations are brought to. Every entry gives the bytes actFromFloat[0] gives.
+	actFromFloat [levels]func(dst []byte, src []float32)
 
 	// loop is MatMul's row loop for the type (see matJob.run).
 	loop rowLoop
@@ -81,6 +82,16 @@ func (k actKind) packedType() (DType, bool) {
 // levels is the number of kernel set levels: scalar, avx2, avx512.
 const levels = 3
 
+// actFor returns the activation quantizer of kernel set k for the type, as dotFor does.
+func (tr *typeTraits) actFor(k *kernelSet) func(dst []byte, src []float32) {
+	for l := k.level; l >= 0; l-- {
+		if tr.actFromFloat[l] != nil {
+			return tr.actFromFloat[l]
+		}
+	}
+	return nil
+}
+
 // dotFor returns the dot kernel of kernel set k for the type: the one registered at k's level, or the
 // nearest one below.
 func (tr *typeTraits) dotFor(k *kernelSet) func(w, x []byte, n int) float32 {
@@ -113,7 +124,7 @@ var typeTable = map[DType]*typeTraits{
 	BF16: {name: "BF16", block: 1, size: 2, toFloat: bf16ToF32Row, fromFloat: bf16FromFloat, act: actBF16,
 		loop: loopHalf},
 	Q8_0: {name: "Q8_0", block: 32, size: 34, toFloat: dequantQ8_0, fromFloat: QuantizeRowQ8_0, act: actQ8Split,
-		loop: loopQ8, actFromFloat: quantizeActQ8_0},
+		loop: loopQ8, actFromFloat: [levels]func([]byte, []float32){quantizeActQ8_0}},
 	F8_E4M3: {name: "F8_E4M3", block: 1, size: 1, toFloat: dequantF8Unscaled, act: actF32, loop: loopF8},
 
 	Q4_0: {name: "Q4_0", block: 32, size: 18, toFloat: dequantQ4_0, fromFloat: quantizeQ4_0, act: actQ8_0,
@@ -126,7 +137,7 @@ var typeTable = map[DType]*typeTraits{
 		dot: [levels]func(w, x []byte, n int) float32{dotQ5_1Ref}},
 	IQ4_NL: {name: "IQ4_NL", block: 32, size: 18, toFloat: dequantIQ4_NL, fromFloat: quantizeIQ4_NL, act: actQ8_0,
 		dot: [levels]func(w, x []byte, n int) float32{dotIQ4_NLRef}},
-	Q8_1: {name: "Q8_1", block: 32, size: 36, actFromFloat: quantizeActQ8_1},
+	Q8_1: {name: "Q8_1", block: 32, size: 36, actFromFloat: [levels]func([]byte, []float32){quantizeActQ8_1}},
 	Q2_K: {name: "Q2_K", block: 256, size: 84, toFloat: dequantQ2_K, fromFloat: quantizeQ2_K, act: actQ8_K,
 		dot: [levels]func(w, x []byte, n int) float32{dotQ2_KRef}},
 	Q3_K: {name: "Q3_K", block: 256, size: 110, toFloat: dequantQ3_K, fromFloat: quantizeQ3_K, act: actQ8_K,
@@ -139,7 +150,7 @@ var typeTable = map[DType]*typeTraits{
 		dot: [levels]func(w, x []byte, n int) float32{dotQ6_KRef}},
 	IQ4_XS: {name: "IQ4_XS", block: 256, size: 136, toFloat: dequantIQ4_XS, fromFloat: quantizeIQ4_XS, act: actQ8_K,
 		dot: [levels]func(w, x []byte, n int) float32{dotIQ4_XSRef}},
-	Q8_K:    {name: "Q8_K", block: 256, size: 292, actFromFloat: quantizeActQ8_K},
+	Q8_K:    {name: "Q8_K", block: 256, size: 292, actFromFloat: [levels]func([]byte, []float32){quantizeActQ8_K}},
 	IQ2_XXS: {name: "IQ2_XXS", block: 256, size: 66}, IQ2_XS: {name: "IQ2_XS", block: 256, size: 74},
 	IQ3_XXS: {name: "IQ3_XXS", block: 256, size: 98}, IQ1_S: {name: "IQ1_S", block: 256, size: 50},
 	IQ3_S: {name: "IQ3_S", block: 256, size: 110},
