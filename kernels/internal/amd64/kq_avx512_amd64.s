@@ -11,6 +11,9 @@
 //     nibbles; qh is broadcast to both halves, shifted per half (VPSLLVW, VPSRLVW), masked to bits 4-5 and
 //     merged with VPTERNLOGD (select by the 0x0f mask). VPERMW spreads one scale per 128-bit lane.
 //
+// The loops prefetch the weights 8 KB ahead (rather than 3 KB: a 8960×1536 MatVec from memory, one thread,
+// Q4_K 386 → 340 µs, Q6_K 605 → 556 µs, min of 6 on a noisy machine).
+//
 // Registers: SI weights, DI activations, CX superblocks left, X10 the float32
 // accumulator, Z15 64 bytes of 0x0f, Z14 (Q6_K) 64 bytes of 0x30, Z16..Z23 shift counts and indices.
 
@@ -265,11 +268,11 @@ TEXT ·dotQ4KVNNI(SB), NOSPLIT, $0-60
 	JB     q4tail5
 
 q4loop5:
-	PREFETCHT0 3072(SI)
-	PREFETCHT0 3136(SI)
-	PREFETCHT0 3200(SI)
-	PREFETCHT0 3264(SI)
-	PREFETCHT0 3328(SI)
+	PREFETCHT0 8192(SI)
+	PREFETCHT0 8256(SI)
+	PREFETCHT0 8320(SI)
+	PREFETCHT0 8384(SI)
+	PREFETCHT0 8448(SI)
 	Q4_BLOCKS5(SI, X10)
 	ADDQ $288, SI
 	ADDQ $584, DI
@@ -399,13 +402,13 @@ TEXT ·dotQ6KVNNI(SB), NOSPLIT, $0-60
 	JB     q6tail5
 
 q6loop5:
-	PREFETCHT0 3072(SI)
-	PREFETCHT0 3136(SI)
-	PREFETCHT0 3200(SI)
-	PREFETCHT0 3264(SI)
-	PREFETCHT0 3328(SI)
-	PREFETCHT0 3392(SI)
-	PREFETCHT0 3456(SI)
+	PREFETCHT0 8192(SI)
+	PREFETCHT0 8256(SI)
+	PREFETCHT0 8320(SI)
+	PREFETCHT0 8384(SI)
+	PREFETCHT0 8448(SI)
+	PREFETCHT0 8512(SI)
+	PREFETCHT0 8576(SI)
 	Q6_BLOCKS5(SI, X10)
 	ADDQ $420, SI
 	ADDQ $584, DI
