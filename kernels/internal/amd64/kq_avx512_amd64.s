@@ -11,6 +11,9 @@
 //     nibbles; qh is broadcast to both halves, shifted per half (VPSLLVW, VPSRLVW), masked to bits 4-5 and
 //     merged with VPTERNLOGD (select by the 0x0f mask). VPERMW spreads one scale per 128-bit lane.
 //
+// The loops prefetch the weights 8 KB ahead (rather than 3 KB: a 8960×1536 MatVec from memory, one thread,
+// Q4_K 386 → 340 µs, Q6_K 605 → 556 µs, min of 6 on a noisy machine).
+//
 // Registers: SI weights, DI activations, CX superblocks left, X10 the float32
 // accumulator, Z15 64 bytes of 0x0f, Z14 (Q6_K) 64 bytes of 0x30, Z16..Z23 shift counts and indices.
 
@@ -265,11 +268,11 @@ TEXT ·dotQ4KVNNI(SB), NOSPLIT, $0-60
 	JB     q4tail5
 
 q4loop5:
-	PREFETCHT0 3072(SI)
-	PREFETCHT0 3136(SI)
-	PREFETCHT0 3200(SI)
-	PREFETCHT0 3264(SI)
-	PREFETCHT0 3328(SI)
+	PREFETCHT0 8192(SI)
+	PREFETCHT0 8256(SI)
+	PREFETCHT0 8320(SI)
+	PREFETCHT0 8384(SI)
+	PREFETCHT0 8448(SI)
 	Q4_BLOCKS5(SI, X10)
 	ADDQ $288, SI
 	ADDQ $584, DI
@@ -290,22 +293,63 @@ q4done5:
 // Q6_HALF5(wr, h, ilo, ihi, acc) multiplies elements 128h..128h+127 (ql at 64h, qh at 128+32h) and
 // accumulates their scaled pair sums into acc. VPTERNLOGD $0xd8 keeps the first source's bits where the
 // 0x0f mask is set and the destination's elsewhere.
-#define Q6_HALF5(wr, h, ilo, ihi, acc) \
-	VMOVDQU64       (64*h)(wr), Z2           \
-	VBROADCASTI64X4 (128+32*h)(wr), Z3       \
-	VPSLLVW         Z18, Z3, Z4              \
-	VPSRLVW         Z19, Z3, Z3              \
-	VPANDD          Z14, Z4, Z4              \
-	VPANDD          Z14, Z3, Z3              \
-	VPTERNLOGD      $0xd8, Z15, Z2, Z4       \
-	VPSRLW          $4, Z2, Z2               \
-	VPTERNLOGD      $0xd8, Z15, Z2, Z3       \
-	VPMADDUBSW      (4+128*h)(DI), Z4, Z4    \
-	VPMADDUBSW      (4+128*h+64)(DI), Z3, Z3 \
-	VPERMW          Z0, ilo, Z5              \
-	VPERMW          Z0, ihi, Z6              \
-	VPDPWSSD        Z5, Z4, acc              \
-	VPDPWSSD        Z6, Z3, Z12
+#define Q6_HALF5(wr, h, ilo, ihi, acc) Q6_HALFX5(wr, 0, 0, h, ilo, ihi, acc, Z12)
+
+// Q6_HALFX5(wr, wo, xo, h, ilo, ihi, acc, acc2) is Q6_HALF5 for the blocks at wo(wr) and xo(DI), with the
+// second accumulator acc2.
+#define Q6_HALFX5(wr, wo, xo, h, ilo, ihi, acc, acc2) \
+	VMOVDQU64       (64*h+wo)(wr), Z2           \
+	VBROADCASTI64X4 (128+32*h+wo)(wr), Z3       \
+	VPSLLVW         Z18, Z3, Z4                 \
+	VPSRLVW         Z19, Z3, Z3                 \
+	VPANDD          Z14, Z4, Z4                 \
+	VPANDD          Z14, Z3, Z3                 \
+	VPTERNLOGD      $0xd8, Z15, Z2, Z4          \
+	VPSRLW          $4, Z2, Z2                  \
+	VPTERNLOGD      $0xd8, Z15, Z2, Z3          \
+	VPMADDUBSW      (4+128*h+xo)(DI), Z4, Z4    \
+	VPMADDUBSW      (4+128*h+64+xo)(DI), Z3, Z3 \
+	VPERMW          Z0, ilo, Z5                 \
+	VPERMW          Z0, ihi, Z6                 \
+	VPDPWSSD        Z5, Z4, acc                 \
+	VPDPWSSD        Z6, Z3, acc2
+
+// Q6_SUMS5(wr, wo, xo, s1, s2, ys) leaves in ys (the low half of s1; s2 is scratch) the eight int32 partial
+// sums of Σ s_i·(Σ q·qs − 32·bsums[i]) of the blocks at wo(wr) and xo(DI).
+#define Q6_SUMS5(wr, wo, xo, s1, s2, ys) \
+	VPMOVSXBW     (192+wo)(wr), Y0                \
+	VPMADDWD      (260+xo)(DI), Y0, Y1            \
+	VPSLLD        $5, Y1, Y1                      \
+	VPXOR         ys, ys, ys                      \
+	VPSUBD        Y1, ys, ys                      \
+	VPXORD        s2, s2, s2                      \
+	Q6_HALFX5(wr, wo, xo, 0, Z20, Z21, s1, s2)    \
+	Q6_HALFX5(wr, wo, xo, 1, Z22, Z23, s1, s2)    \
+	VPADDD        s2, s1, s1                      \
+	VEXTRACTI64X4 $1, s1, Y1                      \
+	VPADDD        Y1, ys, ys
+
+// Q6_BLOCKS5(wr, acc) adds two superblocks, at wr and wr+210 against DI and DI+292, to acc (first one, then
+// the other), folding both integer sums and forming both float terms in one set of instructions.
+#define Q6_BLOCKS5(wr, acc) \
+	Q6_SUMS5(wr, 0, 0, Z13, Z12, Y13)     \
+	Q6_SUMS5(wr, 210, 292, Z9, Z8, Y9)    \
+	VPHADDD      Y9, Y13, Y0              \
+	VEXTRACTI128 $1, Y0, X1               \
+	VPADDD       X1, X0, X0               \
+	VPHADDD      X0, X0, X0               \
+	VCVTDQ2PS    X0, X0                   \
+	MOVWLZX      208(wr), AX              \
+	VMOVD        AX, X1                   \
+	VPINSRW      $1, 418(wr), X1, X1      \
+	VCVTPH2PS    X1, X1                   \
+	VMOVD        (DI), X2                 \
+	VPINSRD      $1, 292(DI), X2, X2      \
+	VMULPS       X2, X1, X1               \
+	VMULPS       X1, X0, X0               \
+	VADDSS       X0, acc, acc             \
+	VMOVSHDUP    X0, X1                   \
+	VADDSS       X1, acc, acc
 
 // Q6_BLOCK5(wr, acc) adds one Q6_K superblock at wr times the Q8_K block at DI to acc: Z13 starts at
 // −32·Σ s_i·bsums[i] (upper half zero), Z12 at zero, and they collect Σ s_i·Σ q·qs.
@@ -354,17 +398,30 @@ TEXT ·dotQ6KVNNI(SB), NOSPLIT, $0-60
 	Q6_SETUP5
 	VXORPS X10, X10, X10
 
-q6loop5:
-	PREFETCHT0 3072(SI)
-	PREFETCHT0 3136(SI)
-	PREFETCHT0 3200(SI)
-	PREFETCHT0 3264(SI)
-	Q6_BLOCK5(SI, X10)
-	ADDQ $210, SI
-	ADDQ $292, DI
-	DECQ CX
-	JNZ  q6loop5
+	CMPQ   CX, $2
+	JB     q6tail5
 
+q6loop5:
+	PREFETCHT0 8192(SI)
+	PREFETCHT0 8256(SI)
+	PREFETCHT0 8320(SI)
+	PREFETCHT0 8384(SI)
+	PREFETCHT0 8448(SI)
+	PREFETCHT0 8512(SI)
+	PREFETCHT0 8576(SI)
+	Q6_BLOCKS5(SI, X10)
+	ADDQ $420, SI
+	ADDQ $584, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JAE  q6loop5
+
+q6tail5:
+	TESTQ CX, CX
+	JZ    q6done5
+	Q6_BLOCK5(SI, X10)
+
+q6done5:
 	VZEROUPPER
 	MOVSS X10, ret+56(FP)
 	RET
