@@ -2,6 +2,17 @@ package gguf
 
 import "math"
 
+// Meta returns a File holding only the metadata kv (no tensors), for reading a metadata list built in
+// memory with File's accessors. kv should not repeat a key (a parsed file cannot); where it does, the last
+// entry counts.
+func Meta(kv []KV) *File {
+	f := &File{KV: kv, kv: make(map[string]int, len(kv)), tensors: map[string]int{}}
+	for i, e := range kv {
+		f.kv[e.Key] = i
+	}
+	return f
+}
+
 // Value returns the metadata value for key.
 func (f *File) Value(key string) (Value, bool) {
 	i, ok := f.kv[key]

@@ -24,19 +24,10 @@ func (h HParams) NGQA() int {
 	return h.NHead / h.NHeadKV
 }
 
-// metaSource is the part of a GGUF file's metadata HParamsOf reads.
-type metaSource interface {
-	String(key string) (string, bool)
-	Int(key string) (int64, bool)
-	Ints(key string) ([]int64, bool)
-}
-
-var _ metaSource = (*gguf.File)(nil)
-
 // HParamsOf reads the hyper-parameters from GGUF metadata as llama.cpp's load_hparams does: head counts
 // may be per-layer arrays (layer 0 counts), head_count_kv defaults to head_count, and the model counts as
 // 70B where the architecture's load_arch_hparams says LLM_TYPE_70B.
-func HParamsOf(f metaSource) (HParams, error) {
+func HParamsOf(f *gguf.File) (HParams, error) {
 	arch, ok := f.String("general.architecture")
 	if !ok {
 		return HParams{}, fmt.Errorf("general.architecture is missing")

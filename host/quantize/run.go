@@ -122,7 +122,7 @@ func PlanFile(path string, p Preset) ([]Planned, error) {
 // build orders the input's tensors as llama-quantize does, chooses their types, and prepares the output
 // metadata: the input's, with general.quantization_version and general.file_type set.
 func build(in *input, p Preset) ([]Planned, *gguf.Writer, error) {
-	hp, err := HParamsOf(kvSource(in.kv))
+	hp, err := HParamsOf(gguf.Meta(in.kv))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", in.path, err)
 	}
@@ -244,87 +244,4 @@ func (q *quantizer) convert(s *source, t kernels.DType, lo, hi, cols, rowBytes i
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// kvSource serves HParamsOf from a metadata list.
-type kvSource []gguf.KV
-
-// find returns the value of key.
-func (s kvSource) find(key string) (gguf.Value, bool) {
-	for _, kv := range s {
-		if kv.Key == key {
-			return kv.Value, true
-		}
-	}
-	return gguf.Value{}, false
-}
-
-// String returns a string value.
-func (s kvSource) String(key string) (string, bool) {
-	v, ok := s.find(key)
-	if !ok {
-		return "", false
-	}
-	str, ok := v.V.(string)
-	return str, ok
-}
-
-// Int returns an integer scalar value.
-func (s kvSource) Int(key string) (int64, bool) {
-	v, ok := s.find(key)
-	if !ok || v.Type == gguf.TypeArray {
-		return 0, false
-	}
-	return toInt64(v.V)
-}
-
-// Ints returns an integer array value.
-func (s kvSource) Ints(key string) ([]int64, bool) {
-	v, ok := s.find(key)
-	if !ok || v.Type != gguf.TypeArray {
-		return nil, false
-	}
-	var out []int64
-	switch a := v.V.(type) {
-	case []uint32:
-		for _, x := range a {
-			out = append(out, int64(x))
-		}
-	case []int32:
-		for _, x := range a {
-			out = append(out, int64(x))
-		}
-	case []uint64:
-		for _, x := range a {
-			out = append(out, int64(x))
-		}
-	case []int64:
-		out = a
-	default:
-		return nil, false
-	}
-	return out, true
-}
-
-// toInt64 converts an integer scalar.
-func toInt64(v any) (int64, bool) {
-	switch x := v.(type) {
-	case uint8:
-		return int64(x), true
-	case int8:
-		return int64(x), true
-	case uint16:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case uint64:
-		return int64(x), true
-	case int64:
-		return x, true
-	}
-	return 0, false
 }
