@@ -49,6 +49,9 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./kernels/ ./host/... ./guest/...
 	./tools/bench/decode.sh
 	SHAPE=deepseek-v2-lite ./tools/bench/decode.sh
+	ROUNDS=3 ./tools/bench/quant.sh qwen2-1.5b Q4_K_M
+	ROUNDS=3 ./tools/bench/quant.sh qwen2-1.5b q8_0
+	ROUNDS=3 ./tools/bench/quant.sh deepseek-v2-lite Q4_K_M
 	./tools/bench/serve.sh
 
 clean:

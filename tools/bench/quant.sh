@@ -5,6 +5,7 @@
 #   tools/bench/quant.sh SHAPE TYPE [PROMPT_TOKENS] [GEN_TOKENS]
 # SHAPE: qwen2-1.5b or deepseek-v2-lite (tools/bench/model.sh). TYPE: q8_0, or a llama-quantize preset
 # (Q4_K_M, Q4_0, IQ4_XS, ...) that bin/wasmoe quantize makes from the Q8_0 file once, into the same cache.
+# LLAMA_BENCH names another llama-bench binary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 shape=${1:?usage: tools/bench/quant.sh SHAPE TYPE [PROMPT_TOKENS] [GEN_TOKENS]}
@@ -19,7 +20,7 @@ if [ "$(echo "$type" | tr A-Z a-z)" != q8_0 ]; then
   [ -f "$q" ] || ./bin/wasmoe quantize --model "$model" --type "$type" --out "$q" --quiet >&2
   model=$q
 fi
-bench="$(../shared/tools/llama-build/llama-build)/llama-bench"
+bench=${LLAMA_BENCH:-"$(../shared/tools/llama-build/llama-build)/llama-bench"}
 echo "model: $model ($(du -h "$model" | cut -f1)), pp$np tg$ng, $threads threads, $rounds rounds, $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 out=$(mktemp)
 for round in $(seq "$rounds"); do
