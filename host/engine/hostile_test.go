@@ -85,7 +85,10 @@ func TestHostileGuests(t *testing.T) {
 				if err != nil && len(err.Error()) > logLimit+2000 {
 					t.Errorf("%s/%d: error of %d bytes: the guest's log is not bounded", c.guest, c.config, len(err.Error()))
 				}
-				if d > 5*time.Second {
+				// The CPU budget is 2 s; on a shared 2-core machine running other packages' tests the wall
+				// time can be a few times the CPU time (5.6 s seen for logflood under wasmtime), so the bound
+				// is 10 s: far below a stall, which would hold the request until the test's timeout.
+				if d > 10*time.Second {
 					t.Errorf("%s/%d: the request took %v", c.guest, c.config, d)
 				}
 			}
