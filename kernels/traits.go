@@ -3,6 +3,7 @@ package kernels
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 )
 
 // typeTraits is one row of the type table: everything the kernels know about one tensor type, as ggml's
@@ -188,31 +189,11 @@ func SupportedTypes() []DType {
 // is one.
 func ParseType(name string) (DType, bool) {
 	for t, tr := range typeTable {
-		if equalFold(tr.name, name) {
+		if strings.EqualFold(tr.name, name) {
 			return t, true
 		}
 	}
 	return 0, false
-}
-
-// equalFold reports whether ASCII strings a and b are equal ignoring case.
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		x, y := a[i], b[i]
-		if 'a' <= x && x <= 'z' {
-			x -= 'a' - 'A'
-		}
-		if 'a' <= y && y <= 'z' {
-			y -= 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // f32FromBytes reads little-endian float32 values.
