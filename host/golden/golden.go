@@ -59,7 +59,8 @@ const prompt = "Hello world! The quick brown fox jumps over 12 lazy dogs; x := y
 // path, and deepseek2 in DeepSeek-V3 style (3 blocks) and DeepSeek-V2-Lite style (27 blocks, which is how
 // llama.cpp recognises a lite model) with the DeepSeek-V3 tokenizer. The 27-block Q8_0 model gets a looser
 // tolerance: float32 rounding that differs from llama.cpp's (summation order, exp) now and then flips a
-// Q8_0 activation rounding, and 27 blocks carry the difference further.
+// Q8_0 activation rounding, and 27 blocks carry the difference further. Then, for each architecture, an
+// F32 model quantized with each of Presets by llama-quantize (see quantShape and amplified).
 func Cases() []Case {
 	tiny := func(arch string, t kernels.DType) modelgen.Options {
 		o := modelgen.Tiny(arch, t)
