@@ -1,19 +1,14 @@
 package model
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/wasmoe/wasmoe/host/gguf"
 	"github.com/wasmoe/wasmoe/host/hfmap"
 	"github.com/wasmoe/wasmoe/host/safetensors"
-	"github.com/wasmoe/wasmoe/host/vocab"
 	"github.com/wasmoe/wasmoe/kernels"
 )
 
@@ -23,44 +18,9 @@ import (
 // tensors) and reads the weights in place from the mapped safetensors files: F32, F16 and BF16 as they
 // are, FP8 E4M3 with its 128×128 block scales (weight_scale_inv). The caller closes the model.
 func LoadHF(dir string) (*Model, error) {
-	cfgPath := filepath.Join(dir, "config.json")
-	raw, err := os.ReadFile(cfgPath)
+	cfg, f, err := hfmap.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
-	}
-	cfg, err := hfmap.ParseConfig(raw, cfgPath)
-	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
-	}
-	meta, err := cfg.Metadata()
-	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", cfgPath, err)
-	}
-	tok, err := vocab.LoadHF(filepath.Join(dir, "tokenizer.json"))
-	if err != nil {
-		return nil, err
-	}
-	w := gguf.NewWriter()
-	keys := make([]string, 0, len(meta))
-	for k := range meta {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if err := w.Set(k, meta[k]); err != nil {
-			return nil, fmt.Errorf("model: %s: %w", cfgPath, err)
-		}
-	}
-	if err := vocab.SetGGUF(w, tok.Vocab, tok.ChatTemplate); err != nil {
-		return nil, fmt.Errorf("model: %s: %w", dir, err)
-	}
-	var b bytes.Buffer
-	if _, err := w.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	f, err := gguf.Parse(dir, b.Bytes())
-	if err != nil {
-		return nil, err
 	}
 	set, err := safetensors.OpenDir(dir)
 	if err != nil {

@@ -1,20 +1,14 @@
 package quantize
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 
-	"github.com/wasmoe/wasmoe/host/gguf"
 	"github.com/wasmoe/wasmoe/host/hfmap"
 	"github.com/wasmoe/wasmoe/host/safetensors"
-	"github.com/wasmoe/wasmoe/host/vocab"
 	"github.com/wasmoe/wasmoe/kernels"
 )
 
@@ -25,16 +19,7 @@ import (
 // Llama-3.1 scaling, and 1-D tensors, norms and routers held as F32. Weights are read in place: F32, F16,
 // BF16, and FP8 E4M3 with their 128×128 weight_scale_inv (dequantized directly, without a BF16 copy).
 func openHF(dir string) (*input, error) {
-	cfgPath := filepath.Join(dir, "config.json")
-	raw, err := os.ReadFile(cfgPath)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := hfmap.ParseConfig(raw, cfgPath)
-	if err != nil {
-		return nil, err
-	}
-	kv, err := hfMetadata(dir, cfg)
+	cfg, meta, err := hfmap.Open(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -42,49 +27,12 @@ func openHF(dir string) (*input, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &input{path: dir, kv: kv, close: set.Close}
+	in := &input{path: dir, kv: meta.KV, close: set.Close}
 	if err := in.addHFTensors(set, cfg); err != nil {
 		set.Close()
 		return nil, err
 	}
 	return in, nil
-}
-
-// hfMetadata is the GGUF metadata of the model: config.json's keys and the tokenizer's.
-func hfMetadata(dir string, cfg *hfmap.Config) ([]gguf.KV, error) {
-	meta, err := cfg.Metadata()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
-	}
-	tok, err := vocab.LoadHF(filepath.Join(dir, "tokenizer.json"))
-	if err != nil {
-		return nil, err
-	}
-	w := gguf.NewWriter()
-	w.Set("general.architecture", meta["general.architecture"])
-	w.Set("general.name", filepath.Base(filepath.Clean(dir)))
-	keys := make([]string, 0, len(meta))
-	for k := range meta {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if err := w.Set(k, meta[k]); err != nil {
-			return nil, fmt.Errorf("%s: %w", dir, err)
-		}
-	}
-	if err := vocab.SetGGUF(w, tok.Vocab, tok.ChatTemplate); err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
-	}
-	var b bytes.Buffer
-	if _, err := w.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	f, err := gguf.Parse(dir, b.Bytes())
-	if err != nil {
-		return nil, err
-	}
-	return f.KV, nil
 }
 
 // hfMatrix is one safetensors tensor as a kernels.Matrix (rows of the innermost dimension).
