@@ -18,11 +18,11 @@ run: build
 # the C SDK's examples and hostile test guests (installs clang and lld when missing), and the
 # AssemblyScript example (npm ci).
 guests: guests-c guests-as
-	./guest/builtin/build.sh guest/builtin
+	./internal/builtin/build.sh internal/builtin
 
 # The committed guests must be exactly what their source builds.
 guests-check: guests-c-check guests-as-check
-	./guest/builtin/build.sh --check guest/builtin
+	./internal/builtin/build.sh --check internal/builtin
 
 guests-as:
 	./guest/as/build.sh
@@ -46,7 +46,7 @@ test: guests-check vet
 
 # Benchmarks: never part of `make test`. See BENCHMARKS.md for the figures and how they were taken.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./kernels/ ./host/... ./guest/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/kernels/ ./internal/host/... ./guest/...
 	./tools/bench/decode.sh
 	SHAPE=deepseek-v2-lite ./tools/bench/decode.sh
 	ROUNDS=3 ./tools/bench/quant.sh qwen2-1.5b Q4_K_M

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the C guests reproducibly with Debian bookworm's clang-14 and lld-14 (installed when missing):
-# guest/c/examples/*.c into DIR/guest/c/*.wasm and host/wasm/testdata/hostile/*.c into
+# guest/c/examples/*.c into DIR/guest/c/*.wasm and internal/host/wasm/testdata/hostile/*.c into
 # DIR/host/wasm/testdata/hostile/*.wasm (DIR is the repository root, "." by default).
 #   guest/c/build.sh [DIR]            build every C guest under DIR
 #   guest/c/build.sh --check [DIR]    rebuild into a temporary directory and fail unless DIR's files are
@@ -27,11 +27,11 @@ if [ -x /usr/lib/llvm-14/bin/clang ]; then cc=/usr/lib/llvm-14/bin/clang; fi
 
 # Every guest: its source and its binary, relative to the repository root.
 guests=()
-for src in guest/c/examples/*.c host/wasm/testdata/hostile/*.c; do
+for src in guest/c/examples/*.c internal/host/wasm/testdata/hostile/*.c; do
   name=$(basename "$src" .c)
   case $src in
     guest/c/examples/*) guests+=("$src:guest/c/$name.wasm") ;;
-    *) guests+=("$src:host/wasm/testdata/hostile/$name.wasm") ;;
+    *) guests+=("$src:internal/host/wasm/testdata/hostile/$name.wasm") ;;
   esac
 done
 

@@ -2,7 +2,7 @@
 .PHONY: guests-c guests-c-check
 
 # Rebuild the C SDK's example guests (guest/c/*.wasm) and the hostile test guests
-# (host/wasm/testdata/hostile/*.wasm) with clang-14, installing clang and lld when missing.
+# (internal/host/wasm/testdata/hostile/*.wasm) with clang-14, installing clang and lld when missing.
 guests-c:
 	./guest/c/build.sh .
 

@@ -3,7 +3,7 @@
 package main
 
 import (
-	"github.com/wasmoe/wasmoe/guest/policies"
+	"github.com/wasmoe/wasmoe/guest/internal/policies"
 	"github.com/wasmoe/wasmoe/guest/sdk"
 	"github.com/wasmoe/wasmoe/guest/sdk/policy"
 )

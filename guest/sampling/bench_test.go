@@ -6,7 +6,7 @@ import (
 	"github.com/wasmoe/wasmoe/guest/abi"
 )
 
-// benchParams are the sampler settings the benchmarks (here and in host/wasm) compare.
+// benchParams are the sampler settings the benchmarks (here and in internal/host/wasm) compare.
 var benchParams = []struct {
 	name string
 	p    abi.SamplerParams

@@ -94,12 +94,12 @@ func HFTokenizer(t testing.TB, name string) string {
 	return dst
 }
 
-// SplitModel unpacks host/gguf/testdata/split (tools/ggmlvectors/split.sh) into a temporary directory and
+// SplitModel unpacks internal/host/gguf/testdata/split (tools/ggmlvectors/split.sh) into a temporary directory and
 // returns it: tiny.gguf, a tiny random qwen2 model with a 64-token vocabulary, and the three parts llama.cpp's
 // llama-gguf-split cut it into, tiny-0000N-of-00003.gguf.
 func SplitModel(t testing.TB) string {
 	t.Helper()
-	src := filepath.Join(Root(), "host", "gguf", "testdata", "split")
+	src := filepath.Join(Root(), "internal", "host", "gguf", "testdata", "split")
 	dir := t.TempDir()
 	for _, n := range []string{"tiny.gguf", "tiny-00001-of-00003.gguf", "tiny-00002-of-00003.gguf", "tiny-00003-of-00003.gguf"} {
 		in, err := os.Open(filepath.Join(src, n+".gz"))

@@ -1,6 +1,6 @@
 /*
  * kquants writes golden vectors for the K-quant block types (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS) and
- * for Q8_K, their activation type, as ggml computes them. kernels/kquant_golden_test.go reads the result.
+ * for Q8_K, their activation type, as ggml computes them. internal/kernels/kquant_golden_test.go reads the result.
  *
  * Build and run (from the repository root):
  *
@@ -8,7 +8,7 @@
  *       -I/root/.cache/llama-build/src/ggml/include \
  *       /root/.cache/llama-build/src/build/bin/libggml-base.so /root/.cache/llama-build/src/build/bin/libggml-cpu.so \
  *       -Wl,-rpath,/root/.cache/llama-build/src/build/bin
- *   /tmp/kquants | gzip -9n > kernels/testdata/ggml_kquants.bin.gz
+ *   /tmp/kquants | gzip -9n > internal/kernels/testdata/ggml_kquants.bin.gz
  *
  * The inputs are not stored: rows are drawn from splitmix64 with integer arithmetic and exact float
  * conversions and scalings, so the Go test regenerates the very same floats (genRow in the test mirrors

@@ -1,9 +1,9 @@
 // legacy.c writes golden vectors for the legacy ggml block types Q4_0, Q4_1, Q5_0, Q5_1 and IQ4_NL,
-// computed by ggml itself, to stdout. kernels/legacy_test.go reads them from kernels/testdata/ggml_legacy.bin.gz.
+// computed by ggml itself, to stdout. internal/kernels/legacy_test.go reads them from internal/kernels/testdata/ggml_legacy.bin.gz.
 // Build and run from the repository root:
 //
 //	gcc -O2 -o /tmp/ggmlvectors-legacy tools/ggmlvectors/legacy.c -I/root/.cache/llama-build/src/ggml/include -L/root/.cache/llama-build/src/build/bin -lggml-base -lggml-cpu -Wl,-rpath,/root/.cache/llama-build/src/build/bin -lm &&
-//	/tmp/ggmlvectors-legacy | gzip -9n > kernels/testdata/ggml_legacy.bin.gz
+//	/tmp/ggmlvectors-legacy | gzip -9n > internal/kernels/testdata/ggml_legacy.bin.gz
 //
 // Rows are drawn with a fixed seed from several distributions (Gaussian at many scales, uniform, zeros,
 // subnormal and tiny values, huge values near FLT_MAX, exact rounding ties, constant rows, sparse rows,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates host/gguf/testdata/split/: a tiny random qwen2 model made by `wasmoe mkmodel` (tiny.gguf.gz) and
+# Regenerates internal/host/gguf/testdata/split/: a tiny random qwen2 model made by `wasmoe mkmodel` (tiny.gguf.gz) and
 # the 3 parts llama.cpp's own llama-gguf-split cuts it into (tiny-0000N-of-00003.gguf.gz), all gzipped.
 # The model is as small as the generator allows with a real layout: 2 Q8_0 blocks of width 32 over a 64-token
 # vocabulary (a vocab-only GGUF written below; the weights need no real tokenizer), 27 tensors, 10 a part.

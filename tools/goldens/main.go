@@ -21,9 +21,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/wasmoe/wasmoe/host/gguf"
-	"github.com/wasmoe/wasmoe/host/golden"
-	"github.com/wasmoe/wasmoe/host/modelgen"
+	"github.com/wasmoe/wasmoe/internal/host/gguf"
+	"github.com/wasmoe/wasmoe/internal/host/golden"
+	"github.com/wasmoe/wasmoe/internal/host/modelgen"
 )
 
 func main() {

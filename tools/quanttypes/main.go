@@ -1,10 +1,10 @@
-// Command quanttypes regenerates host/quantize/testdata/llama_quant_types.json.gz, the truth the
+// Command quanttypes regenerates internal/host/quantize/testdata/llama_quant_types.json.gz, the truth the
 // quantize package's type-choice test compares with: for each case of quantize.TypeCases it writes the
 // tiny F32 model with modelgen (a 256-token stand-in vocabulary: llama-quantize does not load the
 // tokenizer), runs llama.cpp's llama-quantize on it for every preset, and records the type of every tensor
 // of the output file and the file's SHA-256. The test then needs neither llama.cpp nor this command.
 //
-//	go run ./tools/quanttypes [-quantize PATH/llama-quantize] [-out host/quantize/testdata/llama_quant_types.json.gz]
+//	go run ./tools/quanttypes [-quantize PATH/llama-quantize] [-out internal/host/quantize/testdata/llama_quant_types.json.gz]
 package main
 
 import (
@@ -17,14 +17,14 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/wasmoe/wasmoe/host/gguf"
-	"github.com/wasmoe/wasmoe/host/modelgen"
-	"github.com/wasmoe/wasmoe/host/quantize"
+	"github.com/wasmoe/wasmoe/internal/host/gguf"
+	"github.com/wasmoe/wasmoe/internal/host/modelgen"
+	"github.com/wasmoe/wasmoe/internal/host/quantize"
 )
 
 func main() {
 	bin := flag.String("quantize", "/root/.cache/llama-build/src/build/bin/llama-quantize", "llama-quantize binary")
-	out := flag.String("out", "host/quantize/testdata/llama_quant_types.json.gz", "output file")
+	out := flag.String("out", "internal/host/quantize/testdata/llama_quant_types.json.gz", "output file")
 	flag.Parse()
 	if err := run(*bin, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "quanttypes:", err)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wasmoe/wasmoe/host/engine"
+	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
 // bench times prefill and decode through the whole engine (forward, sampler guest, tokenizer guest), the

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wasmoe/wasmoe/host/golden"
-	"github.com/wasmoe/wasmoe/host/modelgen"
+	"github.com/wasmoe/wasmoe/internal/host/golden"
+	"github.com/wasmoe/wasmoe/internal/host/modelgen"
 	"github.com/wasmoe/wasmoe/internal/testutil"
 )
 
@@ -210,7 +210,7 @@ func TestTokenizeHF(t *testing.T) {
 
 // TestEvalMatchesLlamaCpp regenerates each golden model, checks it is the file llama.cpp saw, and compares
 // `wasmoe eval --text` with llama.cpp's tokens and probabilities. The quantized cases go through `wasmoe
-// quantize` first, for one architecture (host/model's parity test runs every case through the package).
+// quantize` first, for one architecture (internal/host/model's parity test runs every case through the package).
 func TestEvalMatchesLlamaCpp(t *testing.T) {
 	for _, c := range golden.Cases() {
 		if c.Preset != "" && c.Options.Arch != "qwen2" {

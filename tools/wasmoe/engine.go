@@ -9,12 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wasmoe/wasmoe/guest/builtin"
-	"github.com/wasmoe/wasmoe/host/engine"
-	"github.com/wasmoe/wasmoe/host/gguf"
-	"github.com/wasmoe/wasmoe/host/modelgen"
-	"github.com/wasmoe/wasmoe/host/vocab"
-	"github.com/wasmoe/wasmoe/host/wasm"
+	"github.com/wasmoe/wasmoe/internal/builtin"
+	"github.com/wasmoe/wasmoe/internal/host/engine"
+	"github.com/wasmoe/wasmoe/internal/host/gguf"
+	"github.com/wasmoe/wasmoe/internal/host/modelgen"
+	"github.com/wasmoe/wasmoe/internal/host/vocab"
+	"github.com/wasmoe/wasmoe/internal/host/wasm"
 )
 
 // engineFlags are the flags of every command that loads a model.

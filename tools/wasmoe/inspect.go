@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/wasmoe/wasmoe/host/gguf"
-	"github.com/wasmoe/wasmoe/host/modelinfo"
+	"github.com/wasmoe/wasmoe/internal/host/gguf"
+	"github.com/wasmoe/wasmoe/internal/host/modelinfo"
 )
 
 // inspect prints a model's architecture, parameter counts, KV-cache size per token and tensor types

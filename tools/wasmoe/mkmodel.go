@@ -6,9 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/wasmoe/wasmoe/host/gguf"
-	"github.com/wasmoe/wasmoe/host/modelgen"
-	"github.com/wasmoe/wasmoe/kernels"
+	"github.com/wasmoe/wasmoe/internal/host/gguf"
+	"github.com/wasmoe/wasmoe/internal/host/modelgen"
+	"github.com/wasmoe/wasmoe/internal/kernels"
 )
 
 func mkmodel(args []string) error {

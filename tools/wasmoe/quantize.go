@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/wasmoe/wasmoe/host/quantize"
+	"github.com/wasmoe/wasmoe/internal/host/quantize"
 )
 
 // quantizeCmd is `wasmoe quantize`: llama-quantize's presets, from a GGUF file or a Hugging Face directory.

@@ -9,9 +9,9 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/wasmoe/wasmoe/host/chat"
-	"github.com/wasmoe/wasmoe/host/engine"
-	"github.com/wasmoe/wasmoe/host/wasm"
+	"github.com/wasmoe/wasmoe/internal/host/chat"
+	"github.com/wasmoe/wasmoe/internal/host/engine"
+	"github.com/wasmoe/wasmoe/internal/host/wasm"
 )
 
 // loadPlugin loads a policy from a .wasm file, or by name from the plugin directory.

@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wasmoe/wasmoe/edge"
-	"github.com/wasmoe/wasmoe/host/engine"
+	"github.com/wasmoe/wasmoe/internal/edge"
+	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
 func serve(args []string) error {

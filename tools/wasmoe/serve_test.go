@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wasmoe/wasmoe/host/modelgen"
+	"github.com/wasmoe/wasmoe/internal/host/modelgen"
+	"github.com/wasmoe/wasmoe/internal/kernels"
 	"github.com/wasmoe/wasmoe/internal/testutil"
-	"github.com/wasmoe/wasmoe/kernels"
 )
 
 // server is a running `wasmoe serve`.
@@ -241,7 +241,7 @@ func TestServeConfig(t *testing.T) {
 		t.Fatalf("unknown key accepted or not named: %v\n%s", err, out)
 	}
 	good := filepath.Join(dir, "wrangler.toml")
-	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\n", filepath.Join(testutil.Root(), "guest", "builtin", "sampler.wasm"), r1Model(t))), 0o644)
+	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\n", filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t))), 0o644)
 	s := startServer(t, "--config", good)
 	code, resp := s.post(t, "/v1/completions", `{"model":"r1","prompt":"hello","max_tokens":2}`)
 	if code != 200 {

@@ -10,9 +10,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/wasmoe/wasmoe/guest/builtin"
-	"github.com/wasmoe/wasmoe/host/vocab"
-	"github.com/wasmoe/wasmoe/host/wasm"
+	"github.com/wasmoe/wasmoe/internal/builtin"
+	"github.com/wasmoe/wasmoe/internal/host/vocab"
+	"github.com/wasmoe/wasmoe/internal/host/wasm"
 )
 
 func tokenize(args []string) error {

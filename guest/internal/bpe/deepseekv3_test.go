@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wasmoe/wasmoe/host/gguf"
+	"github.com/wasmoe/wasmoe/internal/host/gguf"
 	"github.com/wasmoe/wasmoe/internal/testutil"
 )
 

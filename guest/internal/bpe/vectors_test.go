@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/wasmoe/wasmoe/guest/abi"
-	"github.com/wasmoe/wasmoe/host/gguf"
-	"github.com/wasmoe/wasmoe/host/vocab"
+	"github.com/wasmoe/wasmoe/internal/host/gguf"
+	"github.com/wasmoe/wasmoe/internal/host/vocab"
 	"github.com/wasmoe/wasmoe/internal/testutil"
 )
 
@@ -21,7 +21,7 @@ var (
 )
 
 // loadTokenizer builds the tokenizer of testdata/vocab/ggml-vocab-NAME.gguf the way the guest gets it:
-// GGUF → host/vocab → blob → abi.Vocab → New.
+// GGUF → internal/host/vocab → blob → abi.Vocab → New.
 func loadTokenizer(t testing.TB, name string) *Tokenizer {
 	t.Helper()
 	tokenizersMu.Lock()

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/wasmoe/wasmoe/host/gguf"
+	"github.com/wasmoe/wasmoe/internal/host/gguf"
 )
 
 // invalidUTF8Bias reads the byte-level BPE vocabulary of a GGUF file and returns a logit_bias that bans

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/wasmoe/wasmoe/host/gguf"
+	"github.com/wasmoe/wasmoe/internal/host/gguf"
 	"github.com/wasmoe/wasmoe/internal/testutil"
 )
 

@@ -1,0 +1,218 @@
+package edge
+
+import (
+	"fmt"
+
+	"github.com/wasmoe/wasmoe/internal/host/engine"
+)
+
+// maxChoices bounds the choice index a generation may emit (a policy forks into a handful).
+const maxChoices = 1024
+
+// output receives a response's choices as the pipe releases them: the SSE writer, or the gatherer of a
+// whole response. A choice opens before its first text and finishes once.
+type output interface {
+	open(index int) error
+	text(index int, kind textKind, s string) error
+	finish(index int, reason string) error
+}
+
+// pipe turns a generation's pieces into response text, one state per choice (a policy may fork the
+// request into several): stop strings are cut from each choice's raw text, then, for chat, its reasoning
+// is split from its content, and the result goes to the output.
+type pipe struct {
+	stops   []string
+	split   bool // chat: split reasoning from content
+	opens   bool // the prompt leaves the model inside <think>
+	out     output
+	choices []*choiceText // by index; nil for one not seen yet
+	seen    int           // choices opened
+	stopped int           // choices a stop string ended
+	tokens  int           // pieces of a token received: the completion tokens the edge saw
+}
+
+// choiceText is one choice on its way through the pipe.
+type choiceText struct {
+	stop    stopper
+	think   thinkSplitter
+	to      choiceSink
+	stopped bool // a stop string ended it; later pieces are dropped
+}
+
+// choiceSink sends one choice's text to the output; it is the reasoning splitter's sink.
+type choiceSink struct {
+	out   output
+	index int
+}
+
+func (c *choiceSink) text(kind textKind, s string) error { return c.out.text(c.index, kind, s) }
+
+func newPipe(j *job, out output) *pipe {
+	return &pipe{stops: j.gen.stop, split: j.chat, opens: j.opensThinking, out: out}
+}
+
+// choice returns choice i, opening it on first use. A fork's choice starts as the output does: its text
+// is what it generates after the fork.
+func (p *pipe) choice(i int) (*choiceText, error) {
+	if err := checkIndex(i); err != nil {
+		return nil, err
+	}
+	if i < len(p.choices) && p.choices[i] != nil {
+		return p.choices[i], nil
+	}
+	for len(p.choices) <= i {
+		p.choices = append(p.choices, nil)
+	}
+	c := &choiceText{stop: stopper{stops: p.stops}, think: newThinkSplitter(p.opens), to: choiceSink{out: p.out, index: i}}
+	p.choices[i] = c
+	p.seen++
+	return c, p.out.open(i)
+}
+
+// checkIndex refuses a choice index the engine cannot have emitted.
+func checkIndex(i int) error {
+	if i < 0 || i >= maxChoices {
+		return fmt.Errorf("edge: the model emitted choice index %d", i)
+	}
+	return nil
+}
+
+// pump feeds the run's pieces, starting with first (if ok), through the pipe until the generation ends,
+// every choice it has shown has reached a stop string (which cancels it), or the output fails (which
+// cancels it too), then finishes every choice. It returns the generation's error, or errClientGone when
+// the output failed.
+func (p *pipe) pump(r *run, first engine.Piece, ok bool) error {
+	if _, err := p.choice(0); err != nil {
+		r.stop(errClientGone)
+		return errClientGone
+	}
+	for piece := first; ok; piece, ok = r.next() {
+		if piece.Token >= 0 {
+			p.tokens++
+		}
+		if err := checkIndex(piece.Index); err != nil {
+			r.stop(err)
+			return err
+		}
+		stopped, err := p.feed(piece.Index, piece.Text)
+		if err != nil {
+			r.stop(errClientGone)
+			return errClientGone
+		}
+		if stopped && p.stopped == p.seen {
+			r.stop(errStopString)
+			<-r.done // for its token count: the generation ends at its next piece
+			p.tokens = max(p.tokens, r.res.CompletionTokens)
+			return nil
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	p.tokens = max(p.tokens, r.res.CompletionTokens)
+	for i := range max(len(p.choices), len(r.res.Choices)) {
+		c, err := p.choice(i)
+		if err == nil && !c.stopped {
+			err = p.end(i, finishReason(r.res, i))
+		}
+		if err != nil {
+			return errClientGone
+		}
+	}
+	return nil
+}
+
+// finishReason is how choice i of a generation ended.
+func finishReason(res engine.Result, i int) string {
+	switch {
+	case i < len(res.Choices) && res.Choices[i].FinishReason != "":
+		return res.Choices[i].FinishReason
+	case i == 0 && res.FinishReason != "":
+		return res.FinishReason
+	}
+	return engine.FinishStop
+}
+
+// feed processes one piece's text of choice i; stopped reports that a stop string ended the choice (now
+// or before), which is then finished.
+func (p *pipe) feed(i int, text string) (stopped bool, err error) {
+	c, err := p.choice(i)
+	if err != nil || c.stopped {
+		return c != nil && c.stopped, err
+	}
+	released, stopped := c.stop.push(text)
+	if err := p.release(c, released); err != nil {
+		return false, err
+	}
+	if !stopped {
+		return false, nil
+	}
+	c.stopped = true
+	p.stopped++
+	if err := p.flush(c); err != nil {
+		return true, err
+	}
+	return true, p.out.finish(i, engine.FinishStop)
+}
+
+// end releases what choice i holds back and finishes it with reason.
+func (p *pipe) end(i int, reason string) error {
+	c := p.choices[i]
+	if err := p.release(c, c.stop.flush()); err != nil {
+		return err
+	}
+	if err := p.flush(c); err != nil {
+		return err
+	}
+	return p.out.finish(i, reason)
+}
+
+// release passes a choice's text on, through the reasoning splitter for chat.
+func (p *pipe) release(c *choiceText, text string) error {
+	if !p.split {
+		return emit(&c.to, content, text)
+	}
+	return c.think.push(text, &c.to)
+}
+
+// flush releases what a choice's reasoning splitter holds.
+func (p *pipe) flush(c *choiceText) error {
+	if !p.split {
+		return nil
+	}
+	return c.think.flush(&c.to)
+}
+
+// collector gathers one choice's text.
+type collector struct {
+	reasoning, content []byte
+	finish             string
+}
+
+func (c *collector) text(kind textKind, s string) error {
+	if kind == reasoning {
+		c.reasoning = append(c.reasoning, s...)
+	} else {
+		c.content = append(c.content, s...)
+	}
+	return nil
+}
+
+// gatherer gathers a whole response's choices.
+type gatherer struct {
+	choices []collector
+}
+
+func (g *gatherer) open(i int) error {
+	for len(g.choices) <= i {
+		g.choices = append(g.choices, collector{})
+	}
+	return nil
+}
+
+func (g *gatherer) text(i int, kind textKind, s string) error { return g.choices[i].text(kind, s) }
+
+func (g *gatherer) finish(i int, reason string) error {
+	g.choices[i].finish = reason
+	return nil
+}

@@ -1,0 +1,141 @@
+package edge
+
+import (
+	"bufio"
+	"math/rand/v2"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wasmoe/wasmoe/internal/host/engine"
+)
+
+// job is a validated request, ready to run.
+type job struct {
+	model         *served
+	prompt        []int32
+	gen           *generation
+	chat          bool   // chat.completion shape with the reasoning split, else text_completion
+	opensThinking bool   // the chat prompt leaves the model inside <think>
+	param         string // the request field the prompt comes from, for errors
+}
+
+// respond runs the job and writes the response, streamed or whole.
+func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
+	if n := j.model.info.ContextLength; n > 0 && len(j.prompt) >= n {
+		writeError(ctx, promptTooLong(j.param, len(j.prompt), n))
+		return
+	}
+	r := s.start(j.model, j.gen.request(j.prompt))
+	unwatch := watchClient(ctx.Conn(), r) // until the response is written: the stream writer's, else here
+	first, ok := r.next()                 // the status waits for the first piece: an error before it gets its own
+	if !ok && r.err != nil {
+		unwatch()
+		writeError(ctx, s.failure(j, r, r.err))
+		return
+	}
+	id, created := newID(j.chat), time.Now().Unix()
+	if j.gen.stream {
+		s.stream(ctx, j, r, unwatch, first, ok, id, created)
+		return
+	}
+	defer unwatch()
+	var out gatherer
+	p := newPipe(j, &out)
+	if err := p.pump(r, first, ok); err != nil {
+		writeError(ctx, s.failure(j, r, err))
+		return
+	}
+	object := "text_completion"
+	if j.chat {
+		object = "chat.completion"
+	}
+	b := appendHead(nil, id, object, created, j.model.info.ID)
+	b = append(b, `"choices":[`...)
+	for i := range out.choices {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendChoice(b, j.chat, i, &out.choices[i], p.choices[i].think.reasoned)
+	}
+	b = append(b, `],"usage":`...)
+	b = appendUsage(b, len(j.prompt), p.tokens, r.res.CachedTokens)
+	ctx.SetContentType(contentJSON)
+	ctx.SetBody(append(b, '}'))
+}
+
+// appendChoice appends choice i of a whole response: a chat message (with reasoning_content when the
+// choice reasoned) or a completion's text.
+func appendChoice(b []byte, chat bool, i int, c *collector, reasoned bool) []byte {
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	if chat {
+		b = append(b, `,"message":{"role":"assistant","content":`...)
+		b = appendJSONString(b, string(c.content))
+		if reasoned {
+			b = append(b, `,"reasoning_content":`...)
+			b = appendJSONString(b, string(c.reasoning))
+		}
+		b = append(b, '}')
+	} else {
+		b = append(b, `,"text":`...)
+		b = appendJSONString(b, string(c.content))
+	}
+	b = append(b, `,"logprobs":null,"finish_reason":`...)
+	b = appendJSONString(b, c.finish)
+	return append(b, '}')
+}
+
+// stream sends the response as Server-Sent Events. fasthttp runs the writer in its own goroutine while it
+// copies the writer's output to the connection, after the handler returns; unwatch ends the watch on the
+// client once the writer is done. A write that fails (the client left, or did not read for WriteTimeout)
+// cancels the generation.
+func (s *Server) stream(ctx *fasthttp.RequestCtx, j *job, r *run, unwatch func(), first engine.Piece, ok bool, id string, created int64) {
+	ctx.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	ctx.Response.ImmediateHeaderFlush = true
+	// A write deadline set through ctx is cleared by fasthttp once the response is written, so the next
+	// request on the connection starts without one (without a connection there is nothing to set). The
+	// writer moves it on before each event through conn itself: ctx is fasthttp's again as soon as a write
+	// has failed, while the writer may still be running.
+	conn := ctx.Conn()
+	ctx.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer unwatch()
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("edge: panic streaming a response", "panic", p, "stack", string(debug.Stack()))
+				r.stop(errInternal)
+			}
+		}()
+		sse := newSSEWriter(w, j, id, created)
+		sse.conn, sse.timeout = conn, s.cfg.WriteTimeout
+		p := newPipe(j, sse)
+		if err := p.pump(r, first, ok); err != nil {
+			if e := s.failure(j, r, err); e != errClientClosed && sse.fail(e) == nil {
+				sse.done()
+			}
+			return
+		}
+		if j.gen.includeUsage && sse.usage(len(j.prompt), p.tokens, r.res.CachedTokens) != nil {
+			return
+		}
+		sse.done()
+	})
+}
+
+// newID returns a response id: "chatcmpl-" or "cmpl-" and 24 hex digits.
+func newID(chat bool) string {
+	b := make([]byte, 0, 33)
+	if chat {
+		b = append(b, "chatcmpl-"...)
+	} else {
+		b = append(b, "cmpl-"...)
+	}
+	b = strconv.AppendUint(b, rand.Uint64()|1<<63, 16)
+	b = strconv.AppendUint(b, rand.Uint64()>>32|1<<31, 16)
+	return string(b)
+}

@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"bufio"
+	"hash/fnv"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/wasmoe/wasmoe/internal/host/model"
+)
+
+// Stats is a snapshot of the scheduler's state, for metrics and tests.
+type Stats struct {
+	Running       int   // sequences admitted (computing, sampling or paused)
+	Waiting       int   // sequences queued: new requests, and preempted sequences waiting to recompute
+	KVBlocksUsed  int   // cache blocks held by sequences
+	KVBlocksTotal int   // cache blocks in the pool
+	KVBlockTokens int   // positions per block
+	CachedBlocks  int   // blocks the prefix cache keeps (some also used by sequences)
+	Preemptions   int64 // sequences preempted since the engine started
+}
+
+// stats is where the scheduler publishes Stats after each step.
+type stats struct {
+	running, waiting, used, total, cached atomic.Int64
+}
+
+// Stats returns the scheduler's state as of its last step.
+func (e *Engine) Stats() Stats {
+	s := &e.stats
+	return Stats{Running: int(s.running.Load()), Waiting: int(s.waiting.Load()), KVBlocksUsed: int(s.used.Load()),
+		KVBlocksTotal: int(s.total.Load()), KVBlockTokens: model.BlockTokens, CachedBlocks: int(s.cached.Load()),
+		Preemptions: e.preemptions.Load()}
+}
+
+// defaultCacheTokens sizes the KV cache when Config.KVCacheTokens is 0: room for parallel full contexts,
+// but no more than half the memory the system has available.
+func defaultCacheTokens(m *model.Model, parallel, context int) int {
+	want := parallel * context
+	if avail := availableMemory(); avail > 0 {
+		want = min(want, int(avail/2/int64(m.CacheBytesPerToken())))
+	}
+	return max(want, context+model.BlockTokens)
+}
+
+// availableMemory is MemAvailable from /proc/meminfo in bytes, or 0 when unknown.
+func availableMemory() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "MemAvailable:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// namespace is the prefix-cache namespace of a model id.
+func namespace(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
+}
