@@ -43,7 +43,6 @@ type Model interface {
 
 // Config holds the server's settings. NewServer gives zero fields DefaultConfig's values.
 type Config struct {
-	Addr             string        // ListenAndServe's address when it is given ""
 	MaxBodyBytes     int           // largest request body; larger ones get 413
 	DefaultMaxTokens int           // max_tokens of a request that gives none; < 0: until the context is full
 	RequestTimeout   time.Duration // longest a generation may run; past it 504 (or an error event)
@@ -56,7 +55,7 @@ type Config struct {
 // DefaultConfig returns a loopback address, 4 MiB bodies, 1024 tokens by default, 10-minute generations,
 // 1-minute reads and 30-second writes.
 func DefaultConfig() Config {
-	return Config{Addr: "127.0.0.1:8080", MaxBodyBytes: 4 << 20, DefaultMaxTokens: 1024,
+	return Config{MaxBodyBytes: 4 << 20, DefaultMaxTokens: 1024,
 		RequestTimeout: 10 * time.Minute, ReadTimeout: time.Minute, WriteTimeout: 30 * time.Second}
 }
 
@@ -84,9 +83,6 @@ type served struct {
 // A chat template that does not compile is logged, and that model's chat requests fail with 500.
 func NewServer(cfg Config, models ...Model) *Server {
 	d := DefaultConfig()
-	if cfg.Addr == "" {
-		cfg.Addr = d.Addr
-	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = d.MaxBodyBytes
 	}
@@ -135,14 +131,6 @@ func NewServer(cfg Config, models ...Model) *Server {
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
-
-// ListenAndServe listens on addr ("" means Config.Addr) and serves until Shutdown.
-func (s *Server) ListenAndServe(addr string) error {
-	if addr == "" {
-		addr = s.cfg.Addr
-	}
-	return s.srv.ListenAndServe(addr)
-}
 
 // Shutdown stops accepting connections and waits for open requests to finish. When ctx ends first, the
 // generations still running are cancelled (their streams end with an error event) and ctx's error is

@@ -2,32 +2,6 @@ package kernels
 
 import "fmt"
 
-// Attention computes scaled dot-product attention for one query position over nPos cached positions.
-// q and out are [nHead][headDim]; keys and values are [nPos][nKVHead][headDim] (row stride
-// nKVHead·headDim); head h reads kv head h/(nHead/nKVHead) (grouped-query attention). For each head,
-// scores s[t] = dot(q_h, k_t)·scale (the F32 dot of dot.go), then Softmax (ggml's soft_max arithmetic),
-// then out_h = Σ_t p[t]·v_t accumulated in position order with a multiply then an add per element.
-// scratch needs nHead·nPos values; head h's attention weights are left in scratch[h·nPos:(h+1)·nPos].
-// It panics on inconsistent sizes. This is the single-threaded form; Pool.Attention splits the heads
-// across threads and gives identical results.
-func Attention(out, q, keys, values []float32, nPos, nHead, nKVHead, headDim int, scale float32, scratch []float32) {
-	a := attnJob{k: active.Load(), out: out, q: q, keys: keys, values: values, nPos: nPos, nHead: nHead,
-		nKVHead: nKVHead, headDim: headDim, scale: scale, scratch: scratch}
-	a.check()
-	a.run(0, nHead)
-}
-
-// Attention is the package-level Attention with the heads split across the pool's threads.
-func (p *Pool) Attention(out, q, keys, values []float32, nPos, nHead, nKVHead, headDim int, scale float32, scratch []float32) {
-	p.lock()
-	defer p.mu.Unlock()
-	p.attn = attnJob{k: active.Load(), out: out, q: q, keys: keys, values: values, nPos: nPos, nHead: nHead,
-		nKVHead: nKVHead, headDim: headDim, scale: scale, scratch: scratch}
-	p.attn.check()
-	p.parallel(nHead, &p.attn)
-	p.attn = attnJob{}
-}
-
 // Pages is a paged KV cache as the attention kernels read it: position t lives in page Data[t/PageLen] at
 // index t%PageLen, its keys at KeyOff + (t%PageLen)·stride and its values at ValOff + (t%PageLen)·stride,
 // where stride is nKVHead·headDim. Keys and values may share a page (MLA's latent rows are both).
@@ -37,8 +11,14 @@ type Pages struct {
 	KeyOff, ValOff int
 }
 
-// PagedAttention is Pool.Attention over a paged cache: the same arithmetic in the same order, so the
-// result is bit for bit that of Attention over the same positions laid out contiguously.
+// PagedAttention computes scaled dot-product attention for one query position over the first nPos
+// positions of the paged cache kv. q and out are [nHead][headDim]; each position holds nKVHead keys and
+// values of headDim; head h reads kv head h/(nHead/nKVHead) (grouped-query attention). For each head,
+// scores s[t] = dot(q_h, k_t)·scale (the F32 dot of dot.go), then Softmax (ggml's soft_max arithmetic),
+// then out_h = Σ_t p[t]·v_t accumulated in position order with a multiply then an add per element.
+// scratch needs nHead·nPos values; head h's attention weights are left in scratch[h·nPos:(h+1)·nPos].
+// It panics on inconsistent sizes. The heads are split across the pool's threads; the result does not
+// depend on their number.
 func (p *Pool) PagedAttention(out, q []float32, kv Pages, nPos, nHead, nKVHead, headDim int, scale float32, scratch []float32) {
 	p.lock()
 	defer p.mu.Unlock()
@@ -49,28 +29,22 @@ func (p *Pool) PagedAttention(out, q []float32, kv Pages, nPos, nHead, nKVHead, 
 	p.attn = attnJob{}
 }
 
-// attnJob is one attention call; run computes heads [lo, hi). The cache is keys and values, or pages
-// when pages.Data is not nil.
+// attnJob is one PagedAttention call.
 type attnJob struct {
 	k                             *kernelSet
-	out, q, keys, values, scratch []float32
+	out, q, scratch               []float32
 	pages                         Pages
 	nPos, nHead, nKVHead, headDim int
 	scale                         float32
 }
 
+// check panics unless the sizes are consistent and the pages hold nPos positions.
 func (a *attnJob) check() {
 	ok := a.nPos > 0 && a.nHead > 0 && a.nKVHead > 0 && a.headDim > 0 && a.nHead%a.nKVHead == 0 &&
 		len(a.q) >= a.nHead*a.headDim && len(a.out) >= a.nHead*a.headDim && len(a.scratch) >= a.nHead*a.nPos
-	if ok && a.pages.Data == nil {
-		ok = len(a.keys) >= a.nPos*a.nKVHead*a.headDim && len(a.values) >= a.nPos*a.nKVHead*a.headDim
-	} else if ok {
-		ok = a.pagesFit()
-	}
-	if !ok {
-		panic(fmt.Sprintf("kernels: Attention with nPos=%d nHead=%d nKVHead=%d headDim=%d and lengths q=%d out=%d keys=%d values=%d pages=%d×%d scratch=%d",
-			a.nPos, a.nHead, a.nKVHead, a.headDim, len(a.q), len(a.out), len(a.keys), len(a.values),
-			len(a.pages.Data), a.pages.PageLen, len(a.scratch)))
+	if !ok || !a.pagesFit() {
+		panic(fmt.Sprintf("kernels: PagedAttention with nPos=%d nHead=%d nKVHead=%d headDim=%d and lengths q=%d out=%d pages=%d×%d scratch=%d",
+			a.nPos, a.nHead, a.nKVHead, a.headDim, len(a.q), len(a.out), len(a.pages.Data), a.pages.PageLen, len(a.scratch)))
 	}
 }
 
@@ -92,14 +66,12 @@ func (a *attnJob) pagesFit() bool {
 // at returns the keys and values of position t (all kv heads).
 func (a *attnJob) at(t int) (k, v []float32) {
 	stride := a.nKVHead * a.headDim
-	if a.pages.Data == nil {
-		return a.keys[t*stride : (t+1)*stride], a.values[t*stride : (t+1)*stride]
-	}
 	pg := &a.pages
 	d, i := pg.Data[t/pg.PageLen], t%pg.PageLen*stride
 	return d[pg.KeyOff+i : pg.KeyOff+i+stride], d[pg.ValOff+i : pg.ValOff+i+stride]
 }
 
+// run computes heads [lo, hi).
 func (a *attnJob) run(lo, hi int) {
 	hd, group := a.headDim, a.nHead/a.nKVHead
 	for h := lo; h < hi; h++ {

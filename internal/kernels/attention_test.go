@@ -33,6 +33,20 @@ func attention64(q, keys, values []float32, nPos, nHead, nKV, hd int, scale floa
 	return out
 }
 
+// contiguous lays keys and values ([nPos][nKVHead][headDim] each) out as one page of nPos positions.
+func contiguous(keys, values []float32, nPos int) Pages {
+	return Pages{Data: [][]float32{append(append([]float32(nil), keys...), values...)}, PageLen: nPos, ValOff: len(keys)}
+}
+
+// attentionSerial is PagedAttention over contiguous keys and values on the calling goroutine, all heads in
+// one piece: the reference the threaded and paged forms must match bit for bit.
+func attentionSerial(out, q, keys, values []float32, nPos, nHead, nKVHead, headDim int, scale float32, scratch []float32) {
+	a := attnJob{k: active.Load(), out: out, q: q, pages: contiguous(keys, values, nPos), nPos: nPos, nHead: nHead,
+		nKVHead: nKVHead, headDim: headDim, scale: scale, scratch: scratch}
+	a.check()
+	a.run(0, nHead)
+}
+
 func TestAttention(t *testing.T) {
 	r := newRand(50)
 	for _, c := range []struct{ nPos, nHead, nKV, hd int }{{1, 4, 4, 32}, {7, 4, 2, 64}, {100, 12, 2, 128}, {33, 6, 1, 40}} {
@@ -43,7 +57,7 @@ func TestAttention(t *testing.T) {
 		want := attention64(q, keys, values, c.nPos, c.nHead, c.nKV, c.hd, float64(scale))
 		eachISA(t, func(t *testing.T) {
 			out, scratch := make([]float32, c.nHead*c.hd), make([]float32, c.nHead*c.nPos)
-			Attention(out, q, keys, values, c.nPos, c.nHead, c.nKV, c.hd, scale, scratch)
+			attentionSerial(out, q, keys, values, c.nPos, c.nHead, c.nKV, c.hd, scale, scratch)
 			for i := range out {
 				if math.Abs(float64(out[i])-want[i]) > 2e-6 {
 					t.Fatalf("%+v: out[%d] = %v, float64 %v", c, i, out[i], want[i])
@@ -61,7 +75,7 @@ func TestAttention(t *testing.T) {
 			for _, th := range []int{1, 2, 3, 5} {
 				p := NewPool(th)
 				got := make([]float32, len(out))
-				p.Attention(got, q, keys, values, c.nPos, c.nHead, c.nKV, c.hd, scale, make([]float32, len(scratch)))
+				p.PagedAttention(got, q, contiguous(keys, values, c.nPos), c.nPos, c.nHead, c.nKV, c.hd, scale, make([]float32, len(scratch)))
 				p.Close()
 				for i := range got {
 					if !sameBits(got[i], out[i]) {
@@ -82,13 +96,13 @@ func TestAttentionSameOnEveryISA(t *testing.T) {
 	if err := SetISA("scalar"); err != nil {
 		t.Fatal(err)
 	}
-	Attention(want, q, kv, kv, 40, 8, 2, 64, 0.125, make([]float32, 8*40))
+	attentionSerial(want, q, kv, kv, 40, 8, 2, 64, 0.125, make([]float32, 8*40))
 	if err := SetISA(prev); err != nil {
 		t.Fatal(err)
 	}
 	eachISA(t, func(t *testing.T) {
 		got := make([]float32, 8*64)
-		Attention(got, q, kv, kv, 40, 8, 2, 64, 0.125, make([]float32, 8*40))
+		attentionSerial(got, q, kv, kv, 40, 8, 2, 64, 0.125, make([]float32, 8*40))
 		for i := range got {
 			if !sameBits(got[i], want[i]) {
 				t.Fatalf("out[%d] = %v, scalar %v", i, got[i], want[i])
@@ -103,7 +117,7 @@ func TestAttentionPanics(t *testing.T) {
 			t.Fatal("short scratch did not panic")
 		}
 	}()
-	Attention(make([]float32, 64), make([]float32, 64), make([]float32, 640), make([]float32, 640), 10, 2, 2, 32, 1, make([]float32, 19))
+	attentionSerial(make([]float32, 64), make([]float32, 64), make([]float32, 640), make([]float32, 640), 10, 2, 2, 32, 1, make([]float32, 19))
 }
 
 // PagedAttention reads the positions from shuffled pages, with keys and values at offsets inside each
@@ -127,7 +141,7 @@ func TestPagedAttentionSameAsContiguous(t *testing.T) {
 		}
 		scale := float32(1 / math.Sqrt(float64(c.hd)))
 		want := make([]float32, c.nHead*c.hd)
-		Attention(want, q, keys, values, c.nPos, c.nHead, c.nKV, c.hd, scale, make([]float32, c.nHead*c.nPos))
+		attentionSerial(want, q, keys, values, c.nPos, c.nHead, c.nKV, c.hd, scale, make([]float32, c.nHead*c.nPos))
 		for _, th := range []int{1, 2, 3} {
 			p := NewPool(th)
 			got := make([]float32, len(want))

@@ -198,7 +198,7 @@ func TestMatMulPanics(t *testing.T) {
 	}
 }
 
-// In steady state MatVec, MatMul, Attention and Run allocate nothing.
+// In steady state MatVec, MatMul, PagedAttention and Run allocate nothing.
 func TestNoAllocs(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
@@ -217,8 +217,9 @@ func TestNoAllocs(t *testing.T) {
 		}
 	}
 	q, kv := randVec(newRand(5), 8*64, 1), randVec(newRand(6), 50*2*64, 1)
+	pages := contiguous(kv, kv, 50)
 	att, scratch := make([]float32, 8*64), make([]float32, 8*50)
-	if a := testing.AllocsPerRun(20, func() { p.Attention(att, q, kv, kv, 50, 8, 2, 64, 0.125, scratch) }); a != 0 {
+	if a := testing.AllocsPerRun(20, func() { p.PagedAttention(att, q, pages, 50, 8, 2, 64, 0.125, scratch) }); a != 0 {
 		t.Errorf("Attention: %v allocs", a)
 	}
 	fn := func(lo, hi int) {}

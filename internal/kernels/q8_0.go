@@ -59,12 +59,5 @@ func quantizeActQ8_0Ref(qs []int8, d []float32, x []float32) {
 	}
 }
 
-// roundEven32 rounds v (|v| < 2^22) to the nearest integer, ties to even: adding and subtracting 1.5·2^23
-// leaves the float32 rounding to do the work, as VROUNDPS with mode 0 does.
-func roundEven32(v float32) float32 {
-	const magic = 1.5 * (1 << 23)
-	return (v + magic) - magic
-}
-
 // abs32 is |v| by clearing the sign bit, like _mm256_andnot_ps(-0.0f, v).
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }

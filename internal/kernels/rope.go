@@ -5,24 +5,11 @@ import (
 	"math"
 )
 
-// RoPE rotates, in place, the first 2·len(invFreq) dimensions of each of the nHeads heads of x (head h is
-// x[h·headDim : (h+1)·headDim]) for position pos. Pair p turns by the angle float32(pos)·invFreq[p]:
-// with neox false the pairs are (2p, 2p+1) (ggml's NORM mode, llama), with neox true they are
-// (p, p+len(invFreq)) (NEOX mode, qwen2). The cosine and sine are math.Cos/Sin rounded to float32, and
-// each output is x0·cos − x1·sin, x0·sin + x1·cos with every product rounded (no fused multiply-add).
-//
-// ggml forms its angles differently: theta_p = pos·s^p by repeated float32 multiplication (s =
-// base^(−2/d)), not pos times a precomputed frequency. At large positions the two differ by float32
-// rounding of the angle (relative 1e-7 per multiplication). RoPEAngles reproduces ggml's angles for
-// RoPEWithAngles; RoPE is for callers with their own frequencies.
-func RoPE(x []float32, nHeads, headDim, pos int, invFreq []float32, neox bool) {
-	checkRoPE(x, nHeads, headDim, len(invFreq))
-	for p, f := range invFreq {
-		rotate(x, nHeads, headDim, p, len(invFreq), float32(pos)*f, neox)
-	}
-}
-
-// RoPEWithAngles is RoPE with the angle of each pair given: pair p turns by theta[p].
+// RoPEWithAngles rotates, in place, the first 2·len(theta) dimensions of each of the nHeads heads of x (head
+// h is x[h·headDim : (h+1)·headDim]): pair p turns by the angle theta[p]. With neox false the pairs are (2p,
+// 2p+1) (ggml's NORM mode, llama), with neox true they are (p, p+len(theta)) (NEOX mode, qwen2). The cosine
+// and sine are math.Cos/Sin rounded to float32, and each output is x0·cos − x1·sin, x0·sin + x1·cos with
+// every product rounded (no fused multiply-add). RoPEAngles gives the angles as ggml forms them.
 func RoPEWithAngles(x []float32, nHeads, headDim int, theta []float32, neox bool) {
 	checkRoPE(x, nHeads, headDim, len(theta))
 	for p, t := range theta {

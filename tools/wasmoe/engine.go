@@ -58,7 +58,7 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.ctx, "ctx", 0, "context tokens per sequence (default: min(model, 4096))")
 	fs.IntVar(&f.threads, "threads", 0, "kernel threads (default: all cores)")
 	fs.StringVar(&f.sampler, "sampler", "", "sampler guest .wasm (default: the built-in sampler)")
-	fs.StringVar(&f.engine, "engine", wasm.EngineWazero, "wasm engine for every guest: wazero or wasmtime")
+	fs.StringVar(&f.engine, "engine", wasm.EngineWazero, "wasm engine for every guest, one of this binary's: "+strings.Join(wasm.Engines(), ", "))
 	fs.StringVar(&f.pluginDir, "plugin-dir", "", "directory of policy plugins (NAME.wasm) that requests may name")
 	fs.DurationVar(&f.stepTimeout, "plugin-step-timeout", 100*time.Millisecond, "longest one call into a plugin may run")
 	fs.DurationVar(&f.cpuBudget, "plugin-cpu-budget", 10*time.Second, "time one request may spend inside its plugin")

@@ -50,9 +50,6 @@ func Open(path string) (*File, error) {
 	return f, nil
 }
 
-// Parse reads a safetensors image held in memory (tensor views alias b); name is used in errors.
-func Parse(name string, b []byte) (*File, error) { return parse(name, b) }
-
 // Close unmaps the file.
 func (f *File) Close() error {
 	if f.mapped == nil {

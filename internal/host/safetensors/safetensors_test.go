@@ -63,7 +63,7 @@ func TestHuggingFaceBytes(t *testing.T) {
 		if got := encoded(t, c.tensors, c.metadata); !bytes.Equal(got, c.want) {
 			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
 		}
-		if _, err := Parse(c.name, c.want); err != nil {
+		if _, err := parse(c.name, c.want); err != nil {
 			t.Errorf("%s: %v", c.name, err)
 		}
 	}
@@ -84,7 +84,7 @@ func handBuilt() []byte {
 
 func TestHandBuilt(t *testing.T) {
 	b := handBuilt()
-	f, err := Parse("hand.safetensors", b)
+	f, err := parse("hand.safetensors", b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,20 +284,20 @@ func TestCorrupt(t *testing.T) {
 		{"trailing NUL", image("{}\x00"), "header"},
 	}
 	for _, c := range cases {
-		_, err := Parse("bad.safetensors", c.file)
+		_, err := parse("bad.safetensors", c.file)
 		var fe *FormatError
 		if !errors.As(err, &fe) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "bad.safetensors") {
 			t.Errorf("%s: err = %v, want a FormatError naming the file and saying %q", c.name, err, c.want)
 		}
 	}
 	// Errors about a tensor name it, and point into the header.
-	_, err := Parse("x", image(`{"model.w":`+f32("[3]", 0, 8)+`}`, data...))
+	_, err := parse("x", image(`{"model.w":`+f32("[3]", 0, 8)+`}`, data...))
 	var fe *FormatError
 	if !errors.As(err, &fe) || !strings.Contains(fe.Field, `"model.w"`) || fe.Offset < 8 || fe.Offset > 8+20 {
 		t.Errorf("err = %#v", err)
 	}
 	// Null metadata is allowed, as the Hugging Face library allows it.
-	if f, err := Parse("x", image(`{"__metadata__":null}`)); err != nil || f.Metadata != nil {
+	if f, err := parse("x", image(`{"__metadata__":null}`)); err != nil || f.Metadata != nil {
 		t.Errorf("null metadata: %v, %v", f, err)
 	}
 }
@@ -307,7 +307,7 @@ func TestTruncated(t *testing.T) {
 	ts, meta := sample()
 	b := encoded(t, ts, meta)
 	for n := 0; n < len(b); n++ {
-		_, err := Parse("cut.safetensors", b[:n])
+		_, err := parse("cut.safetensors", b[:n])
 		var fe *FormatError
 		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "cut.safetensors") {
 			t.Fatalf("prefix %d: err = %v, want a FormatError naming the file", n, err)
@@ -460,7 +460,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(handBuilt())
 	f.Add(image(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}`, 1, 2, 3, 4))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		file, err := Parse("fuzz.safetensors", data)
+		file, err := parse("fuzz.safetensors", data)
 		if err != nil {
 			var fe *FormatError
 			if !errors.As(err, &fe) {
@@ -476,7 +476,7 @@ func FuzzOpen(f *testing.F) {
 			}
 			back = append(back, WriteTensor{tn.Name, tn.DType, tn.Shape, tn.Data})
 		}
-		again, err := Parse("again", encoded(t, back, file.Metadata))
+		again, err := parse("again", encoded(t, back, file.Metadata))
 		if err != nil {
 			t.Fatal(err)
 		}

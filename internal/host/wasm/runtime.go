@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -95,7 +96,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	case EngineWasmtime:
 		r.be, err = newWasmtime(cfg, host)
 	default:
-		err = fmt.Errorf("wasm: unknown engine %q (want %s or %s)", cfg.Engine, EngineWazero, EngineWasmtime)
+		err = fmt.Errorf("wasm: unknown engine %q (this binary has %s)", cfg.Engine, strings.Join(Engines(), ", "))
 	}
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -438,5 +439,12 @@ func BenchmarkWasmtimeCall(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A cgo build runs wasmtime beside wazero (Engines is what the CLI's --engine offers).
+func TestEnginesWithCgo(t *testing.T) {
+	if got := Engines(); !slices.Equal(got, []string{EngineWazero, EngineWasmtime}) {
+		t.Fatalf("Engines() = %v in a cgo build", got)
 	}
 }
