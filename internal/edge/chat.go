@@ -21,6 +21,8 @@ type chatRequest struct {
 	} `json:"thinking"` // DeepSeek's switch
 	Tools          json.RawMessage `json:"tools"`
 	ResponseFormat *responseFormat `json:"response_format"`
+
+	schema json.RawMessage // response_format's JSON schema, once check has run; nil when any text goes
 }
 
 // chatMessage is one message of a request.
@@ -111,80 +113,66 @@ func (r *chatRequest) templateOptions(sv *served) (chat.Options, *apiError) {
 	return opts, nil
 }
 
-// chatCompletions answers POST /v1/chat/completions.
-func (s *Server) chatCompletions(ctx *fasthttp.RequestCtx) {
-	var req chatRequest
-	if e := decodeJSON(ctx.PostBody(), &req); e != nil {
-		writeError(ctx, e)
-		return
-	}
-	sv, e := s.model(req.Model)
-	if e != nil {
-		writeError(ctx, e)
-		return
-	}
-	gen, e := req.validate(s.cfg.DefaultMaxTokens, sv.info.VocabSize)
-	if e != nil {
-		writeError(ctx, e)
-		return
-	}
+// check validates the chat fields that come before the plugin loads: the messages are there, no tools,
+// and a response_format, whose schema it keeps and whose built-in plugin it chooses.
+func (r *chatRequest) check(g *generation) *apiError {
 	switch {
-	case len(req.Messages) == 0:
-		e = badRequest("messages", "messages must be a non-empty array")
-	case len(req.Tools) > 0 && string(req.Tools) != "null" && string(req.Tools) != "[]":
-		e = badRequest("tools", "tools are not supported")
+	case len(r.Messages) == 0:
+		return badRequest("messages", "messages must be a non-empty array")
+	case len(r.Tools) > 0 && string(r.Tools) != "null" && string(r.Tools) != "[]":
+		return badRequest("tools", "tools are not supported")
 	}
-	if e != nil {
-		writeError(ctx, e)
-		return
-	}
-	schema, e := req.ResponseFormat.schema()
+	schema, e := r.ResponseFormat.schema()
 	switch {
 	case e != nil:
-	case schema != nil && gen.plugin != "":
-		e = badRequest("response_format", "response_format %q runs the built-in plugin; it cannot be combined with plugin %q",
-			req.ResponseFormat.Type, gen.plugin)
+		return e
+	case schema != nil && g.plugin != "":
+		return badRequest("response_format", "response_format %q runs the built-in plugin; it cannot be combined with plugin %q",
+			r.ResponseFormat.Type, g.plugin)
 	case schema != nil:
-		gen.usePlugin(engine.BuiltinPolicy, nil, "response_format")
+		g.usePlugin(engine.BuiltinPolicy, nil, "response_format")
 	}
-	if e == nil {
-		e = s.resolvePlugin(sv, gen)
-	}
+	r.schema = schema
+	return nil
+}
+
+// chatCompletions answers POST /v1/chat/completions.
+func (s *Server) chatCompletions(ctx *fasthttp.RequestCtx) { s.serveJob(ctx, s.chatJob) }
+
+// chatJob builds the job of a chat request: the conversation rendered by the model's template and
+// tokenized, with response_format's schema in the built-in plugin's config.
+func (s *Server) chatJob(body []byte) (*job, *apiError) {
+	var req chatRequest
+	sv, gen, e := s.open(body, &req)
 	if e != nil {
-		writeError(ctx, e)
-		return
+		return nil, e
 	}
 	msgs := make([]chat.Message, len(req.Messages))
 	for i := range req.Messages {
 		if msgs[i], e = req.Messages[i].message(i); e != nil {
-			writeError(ctx, e)
-			return
+			return nil, e
 		}
 	}
 	opts, e := req.templateOptions(sv)
 	if e != nil {
-		writeError(ctx, e)
-		return
+		return nil, e
 	}
 	if sv.tmplErr != nil {
 		s.log.Error("edge: chat request for a model whose template does not compile", "model", sv.info.ID, "err", sv.tmplErr)
-		writeError(ctx, errInternal)
-		return
+		return nil, errInternal
 	}
 	text, err := sv.tmpl.Render(msgs, opts)
 	if err != nil { // raise_exception and the like: the conversation does not suit the template
-		writeError(ctx, badRequest("messages", "%v", err))
-		return
+		return nil, badRequest("messages", "%v", err)
 	}
 	// Templates write BOS themselves; only the plain format (no template) needs the tokenizer's.
-	prompt, err := sv.Tokenize(s.base, text, sv.info.ChatTemplate == "" && sv.info.AddBOS, true)
-	if err != nil {
-		writeError(ctx, s.engineError(err, "messages"))
-		return
+	prompt, e := s.tokenize(sv, text, sv.info.ChatTemplate == "" && sv.info.AddBOS, "messages")
+	if e != nil {
+		return nil, e
 	}
 	opens := chat.OpensThinking(text)
-	if schema != nil {
-		gen.pluginConfig = structuredConfig(schema, opens, cmp.Or(gen.maxTokens, sv.info.ContextLength))
+	if req.schema != nil {
+		gen.pluginConfig = structuredConfig(req.schema, opens, cmp.Or(gen.maxTokens, sv.info.ContextLength))
 	}
-	s.respond(ctx, &job{model: sv, prompt: prompt, gen: gen, chat: true, opensThinking: opens, param: "messages"})
+	return &job{model: sv, prompt: prompt, gen: gen, chat: true, opensThinking: opens, param: "messages"}, nil
 }

@@ -36,59 +36,45 @@ func parsePrompt(raw json.RawMessage, nested bool) (text string, ids []int32, is
 	return "", nil, false, badRequest("prompt", "prompt must be a string or an array of token ids")
 }
 
-// completions answers POST /v1/completions.
-func (s *Server) completions(ctx *fasthttp.RequestCtx) {
-	var req completionRequest
-	if e := decodeJSON(ctx.PostBody(), &req); e != nil {
-		writeError(ctx, e)
-		return
-	}
-	sv, e := s.model(req.Model)
-	if e != nil {
-		writeError(ctx, e)
-		return
-	}
-	gen, e := req.validate(s.cfg.DefaultMaxTokens, sv.info.VocabSize)
-	if e != nil {
-		writeError(ctx, e)
-		return
-	}
+// check validates the completion fields that come before the plugin loads: echo, suffix and best_of,
+// which are not supported.
+func (r *completionRequest) check(*generation) *apiError {
 	switch {
-	case req.Echo:
-		e = badRequest("echo", "echo is not supported")
-	case req.Suffix != "":
-		e = badRequest("suffix", "suffix is not supported")
-	case req.BestOf != nil && *req.BestOf != 1:
-		e = badRequest("best_of", "only best_of = 1 is supported, got %d", *req.BestOf)
-	default:
-		e = s.resolvePlugin(sv, gen)
+	case r.Echo:
+		return badRequest("echo", "echo is not supported")
+	case r.Suffix != "":
+		return badRequest("suffix", "suffix is not supported")
+	case r.BestOf != nil && *r.BestOf != 1:
+		return badRequest("best_of", "only best_of = 1 is supported, got %d", *r.BestOf)
 	}
+	return nil
+}
+
+// completions answers POST /v1/completions.
+func (s *Server) completions(ctx *fasthttp.RequestCtx) { s.serveJob(ctx, s.completionJob) }
+
+// completionJob builds the job of a completion request: its prompt's token ids, given or tokenized.
+func (s *Server) completionJob(body []byte) (*job, *apiError) {
+	var req completionRequest
+	sv, gen, e := s.open(body, &req)
 	if e != nil {
-		writeError(ctx, e)
-		return
+		return nil, e
 	}
 	text, prompt, isIDs, e := parsePrompt(req.Prompt, false)
 	if e != nil {
-		writeError(ctx, e)
-		return
+		return nil, e
 	}
 	if isIDs {
 		for i, id := range prompt {
 			if id < 0 || (sv.info.VocabSize > 0 && int(id) >= sv.info.VocabSize) {
-				writeError(ctx, badRequest("prompt", "prompt[%d] = %d is not a token id in [0, %d)", i, id, sv.info.VocabSize))
-				return
+				return nil, badRequest("prompt", "prompt[%d] = %d is not a token id in [0, %d)", i, id, sv.info.VocabSize)
 			}
 		}
-	} else {
-		var err error
-		if prompt, err = sv.Tokenize(s.base, text, sv.info.AddBOS, true); err != nil {
-			writeError(ctx, s.engineError(err, "prompt"))
-			return
-		}
+	} else if prompt, e = s.tokenize(sv, text, sv.info.AddBOS, "prompt"); e != nil {
+		return nil, e
 	}
 	if len(prompt) == 0 {
-		writeError(ctx, badRequest("prompt", "the prompt is empty"))
-		return
+		return nil, badRequest("prompt", "the prompt is empty")
 	}
-	s.respond(ctx, &job{model: sv, prompt: prompt, gen: gen, param: "prompt"})
+	return &job{model: sv, prompt: prompt, gen: gen, param: "prompt"}, nil
 }
