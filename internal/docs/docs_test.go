@@ -147,3 +147,57 @@ func TestDocumentPathsExist(t *testing.T) {
 		t.Fatalf("checked %d paths; the documents lost their paths or the pattern broke", checked)
 	}
 }
+
+// public lists the packages a Go user may import (RATIONALE.md, Layout): the guest SDK and the libraries a
+// guest may link. A new importable package is a decision to make there first.
+var public = map[string]bool{
+	"guest/abi": true, "guest/sdk": true, "guest/sdk/policy": true, "guest/sdk/sdktest": true,
+	"guest/constraint": true, "guest/sampling": true,
+}
+
+// Outside internal/, only the public packages and commands (package main) exist, and the public packages
+// import nothing of the host.
+func TestPublicPackages(t *testing.T) {
+	root := testutil.Root()
+	fset := token.NewFileSet()
+	seen := map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules" || d.Name() == "internal") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		if f.Name.Name == "main" {
+			return nil
+		}
+		if !public[rel] {
+			t.Errorf("%s (package %s) is importable but not public: move it under internal/ or add it to RATIONALE.md's Layout and this list", rel, f.Name.Name)
+			return nil
+		}
+		seen[rel] = true
+		for _, imp := range f.Imports {
+			if p := strings.Trim(imp.Path.Value, `"`); strings.HasPrefix(p, "github.com/wasmoe/wasmoe/internal/") {
+				t.Errorf("public %s imports %s: the guest SDK must not depend on the host", filepath.Base(path), p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range public {
+		if !seen[p] {
+			t.Errorf("public package %s is gone: update RATIONALE.md's Layout and this list", p)
+		}
+	}
+}
