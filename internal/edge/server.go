@@ -30,6 +30,7 @@ import (
 
 	"github.com/wasmoe/wasmoe/internal/host/chat"
 	"github.com/wasmoe/wasmoe/internal/host/engine"
+	"github.com/wasmoe/wasmoe/internal/tenant"
 )
 
 // Model is what the server needs of a model; *engine.Engine implements it.
@@ -49,7 +50,10 @@ type Config struct {
 	ReadTimeout      time.Duration // longest to read a request; twice that is the keep-alive idle limit
 	WriteTimeout     time.Duration // longest a stream's event may wait for the client to read; past it the stream is cut off
 	CORSOrigin       string        // Access-Control-Allow-Origin for every response; "" sends no CORS headers
-	Logger           *slog.Logger  // nil: slog.Default()
+	// Tenants are who may use the node; nil or a registry without tenants leaves the node open (every
+	// generating request passes), and the admin API needs the registry's admin key.
+	Tenants *tenant.Registry
+	Logger  *slog.Logger // nil: slog.Default()
 }
 
 // DefaultConfig returns a loopback address, 4 MiB bodies, 1024 tokens by default, 10-minute generations,
@@ -141,20 +145,45 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// A route is an endpoint's method and handler.
+// A route is an endpoint's method, who may call it, and its handler. A route with method "" takes every
+// method and answers 405 itself for those it does not serve.
 type route struct {
 	method string
+	access access
 	serve  func(*Server, *fasthttp.RequestCtx)
 }
 
 var routes = map[string]route{
-	"/v1/chat/completions": {fasthttp.MethodPost, (*Server).chatCompletions},
-	"/chat/completions":    {fasthttp.MethodPost, (*Server).chatCompletions}, // DeepSeek's and llama.cpp's alias
-	"/v1/completions":      {fasthttp.MethodPost, (*Server).completions},
-	"/completions":         {fasthttp.MethodPost, (*Server).completions},
-	"/v1/models":           {fasthttp.MethodGet, (*Server).listModels},
-	"/models":              {fasthttp.MethodGet, (*Server).listModels},
-	"/health":              {fasthttp.MethodGet, (*Server).health},
+	"/v1/chat/completions": {fasthttp.MethodPost, tenantKey, (*Server).chatCompletions},
+	"/chat/completions":    {fasthttp.MethodPost, tenantKey, (*Server).chatCompletions}, // DeepSeek's and llama.cpp's alias
+	"/v1/completions":      {fasthttp.MethodPost, tenantKey, (*Server).completions},
+	"/completions":         {fasthttp.MethodPost, tenantKey, (*Server).completions},
+	"/v1/models":           {fasthttp.MethodGet, tenantKey, (*Server).listModels},
+	"/models":              {fasthttp.MethodGet, tenantKey, (*Server).listModels},
+	"/health":              {fasthttp.MethodGet, anyone, (*Server).health},
+}
+
+// prefixRoutes serve every path under a prefix (one that ends in '/'), for APIs whose paths carry names
+// (/admin/tenants/NAME). The first matching prefix wins; exact routes are looked up first.
+var prefixRoutes []prefixRoute
+
+// prefixRoute is a route for every path under prefix.
+type prefixRoute struct {
+	prefix string
+	route
+}
+
+// findRoute returns the route of path.
+func findRoute(path []byte) (route, bool) {
+	if rt, ok := routes[string(path)]; ok {
+		return rt, true
+	}
+	for _, pr := range prefixRoutes {
+		if len(path) > len(pr.prefix) && string(path[:len(pr.prefix)]) == pr.prefix {
+			return pr.route, true
+		}
+	}
+	return route{}, false
 }
 
 // handle routes a request. A panic anywhere below is logged and answered with 500.
@@ -166,7 +195,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		s.cors(ctx)
 	}()
-	rt, ok := routes[string(ctx.Path())]
+	rt, ok := findRoute(ctx.Path())
 	if !ok {
 		writeError(ctx, &apiError{Status: fasthttp.StatusNotFound, Type: typeInvalidRequest,
 			Message: fmt.Sprintf("Invalid URL (%s %s)", ctx.Method(), ctx.Path())})
@@ -174,10 +203,14 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	method := string(ctx.Method())
 	switch {
-	case method == rt.method, method == fasthttp.MethodHead && rt.method == fasthttp.MethodGet:
-		rt.serve(s, ctx)
 	case method == fasthttp.MethodOptions && s.cfg.CORSOrigin != "":
 		ctx.SetStatusCode(fasthttp.StatusNoContent) // CORS preflight; cors adds the headers
+	case rt.method == "", method == rt.method, method == fasthttp.MethodHead && rt.method == fasthttp.MethodGet:
+		if e := s.authorize(ctx, rt.access); e != nil {
+			writeError(ctx, e)
+			return
+		}
+		rt.serve(s, ctx)
 	default:
 		writeError(ctx, &apiError{Status: fasthttp.StatusMethodNotAllowed, Type: typeInvalidRequest,
 			Message: fmt.Sprintf("method %s is not allowed on %s; use %s", method, ctx.Path(), rt.method)})
