@@ -1,13 +1,27 @@
 // llama.cpp's side of the decode/prefill benchmark, through node-llama-cpp (the package llama-ref installs).
-// Mirrors `wasmoe bench`: the same prompt token ids ((i*37+11) mod 30000), greedy decoding, EOS ignored, timed the same way.
+// Mirrors `wasmoe bench`: the same prompt token ids (benchPrompt below), greedy decoding, EOS ignored, timed
+// the same way.
 //   node llamacpp.mjs MODEL.gguf PROMPT_TOKENS GEN_TOKENS THREADS
-import { getLlama } from "node-llama-cpp";
+import { getLlama, readGgufFileInfo } from "node-llama-cpp";
+
+// benchPrompt is the rule of benchPrompt in tools/wasmoe/benchprompt.go: with normal the ids whose
+// tokenizer.ggml.token_type is 1, in increasing order (every id when the file has no token types),
+// prompt[i] = normal[(11 + 7919·i) mod len(normal)].
+async function benchPrompt(path, n) {
+  const info = await readGgufFileInfo(path, { readTensorInfo: false, ignoreKeys: ["tokenizer.ggml.merges"], logWarnings: false });
+  const { tokens, token_type: types } = info.metadata.tokenizer.ggml;
+  const normal = [];
+  if (types) types.forEach((t, id) => { if (t === 1) normal.push(id); });
+  else tokens.forEach((_, id) => normal.push(id));
+  if (normal.length === 0) throw new Error(`${path}: no normal tokens (tokenizer.ggml.token_type = 1) to build the prompt from`);
+  return Array.from({ length: n }, (_, i) => normal[(11 + 7919 * i) % normal.length]);
+}
 
 const [model, promptN, genN, threads] = process.argv.slice(2);
+const np = Number(promptN), ng = Number(genN);
+const prompt = await benchPrompt(model, np);
 const llama = await getLlama({ gpu: false, logLevel: "error" });
 const m = await llama.loadModel({ modelPath: model });
-const np = Number(promptN), ng = Number(genN);
-const prompt = Array.from({ length: np }, (_, i) => (i * 37 + 11) % 30000);
 const ctx = await m.createContext({ contextSize: np + ng + 16, batchSize: Math.max(np, 512), threads: Number(threads),
   flashAttention: false });
 const seq = ctx.getSequence();

@@ -15,7 +15,8 @@ import (
 )
 
 // bench times prefill and decode through the whole engine (forward, sampler guest, tokenizer guest), the
-// same way tools/bench/llamacpp.mjs times llama.cpp: prompt ids (i*37+11) mod 30000, greedy, EOS ignored.
+// same way tools/bench/llamacpp.mjs times llama.cpp: the same prompt ids, a stride walk over the model's
+// normal tokens (benchPrompt), greedy, EOS ignored.
 func bench(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var ef engineFlags
@@ -26,6 +27,9 @@ func bench(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *np <= 0 || *ng <= 0 {
+		return fmt.Errorf("--prompt-tokens and --gen-tokens must be positive")
+	}
 	if ef.ctx == 0 {
 		ef.ctx = *np + *ng + 16
 	}
@@ -35,9 +39,9 @@ func bench(args []string) error {
 		return err
 	}
 	defer e.Close()
-	prompt := make([]int32, *np)
-	for i := range prompt {
-		prompt[i] = int32((i*37 + 11) % 30000)
+	prompt, err := benchPrompt(e.Model().File, *np)
+	if err != nil {
+		return err
 	}
 	sp := engine.DefaultSampling()
 	sp.Temperature = 0

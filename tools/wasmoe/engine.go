@@ -12,6 +12,7 @@ import (
 	"github.com/wasmoe/wasmoe/internal/builtin"
 	"github.com/wasmoe/wasmoe/internal/host/engine"
 	"github.com/wasmoe/wasmoe/internal/host/gguf"
+	"github.com/wasmoe/wasmoe/internal/host/hfmap"
 	"github.com/wasmoe/wasmoe/internal/host/modelgen"
 	"github.com/wasmoe/wasmoe/internal/host/vocab"
 	"github.com/wasmoe/wasmoe/internal/host/wasm"
@@ -82,13 +83,22 @@ func cacheDir() string {
 // open loads the model (or the default one) and its guests.
 func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
 	path := f.model
-	if path == "" {
+	if path != "" {
+		if _, err := isHFDir(path); err != nil {
+			return nil, err
+		}
+	} else {
 		var err error
 		if path, err = modelgen.EnsureDefault(cacheDir()); err != nil {
 			return nil, fmt.Errorf("default model: %w", err)
 		}
 		fmt.Fprintf(os.Stderr, "wasmoe: no --model given: using %s, a small model with RANDOM weights (its output is noise).\n"+
 			"wasmoe: serve a real model with --model path/to/model.gguf (e.g. a DeepSeek-R1-Distill-Qwen GGUF)\n", path)
+	}
+	for name, p := range f.models {
+		if _, err := isHFDir(p); err != nil {
+			return nil, fmt.Errorf("--extra-model %s: %w", name, err)
+		}
 	}
 	samplerWasm := builtin.Sampler
 	if f.sampler != "" {
@@ -120,9 +130,20 @@ func newRuntime(ctx context.Context, engineName string) (*wasm.Runtime, error) {
 	return wasm.NewRuntime(ctx, wasm.Config{Engine: engineName, CacheDir: filepath.Join(cacheDir(), engineName)})
 }
 
-// openTokenizer starts the tokenizer guest on the vocabulary of a GGUF file, without loading weights.
+// openTokenizer starts the tokenizer guest on the vocabulary of a GGUF file or a Hugging Face directory,
+// without loading weights. A directory's tokenizer is read as the engine reads it: through the GGUF
+// metadata hfmap.Open makes of it.
 func openTokenizer(ctx context.Context, path string) (*wasm.Tokenizer, error) {
-	f, err := gguf.Open(path)
+	hf, err := isHFDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var f *gguf.File
+	if hf {
+		_, f, err = hfmap.Open(path)
+	} else {
+		f, err = gguf.Open(path)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -40,11 +40,11 @@ func inspect(args []string) error {
 
 // summarise reads a GGUF file or a Hugging Face directory.
 func summarise(path string) (*modelinfo.Info, error) {
-	st, err := os.Stat(path)
+	hf, err := isHFDir(path)
 	if err != nil {
 		return nil, err
 	}
-	if st.IsDir() {
+	if hf {
 		return modelinfo.FromHF(path)
 	}
 	f, err := gguf.Open(path)

@@ -28,6 +28,9 @@ func quantizeCmd(args []string) error {
 	if *model == "" || (*out == "" && !*dry) {
 		return fmt.Errorf("usage: wasmoe quantize --model IN.gguf|HF_DIR --type PRESET --out OUT.gguf")
 	}
+	if _, err := isHFDir(*model); err != nil {
+		return err
+	}
 	if *compare != "" {
 		return compareCmd(*model, *out, *compare, *tol)
 	}

@@ -15,9 +15,11 @@ import (
 	"github.com/wasmoe/wasmoe/internal/host/wasm"
 )
 
+// tokenize prints, as JSON arrays, the token ids of its text (or of each JSON string on stdin, with --jsonl)
+// under the tokenizer of a model (a GGUF file or a Hugging Face directory) or of a tokenizer.json.
 func tokenize(args []string) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
-	model := fs.String("model", "", "GGUF file with tokenizer metadata (a model or a vocab-only file)")
+	model := fs.String("model", "", "GGUF file with tokenizer metadata (a model or a vocab-only file), or a Hugging Face model directory")
 	hf := fs.String("tokenizer", "", "Hugging Face tokenizer.json instead of --model (reads tokenizer_config.json beside it)")
 	jsonl := fs.Bool("jsonl", false, "read one JSON string per stdin line, print one JSON array per line")
 	bos := fs.Bool("bos", false, "prepend BOS when the model asks for it")
