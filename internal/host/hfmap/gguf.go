@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/internal/host/gguf"
 	"github.com/wasmoe/wasmoe/internal/host/vocab"
 )
@@ -14,7 +15,8 @@ import (
 // Open reads a Hugging Face directory's config.json and tokenizer.json (with tokenizer_config.json) and
 // returns the configuration and the GGUF metadata llama.cpp's converter writes for them:
 // general.architecture, general.name (the directory's name), config.json's keys in sorted order, then the
-// tokenizer's. The File has no tensors. Errors name the file at fault.
+// tokenizer's, its token list padded to config.json's vocab_size as the converter pads it (so llama.cpp
+// finds one token per embedding row). The File has no tensors. Errors name the file at fault.
 func Open(dir string) (*Config, *gguf.File, error) {
 	cfgPath := filepath.Join(dir, "config.json")
 	raw, err := os.ReadFile(cfgPath)
@@ -31,6 +33,9 @@ func Open(dir string) (*Config, *gguf.File, error) {
 	}
 	tok, err := vocab.LoadHF(filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := padVocab(tok.Vocab, cfg.Vocab, cfgPath); err != nil {
 		return nil, nil, err
 	}
 	w := gguf.NewWriter()
@@ -58,4 +63,25 @@ func Open(dir string) (*Config, *gguf.File, error) {
 		return nil, nil, err
 	}
 	return cfg, f, nil
+}
+
+// padVocab appends "[PAD<id>]" tokens of type UNUSED up to size, as llama.cpp's converter (get_vocab_base)
+// does for ids the tokenizer leaves unused below config.json's vocab_size; a tokenizer with more tokens
+// than vocab_size is refused, as the converter refuses it.
+func padVocab(v *abi.Vocab, size int, cfgPath string) error {
+	n := len(v.Tokens)
+	if size > 0 && n > size {
+		return fmt.Errorf("%s: vocab_size %d is smaller than the tokenizer's %d tokens", cfgPath, size, n)
+	}
+	if len(v.Types) == 0 && size > n { // no types means all normal; the pads are not
+		v.Types = make([]int32, n, size)
+		for i := range v.Types {
+			v.Types[i] = abi.TokenNormal
+		}
+	}
+	for id := n; id < size; id++ {
+		v.Tokens = append(v.Tokens, fmt.Sprintf("[PAD%d]", id))
+		v.Types = append(v.Types, abi.TokenUnused)
+	}
+	return nil
 }

@@ -2,7 +2,14 @@ package hfmap
 
 import (
 	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/wasmoe/wasmoe/internal/host/gguf"
+	"github.com/wasmoe/wasmoe/internal/testutil"
 )
 
 // v3Config is DeepSeek-V3's config.json (spec §1.1).
@@ -135,4 +142,38 @@ func FuzzConfig(f *testing.F) {
 			t.Fatalf("block_count %v for %d+%d layers", m[arch+".block_count"], c.Layers, c.NextN)
 		}
 	})
+}
+
+// Open pads DeepSeek-V3's tokenizer (128,815 tokens) to config.json's vocab_size as llama.cpp's converter
+// does: the token list and types equal those of ggml-vocab-deepseek-v3.gguf, which the converter wrote.
+// A tokenizer larger than vocab_size is refused.
+func TestOpenPadsVocab(t *testing.T) {
+	tokPath := testutil.HFTokenizer(t, "deepseek-v3")
+	dir := filepath.Dir(tokPath)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(v3Config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := gguf.Open(testutil.Vocab(t, "ggml-vocab-deepseek-v3.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Close()
+	gt, _ := got.Strings("tokenizer.ggml.tokens")
+	wt, _ := want.Strings("tokenizer.ggml.tokens")
+	gy, _ := got.Ints("tokenizer.ggml.token_type")
+	wy, _ := want.Ints("tokenizer.ggml.token_type")
+	if len(wt) != 129280 || !slices.Equal(gt, wt) || !slices.Equal(gy, wy) {
+		t.Fatalf("%d tokens, %d types; llama.cpp's conversion has %d and %d, or they differ", len(gt), len(gy), len(wt), len(wy))
+	}
+	small := strings.Replace(v3Config, `"vocab_size":129280`, `"vocab_size":128000`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(small), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "vocab_size 128000 is smaller") {
+		t.Fatalf("tokenizer larger than vocab_size: %v", err)
+	}
 }

@@ -112,7 +112,7 @@ func TestLoadHFErrors(t *testing.T) {
 // TestLoadHFDTypes: a tensor of a dtype with no kernel, or FP8 without block scales, is refused by name.
 func TestLoadHFDTypes(t *testing.T) {
 	tok := filepath.Dir(testutil.HFTokenizer(t, "deepseek-v3"))
-	cfg := `{"model_type":"qwen2","hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"vocab_size":4,"max_position_embeddings":8}`
+	cfg := `{"model_type":"qwen2","hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"vocab_size":129280,"max_position_embeddings":8}`
 	if err := os.WriteFile(filepath.Join(tok, "config.json"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
