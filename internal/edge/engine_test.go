@@ -17,7 +17,8 @@ import (
 )
 
 // openEngine opens the real engine on a tiny random-weight qwen2 model, with the conformance guest as
-// the plugin "conf" and a file that is no wasm as the plugin "broken".
+// the plugin "conf", a file that is no wasm as the plugin "broken", and the hostile guests "trap" and
+// "badaction" (internal/host/wasm/testdata/hostile).
 func openEngine(t *testing.T) *engine.Engine {
 	t.Helper()
 	dir := t.TempDir()
@@ -33,6 +34,13 @@ func openEngine(t *testing.T) *engine.Engine {
 	os.Mkdir(plugins, 0o755)
 	os.WriteFile(filepath.Join(plugins, "conf.wasm"), conf, 0o644)
 	os.WriteFile(filepath.Join(plugins, "broken.wasm"), []byte("\x00asm not really"), 0o644)
+	for _, name := range []string{"trap", "badaction"} {
+		bin, err := os.ReadFile(filepath.Join(testutil.Root(), "internal/host/wasm/testdata/hostile", name+".wasm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(plugins, name+".wasm"), bin, 0o644)
+	}
 	ctx := context.Background()
 	rt, err := wasm.NewRuntime(ctx, wasm.Config{})
 	if err != nil {
@@ -53,12 +61,15 @@ func openEngine(t *testing.T) *engine.Engine {
 
 // TestRealEngine runs plugins through the real engine: structured output with the built-in policy,
 // a fork into two choices and hidden tokens with the conformance guest, and the errors of a broken
-// plugin and a failing one.
+// plugin and a failing one. On the same engine (opening one takes seconds), another server's metrics
+// are checked (testMetricsRealEngine).
 func TestRealEngine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads a model and compiles the policy guests")
 	}
-	s := newTestServer(openEngine(t))
+	e := openEngine(t)
+	t.Run("metrics", func(t *testing.T) { testMetricsRealEngine(t, e) })
+	s := newTestServer(e)
 	const ask = `"messages":[{"role":"user","content":"Give me a color as JSON"}],"temperature":0`
 
 	// Structured output: the answer parses as JSON and follows the schema, whole or streamed.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
@@ -27,17 +28,20 @@ type run struct {
 	done   chan struct{} // closed when Generate has returned; res and err are then set
 	res    engine.Result
 	err    error
+	track  *tracker
 }
 
 // start runs req on m until it ends, its request timeout passes, stop is called or the server shuts down.
-func (s *Server) start(m Model, req engine.Request) *run {
+// t measures it: each piece as it leaves the engine, and its end before done is closed.
+func (s *Server) start(m Model, req engine.Request, t *tracker) *run {
 	ctx, cancel := context.WithCancelCause(s.base)
 	tctx, cancelTimer := context.WithTimeoutCause(ctx, s.cfg.RequestTimeout, errTimeout)
-	r := &run{ctx: tctx, cancel: cancel, pieces: make(chan engine.Piece), done: make(chan struct{})}
+	r := &run{ctx: tctx, cancel: cancel, pieces: make(chan engine.Piece), done: make(chan struct{}), track: t}
 	go func() {
 		defer close(r.done)
 		defer cancel(nil)
 		defer cancelTimer()
+		defer func() { t.finish(r.res, r.err, context.Cause(tctx)) }()
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("edge: model panicked", "panic", p, "stack", string(debug.Stack()))
@@ -54,8 +58,10 @@ func (r *run) emit(p engine.Piece) error {
 	if r.ctx.Err() != nil { // cancellation wins over a waiting receiver
 		return context.Cause(r.ctx)
 	}
+	left := time.Now() // when the piece left the engine, for the metrics once the response has it
 	select {
 	case r.pieces <- p:
+		r.track.piece(p, left)
 		return nil
 	case <-r.ctx.Done():
 		return context.Cause(r.ctx)

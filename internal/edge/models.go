@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
 // listModels answers GET /v1/models.
@@ -30,10 +32,45 @@ func (s *Server) listModels(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(b)
 }
 
-// health answers GET /health.
+// health answers GET /health: 200 while the process serves.
 func (s *Server) health(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType(contentJSON)
 	ctx.SetBodyString(`{"status":"ok"}`)
+}
+
+// warmable is a Model that starts its guests in the background after it opens; *engine.Engine is one.
+type warmable interface {
+	Warmed() <-chan struct{}
+}
+
+var _ warmable = (*engine.Engine)(nil)
+
+// ready answers GET /ready: 200 once every model has warmed up, 503 while one is warming up or the
+// server is draining (Drain, Shutdown).
+func (s *Server) ready(ctx *fasthttp.RequestCtx) {
+	status := s.readiness()
+	if status != "ready" {
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+	}
+	ctx.SetContentType(contentJSON)
+	ctx.SetBodyString(`{"status":"` + status + `"}`)
+}
+
+// readiness is "ready", or why the server takes no requests: "draining" or "warming_up".
+func (s *Server) readiness() string {
+	if s.drained.Load() {
+		return "draining"
+	}
+	for _, id := range s.ids {
+		if w, ok := s.models[id].Model.(warmable); ok {
+			select {
+			case <-w.Warmed():
+			default:
+				return "warming_up"
+			}
+		}
+	}
+	return "ready"
 }
 
 // model finds the requested model; an empty name picks the only one.

@@ -41,8 +41,12 @@ func (s *Server) open(body []byte, req endpointRequest) (*served, *generation, *
 }
 
 // serveJob answers a request to a generating endpoint: build turns the request body into a job, which
-// then runs; an error from build is the response.
+// then runs; an error from build is the response. A draining server answers 503.
 func (s *Server) serveJob(ctx *fasthttp.RequestCtx, build func(body []byte) (*job, *apiError)) {
+	if s.drained.Load() {
+		writeError(ctx, errDraining)
+		return
+	}
 	j, e := build(ctx.PostBody())
 	if e != nil {
 		writeError(ctx, e)

@@ -78,13 +78,16 @@ func (s *Server) resolvePlugin(sv *served, g *generation) *apiError {
 // errors) or steered the engine somewhere it refuses ("engine: the policy …"). The message carries the
 // guest's log tail that the error quotes. It is a 400: the tenant's code failed, not the server.
 func pluginFailure(g *generation, err error) *apiError {
-	if g.policy == nil {
-		return nil
-	}
-	msg := err.Error()
-	if !strings.Contains(msg, "wasm:") && !strings.Contains(msg, "engine: the policy") {
+	if g.policy == nil || !pluginError(err) {
 		return nil
 	}
 	return &apiError{Status: fasthttp.StatusBadRequest, Type: typePlugin, Param: g.pluginParam, Code: "plugin_failed",
-		Message: fmt.Sprintf("plugin %q failed: %s", g.plugin, msg)}
+		Message: fmt.Sprintf("plugin %q failed: %s", g.plugin, err.Error())}
+}
+
+// pluginError reports whether err, from a generation with a plugin, is the plugin's: an error of the wasm
+// host ("wasm:") or the engine refusing what the policy asked ("engine: the policy …").
+func pluginError(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "wasm:") || strings.Contains(msg, "engine: the policy")
 }

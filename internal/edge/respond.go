@@ -20,6 +20,7 @@ type job struct {
 	chat          bool   // chat.completion shape with the reasoning split, else text_completion
 	opensThinking bool   // the chat prompt leaves the model inside <think>
 	param         string // the request field the prompt comes from, for errors
+	tenant        string // who the request is billed to (engine.Request.Tenant, the metrics' label); "" = none
 }
 
 // respond runs the job and writes the response, streamed or whole.
@@ -28,7 +29,9 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 		writeError(ctx, promptTooLong(j.param, len(j.prompt), n))
 		return
 	}
-	r := s.start(j.model, j.gen.request(j.prompt))
+	req := j.gen.request(j.prompt)
+	req.Tenant = j.tenant
+	r := s.start(j.model, req, s.metrics.track(j.model.info.ID, j.gen.plugin, &req))
 	unwatch := watchClient(ctx.Conn(), r) // until the response is written: the stream writer's, else here
 	first, ok := r.next()                 // the status waits for the first piece: an error before it gets its own
 	if !ok && r.err != nil {

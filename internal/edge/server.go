@@ -1,6 +1,7 @@
 // Package edge is wasmoe's HTTP face: an OpenAI-compatible API (chat completions, completions, models,
 // health) on fasthttp, streaming Server-Sent Events exactly as OpenAI does, with DeepSeek's
-// reasoning_content for <think> models, stop strings, and OpenAI-style JSON errors.
+// reasoning_content for <think> models, stop strings, and OpenAI-style JSON errors. /ready says whether
+// the node takes requests, and /metrics shows Prometheus metrics with vLLM's meanings (metrics.go).
 //
 // A request may name a policy plugin ("plugin", "plugin_config"; guest/ABI-v1.md) that steers its
 // decoding, and chat's response_format (OpenAI's structured outputs) runs the built-in one. A plugin that
@@ -24,6 +25,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -50,17 +52,20 @@ type Config struct {
 	ReadTimeout      time.Duration // longest to read a request; twice that is the keep-alive idle limit
 	WriteTimeout     time.Duration // longest a stream's event may wait for the client to read; past it the stream is cut off
 	CORSOrigin       string        // Access-Control-Allow-Origin for every response; "" sends no CORS headers
+	Logger           *slog.Logger  // nil: slog.Default()
+	MetricsNames     string        // MetricsNamesVLLM: /metrics shows every metric under vLLM's name too
+	MaxTenantLabels  int           // distinct tenants /metrics labels by name; later ones are "other"
 	// Tenants are who may use the node; nil or a registry without tenants leaves the node open (every
 	// generating request passes), and the admin API needs the registry's admin key.
 	Tenants *tenant.Registry
-	Logger  *slog.Logger // nil: slog.Default()
 }
 
-// DefaultConfig returns a loopback address, 4 MiB bodies, 1024 tokens by default, 10-minute generations,
-// 1-minute reads and 30-second writes.
+// DefaultConfig returns 4 MiB bodies, 1024 tokens by default, 10-minute generations,
+// 1-minute reads, 30-second writes, and metrics under wasmoe's names for up to 100 tenants.
 func DefaultConfig() Config {
 	return Config{MaxBodyBytes: 4 << 20, DefaultMaxTokens: 1024,
-		RequestTimeout: 10 * time.Minute, ReadTimeout: time.Minute, WriteTimeout: 30 * time.Second}
+		RequestTimeout: 10 * time.Minute, ReadTimeout: time.Minute, WriteTimeout: 30 * time.Second,
+		MetricsNames: MetricsNamesWasmoe, MaxTenantLabels: 100}
 }
 
 // Server serves one or more models over HTTP.
@@ -73,6 +78,8 @@ type Server struct {
 	srv     *fasthttp.Server
 	base    context.Context // parent of every generation; cancelled when Shutdown gives up waiting
 	stop    context.CancelCauseFunc
+	metrics *metrics
+	drained atomic.Bool // Drain was called: new generations get 503, and so does /ready
 }
 
 // served is a model with what the server derives from it once.
@@ -105,6 +112,9 @@ func NewServer(cfg Config, models ...Model) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxTenantLabels <= 0 {
+		cfg.MaxTenantLabels = d.MaxTenantLabels
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, models: map[string]*served{}, created: time.Now().Unix()}
 	s.base, s.stop = context.WithCancelCause(context.Background())
 	for _, m := range models {
@@ -121,6 +131,7 @@ func NewServer(cfg Config, models ...Model) *Server {
 		s.models[sv.info.ID] = sv
 	}
 	sort.Strings(s.ids)
+	s.metrics = newMetrics(cfg, s.ids, s.models)
 	s.srv = &fasthttp.Server{
 		Handler:            s.handle,
 		ErrorHandler:       s.requestError,
@@ -136,10 +147,19 @@ func NewServer(cfg Config, models ...Model) *Server {
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
 
-// Shutdown stops accepting connections and waits for open requests to finish. When ctx ends first, the
-// generations still running are cancelled (their streams end with an error event) and ctx's error is
-// returned.
+// Drain makes the server refuse new generations (503 with Retry-After) and answer /ready with 503, while
+// the running ones go on: a load balancer that polls /ready stops sending it requests. Shutdown drains.
+func (s *Server) Drain() { s.drained.Store(true) }
+
+// errDraining answers a generation request to a server that is draining.
+var errDraining = &apiError{Status: fasthttp.StatusServiceUnavailable, Type: typeServer, Code: "shutting_down",
+	Message: "the server is shutting down; retry on another one"}
+
+// Shutdown drains the server, stops accepting connections and waits for open requests to finish. When ctx
+// ends first, the generations still running are cancelled (their streams end with an error event) and
+// ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.Drain()
 	err := s.srv.ShutdownWithContext(ctx)
 	s.stop(errShutdown)
 	return err
@@ -161,6 +181,8 @@ var routes = map[string]route{
 	"/v1/models":           {fasthttp.MethodGet, tenantKey, (*Server).listModels},
 	"/models":              {fasthttp.MethodGet, tenantKey, (*Server).listModels},
 	"/health":              {fasthttp.MethodGet, anyone, (*Server).health},
+	"/ready":               {fasthttp.MethodGet, anyone, (*Server).ready},
+	"/metrics":             {fasthttp.MethodGet, anyone, (*Server).serveMetrics},
 }
 
 // prefixRoutes serve every path under a prefix (one that ends in '/'), for APIs whose paths carry names

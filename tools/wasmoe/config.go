@@ -19,6 +19,8 @@ type wranglerConfig struct {
 		Threads int    `toml:"THREADS"`
 		// Directory of the policy plugins (NAME.wasm) requests may name; relative to the config file.
 		PluginDir string `toml:"PLUGIN_DIR"`
+		// "vllm": /metrics also shows every metric under vLLM's name (--metrics-names).
+		MetricsNames string `toml:"METRICS_NAMES"`
 	} `toml:"vars"`
 	Limits struct {
 		MaxQueue      int      `toml:"max_queue"`       // requests waiting for the model before 503

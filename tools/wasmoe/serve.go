@@ -26,6 +26,9 @@ func serve(args []string) error {
 	fs.IntVar(&ef.batchTokens, "batch-tokens", 2048, "tokens one forward step may take, decoding sequences first")
 	fs.IntVar(&ef.kvCacheTokens, "kv-cache-tokens", 0, "tokens the KV cache holds, all sequences together (0: sized from free memory)")
 	fs.DurationVar(&ef.writeTimeout, "write-timeout", 30*time.Second, "longest a client may leave its stream unread before it is cut off")
+	metricsNames := fs.String("metrics-names", edge.MetricsNamesWasmoe, "names of the /metrics metrics: wasmoe, or vllm for vLLM's names too")
+	maxTenants := fs.Int("metrics-max-tenants", 100, "tenants /metrics labels by name; later ones are labelled \"other\"")
+	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long /ready answers 503 before the listener closes (for load balancers)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,6 +60,11 @@ func serve(args []string) error {
 			}
 		})
 		apply("plugin-dir", func() { ef.pluginDir = rel(c.Vars.PluginDir) })
+		apply("metrics-names", func() {
+			if c.Vars.MetricsNames != "" {
+				*metricsNames = c.Vars.MetricsNames
+			}
+		})
 		apply("ctx", func() { ef.ctx = c.Vars.Context })
 		apply("threads", func() { ef.threads = c.Vars.Threads })
 		apply("max-queue", func() {
@@ -91,11 +99,15 @@ func serve(args []string) error {
 			ecfg.DefaultMaxTokens = c.Limits.MaxTokens
 		}
 	}
-	if ef.parallel < 0 || ef.batchTokens < 0 || ef.kvCacheTokens < 0 || ef.writeTimeout < 0 {
-		return fmt.Errorf("--parallel, --batch-tokens, --kv-cache-tokens and --write-timeout must not be negative")
+	if ef.parallel < 0 || ef.batchTokens < 0 || ef.kvCacheTokens < 0 || ef.writeTimeout < 0 || *maxTenants < 0 || *drainDelay < 0 {
+		return fmt.Errorf("--parallel, --batch-tokens, --kv-cache-tokens, --write-timeout, --metrics-max-tenants and --drain-delay must not be negative")
+	}
+	if *metricsNames != edge.MetricsNamesWasmoe && *metricsNames != edge.MetricsNamesVLLM {
+		return fmt.Errorf("--metrics-names (METRICS_NAMES) is %q; want %q or %q", *metricsNames, edge.MetricsNamesWasmoe, edge.MetricsNamesVLLM)
 	}
 	ef.maxQueue = *maxQueue
 	ecfg.WriteTimeout = ef.writeTimeout
+	ecfg.MetricsNames, ecfg.MaxTenantLabels = *metricsNames, *maxTenants
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e, err := ef.open(ctx)
@@ -123,6 +135,11 @@ func serve(args []string) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+		srv.Drain()
+		if *drainDelay > 0 {
+			fmt.Fprintf(os.Stderr, "wasmoe: draining: /ready answers 503 for %v before the listener closes\n", *drainDelay)
+			time.Sleep(*drainDelay)
+		}
 		fmt.Fprintln(os.Stderr, "wasmoe: shutting down, finishing open requests")
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

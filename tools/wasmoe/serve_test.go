@@ -232,19 +232,50 @@ func TestServeEndToEnd(t *testing.T) {
 	})
 }
 
+// TestServeConfig: a wrangler.toml with an unknown key or a bad METRICS_NAMES is refused, naming it; a
+// good one serves, and its METRICS_NAMES = "vllm" puts vLLM's names in /metrics beside wasmoe's. /ready
+// answers 200 once the engine has warmed up.
 func TestServeConfig(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.toml")
-	os.WriteFile(bad, []byte("name = \"x\"\n[vars]\nMODLE = \"typo\"\n"), 0o644)
-	out, err := exec.Command(bin, "serve", "--config", bad).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "MODLE") {
-		t.Fatalf("unknown key accepted or not named: %v\n%s", err, out)
+	for _, c := range []struct{ vars, want string }{{"MODLE = \"typo\"", "MODLE"}, {"METRICS_NAMES = \"prom\"", "METRICS_NAMES"}} {
+		os.WriteFile(bad, []byte("name = \"x\"\n[vars]\n"+c.vars+"\n"), 0o644)
+		out, err := exec.Command(bin, "serve", "--config", bad).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Fatalf("%s: accepted or not named: %v\n%s", c.vars, err, out)
+		}
 	}
 	good := filepath.Join(dir, "wrangler.toml")
-	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\n", filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t))), 0o644)
+	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\nMETRICS_NAMES = \"vllm\"\n",
+		filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t))), 0o644)
 	s := startServer(t, "--config", good)
 	code, resp := s.post(t, "/v1/completions", `{"model":"r1","prompt":"hello","max_tokens":2}`)
 	if code != 200 {
 		t.Fatalf("status %d: %v", code, resp)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(s.url + "/ready")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/ready: %d a minute after start", resp.StatusCode)
+		}
+	}
+	resp2, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp2.Body)
+	resp2.Body.Close()
+	for _, want := range []string{`wasmoe:generation_tokens_total{model_name="r1",tenant=""} 2`, `vllm:generation_tokens_total{model_name="r1",tenant=""} 2`,
+		`vllm:num_requests_waiting{model_name="r1"}`, `vllm:kv_cache_usage_perc{model_name="r1"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, metrics)
+		}
 	}
 }

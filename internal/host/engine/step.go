@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wasmoe/wasmoe/guest/abi"
@@ -14,7 +15,7 @@ func (g *generation) step(s *sequence) error {
 		return g.sample(s, nil)
 	}
 	generatedReport := len(s.reported) > 0 && len(s.tokens) > s.prompt // the prompt is never streamed
-	st, err := g.policy.Step(s.index, s.reported)
+	st, err := g.policyStep(s, s.reported)
 	if err != nil {
 		return err
 	}
@@ -37,6 +38,18 @@ func (g *generation) step(s *sequence) error {
 		return err
 	}
 	return g.sample(s, &st)
+}
+
+// policyStep reports ids to the policy for s and returns its action, timing the step for
+// Request.PolicyStepTimer when the request has one.
+func (g *generation) policyStep(s *sequence, ids []int32) (wasm.Step, error) {
+	if g.req.PolicyStepTimer == nil {
+		return g.policy.Step(s.index, ids)
+	}
+	start := time.Now()
+	st, err := g.policy.Step(s.index, ids)
+	g.req.PolicyStepTimer(time.Since(start))
+	return st, err
 }
 
 // sample picks the next token of s (with the policy's pick when it asks), then appends it.
@@ -177,7 +190,7 @@ func (g *generation) fork(s *sequence, n int) error {
 func (g *generation) end(s *sequence, reason string) error {
 	s.finish = reason
 	if g.policy != nil && len(s.reported) > 0 { // the policy has its last say on the stream
-		st, err := g.policy.Step(s.index, s.reported)
+		st, err := g.policyStep(s, s.reported)
 		if err != nil {
 			return err
 		}

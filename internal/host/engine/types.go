@@ -4,6 +4,7 @@ package engine
 
 import (
 	"errors"
+	"time"
 
 	"github.com/wasmoe/wasmoe/internal/host/wasm"
 )
@@ -77,9 +78,18 @@ type Request struct {
 	Policy       *wasm.Policy
 	PolicyConfig []byte
 
+	// PolicyStepTimer, when set, is called by the request's worker after each policy step (ctl_step)
+	// with the time it took, for metrics. It runs on the decode path: it must return at once (an atomic
+	// update, no lock, no allocation).
+	PolicyStepTimer func(time.Duration)
+
 	// NoPromptCache skips the prefix cache (OpenAI-compatible servers' cache_prompt: false): the whole
 	// prompt is computed and none of it is kept for later requests.
 	NoPromptCache bool
+
+	// Tenant is who the request is billed to ("" = no tenant): the scheduler shares the model fairly
+	// across tenants, and each tenant's prompts are cached in a namespace of its own.
+	Tenant string
 }
 
 // Piece is one generated token and the text it completes. Text holds only whole UTF-8 characters: bytes of a
