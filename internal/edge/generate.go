@@ -30,12 +30,14 @@ type run struct {
 }
 
 // start runs req on m until it ends, its request timeout passes, stop is called or the server shuts down.
-func (s *Server) start(m Model, req engine.Request) *run {
+// The generation's admission is released as it ends, before the run says it is done.
+func (s *Server) start(m Model, req engine.Request, adm admission) *run {
 	ctx, cancel := context.WithCancelCause(s.base)
 	tctx, cancelTimer := context.WithTimeoutCause(ctx, s.cfg.RequestTimeout, errTimeout)
 	r := &run{ctx: tctx, cancel: cancel, pieces: make(chan engine.Piece), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
+		defer func() { adm.release(r.res.CompletionTokens) }()
 		defer cancel(nil)
 		defer cancelTimer()
 		defer func() {

@@ -22,13 +22,21 @@ type job struct {
 	param         string // the request field the prompt comes from, for errors
 }
 
-// respond runs the job and writes the response, streamed or whole.
+// respond runs the job, once its tenant's limits admit it, and writes the response, streamed or whole.
 func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 	if n := j.model.info.ContextLength; n > 0 && len(j.prompt) >= n {
 		writeError(ctx, promptTooLong(j.param, len(j.prompt), n))
 		return
 	}
-	r := s.start(j.model, j.gen.request(j.prompt))
+	adm, ok := s.admit(ctx, j)
+	if !ok {
+		return
+	}
+	req := j.gen.request(j.prompt)
+	if t := tenantOf(ctx); t != nil {
+		req.Tenant = t.Name
+	}
+	r := s.start(j.model, req, adm)
 	unwatch := watchClient(ctx.Conn(), r) // until the response is written: the stream writer's, else here
 	first, ok := r.next()                 // the status waits for the first piece: an error before it gets its own
 	if !ok && r.err != nil {
