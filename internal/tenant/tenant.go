@@ -50,7 +50,7 @@ type Duration time.Duration
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return err
+		return fmt.Errorf("%q is not a duration; write one as Go does, e.g. \"100ms\" or \"1m30s\"", b)
 	}
 	*d = Duration(v)
 	return nil
