@@ -240,11 +240,30 @@ func TestServeConfig(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "MODLE") {
 		t.Fatalf("unknown key accepted or not named: %v\n%s", err, out)
 	}
+	badTenant := filepath.Join(dir, "tenants.toml")
+	os.WriteFile(badTenant, []byte("[[tenants]]\nname = \"acme\"\nkey_sha256 = [\"abc\"]\n"), 0o644)
+	out, err = exec.Command(bin, "serve", "--config", badTenant).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), badTenant+`: tenant: invalid: tenant "acme": key_sha256[0]: want 64 hex digits`) {
+		t.Fatalf("a bad key hash is not named with its file and field: %v\n%s", err, out)
+	}
 	good := filepath.Join(dir, "wrangler.toml")
-	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\n", filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t))), 0o644)
+	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\n[[tenants]]\nname = \"acme\"\nkey_sha256 = [%q]\n",
+		filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t), sha256Hex("acme-key"))), 0o644)
 	s := startServer(t, "--config", good)
-	code, resp := s.post(t, "/v1/completions", `{"model":"r1","prompt":"hello","max_tokens":2}`)
-	if code != 200 {
-		t.Fatalf("status %d: %v", code, resp)
+	if !strings.Contains(s.log.String(), "wasmoe: 1 tenant; requests need Authorization: Bearer KEY") {
+		t.Errorf("the start does not say the node needs keys:\n%s", s.log)
+	}
+	if code, resp := s.post(t, "/v1/completions", `{"model":"r1","prompt":"hello","max_tokens":2}`); code != 401 {
+		t.Fatalf("without a key: status %d: %v", code, resp)
+	}
+	req, _ := http.NewRequest("POST", s.url+"/v1/completions", strings.NewReader(`{"model":"r1","prompt":"hello","max_tokens":2}`))
+	req.Header.Set("Authorization", "Bearer acme-key")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("with acme's key: status %d", resp.StatusCode)
 	}
 }
