@@ -67,6 +67,7 @@ type quotas struct {
 	byName map[string]*quota
 }
 
+// newQuotas returns an empty set of quotas on the clock now (nil: time.Now).
 func newQuotas(now func() time.Time) *quotas {
 	if now == nil {
 		now = time.Now

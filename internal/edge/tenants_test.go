@@ -72,12 +72,14 @@ type fakeClock struct {
 	t  time.Time
 }
 
+// now is the clock's time.
 func (c *fakeClock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
+// advance moves the clock on by d.
 func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
