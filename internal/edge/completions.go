@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/wasmoe/wasmoe/internal/tenant"
 )
 
 // completionRequest is the body of POST /v1/completions.
@@ -53,10 +55,11 @@ func (r *completionRequest) check(*generation) *apiError {
 // completions answers POST /v1/completions.
 func (s *Server) completions(ctx *fasthttp.RequestCtx) { s.serveJob(ctx, s.completionJob) }
 
-// completionJob builds the job of a completion request: its prompt's token ids, given or tokenized.
-func (s *Server) completionJob(body []byte) (*job, *apiError) {
+// completionJob builds the job of tenant t's completion request: its prompt's token ids, given or
+// tokenized.
+func (s *Server) completionJob(body []byte, t *tenant.Tenant) (*job, *apiError) {
 	var req completionRequest
-	sv, gen, e := s.open(body, &req)
+	sv, gen, e := s.open(body, t, &req)
 	if e != nil {
 		return nil, e
 	}

@@ -32,13 +32,15 @@ type run struct {
 }
 
 // start runs req on m until it ends, its request timeout passes, stop is called or the server shuts down.
-// t measures it: each piece as it leaves the engine, and its end before done is closed.
-func (s *Server) start(m Model, req engine.Request, t *tracker) *run {
+// t measures it: each piece as it leaves the engine, and its end before done is closed. The generation's
+// admission is released as it ends, before the run says it is done.
+func (s *Server) start(m Model, req engine.Request, t *tracker, adm admission) *run {
 	ctx, cancel := context.WithCancelCause(s.base)
 	tctx, cancelTimer := context.WithTimeoutCause(ctx, s.cfg.RequestTimeout, errTimeout)
 	r := &run{ctx: tctx, cancel: cancel, pieces: make(chan engine.Piece), done: make(chan struct{}), track: t}
 	go func() {
 		defer close(r.done)
+		defer func() { adm.release(r.res.CompletionTokens) }()
 		defer cancel(nil)
 		defer cancelTimer()
 		defer func() { t.finish(r.res, r.err, context.Cause(tctx)) }()

@@ -1,6 +1,10 @@
 package edge
 
-import "github.com/valyala/fasthttp"
+import (
+	"github.com/valyala/fasthttp"
+
+	"github.com/wasmoe/wasmoe/internal/tenant"
+)
 
 // endpointRequest is the body of a generating endpoint (chatRequest, completionRequest): the fields
 // every such endpoint shares, and the endpoint's own.
@@ -16,9 +20,9 @@ type endpointRequest interface {
 func (r *commonRequest) common() *commonRequest { return r }
 
 // open takes a generating endpoint's request up to its prompt: it decodes body into req, picks the model
-// the request names, validates the shared fields, then the endpoint's own, and loads the plugin the
-// request asks for.
-func (s *Server) open(body []byte, req endpointRequest) (*served, *generation, *apiError) {
+// the request names, validates the shared fields (and max_tokens against tenant t's limit), then the
+// endpoint's own, and loads the plugin the request asks for.
+func (s *Server) open(body []byte, t *tenant.Tenant, req endpointRequest) (*served, *generation, *apiError) {
 	if e := decodeJSON(body, req); e != nil {
 		return nil, nil, e
 	}
@@ -28,6 +32,9 @@ func (s *Server) open(body []byte, req endpointRequest) (*served, *generation, *
 		return nil, nil, e
 	}
 	gen, e := c.validate(s.cfg.DefaultMaxTokens, sv.info.VocabSize)
+	if e == nil {
+		e = capMaxTokens(t, c, gen)
+	}
 	if e == nil {
 		e = req.check(gen)
 	}
@@ -40,14 +47,14 @@ func (s *Server) open(body []byte, req endpointRequest) (*served, *generation, *
 	return sv, gen, nil
 }
 
-// serveJob answers a request to a generating endpoint: build turns the request body into a job, which
-// then runs; an error from build is the response. A draining server answers 503.
-func (s *Server) serveJob(ctx *fasthttp.RequestCtx, build func(body []byte) (*job, *apiError)) {
+// serveJob answers a request to a generating endpoint: build turns the request body, sent by the caller's
+// tenant, into a job, which then runs; an error from build is the response. A draining server answers 503.
+func (s *Server) serveJob(ctx *fasthttp.RequestCtx, build func(body []byte, t *tenant.Tenant) (*job, *apiError)) {
 	if s.drained.Load() {
 		writeError(ctx, errDraining)
 		return
 	}
-	j, e := build(ctx.PostBody())
+	j, e := build(ctx.PostBody(), tenantOf(ctx))
 	if e != nil {
 		writeError(ctx, e)
 		return

@@ -23,15 +23,22 @@ type job struct {
 	tenant        string // who the request is billed to (engine.Request.Tenant, the metrics' label); "" = none
 }
 
-// respond runs the job and writes the response, streamed or whole.
+// respond runs the job, once its tenant's limits admit it, and writes the response, streamed or whole.
 func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 	if n := j.model.info.ContextLength; n > 0 && len(j.prompt) >= n {
 		writeError(ctx, promptTooLong(j.param, len(j.prompt), n))
 		return
 	}
+	adm, ok := s.admit(ctx, j)
+	if !ok {
+		return
+	}
+	if t := tenantOf(ctx); t != nil {
+		j.tenant = t.Name
+	}
 	req := j.gen.request(j.prompt)
 	req.Tenant = j.tenant
-	r := s.start(j.model, req, s.metrics.track(j.model.info.ID, j.gen.plugin, &req))
+	r := s.start(j.model, req, s.metrics.track(j.model.info.ID, j.gen.plugin, &req), adm)
 	unwatch := watchClient(ctx.Conn(), r) // until the response is written: the stream writer's, else here
 	first, ok := r.next()                 // the status waits for the first piece: an error before it gets its own
 	if !ok && r.err != nil {

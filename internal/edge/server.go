@@ -58,6 +58,8 @@ type Config struct {
 	// Tenants are who may use the node; nil or a registry without tenants leaves the node open (every
 	// generating request passes), and the admin API needs the registry's admin key.
 	Tenants *tenant.Registry
+
+	now func() time.Time // the tenants' quotas' clock; nil: time.Now (tests set a fake one)
 }
 
 // DefaultConfig returns 4 MiB bodies, 1024 tokens by default, 10-minute generations,
@@ -80,6 +82,7 @@ type Server struct {
 	stop    context.CancelCauseFunc
 	metrics *metrics
 	drained atomic.Bool // Drain was called: new generations get 503, and so does /ready
+	quotas  *quotas     // what each tenant uses of its limits
 }
 
 // served is a model with what the server derives from it once.
@@ -115,7 +118,7 @@ func NewServer(cfg Config, models ...Model) *Server {
 	if cfg.MaxTenantLabels <= 0 {
 		cfg.MaxTenantLabels = d.MaxTenantLabels
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, models: map[string]*served{}, created: time.Now().Unix()}
+	s := &Server{cfg: cfg, log: cfg.Logger, models: map[string]*served{}, created: time.Now().Unix(), quotas: newQuotas(cfg.now)}
 	s.base, s.stop = context.WithCancelCause(context.Background())
 	for _, m := range models {
 		sv := &served{Model: m, info: m.Info()}
@@ -183,11 +186,14 @@ var routes = map[string]route{
 	"/health":              {fasthttp.MethodGet, anyone, (*Server).health},
 	"/ready":               {fasthttp.MethodGet, anyone, (*Server).ready},
 	"/metrics":             {fasthttp.MethodGet, anyone, (*Server).serveMetrics},
+	"/admin/tenants":       {fasthttp.MethodGet, adminKey, (*Server).listTenants},
 }
 
 // prefixRoutes serve every path under a prefix (one that ends in '/'), for APIs whose paths carry names
 // (/admin/tenants/NAME). The first matching prefix wins; exact routes are looked up first.
-var prefixRoutes []prefixRoute
+var prefixRoutes = []prefixRoute{
+	{"/admin/tenants/", route{"", adminKey, (*Server).adminTenant}},
+}
 
 // prefixRoute is a route for every path under prefix.
 type prefixRoute struct {
@@ -208,7 +214,8 @@ func findRoute(path []byte) (route, bool) {
 	return route{}, false
 }
 
-// handle routes a request. A panic anywhere below is logged and answered with 500.
+// handle routes a request. A panic anywhere below is logged and answered with 500. A tenant's response
+// carries its rate-limit headers, as they stand when the handler returns.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -216,6 +223,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, errInternal)
 		}
 		s.cors(ctx)
+		if t := tenantOf(ctx); t != nil {
+			s.quotas.headers(&ctx.Response.Header, t)
+		}
 	}()
 	rt, ok := findRoute(ctx.Path())
 	if !ok {

@@ -50,7 +50,7 @@ type Duration time.Duration
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return err
+		return fmt.Errorf("%q is not a duration; write one as Go does, e.g. \"100ms\" or \"1m30s\"", b)
 	}
 	*d = Duration(v)
 	return nil
@@ -65,17 +65,43 @@ var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // ErrInvalid wraps every validation error of a Config or Tenant.
 var ErrInvalid = errors.New("tenant: invalid")
 
+// FieldError is a validation error about one field: the tenant it belongs to (or the [admin] table) and
+// the field as the configuration spells it ("key_sha256[2]", "max_concurrent"), so a configuration file's
+// error and the admin API's 400 can both name it. It wraps ErrInvalid.
+type FieldError struct {
+	Admin  bool   // the field is the [admin] table's, not a tenant's
+	Tenant string // the tenant's name, as given
+	Field  string
+	Reason string
+}
+
+// Error names the tenant (or admin), the field and what is wrong with it.
+func (e *FieldError) Error() string {
+	if e.Admin {
+		return fmt.Sprintf("%v: admin.%s: %s", ErrInvalid, e.Field, e.Reason)
+	}
+	return fmt.Sprintf("%v: tenant %q: %s: %s", ErrInvalid, e.Tenant, e.Field, e.Reason)
+}
+
+// Unwrap returns ErrInvalid.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// invalid is the FieldError of tenant's field.
+func invalid(tenant, field, format string, args ...any) *FieldError {
+	return &FieldError{Tenant: tenant, Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
 // Validate checks one tenant on its own: its name, its keys' form and its limits.
 func (t *Tenant) Validate() error {
 	if !namePattern.MatchString(t.Name) {
-		return fmt.Errorf("%w: tenant name %q: use 1 to 63 lowercase letters, digits, '_' and '-', starting with a letter or digit", ErrInvalid, t.Name)
+		return invalid(t.Name, "name", "use 1 to 63 lowercase letters, digits, '_' and '-', starting with a letter or digit")
 	}
 	if len(t.KeySHA256) == 0 {
-		return fmt.Errorf("%w: tenant %q: key_sha256 lists no key", ErrInvalid, t.Name)
+		return invalid(t.Name, "key_sha256", "lists no key")
 	}
 	for i, k := range t.KeySHA256 {
 		if _, err := parseHash(k); err != nil {
-			return fmt.Errorf("%w: tenant %q: key_sha256[%d]: %v", ErrInvalid, t.Name, i, err)
+			return invalid(t.Name, fmt.Sprintf("key_sha256[%d]", i), "%v", err)
 		}
 	}
 	l := &t.Limits
@@ -87,11 +113,11 @@ func (t *Tenant) Validate() error {
 		{"plugin_memory_mb", int64(l.PluginMemoryMB)}, {"plugin_step_timeout", int64(l.PluginStepTimeout)},
 		{"plugin_cpu_budget", int64(l.PluginCPUBudget)}} {
 		if f.v < 0 {
-			return fmt.Errorf("%w: tenant %q: %s is negative", ErrInvalid, t.Name, f.name)
+			return invalid(t.Name, f.name, "must not be negative (0 means no limit)")
 		}
 	}
 	if l.PluginMemoryMB > 4096 {
-		return fmt.Errorf("%w: tenant %q: plugin_memory_mb %d is over 4096 (a wasm32 memory is at most 4 GiB)", ErrInvalid, t.Name, l.PluginMemoryMB)
+		return invalid(t.Name, "plugin_memory_mb", "%d is over 4096 (a wasm32 memory is at most 4 GiB)", l.PluginMemoryMB)
 	}
 	return nil
 }
@@ -103,7 +129,7 @@ func (c *Config) Validate() error {
 	if c.Admin.KeySHA256 != "" {
 		h, err := parseHash(c.Admin.KeySHA256)
 		if err != nil {
-			return fmt.Errorf("%w: admin.key_sha256: %v", ErrInvalid, err)
+			return &FieldError{Admin: true, Field: "key_sha256", Reason: err.Error()}
 		}
 		admin = h
 	}
@@ -115,16 +141,17 @@ func (c *Config) Validate() error {
 			return err
 		}
 		if names[t.Name] {
-			return fmt.Errorf("%w: tenant %q is defined twice", ErrInvalid, t.Name)
+			return invalid(t.Name, "name", "is defined twice")
 		}
 		names[t.Name] = true
-		for _, k := range t.KeySHA256 {
+		for j, k := range t.KeySHA256 {
 			h, _ := parseHash(k)
+			field := fmt.Sprintf("key_sha256[%d]", j)
 			if c.Admin.KeySHA256 != "" && h == admin {
-				return fmt.Errorf("%w: tenant %q has the admin key", ErrInvalid, t.Name)
+				return invalid(t.Name, field, "is the admin key's hash; a tenant needs a key of its own")
 			}
 			if o, ok := owner[h]; ok && o != t.Name {
-				return fmt.Errorf("%w: tenants %q and %q share a key", ErrInvalid, o, t.Name)
+				return invalid(t.Name, field, "tenant %q has this key too; each key belongs to one tenant", o)
 			}
 			owner[h] = t.Name
 		}

@@ -110,17 +110,17 @@ func TestValidate(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"bad name", Config{Tenants: []Tenant{{Name: "Acme!", KeySHA256: []string{shaABC}}}}, "tenant name"},
-		{"empty name", Config{Tenants: []Tenant{{KeySHA256: []string{shaABC}}}}, "tenant name"},
-		{"no key", Config{Tenants: []Tenant{{Name: "a"}}}, "no key"},
-		{"short hash", Config{Tenants: []Tenant{{Name: "a", KeySHA256: []string{"abc"}}}}, "64 hex digits"},
-		{"not hex", Config{Tenants: []Tenant{{Name: "a", KeySHA256: []string{strings.Repeat("g", 64)}}}}, "not hexadecimal"},
-		{"negative", Config{Tenants: []Tenant{{Name: "a", KeySHA256: []string{shaABC}, Limits: Limits{MaxConcurrent: -1}}}}, "max_concurrent is negative"},
+		{"bad name", Config{Tenants: []Tenant{{Name: "Acme!", KeySHA256: []string{shaABC}}}}, `tenant "Acme!": name: use 1 to 63`},
+		{"empty name", Config{Tenants: []Tenant{{KeySHA256: []string{shaABC}}}}, `tenant "": name:`},
+		{"no key", Config{Tenants: []Tenant{{Name: "a"}}}, "key_sha256: lists no key"},
+		{"short hash", Config{Tenants: []Tenant{{Name: "a", KeySHA256: []string{"abc"}}}}, "key_sha256[0]: want 64 hex digits"},
+		{"not hex", Config{Tenants: []Tenant{{Name: "a", KeySHA256: []string{strings.Repeat("g", 64)}}}}, "key_sha256[0]: not hexadecimal"},
+		{"negative", Config{Tenants: []Tenant{{Name: "a", KeySHA256: []string{shaABC}, Limits: Limits{MaxConcurrent: -1}}}}, "max_concurrent: must not be negative"},
 		{"memory", Config{Tenants: []Tenant{{Name: "a", KeySHA256: []string{shaABC}, Limits: Limits{PluginMemoryMB: 5000}}}}, "plugin_memory_mb"},
-		{"twice", Config{Tenants: []Tenant{ok, ok}}, "defined twice"},
-		{"shared key", Config{Tenants: []Tenant{ok, {Name: "b", KeySHA256: []string{shaABC}}}}, "share a key"},
-		{"admin key", Config{Admin: Admin{KeySHA256: shaABC}, Tenants: []Tenant{ok}}, "admin key"},
-		{"admin hash", Config{Admin: Admin{KeySHA256: "x"}}, "admin.key_sha256"},
+		{"twice", Config{Tenants: []Tenant{ok, ok}}, "name: is defined twice"},
+		{"shared key", Config{Tenants: []Tenant{ok, {Name: "b", KeySHA256: []string{shaABC}}}}, `tenant "b": key_sha256[0]: tenant "acme" has this key too`},
+		{"admin key", Config{Admin: Admin{KeySHA256: shaABC}, Tenants: []Tenant{ok}}, "key_sha256[0]: is the admin key's hash"},
+		{"admin hash", Config{Admin: Admin{KeySHA256: "x"}}, "admin.key_sha256: want 64 hex digits"},
 	} {
 		_, err := New(c.cfg)
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
@@ -220,5 +220,26 @@ func TestPersist(t *testing.T) {
 	}
 	if _, ok := r.Get("gamma"); ok {
 		t.Fatal("a change the store refused took effect")
+	}
+}
+
+// A validation error names its field as the configuration spells it, for the admin API's param.
+func TestFieldError(t *testing.T) {
+	for _, c := range []struct {
+		cfg           Config
+		tenant, field string
+		admin         bool
+	}{
+		{Config{Tenants: []Tenant{{Name: "a", KeySHA256: []string{shaABC, "x"}}}}, "a", "key_sha256[1]", false},
+		{Config{Tenants: []Tenant{{Name: "a", KeySHA256: []string{shaABC}, Limits: Limits{TokensPerMinute: -5}}}}, "a", "tokens_per_minute", false},
+		{Config{Tenants: []Tenant{{Name: "-a", KeySHA256: []string{shaABC}}}}, "-a", "name", false},
+		{Config{Admin: Admin{KeySHA256: shaEmpty}, Tenants: []Tenant{{Name: "a", KeySHA256: []string{shaABC, shaEmpty}}}}, "a", "key_sha256[1]", false},
+		{Config{Admin: Admin{KeySHA256: "zz"}}, "", "key_sha256", true},
+	} {
+		err := c.cfg.Validate()
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Tenant != c.tenant || fe.Field != c.field || fe.Admin != c.admin {
+			t.Errorf("%+v: %v, want a FieldError for %q's %s", c.cfg, err, c.tenant, c.field)
+		}
 	}
 }

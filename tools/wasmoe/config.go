@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/wasmoe/wasmoe/internal/tenant"
 )
 
 // wranglerConfig is the part of a wrangler.toml (Cloudflare Workers' format) that an edge node reads.
@@ -31,6 +33,9 @@ type wranglerConfig struct {
 		KVCacheTokens int      `toml:"kv_cache_tokens"` // tokens the KV cache holds; 0 = sized from free memory
 		WriteTimeout  duration `toml:"write_timeout"`   // longest a stream may go unread, e.g. "30s"
 	} `toml:"limits"`
+	// Who may use the node: the admin key's hash, and each tenant's name, key hashes and limits.
+	Admin   tenant.Admin    `toml:"admin"`
+	Tenants []tenant.Tenant `toml:"tenants"`
 }
 
 // duration is a time.Duration written as Go writes one ("30s", "1m30s"); a bare number is refused, as it
@@ -55,4 +60,14 @@ func readWrangler(path string) (*wranglerConfig, error) {
 		return nil, fmt.Errorf("%s: unknown key %q", path, undec[0].String())
 	}
 	return &c, nil
+}
+
+// tenancy returns the registry of the file's [admin] and [[tenants]]; an error names the file, the tenant
+// and the field.
+func (c *wranglerConfig) tenancy(path string) (*tenant.Registry, error) {
+	reg, err := tenant.New(tenant.Config{Admin: c.Admin, Tenants: c.Tenants})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return reg, nil
 }

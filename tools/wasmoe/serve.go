@@ -13,6 +13,7 @@ import (
 
 	"github.com/wasmoe/wasmoe/internal/edge"
 	"github.com/wasmoe/wasmoe/internal/host/engine"
+	"github.com/wasmoe/wasmoe/internal/tenant"
 )
 
 func serve(args []string) error {
@@ -38,6 +39,9 @@ func serve(args []string) error {
 	if *config != "" {
 		c, err := readWrangler(*config)
 		if err != nil {
+			return err
+		}
+		if ecfg.Tenants, err = c.tenancy(*config); err != nil {
 			return err
 		}
 		dir := filepath.Dir(*config)
@@ -127,6 +131,7 @@ func serve(args []string) error {
 	srv := edge.NewServer(ecfg, e)
 	id := e.Info().ID
 	fmt.Fprintf(os.Stderr, "wasmoe: serving %q on http://%s (OpenAI-compatible API)\n", id, ln.Addr())
+	fmt.Fprintf(os.Stderr, "wasmoe: %s\n", tenancyLine(ecfg.Tenants))
 	fmt.Fprintf(os.Stderr, "try:\n  curl http://%s/v1/chat/completions -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":32,\"stream\":true}'\n", ln.Addr(), id)
 	errc := make(chan error, 1)
@@ -145,4 +150,19 @@ func serve(args []string) error {
 		defer cancel()
 		return srv.Shutdown(sctx)
 	}
+}
+
+// tenancyLine says who may use the node: the tenants, who need a key, or anyone.
+func tenancyLine(reg *tenant.Registry) string {
+	n := 0
+	if reg != nil {
+		n = len(reg.Config().Tenants)
+	}
+	switch n {
+	case 0:
+		return "no tenants configured: the node is open to anyone who reaches it"
+	case 1:
+		return "1 tenant; requests need Authorization: Bearer KEY"
+	}
+	return fmt.Sprintf("%d tenants; requests need Authorization: Bearer KEY", n)
 }

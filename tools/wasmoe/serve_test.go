@@ -245,13 +245,31 @@ func TestServeConfig(t *testing.T) {
 			t.Fatalf("%s: accepted or not named: %v\n%s", c.vars, err, out)
 		}
 	}
+	badTenant := filepath.Join(dir, "tenants.toml")
+	os.WriteFile(badTenant, []byte("[[tenants]]\nname = \"acme\"\nkey_sha256 = [\"abc\"]\n"), 0o644)
+	out, err := exec.Command(bin, "serve", "--config", badTenant).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), badTenant+`: tenant: invalid: tenant "acme": key_sha256[0]: want 64 hex digits`) {
+		t.Fatalf("a bad key hash is not named with its file and field: %v\n%s", err, out)
+	}
 	good := filepath.Join(dir, "wrangler.toml")
-	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\nMETRICS_NAMES = \"vllm\"\n",
-		filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t))), 0o644)
+	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\nMETRICS_NAMES = \"vllm\"\n[[tenants]]\nname = \"acme\"\nkey_sha256 = [%q]\n",
+		filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t), sha256Hex("acme-key"))), 0o644)
 	s := startServer(t, "--config", good)
-	code, resp := s.post(t, "/v1/completions", `{"model":"r1","prompt":"hello","max_tokens":2}`)
-	if code != 200 {
-		t.Fatalf("status %d: %v", code, resp)
+	if !strings.Contains(s.log.String(), "wasmoe: 1 tenant; requests need Authorization: Bearer KEY") {
+		t.Errorf("the start does not say the node needs keys:\n%s", s.log)
+	}
+	if code, resp := s.post(t, "/v1/completions", `{"model":"r1","prompt":"hello","max_tokens":2}`); code != 401 {
+		t.Fatalf("without a key: status %d: %v", code, resp)
+	}
+	req, _ := http.NewRequest("POST", s.url+"/v1/completions", strings.NewReader(`{"model":"r1","prompt":"hello","max_tokens":2}`))
+	req.Header.Set("Authorization", "Bearer acme-key")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("with acme's key: status %d", resp.StatusCode)
 	}
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		resp, err := http.Get(s.url + "/ready")
@@ -272,7 +290,7 @@ func TestServeConfig(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp2.Body)
 	resp2.Body.Close()
-	for _, want := range []string{`wasmoe:generation_tokens_total{model_name="r1",tenant=""} 2`, `vllm:generation_tokens_total{model_name="r1",tenant=""} 2`,
+	for _, want := range []string{`wasmoe:generation_tokens_total{model_name="r1",tenant="acme"} 2`, `vllm:generation_tokens_total{model_name="r1",tenant="acme"} 2`,
 		`vllm:num_requests_waiting{model_name="r1"}`, `vllm:kv_cache_usage_perc{model_name="r1"}`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, metrics)
