@@ -149,9 +149,16 @@ func TestCORS(t *testing.T) {
 		!strings.Contains(string(r.header.Peek("Access-Control-Allow-Headers")), "Authorization") {
 		t.Errorf("preflight: %d %s", r.status, r.header.String())
 	}
+	if m := string(r.header.Peek("Access-Control-Allow-Methods")); !strings.Contains(m, "PUT") || !strings.Contains(m, "DELETE") {
+		t.Errorf("preflight allows %q: the admin API needs PUT and DELETE", m)
+	}
 	for _, r := range []response{post(s, "/v1/completions", `{"prompt":"x"}`), post(s, "/v1/completions", `{`), call(s, "GET", "/nope", "")} {
 		if string(r.header.Peek("Access-Control-Allow-Origin")) != "*" {
 			t.Errorf("status %d without CORS header", r.status)
+		}
+		// A browser client reads the rate-limit headers only when they are exposed.
+		if e := string(r.header.Peek("Access-Control-Expose-Headers")); !strings.Contains(e, "x-ratelimit-remaining-tokens") || !strings.Contains(e, "Retry-After") {
+			t.Errorf("status %d exposes %q", r.status, e)
 		}
 	}
 }

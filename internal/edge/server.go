@@ -257,12 +257,18 @@ func (s *Server) cors(ctx *fasthttp.RequestCtx) {
 	}
 	h := &ctx.Response.Header
 	h.Set("Access-Control-Allow-Origin", s.cfg.CORSOrigin)
+	h.Set("Access-Control-Expose-Headers", corsExposed)
 	if ctx.IsOptions() {
-		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 		h.Set("Access-Control-Max-Age", "86400")
 	}
 }
+
+// corsExposed are the response headers a browser client may read besides the CORS-safelisted ones: the
+// rate-limit headers, Retry-After and Location.
+const corsExposed = "Retry-After, Location, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, " +
+	"x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens"
 
 // requestError answers a request fasthttp could not read: too large, too slow or malformed.
 func (s *Server) requestError(ctx *fasthttp.RequestCtx, err error) {
