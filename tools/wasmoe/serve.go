@@ -15,6 +15,13 @@ import (
 	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
+// The bounds of --max-header-bytes: room for a request line and a few headers, and at most 1 MiB, which
+// fasthttp allocates per connection.
+const (
+	minHeaderBytes = 1 << 10
+	maxHeaderLimit = 1 << 20
+)
+
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var ef engineFlags
@@ -26,6 +33,7 @@ func serve(args []string) error {
 	fs.IntVar(&ef.batchTokens, "batch-tokens", 2048, "tokens one forward step may take, decoding sequences first")
 	fs.IntVar(&ef.kvCacheTokens, "kv-cache-tokens", 0, "tokens the KV cache holds, all sequences together (0: sized from free memory)")
 	fs.DurationVar(&ef.writeTimeout, "write-timeout", 30*time.Second, "longest a client may leave its stream unread before it is cut off")
+	maxHeaderBytes := fs.Int("max-header-bytes", edge.DefaultConfig().MaxHeaderBytes, "largest request line and headers, bytes (larger: 431)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +92,11 @@ func serve(args []string) error {
 				ef.writeTimeout = time.Duration(c.Limits.WriteTimeout)
 			}
 		})
+		apply("max-header-bytes", func() {
+			if c.Limits.MaxHeaderBytes > 0 {
+				*maxHeaderBytes = c.Limits.MaxHeaderBytes
+			}
+		})
 		if c.Limits.MaxBodyBytes > 0 {
 			ecfg.MaxBodyBytes = c.Limits.MaxBodyBytes
 		}
@@ -94,6 +107,10 @@ func serve(args []string) error {
 	if ef.parallel < 0 || ef.batchTokens < 0 || ef.kvCacheTokens < 0 || ef.writeTimeout < 0 {
 		return fmt.Errorf("--parallel, --batch-tokens, --kv-cache-tokens and --write-timeout must not be negative")
 	}
+	if *maxHeaderBytes < minHeaderBytes || *maxHeaderBytes > maxHeaderLimit {
+		return fmt.Errorf("--max-header-bytes (max_header_bytes in [limits]) %d: want %d to %d", *maxHeaderBytes, minHeaderBytes, maxHeaderLimit)
+	}
+	ecfg.MaxHeaderBytes = *maxHeaderBytes
 	ef.maxQueue = *maxQueue
 	ecfg.WriteTimeout = ef.writeTimeout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -240,11 +240,26 @@ func TestServeConfig(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "MODLE") {
 		t.Fatalf("unknown key accepted or not named: %v\n%s", err, out)
 	}
+	out, err = exec.Command(bin, "serve", "--max-header-bytes", "10").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--max-header-bytes") {
+		t.Fatalf("--max-header-bytes 10 accepted or not named: %v\n%s", err, out)
+	}
 	good := filepath.Join(dir, "wrangler.toml")
-	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\n", filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t))), 0o644)
+	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\n[limits]\nmax_header_bytes = 2048\n",
+		filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t))), 0o644)
 	s := startServer(t, "--config", good)
 	code, resp := s.post(t, "/v1/completions", `{"model":"r1","prompt":"hello","max_tokens":2}`)
 	if code != 200 {
 		t.Fatalf("status %d: %v", code, resp)
+	}
+	req, _ := http.NewRequest("GET", s.url+"/health", nil)
+	req.Header.Set("X-Pad", strings.Repeat("p", 3000))
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 431 {
+		t.Errorf("3000 bytes of headers under max_header_bytes = 2048: status %d, want 431", r.StatusCode)
 	}
 }
