@@ -38,10 +38,10 @@ func mappedAllocator(stop func() bool) experimental.MemoryAllocator {
 	return experimental.MemoryAllocatorFunc(func(_, maxBytes uint64) experimental.LinearMemory {
 		m := &mappedMemory{stop: stop}
 		if maxBytes > 0 {
-			// Without access and without swap reserved: a reservation of address space only. When it fails
-			// (address space or mappings exhausted), Reallocate has nothing to give and the instance does
-			// not start.
-			m.reserved, _ = unix.Mmap(-1, 0, int(maxBytes), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
+			// Without access: a reservation of address space only (the kernel commits memory to the pages
+			// Reallocate opens). When it fails (address space or mappings exhausted), Reallocate has nothing
+			// to give and the instance does not start.
+			m.reserved, _ = unix.Mmap(-1, 0, int(maxBytes), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON)
 		}
 		return m
 	})
@@ -49,7 +49,7 @@ func mappedAllocator(stop func() bool) experimental.MemoryAllocator {
 
 // Reallocate opens and touches the memory up to size bytes (a whole number of wasm pages) and returns
 // it. It returns nil, which memory.grow reports as failure, when size is past the reservation, the pages
-// cannot be opened, or the call's deadline passes while it populates them (the guest is then stopped at
+// cannot be opened, or the call's deadline passes while it touches them (the guest is then stopped at
 // its next tick).
 func (m *mappedMemory) Reallocate(size uint64) []byte {
 	if size > uint64(len(m.reserved)) {
