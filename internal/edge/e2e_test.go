@@ -25,10 +25,13 @@ func startServer(t *testing.T, cfg Config, models ...Model) (*Server, string) {
 	return serveOn(t, ln, cfg, models...)
 }
 
-// serveOn serves models on ln until the test ends and returns the base URL.
+// serveOn serves models on ln until the test ends and returns the base URL. It logs to cfg.Logger, or
+// nowhere.
 func serveOn(t *testing.T, ln net.Listener, cfg Config, models ...Model) (*Server, string) {
 	t.Helper()
-	cfg.Logger = quiet
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
 	s := NewServer(cfg, models...)
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()

@@ -176,6 +176,9 @@ func (r *commonRequest) validate(defaultMax, vocab int) (*generation, *apiError)
 		}
 		sp.TopK = max(*r.TopK, 0)
 	}
+	if len(r.LogitBias) > engine.MaxLogitBias {
+		return nil, badRequest("logit_bias", "logit_bias has %d entries; at most %d are allowed", len(r.LogitBias), engine.MaxLogitBias)
+	}
 	if len(r.LogitBias) > 0 {
 		sp.LogitBias = make(map[int32]float32, len(r.LogitBias))
 		for k, v := range r.LogitBias {

@@ -19,7 +19,6 @@ package edge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -47,6 +46,7 @@ type Model interface {
 // Config holds the server's settings. NewServer gives zero fields DefaultConfig's values.
 type Config struct {
 	MaxBodyBytes     int           // largest request body; larger ones get 413
+	MaxHeaderBytes   int           // largest request line and header block together; larger ones get 431
 	DefaultMaxTokens int           // max_tokens of a request that gives none; < 0: until the context is full
 	RequestTimeout   time.Duration // longest a generation may run; past it 504 (or an error event)
 	ReadTimeout      time.Duration // longest to read a request; twice that is the keep-alive idle limit
@@ -62,10 +62,10 @@ type Config struct {
 	now func() time.Time // the tenants' quotas' clock; nil: time.Now (tests set a fake one)
 }
 
-// DefaultConfig returns 4 MiB bodies, 1024 tokens by default, 10-minute generations,
-// 1-minute reads, 30-second writes, and metrics under wasmoe's names for up to 100 tenants.
+// DefaultConfig returns 4 MiB bodies, 16 KiB of request headers, 1024 tokens by default, 10-minute
+// generations, 1-minute reads, 30-second writes, and metrics under wasmoe's names for up to 100 tenants.
 func DefaultConfig() Config {
-	return Config{MaxBodyBytes: 4 << 20, DefaultMaxTokens: 1024,
+	return Config{MaxBodyBytes: 4 << 20, MaxHeaderBytes: 16 << 10, DefaultMaxTokens: 1024,
 		RequestTimeout: 10 * time.Minute, ReadTimeout: time.Minute, WriteTimeout: 30 * time.Second,
 		MetricsNames: MetricsNamesWasmoe, MaxTenantLabels: 100}
 }
@@ -99,6 +99,9 @@ func NewServer(cfg Config, models ...Model) *Server {
 	d := DefaultConfig()
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = d.MaxHeaderBytes
 	}
 	if cfg.DefaultMaxTokens == 0 {
 		cfg.DefaultMaxTokens = d.DefaultMaxTokens
@@ -140,9 +143,12 @@ func NewServer(cfg Config, models ...Model) *Server {
 		ErrorHandler:       s.requestError,
 		Name:               "wasmoe",
 		MaxRequestBodySize: cfg.MaxBodyBytes,
+		ReadBufferSize:     cfg.MaxHeaderBytes, // the request line and headers must fit it
 		ReadTimeout:        cfg.ReadTimeout,
 		IdleTimeout:        2 * cfg.ReadTimeout,
-		Logger:             fasthttpLogger{s.log},
+		Logger:             fasthttpLogger{s},
+		// fasthttp's errors then quote less of the request; neither answers nor logs quote its errors anyway.
+		SecureErrorLogMessage: true,
 	}
 	return s
 }
@@ -269,26 +275,3 @@ func (s *Server) cors(ctx *fasthttp.RequestCtx) {
 // rate-limit headers, Retry-After and Location.
 const corsExposed = "Retry-After, Location, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, " +
 	"x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens"
-
-// requestError answers a request fasthttp could not read: too large, too slow or malformed.
-func (s *Server) requestError(ctx *fasthttp.RequestCtx, err error) {
-	var ne net.Error
-	switch {
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		writeError(ctx, &apiError{Status: fasthttp.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Code: "request_too_large",
-			Message: fmt.Sprintf("request body exceeds %d bytes", s.cfg.MaxBodyBytes)})
-	case errors.As(err, &ne) && ne.Timeout():
-		writeError(ctx, &apiError{Status: fasthttp.StatusRequestTimeout, Type: typeInvalidRequest, Message: "timed out reading the request"})
-	default:
-		writeError(ctx, badRequest("", "malformed HTTP request: %v", err))
-	}
-	s.cors(ctx)
-}
-
-// fasthttpLogger sends fasthttp's own messages to the server's logger.
-type fasthttpLogger struct{ log *slog.Logger }
-
-// Printf logs one fasthttp message as a warning.
-func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Warn("edge: fasthttp: " + fmt.Sprintf(format, args...))
-}

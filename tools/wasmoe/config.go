@@ -25,13 +25,14 @@ type wranglerConfig struct {
 		MetricsNames string `toml:"METRICS_NAMES"`
 	} `toml:"vars"`
 	Limits struct {
-		MaxQueue      int      `toml:"max_queue"`       // requests waiting for the model before 503
-		MaxBodyBytes  int      `toml:"max_body_bytes"`  // largest request body
-		MaxTokens     int      `toml:"max_tokens"`      // default max_tokens of a request
-		Parallel      int      `toml:"parallel"`        // sequences running at once
-		BatchTokens   int      `toml:"batch_tokens"`    // tokens one forward step may take
-		KVCacheTokens int      `toml:"kv_cache_tokens"` // tokens the KV cache holds; 0 = sized from free memory
-		WriteTimeout  duration `toml:"write_timeout"`   // longest a stream may go unread, e.g. "30s"
+		MaxQueue       int      `toml:"max_queue"`        // requests waiting for the model before 503
+		MaxBodyBytes   int      `toml:"max_body_bytes"`   // largest request body
+		MaxHeaderBytes int      `toml:"max_header_bytes"` // largest request line and headers
+		MaxTokens      int      `toml:"max_tokens"`       // default max_tokens of a request
+		Parallel       int      `toml:"parallel"`         // sequences running at once
+		BatchTokens    int      `toml:"batch_tokens"`     // tokens one forward step may take
+		KVCacheTokens  int      `toml:"kv_cache_tokens"`  // tokens the KV cache holds; 0 = sized from free memory
+		WriteTimeout   duration `toml:"write_timeout"`    // longest a stream may go unread, e.g. "30s"
 	} `toml:"limits"`
 	// Who may use the node: the admin key's hash, and each tenant's name, key hashes and limits.
 	Admin   tenant.Admin    `toml:"admin"`

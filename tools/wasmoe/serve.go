@@ -16,6 +16,13 @@ import (
 	"github.com/wasmoe/wasmoe/internal/tenant"
 )
 
+// The bounds of --max-header-bytes: room for a request line and a few headers, and at most 1 MiB, which
+// fasthttp allocates per connection.
+const (
+	minHeaderBytes = 1 << 10
+	maxHeaderLimit = 1 << 20
+)
+
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var ef engineFlags
@@ -30,6 +37,7 @@ func serve(args []string) error {
 	metricsNames := fs.String("metrics-names", edge.MetricsNamesWasmoe, "names of the /metrics metrics: wasmoe, or vllm for vLLM's names too")
 	maxTenants := fs.Int("metrics-max-tenants", 100, "tenants /metrics labels by name; later ones are labelled \"other\"")
 	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long /ready answers 503 before the listener closes (for load balancers)")
+	maxHeaderBytes := fs.Int("max-header-bytes", edge.DefaultConfig().MaxHeaderBytes, "largest request line and headers, bytes (larger: 431)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,6 +104,11 @@ func serve(args []string) error {
 				ef.writeTimeout = time.Duration(c.Limits.WriteTimeout)
 			}
 		})
+		apply("max-header-bytes", func() {
+			if c.Limits.MaxHeaderBytes > 0 {
+				*maxHeaderBytes = c.Limits.MaxHeaderBytes
+			}
+		})
 		if c.Limits.MaxBodyBytes > 0 {
 			ecfg.MaxBodyBytes = c.Limits.MaxBodyBytes
 		}
@@ -109,6 +122,10 @@ func serve(args []string) error {
 	if *metricsNames != edge.MetricsNamesWasmoe && *metricsNames != edge.MetricsNamesVLLM {
 		return fmt.Errorf("--metrics-names (METRICS_NAMES) is %q; want %q or %q", *metricsNames, edge.MetricsNamesWasmoe, edge.MetricsNamesVLLM)
 	}
+	if *maxHeaderBytes < minHeaderBytes || *maxHeaderBytes > maxHeaderLimit {
+		return fmt.Errorf("--max-header-bytes (max_header_bytes in [limits]) %d: want %d to %d", *maxHeaderBytes, minHeaderBytes, maxHeaderLimit)
+	}
+	ecfg.MaxHeaderBytes = *maxHeaderBytes
 	ef.maxQueue = *maxQueue
 	ecfg.WriteTimeout = ef.writeTimeout
 	ecfg.MetricsNames, ecfg.MaxTenantLabels = *metricsNames, *maxTenants

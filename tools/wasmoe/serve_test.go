@@ -251,8 +251,12 @@ func TestServeConfig(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), badTenant+`: tenant: invalid: tenant "acme": key_sha256[0]: want 64 hex digits`) {
 		t.Fatalf("a bad key hash is not named with its file and field: %v\n%s", err, out)
 	}
+	out, err = exec.Command(bin, "serve", "--max-header-bytes", "10").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--max-header-bytes") {
+		t.Fatalf("--max-header-bytes 10 accepted or not named: %v\n%s", err, out)
+	}
 	good := filepath.Join(dir, "wrangler.toml")
-	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\nMETRICS_NAMES = \"vllm\"\n[[tenants]]\nname = \"acme\"\nkey_sha256 = [%q]\n",
+	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\nMETRICS_NAMES = \"vllm\"\n[limits]\nmax_header_bytes = 2048\n[[tenants]]\nname = \"acme\"\nkey_sha256 = [%q]\n",
 		filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t), sha256Hex("acme-key"))), 0o644)
 	s := startServer(t, "--config", good)
 	if !strings.Contains(s.log.String(), "wasmoe: 1 tenant; requests need Authorization: Bearer KEY") {
@@ -295,5 +299,15 @@ func TestServeConfig(t *testing.T) {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, metrics)
 		}
+	}
+	big, _ := http.NewRequest("GET", s.url+"/health", nil)
+	big.Header.Set("X-Pad", strings.Repeat("p", 3000))
+	r, err := http.DefaultClient.Do(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 431 {
+		t.Errorf("3000 bytes of headers under max_header_bytes = 2048: status %d, want 431", r.StatusCode)
 	}
 }

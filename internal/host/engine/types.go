@@ -6,11 +6,16 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/internal/host/wasm"
 )
 
 // MaxChoices is the most choices a request may ask for (Request.N).
 const MaxChoices = 16
+
+// MaxLogitBias is the most logit_bias entries a request may give (SamplingParams.LogitBias): what the
+// sampler guest's parameters can carry.
+const MaxLogitBias = abi.MaxLogitBias
 
 // Errors callers map to protocol responses.
 var (

@@ -28,6 +28,7 @@ type instance struct {
 	ctl        *control      // a policy's per-request state; nil for other guests
 	starting   bool          // _initialize or ctl_init is running: InitTimeout applies, not the budget
 	deadline   time.Time     // the running call's deadline (zero: none), which host kernels keep too
+	startPages uint32        // pages of linear memory once started (_initialize and the pool's init)
 }
 
 // instantiate creates an instance of cm whose random source is seeded with seed, and runs its
@@ -119,9 +120,14 @@ func (inst *instance) call(ctx context.Context, name string, args ...uint64) (ui
 // over kernel calls runs too few of its own instructions between them for the engine's deadline check to
 // stop it soon. call then reports the deadline as it does for one the engine enforced.
 func (inst *instance) stopPastDeadline() {
-	if !inst.deadline.IsZero() && !time.Now().Before(inst.deadline) {
+	if inst.pastDeadline() {
 		trapf("deadline passed")
 	}
+}
+
+// pastDeadline says whether the running call has a deadline and it has passed.
+func (inst *instance) pastDeadline() bool {
+	return !inst.deadline.IsZero() && !time.Now().Before(inst.deadline)
 }
 
 // brief is an engine's error cut to its first lines: a trap deep in a recursion carries a backtrace of
@@ -238,6 +244,16 @@ func (inst *instance) view(ptr, n uint32) ([]byte, error) {
 		return nil, fmt.Errorf("wasm: guest region [%d, +%d) lies outside its memory", ptr, n)
 	}
 	return mem[ptr : ptr+n : ptr+n], nil
+}
+
+// pages is the size of the instance's linear memory in 64 KiB pages.
+func (inst *instance) pages() uint32 { return uint32(len(inst.mod.memory()) >> 16) }
+
+// oversized says whether the instance's memory has grown past Config.KeepMemoryPages and past its size
+// when it started (a guest that needs more than that to start is kept at that size: closing it would make
+// every request start one).
+func (inst *instance) oversized() bool {
+	return inst.pages() > max(inst.r.cfg.KeepMemoryPages, inst.startPages)
 }
 
 // close closes the instance's module.

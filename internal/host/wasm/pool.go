@@ -7,7 +7,8 @@ import (
 
 // pool hands out initialised instances of one module. At most size are out or idle at once: a caller holds
 // a slot while it uses an instance, takes an idle one or creates one, and frees the slot on put. Instances
-// that failed are closed on put, so the next caller creates a fresh one.
+// that failed, or whose memory grew past Config.KeepMemoryPages, are closed on put, so the next caller
+// creates a fresh one.
 type pool struct {
 	r    *Runtime
 	cm   compiledModule
@@ -55,13 +56,14 @@ func (p *pool) start(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	inst.startPages = inst.pages()
 	p.created.Add(1)
 	return inst, nil
 }
 
-// put gives an instance back and frees its slot; a broken instance is closed instead.
+// put gives an instance back and frees its slot; a broken or oversized instance is closed instead.
 func (p *pool) put(inst *instance) {
-	if inst.broken {
+	if inst.broken || inst.oversized() {
 		inst.close(context.Background())
 		p.created.Add(-1)
 	} else {

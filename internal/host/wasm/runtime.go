@@ -26,6 +26,11 @@ type Config struct {
 	CacheDir string
 	// MemoryLimitPages caps each instance's linear memory, in 64 KiB pages; 0 = 8192 (512 MiB).
 	MemoryLimitPages uint32
+	// KeepMemoryPages bounds the memory of the instances a pool keeps: an instance whose linear memory
+	// has grown past it, and past its size when it started, is closed when its request is done instead of
+	// kept for the next one, so that its memory goes back to the OS. In 64 KiB pages; 0 = 1024 (64 MiB);
+	// at most MemoryLimitPages.
+	KeepMemoryPages uint32
 	// LogLimit is the bytes of log kept per instance and request; 0 = 64 KiB.
 	LogLimit int
 	// StepTimeout bounds each call into a guest (a policy step, a sample); 0 = no bound, for trusted
@@ -79,6 +84,10 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MemoryLimitPages == 0 {
 		cfg.MemoryLimitPages = 8192
 	}
+	if cfg.KeepMemoryPages == 0 {
+		cfg.KeepMemoryPages = 1024
+	}
+	cfg.KeepMemoryPages = min(cfg.KeepMemoryPages, cfg.MemoryLimitPages)
 	if cfg.LogLimit == 0 {
 		cfg.LogLimit = 64 << 10
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/wasmoe/wasmoe/internal/host/wasm/internal/meter"
 )
@@ -141,11 +142,18 @@ func (c *wazeroCompiled) exportsMemory() bool {
 	return ok
 }
 
-func (c *wazeroCompiled) instantiate(ctx context.Context, inst *instance) (guestModule, error) {
+// instantiate starts an instance whose linear memory is a mappedMemory. wazero panics when the allocator
+// cannot give the memory's initial size (the mapping failed): that is an error too.
+func (c *wazeroCompiled) instantiate(ctx context.Context, inst *instance) (_ guestModule, err error) {
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // anonymous: the same module can be instantiated many times
 		WithStartFunctions()
-	m, err := c.b.rt.InstantiateModule(ctx, c.cm, cfg)
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("no memory for the instance: %v", p)
+		}
+	}()
+	m, err := c.b.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, mappedAllocator(inst.pastDeadline)), c.cm, cfg)
 	if err != nil {
 		return nil, err
 	}
