@@ -105,8 +105,13 @@ func (sc *scheduler) gather() bool {
 
 // coalesce lets requests that arrive together (a burst of clients) join a step that would only prefill,
 // so that they share one forward pass instead of the first taking a step alone: it waits until no request
-// has arrived for coalesceQuiet, coalesceMax at most.
+// has arrived for coalesceQuiet, coalesceMax at most. It does not wait, or stops, once no arrival could
+// join (the running and waiting sequences fill every running place) or once the step would decode (a
+// generating sequence came back from its worker, and should not wait for the burst).
 func (sc *scheduler) coalesce() {
+	if sc.filled() {
+		return
+	}
 	quiet, limit := time.NewTimer(coalesceQuiet), time.NewTimer(coalesceMax)
 	defer quiet.Stop()
 	defer limit.Stop()
@@ -116,6 +121,10 @@ func (sc *scheduler) coalesce() {
 			sc.handle(m)
 			if m.kind == submit {
 				quiet.Reset(coalesceQuiet)
+			}
+			if sc.filled() || sc.decoding() {
+				sc.admit()
+				return
 			}
 		case <-quiet.C:
 			sc.admit()
@@ -127,6 +136,12 @@ func (sc *scheduler) coalesce() {
 			return
 		}
 	}
+}
+
+// filled reports whether the running and waiting sequences fill Config.Parallel: no new request could
+// be admitted to the next step.
+func (sc *scheduler) filled() bool {
+	return len(sc.running)+len(sc.waiting) >= sc.e.parallel
 }
 
 // decoding reports whether some sequence waits for the model with just its next token to run.
