@@ -80,6 +80,10 @@ type Request struct {
 	// NoPromptCache skips the prefix cache (OpenAI-compatible servers' cache_prompt: false): the whole
 	// prompt is computed and none of it is kept for later requests.
 	NoPromptCache bool
+
+	// Tenant is who the request is billed to ("" = no tenant): the scheduler shares the model fairly
+	// across tenants, and each tenant's prompts are cached in a namespace of its own.
+	Tenant string
 }
 
 // Piece is one generated token and the text it completes. Text holds only whole UTF-8 characters: bytes of a
