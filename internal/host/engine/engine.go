@@ -165,7 +165,8 @@ func (e *Engine) init(cfg Config) error {
 	e.done = make(chan struct{})
 	e.loopDone = make(chan struct{})
 	e.warmed = make(chan struct{})
-	e.sched = &scheduler{e: e, cache: m.NewCache(max(kvTokens, e.context+model.BlockTokens)), ns: namespace(id)}
+	e.sched = &scheduler{e: e, cache: m.NewCache(max(kvTokens, e.context+model.BlockTokens)),
+		tenants: newTenants(namespace(id))}
 	e.stats.total.Store(int64(e.sched.cache.Blocks()))
 	go e.sched.loop()
 	e.workers.Add(1)

@@ -23,8 +23,14 @@ func openTiny(t *testing.T, cfg Config) *Engine {
 // openModel opens an engine on a random-weight model with the Qwen2 tokenizer.
 func openModel(t *testing.T, cfg Config, o modelgen.Options) *Engine {
 	t.Helper()
+	return openModelVocab(t, cfg, o, "ggml-vocab-qwen2.gguf")
+}
+
+// openModelVocab opens an engine on a random-weight model with the tokenizer of a testdata/vocab file.
+func openModelVocab(t *testing.T, cfg Config, o modelgen.Options, vocab string) *Engine {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "tiny.gguf")
-	if err := modelgen.WriteFile(o, testutil.Vocab(t, "ggml-vocab-qwen2.gguf"), path); err != nil {
+	if err := modelgen.WriteFile(o, testutil.Vocab(t, vocab), path); err != nil {
 		t.Fatal(err)
 	}
 	rt, err := wasm.NewRuntime(context.Background(), wasm.Config{})

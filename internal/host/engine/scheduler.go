@@ -20,21 +20,23 @@ const (
 )
 
 // scheduler is the engine's one decode loop. Each step it batches one token of every generating sequence,
-// then prompt chunks (chunked prefill) round-robin up to the token budget, runs the batch through the
-// model in one forward pass, and hands each sequence whose logits are ready to its request's worker. It
-// owns the KV cache: it admits waiting sequences when their blocks fit, and when the pool runs out it
-// preempts the newest running sequence (which frees its blocks and recomputes its tokens later). It waits
-// only on its inbox, never on a worker, a client or another goroutine's lock.
+// then prompt chunks (chunked prefill) in fair-share order up to the token budget, runs the batch through
+// the model in one forward pass, and hands each sequence whose logits are ready to its request's worker.
+// It owns the KV cache: it admits waiting sequences when their blocks fit, the least served tenant's first
+// (vtc.go), and when the pool runs out it preempts the newest running sequence (which frees its blocks and
+// recomputes its tokens later). It waits only on its inbox, never on a worker, a client or another
+// goroutine's lock.
 type scheduler struct {
 	e       *Engine
 	cache   *kvcache.Pool
-	ns      uint64 // prefix-cache namespace: the model
+	tenants tenants // fair-share counters and prefix-cache namespaces, by Request.Tenant
 	batch   model.Batch
 	running []*sequence // admitted, in admission order
 	waiting []*sequence // preempted sequences first, then new requests in arrival order
 	plan    []chunk
-	rr      int    // round-robin start of the next step
-	ages    uint64 // admissions so far
+	prefill []*sequence // scratch: the step's sequences with prompt chunks, in fair-share order
+	rr      int         // round-robin start of the next step's decode rows
+	ages    uint64      // admissions so far
 	stepNo  uint64
 	late    int           // sequences of the last step still with their workers
 	last    time.Duration // the last step's forward pass
@@ -105,8 +107,13 @@ func (sc *scheduler) gather() bool {
 
 // coalesce lets requests that arrive together (a burst of clients) join a step that would only prefill,
 // so that they share one forward pass instead of the first taking a step alone: it waits until no request
-// has arrived for coalesceQuiet, coalesceMax at most.
+// has arrived for coalesceQuiet, coalesceMax at most. It does not wait, or stops, once no arrival could
+// join (the running and waiting sequences fill every running place) or once the step would decode (a
+// generating sequence came back from its worker, and should not wait for the burst).
 func (sc *scheduler) coalesce() {
+	if sc.filled() {
+		return
+	}
 	quiet, limit := time.NewTimer(coalesceQuiet), time.NewTimer(coalesceMax)
 	defer quiet.Stop()
 	defer limit.Stop()
@@ -116,6 +123,10 @@ func (sc *scheduler) coalesce() {
 			sc.handle(m)
 			if m.kind == submit {
 				quiet.Reset(coalesceQuiet)
+			}
+			if sc.filled() || sc.decoding() {
+				sc.admit()
+				return
 			}
 		case <-quiet.C:
 			sc.admit()
@@ -127,6 +138,12 @@ func (sc *scheduler) coalesce() {
 			return
 		}
 	}
+}
+
+// filled reports whether the running and waiting sequences fill Config.Parallel: no new request could
+// be admitted to the next step.
+func (sc *scheduler) filled() bool {
+	return len(sc.running)+len(sc.waiting) >= sc.e.parallel
 }
 
 // decoding reports whether some sequence waits for the model with just its next token to run.
@@ -144,6 +161,8 @@ func (sc *scheduler) handle(m message) {
 	r := m.r
 	switch m.kind {
 	case submit:
+		r.tenant = sc.tenants.join(r.req.Tenant)
+		sc.tenants.arrive(r.tenant, sc.waiting, sc.running)
 		sc.waiting = append(sc.waiting, r.seqs[0])
 	case handBack:
 		for _, s := range m.seqs { // forks first: they start on their parents' blocks as the worker saw them
@@ -164,6 +183,7 @@ func (sc *scheduler) handle(m message) {
 			r.admitted = true
 			sc.e.queued.Add(-1)
 		}
+		sc.tenants.leave(r.tenant, sc.waiting, sc.running)
 	}
 }
 
@@ -173,6 +193,7 @@ func (sc *scheduler) adoptFork(s *sequence) {
 	s.forkOf = nil
 	s.req.seqs = append(s.req.seqs, s)
 	s.busy, s.step = true, sc.stepNo+1 // comes back just below, not counted late
+	s.charged = p.charged              // the shared start was charged to the parent; handBack trims it to s.valid
 	if p.kv == nil || !p.running {
 		sc.waiting = slices.Insert(sc.waiting, 0, s)
 		return
@@ -194,6 +215,7 @@ func (sc *scheduler) handBack(s *sequence) {
 		return
 	}
 	s.cached = min(s.cached, s.valid, len(s.tokens)-1) // at least the last token runs again, for its logits
+	s.charged = min(s.charged, s.valid)                // tokens after valid were replaced: new service
 	if s.kv != nil {
 		s.kv.Truncate(s.cached)
 	}
@@ -215,28 +237,22 @@ func (sc *scheduler) nextAge() uint64 {
 	return sc.ages
 }
 
-// admit moves waiting sequences to running, oldest first, while fewer than Config.Parallel run and the
-// pool has their blocks (with one block of headroom per running sequence). A request whose client is
-// gone leaves the queue here, before any compute.
+// admit moves waiting sequences to running, the least served tenant's first (nextAdmission), while fewer
+// than Config.Parallel run and the pool has the next one's blocks (with one block of headroom per running
+// sequence). A request whose client is gone leaves the queue here, before any compute.
 func (sc *scheduler) admit() {
-	for i := 0; i < len(sc.waiting); {
-		s := sc.waiting[i]
-		r := s.req
-		if r.ended || r.ctx.Err() != nil {
-			sc.waiting = slices.Delete(sc.waiting, i, i+1)
-			continue
-		}
-		if s.busy {
-			i++
-			continue
-		}
-		if len(sc.running) >= sc.e.parallel {
+	sc.waiting = slices.DeleteFunc(sc.waiting, func(s *sequence) bool { return s.req.ended || s.req.ctx.Err() != nil })
+	for len(sc.running) < sc.e.parallel {
+		i := nextAdmission(sc.waiting, sc.running)
+		if i < 0 {
 			return
 		}
+		s := sc.waiting[i]
+		r := s.req
 		kv := sc.cache.NewSeq()
 		hit := 0
 		if !r.req.NoPromptCache {
-			hit = sc.cache.Lookup(kv, sc.ns, s.tokens, len(s.tokens)-1)
+			hit = sc.cache.Lookup(kv, r.tenant.ns, s.tokens, len(s.tokens)-1)
 		}
 		if kv.Need(len(s.tokens)+1)+len(sc.running) > sc.cache.Available() {
 			kv.Free()
@@ -269,9 +285,9 @@ func (sc *scheduler) ready(s *sequence) bool {
 	return !s.busy && s.cached < len(s.tokens) && !s.req.out.full()
 }
 
-// planStep picks the step's chunks: one token for each generating sequence, then prompt chunks up to the
-// token budget, both round-robin from a start that moves each step. It reserves their cache blocks,
-// preempting the newest sequences when the pool runs out.
+// planStep picks the step's chunks: one token for each generating sequence, round-robin from a start
+// that moves each step, then prompt chunks up to the token budget, the least served tenant's first
+// (prefillOrder). It reserves their cache blocks, preempting the newest sequences when the pool runs out.
 func (sc *scheduler) planStep(plan []chunk) []chunk {
 	budget, n := sc.e.batchTokens, len(sc.running)
 	for k := 0; k < n && budget > 0; k++ {
@@ -280,12 +296,20 @@ func (sc *scheduler) planStep(plan []chunk) []chunk {
 			budget--
 		}
 	}
-	for k := 0; k < n && budget > 0; k++ {
-		if s := sc.running[(sc.rr+k)%n]; sc.ready(s) && len(s.tokens)-s.cached > 1 {
-			c := min(len(s.tokens)-s.cached, budget)
-			plan = append(plan, chunk{s, c})
-			budget -= c
+	sc.prefill = sc.prefill[:0]
+	for _, s := range sc.running {
+		if sc.ready(s) && len(s.tokens)-s.cached > 1 {
+			sc.prefill = append(sc.prefill, s)
 		}
+	}
+	slices.SortFunc(sc.prefill, prefillOrder)
+	for _, s := range sc.prefill {
+		if budget == 0 {
+			break
+		}
+		c := min(len(s.tokens)-s.cached, budget)
+		plan = append(plan, chunk{s, c})
+		budget -= c
 	}
 	if n > 0 {
 		sc.rr = (sc.rr + 1) % n
@@ -353,9 +377,10 @@ func (sc *scheduler) step() {
 		if err != nil {
 			s.err = err
 		} else {
+			charge(s, s.cached, s.cached+c.n)
 			s.cached += c.n
 			if !s.published && s.cached >= s.prompt && !s.req.req.NoPromptCache {
-				sc.cache.Publish(s.kv, sc.ns, s.tokens[:s.prompt])
+				sc.cache.Publish(s.kv, s.req.tenant.ns, s.tokens[:s.prompt])
 				s.published = true
 			}
 			if s.cached < len(s.tokens) {

@@ -40,6 +40,7 @@ type sequence struct {
 	running   bool         // admitted (holds or may take cache blocks); false while it waits
 	busy      bool         // its request's worker has it
 	published bool         // its prompt's full blocks are in the prefix cache
+	charged   int          // positions whose tokens its tenant has been charged for (vtc.go)
 }
 
 // request is one Generate call as the scheduler and its worker share it.
@@ -50,6 +51,7 @@ type request struct {
 	out      *outbox
 	seqs     []*sequence  // every sequence the scheduler knows of (scheduler; the first is set before submit)
 	admitted bool         // the first sequence has left the queue (scheduler)
+	tenant   *tenant      // who it is billed to, set on submit (scheduler)
 	hit      atomic.Int32 // prompt tokens the first admission found in the prefix cache
 	ended    bool         // the worker is gone: its sequences are freed (scheduler)
 }
