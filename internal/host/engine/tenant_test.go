@@ -65,9 +65,9 @@ func TestFairShareAcrossTenants(t *testing.T) {
 		Tenant: "a"}
 	<-e.Warmed()
 	firstTokens(t, e, light, 1) // the first request starts the guests' instances
-	var alone, loaded time.Duration
+	alone, loaded := time.Duration(1<<62), time.Duration(0)
 	for try := 1; try <= 3; try++ {
-		alone = p99(firstTokens(t, e, light, 100))
+		alone = min(alone, p99(firstTokens(t, e, light, 100))) // the quietest: noise must not loosen the bound
 		stop := flood(t, e, heavy, 16)
 		loaded = p99(firstTokens(t, e, light, 100))
 		stop()
