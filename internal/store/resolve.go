@@ -222,4 +222,3 @@ func (s *Store) Module(tenant string, sum [32]byte) ([]byte, error) {
 	})
 	return mod, err
 }
-
