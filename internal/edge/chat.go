@@ -141,9 +141,9 @@ func (s *Server) chatCompletions(ctx *fasthttp.RequestCtx) { s.serveJob(ctx, s.c
 
 // chatJob builds the job of a chat request: the conversation rendered by the model's template and
 // tokenized, with response_format's schema in the built-in plugin's config.
-func (s *Server) chatJob(body []byte) (*job, *apiError) {
+func (s *Server) chatJob(ctx *fasthttp.RequestCtx) (*job, *apiError) {
 	var req chatRequest
-	sv, gen, e := s.open(body, &req)
+	sv, gen, e := s.open(ctx, &req)
 	if e != nil {
 		return nil, e
 	}

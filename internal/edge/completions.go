@@ -54,9 +54,9 @@ func (r *completionRequest) check(*generation) *apiError {
 func (s *Server) completions(ctx *fasthttp.RequestCtx) { s.serveJob(ctx, s.completionJob) }
 
 // completionJob builds the job of a completion request: its prompt's token ids, given or tokenized.
-func (s *Server) completionJob(body []byte) (*job, *apiError) {
+func (s *Server) completionJob(ctx *fasthttp.RequestCtx) (*job, *apiError) {
 	var req completionRequest
-	sv, gen, e := s.open(body, &req)
+	sv, gen, e := s.open(ctx, &req)
 	if e != nil {
 		return nil, e
 	}

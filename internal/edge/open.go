@@ -15,11 +15,11 @@ type endpointRequest interface {
 // common returns the shared fields of the request that embeds r.
 func (r *commonRequest) common() *commonRequest { return r }
 
-// open takes a generating endpoint's request up to its prompt: it decodes body into req, picks the model
+// open takes a generating endpoint's request up to its prompt: it decodes the body into req, picks the model
 // the request names, validates the shared fields, then the endpoint's own, and loads the plugin the
 // request asks for.
-func (s *Server) open(body []byte, req endpointRequest) (*served, *generation, *apiError) {
-	if e := decodeJSON(body, req); e != nil {
+func (s *Server) open(ctx *fasthttp.RequestCtx, req endpointRequest) (*served, *generation, *apiError) {
+	if e := decodeJSON(ctx.PostBody(), req); e != nil {
 		return nil, nil, e
 	}
 	c := req.common()
@@ -32,7 +32,7 @@ func (s *Server) open(body []byte, req endpointRequest) (*served, *generation, *
 		e = req.check(gen)
 	}
 	if e == nil {
-		e = s.resolvePlugin(sv, gen)
+		e = s.resolvePlugin(ctx, sv, gen)
 	}
 	if e != nil {
 		return nil, nil, e
@@ -40,10 +40,10 @@ func (s *Server) open(body []byte, req endpointRequest) (*served, *generation, *
 	return sv, gen, nil
 }
 
-// serveJob answers a request to a generating endpoint: build turns the request body into a job, which
-// then runs; an error from build is the response.
-func (s *Server) serveJob(ctx *fasthttp.RequestCtx, build func(body []byte) (*job, *apiError)) {
-	j, e := build(ctx.PostBody())
+// serveJob answers a request to a generating endpoint: build turns the request into a job, which then
+// runs; an error from build is the response.
+func (s *Server) serveJob(ctx *fasthttp.RequestCtx, build func(*fasthttp.RequestCtx) (*job, *apiError)) {
+	j, e := build(ctx)
 	if e != nil {
 		writeError(ctx, e)
 		return

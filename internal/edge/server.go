@@ -30,6 +30,7 @@ import (
 
 	"github.com/wasmoe/wasmoe/internal/host/chat"
 	"github.com/wasmoe/wasmoe/internal/host/engine"
+	"github.com/wasmoe/wasmoe/internal/store"
 	"github.com/wasmoe/wasmoe/internal/tenant"
 )
 
@@ -53,7 +54,9 @@ type Config struct {
 	// Tenants are who may use the node; nil or a registry without tenants leaves the node open (every
 	// generating request passes), and the admin API needs the registry's admin key.
 	Tenants *tenant.Registry
-	Logger  *slog.Logger // nil: slog.Default()
+	// Store keeps the tenants' deployed plugins (the /v1/plugins API); nil turns deploying off.
+	Store  *store.Store
+	Logger *slog.Logger // nil: slog.Default()
 }
 
 // DefaultConfig returns a loopback address, 4 MiB bodies, 1024 tokens by default, 10-minute generations,

@@ -93,8 +93,9 @@ type DeployRequest struct {
 	Percentage int
 }
 
-// validate checks everything about d that needs no transaction.
-func (s *Store) validate(d *DeployRequest) error {
+// Check checks everything about a deploy that needs no transaction (Deploy checks it too): a caller
+// checks before it spends time on the module.
+func (s *Store) Check(d DeployRequest) error {
 	if err := d.Manifest.Validate(); err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func (s *Store) validate(d *DeployRequest) error {
 // d.Percentage says, in one transaction; versions past MaxVersions that no deployment uses are pruned, the
 // oldest first.
 func (s *Store) Deploy(d DeployRequest) (Version, Plugin, error) {
-	if err := s.validate(&d); err != nil {
+	if err := s.Check(d); err != nil {
 		return Version{}, Plugin{}, err
 	}
 	sum := sha256.Sum256(d.Module)

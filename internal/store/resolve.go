@@ -36,7 +36,7 @@ func (s *Store) Plugins(tenant string) ([]Plugin, error) {
 // Plugin returns the tenant's plugin called name and its versions, newest first.
 func (s *Store) Plugin(tenant, name string) (Plugin, []Version, error) {
 	var p Plugin
-	var vs []Version
+	vs := []Version{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		pb, err := findPlugin(tx, tenant, name)
 		if err != nil {
