@@ -65,9 +65,16 @@ func bundle(t *testing.T, name string, mod []byte, lim store.PluginLimits) []byt
 	return b
 }
 
-// deployServer serves a deployModel with a store to two tenants, acme (key "acme-key", plugin step
-// timeout 50ms) and beta ("beta-key"), and the admin key "root".
+// deployServer serves a deployModel with a store (limits lim) to the tenants of pluginTenants.
 func deployServer(t *testing.T, lim store.Limits, cfg Config) (string, *deployModel) {
+	t.Helper()
+	m := &deployModel{fakeModel: &fakeModel{pieces: []string{"ok"}}}
+	return storeServer(t, lim, cfg, m), m
+}
+
+// storeServer serves m with a store (limits lim) to two tenants, acme (key "acme-key", plugin step
+// timeout 50ms) and beta ("beta-key"), and the admin key "root"; it returns the base URL.
+func storeServer(t *testing.T, lim store.Limits, cfg Config, m Model) string {
 	t.Helper()
 	reg, err := tenant.New(tenant.Config{Admin: tenant.Admin{KeySHA256: hashKey("root")}, Tenants: []tenant.Tenant{
 		{Name: "acme", KeySHA256: []string{hashKey("acme-key")}, Limits: tenant.Limits{PluginStepTimeout: tenant.Duration(50e6)}},
@@ -80,10 +87,9 @@ func deployServer(t *testing.T, lim store.Limits, cfg Config) (string, *deployMo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	m := &deployModel{fakeModel: &fakeModel{pieces: []string{"ok"}}}
 	cfg.Tenants, cfg.Store = reg, st
 	_, url := startServer(t, cfg, m)
-	return url, m
+	return url
 }
 
 // httpDo sends one request with key as the bearer token ("" sends none) and returns the status, the
