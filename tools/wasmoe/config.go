@@ -19,6 +19,8 @@ type wranglerConfig struct {
 		Threads int    `toml:"THREADS"`
 		// Directory of the policy plugins (NAME.wasm) requests may name; relative to the config file.
 		PluginDir string `toml:"PLUGIN_DIR"`
+		// The node's store file: deployed plugins and the tenants; relative to the config file; "" = none.
+		Store string `toml:"STORE"`
 	} `toml:"vars"`
 	Limits struct {
 		MaxQueue      int      `toml:"max_queue"`       // requests waiting for the model before 503

@@ -19,6 +19,11 @@ usage:
   wasmoe quantize --model IN.gguf|HF_DIR --type Q4_K_M --out OUT.gguf [--threads N]    llama-quantize's presets
   wasmoe mkmodel  --arch qwen2|llama|deepseek2 --type f32|f16|bf16|q8_0 --vocab V.gguf --out M.gguf [--format hf]
                                                                                        random-weight GGUF model
+  wasmoe deploy   [--url U] [--key K] [--name N] [--tag T] [--message M] [--percent P] FILE.wasm|wrangler.toml
+                                                                                       upload a plugin version
+  wasmoe versions [--url U] [--key K] NAME                                             a plugin's versions and traffic
+  wasmoe rollback [--url U] [--key K] NAME [VERSION]                                   the previous deployment, or VERSION
+  wasmoe promote  [--url U] [--key K] NAME [VERSION]                                   end a split: VERSION gets 100%
 Run "wasmoe COMMAND -h" for a command's flags.
 `
 
@@ -29,7 +34,7 @@ func main() {
 	}
 	cmds := map[string]func([]string) error{
 		"serve": serve, "run": run, "bench": bench, "eval": eval, "tokenize": tokenize, "mkmodel": mkmodel, "inspect": inspect,
-		"quantize": quantizeCmd,
+		"quantize": quantizeCmd, "deploy": deployCmd, "versions": versionsCmd, "rollback": rollbackCmd, "promote": promoteCmd,
 	}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {
