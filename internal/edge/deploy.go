@@ -21,10 +21,11 @@ import (
 // ModulePluginModel is a PluginModel that also runs deployed plugins, named by their module's content;
 // *engine.Engine implements it.
 type ModulePluginModel interface {
-	// PolicyModule returns the policy guest of the module with SHA-256 sum under the model's plugin
-	// limits tightened by lim, reading the module with module only when it is not loaded yet; a module
-	// that cannot run is an error wrapping engine.ErrBadPlugin that says why.
-	PolicyModule(sum [32]byte, lim engine.PluginLimits, module func() ([]byte, error)) (*wasm.Policy, error)
+	// PolicyModule returns owner's policy guest of the module with SHA-256 sum (instances serve only
+	// their owner) under the model's plugin limits tightened by lim, reading the module with module only
+	// when it is not loaded yet; a module that cannot run is an error wrapping engine.ErrBadPlugin that
+	// says why.
+	PolicyModule(owner string, sum [32]byte, lim engine.PluginLimits, module func() ([]byte, error)) (*wasm.Policy, error)
 }
 
 var _ ModulePluginModel = (*engine.Engine)(nil)
@@ -55,7 +56,7 @@ func (s *Server) deploy(ctx *fasthttp.RequestCtx, st *store.Store, sc scope, nam
 	}
 	b, err := store.DecodeBundle(bytes.NewReader(ctx.PostBody()), st.Limits().MaxModuleBytes)
 	if err != nil {
-		writeError(ctx, storeError(err))
+		s.storeFailed(ctx, err)
 		return
 	}
 	if b.Manifest.Name != name {
@@ -64,11 +65,11 @@ func (s *Server) deploy(ctx *fasthttp.RequestCtx, st *store.Store, sc scope, nam
 	}
 	d.Tenant, d.Manifest, d.Module = sc.tenant, b.Manifest, b.Module
 	if err := st.Check(d); err != nil {
-		writeError(ctx, storeError(err))
+		s.storeFailed(ctx, err)
 		return
 	}
 	start := time.Now()
-	if e := s.precompile(b.Module, pluginLimits(sc.limits, b.Manifest.Limits)); e != nil {
+	if e := s.precompile(sc.tenant, b.Module, pluginLimits(sc.limits, b.Manifest.Limits)); e != nil {
 		writeError(ctx, e)
 		return
 	}
@@ -94,9 +95,9 @@ func parseDeployQuery(q *fasthttp.Args) (store.DeployRequest, *apiError) {
 	return d, nil
 }
 
-// precompile compiles the module and starts an instance on every model that runs plugins, in parallel
-// with other requests (engine loads do not wait for each other).
-func (s *Server) precompile(module []byte, lim engine.PluginLimits) *apiError {
+// precompile compiles the module and starts an instance for owner on every model that runs plugins, in
+// parallel with other requests (engine loads do not wait for each other).
+func (s *Server) precompile(owner string, module []byte, lim engine.PluginLimits) *apiError {
 	sum := sha256.Sum256(module)
 	ran := false
 	for _, id := range s.ids {
@@ -105,7 +106,7 @@ func (s *Server) precompile(module []byte, lim engine.PluginLimits) *apiError {
 			continue
 		}
 		ran = true
-		if _, err := mm.PolicyModule(sum, lim, func() ([]byte, error) { return module, nil }); err != nil {
+		if _, err := mm.PolicyModule(owner, sum, lim, func() ([]byte, error) { return module, nil }); err != nil {
 			if e := pluginLoadError(err, "", fmt.Sprintf("the module cannot run on model %q", id)); e != nil {
 				return e
 			}

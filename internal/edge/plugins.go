@@ -143,7 +143,7 @@ func (s *Server) pluginAPI(ctx *fasthttp.RequestCtx) {
 		method = fasthttp.MethodGet
 	}
 	if err := store.ValidName(name); err != nil {
-		writeError(ctx, storeError(err))
+		s.storeFailed(ctx, err)
 		return
 	}
 	var methods []string // the endpoint's

@@ -47,7 +47,7 @@ func (s *Server) deployedPolicy(ctx *fasthttp.RequestCtx, sv *served, g *generat
 	if !isMM {
 		return nil, badRequest(g.pluginParam, "plugin %q: model %q does not run plugins", g.plugin, sv.info.ID), true
 	}
-	p, err := mm.PolicyModule(r.Sum, pluginLimits(sc.limits, r.Limits), func() ([]byte, error) { return st.Module(sc.tenant, r.Sum) })
+	p, err := mm.PolicyModule(sc.tenant, r.Sum, pluginLimits(sc.limits, r.Limits), func() ([]byte, error) { return st.Module(sc.tenant, r.Sum) })
 	if err != nil {
 		if e := pluginLoadError(err, g.pluginParam, fmt.Sprintf("plugin %q", g.plugin)); e != nil {
 			return nil, e, true

@@ -32,7 +32,7 @@ type deployModel struct {
 var standIn = &wasm.Policy{}
 
 // PolicyModule reads the module and records its limits, as the engine would load it.
-func (d *deployModel) PolicyModule(sum [32]byte, lim engine.PluginLimits, module func() ([]byte, error)) (*wasm.Policy, error) {
+func (d *deployModel) PolicyModule(_ string, sum [32]byte, lim engine.PluginLimits, module func() ([]byte, error)) (*wasm.Policy, error) {
 	bin, err := module()
 	if err != nil {
 		return nil, err

@@ -54,10 +54,13 @@ type namedPolicy struct {
 	mod  int64 // its modification time
 }
 
-// loadKey names one load: a module's content under a runtime's limits.
+// loadKey names one load: a module's content under a runtime's limits, for one owner ("" for the
+// operator's plugins). Owners never share instances: a guest's memory outlives a request, and a module
+// two tenants both deployed must not carry one's data into the other's requests.
 type loadKey struct {
-	sum [32]byte
-	rl  runtimeLimits
+	owner string
+	sum   [32]byte
+	rl    runtimeLimits
 }
 
 // runtimeLimits are the limits a plugin runtime enforces.
@@ -66,7 +69,8 @@ type runtimeLimits struct {
 	step, budg time.Duration
 }
 
-// policyLoad is one load: done is closed when p or err is set.
+// policyLoad is one load: done is closed when p or err is set. p, err and failedAt are written under
+// policies.mu.
 type policyLoad struct {
 	done     chan struct{}
 	p        *wasm.Policy
@@ -82,7 +86,7 @@ func (e *Engine) Policy(name string) (*wasm.Policy, error) {
 		return nil, fmt.Errorf("%w: plugin name %q: use letters, digits, '.', '_' and '-'", ErrBadPlugin, name)
 	}
 	if name == BuiltinPolicy {
-		p, err := e.load(builtinSum(), PluginLimits{}, func() ([]byte, error) { return builtin.Policy, nil })
+		p, err := e.load("", builtinSum(), PluginLimits{}, func() ([]byte, error) { return builtin.Policy, nil })
 		if err != nil {
 			return nil, fmt.Errorf("%w: plugin %q: %v", ErrBadPlugin, name, err)
 		}
@@ -108,7 +112,7 @@ func (e *Engine) Policy(name string) (*wasm.Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: plugin %q: cannot read %s.wasm", ErrBadPlugin, name, name)
 	}
-	p, err := e.load(sha256.Sum256(bin), PluginLimits{}, func() ([]byte, error) { return bin, nil })
+	p, err := e.load("", sha256.Sum256(bin), PluginLimits{}, func() ([]byte, error) { return bin, nil })
 	if err != nil {
 		return nil, fmt.Errorf("%w: plugin %q: %v", ErrBadPlugin, name, err)
 	}
@@ -124,12 +128,13 @@ func (e *Engine) Policy(name string) (*wasm.Policy, error) {
 // builtinSum is the SHA-256 of the built-in policy.
 var builtinSum = sync.OnceValue(func() [32]byte { return sha256.Sum256(builtin.Policy) })
 
-// PolicyModule returns the policy guest whose module has SHA-256 sum, under the plugin runtime's limits
-// tightened by lim, loading it with module (called only when it is not loaded yet) and checking the
-// content against sum. Errors wrap ErrBadPlugin and say why the module cannot run (compile, ABI check,
-// ctl_init); a module that failed fails the same way again at once for a while.
-func (e *Engine) PolicyModule(sum [32]byte, lim PluginLimits, module func() ([]byte, error)) (*wasm.Policy, error) {
-	p, err := e.load(sum, lim, func() ([]byte, error) {
+// PolicyModule returns owner's policy guest whose module has SHA-256 sum (owner: a tenant; its instances
+// serve only it), under the plugin runtime's limits tightened by lim, loading it with module (called only
+// when it is not loaded yet) and checking the content against sum. Errors wrap ErrBadPlugin and say why
+// the module cannot run (compile, ABI check, ctl_init); a module that failed fails the same way again at
+// once for a while.
+func (e *Engine) PolicyModule(owner string, sum [32]byte, lim PluginLimits, module func() ([]byte, error)) (*wasm.Policy, error) {
+	p, err := e.load(owner, sum, lim, func() ([]byte, error) {
 		bin, err := module()
 		if err == nil && sha256.Sum256(bin) != sum {
 			err = fmt.Errorf("the module's content does not hash to sha256:%x", sum)
@@ -142,14 +147,14 @@ func (e *Engine) PolicyModule(sum [32]byte, lim PluginLimits, module func() ([]b
 	return p, nil
 }
 
-// load returns the policy of the module with SHA-256 sum under lim: the loaded one, the result of the
+// load returns owner's policy of the module with SHA-256 sum under lim: the loaded one, the result of the
 // load running now (waiting for it), the remembered failure, or a new load with read's bytes.
-func (e *Engine) load(sum [32]byte, lim PluginLimits, read func() ([]byte, error)) (*wasm.Policy, error) {
+func (e *Engine) load(owner string, sum [32]byte, lim PluginLimits, read func() ([]byte, error)) (*wasm.Policy, error) {
 	rt, rl, err := e.pluginRuntime(lim)
 	if err != nil {
 		return nil, err
 	}
-	key := loadKey{sum, rl}
+	key := loadKey{owner, sum, rl}
 	ps := &e.policies
 	ps.mu.Lock()
 	l := ps.loads[key]
@@ -170,22 +175,22 @@ func (e *Engine) load(sum [32]byte, lim PluginLimits, read func() ([]byte, error
 	ps.mu.Unlock()
 
 	bin, err := read()
+	var p *wasm.Policy
 	if err == nil {
-		l.p, l.err = e.newPolicy(rt, bin)
-	} else {
-		l.err = err
+		p, err = e.newPolicy(rt, bin)
 	}
-	if l.err != nil {
-		ps.mu.Lock()
+	ps.mu.Lock() // readers look at l.err under mu
+	l.p, l.err = p, err
+	if err != nil {
 		l.failedAt = time.Now()
 		ps.failed = append(ps.failed, key)
 		if len(ps.failed) > maxFailedLoads {
 			ps.forget(ps.failed[0])
 		}
-		ps.mu.Unlock()
 	}
 	close(l.done)
-	return l.p, l.err
+	ps.mu.Unlock()
+	return p, err
 }
 
 // forget drops a failed load from the memory; the caller holds mu.

@@ -30,7 +30,8 @@ func openLimited(t *testing.T, dir string, initTimeout time.Duration) *Engine {
 
 // A plugin whose ctl_init loops holds up only the callers of that plugin: another plugin loads meanwhile;
 // the looping one fails after the init timeout with an error that says so, and fails again at once
-// afterwards (remembered by content); concurrent callers of one module share one load.
+// afterwards (remembered by content); concurrent callers of one module share one load, and two owners
+// of one module do not share its instances.
 func TestPolicyLoadsDoNotWaitForEachOther(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "ban.wasm"), readConformance(t, "c"), 0o644); err != nil {
@@ -46,7 +47,7 @@ func TestPolicyLoadsDoNotWaitForEachOther(t *testing.T) {
 	looping := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		_, err := e.PolicyModule(sum, PluginLimits{}, func() ([]byte, error) { return loop, nil })
+		_, err := e.PolicyModule("t", sum, PluginLimits{}, func() ([]byte, error) { return loop, nil })
 		looping <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
@@ -65,7 +66,7 @@ func TestPolicyLoadsDoNotWaitForEachOther(t *testing.T) {
 	}
 	var reads atomic.Int32
 	again := time.Now()
-	_, err2 := e.PolicyModule(sum, PluginLimits{}, func() ([]byte, error) { reads.Add(1); return loop, nil })
+	_, err2 := e.PolicyModule("t", sum, PluginLimits{}, func() ([]byte, error) { reads.Add(1); return loop, nil })
 	if took := time.Since(again); err2 == nil || err2.Error() != err.Error() || took > initTimeout/4 || reads.Load() != 0 {
 		t.Errorf("the second load of the failed module: %v after %v, %d reads; want the same error at once", err2, took, reads.Load())
 	}
@@ -76,7 +77,7 @@ func TestPolicyLoadsDoNotWaitForEachOther(t *testing.T) {
 	got := make([]*wasm.Policy, 6)
 	for i := range got {
 		wg.Go(func() {
-			p, err := e.PolicyModule(csum, PluginLimits{}, func() ([]byte, error) { reads.Add(1); return conf, nil })
+			p, err := e.PolicyModule("t", csum, PluginLimits{}, func() ([]byte, error) { reads.Add(1); return conf, nil })
 			if err != nil {
 				t.Error(err)
 			}
@@ -92,7 +93,11 @@ func TestPolicyLoadsDoNotWaitForEachOther(t *testing.T) {
 	if reads.Load() != 1 {
 		t.Errorf("one module was read %d times by concurrent callers", reads.Load())
 	}
-	if _, err := e.PolicyModule(sha256.Sum256([]byte("other")), PluginLimits{}, func() ([]byte, error) { return conf, nil }); !errors.Is(err, ErrBadPlugin) ||
+	other, err := e.PolicyModule("u", csum, PluginLimits{}, func() ([]byte, error) { return conf, nil })
+	if err != nil || other == got[0] {
+		t.Errorf("two owners of one module share its instances: %v", err)
+	}
+	if _, err := e.PolicyModule("t", sha256.Sum256([]byte("other")), PluginLimits{}, func() ([]byte, error) { return conf, nil }); !errors.Is(err, ErrBadPlugin) ||
 		!strings.Contains(err.Error(), "does not hash") {
 		t.Errorf("content that does not match its hash: %v", err)
 	}
@@ -122,7 +127,7 @@ func TestPolicyLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := e.PolicyModule(sha256.Sum256(bin), PluginLimits{StepTimeout: 20 * time.Millisecond}, func() ([]byte, error) { return bin, nil })
+	p, err := e.PolicyModule("t", sha256.Sum256(bin), PluginLimits{StepTimeout: 20 * time.Millisecond}, func() ([]byte, error) { return bin, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
