@@ -137,3 +137,33 @@ func TestPolicyLimits(t *testing.T) {
 		t.Errorf("a looping step under a 20ms limit: %v", err)
 	}
 }
+
+// The memory of failed loads keeps the last maxFailedLoads: a failure fails again without a read until
+// that many newer ones push it out.
+func TestFailedLoadsBounded(t *testing.T) {
+	rt, err := wasm.NewRuntime(context.Background(), wasm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{pluginRT: rt}
+	reads := 0
+	unreadable := func() ([]byte, error) { reads++; return nil, errors.New("unreadable") }
+	key := func(i int) [32]byte { return [32]byte{byte(i), byte(i >> 8)} }
+	for i := range maxFailedLoads + 1 {
+		if _, err := e.load("t", key(i), PluginLimits{}, unreadable); err == nil {
+			t.Fatal("a load that cannot read its module succeeded")
+		}
+	}
+	reads = 0
+	e.load("t", key(1), PluginLimits{}, unreadable)
+	if reads != 0 {
+		t.Errorf("a remembered failure read its module again")
+	}
+	e.load("t", key(0), PluginLimits{}, unreadable)
+	if reads != 1 {
+		t.Errorf("the oldest failure, past the bound, was still remembered (%d reads)", reads)
+	}
+	if n := len(e.policies.failed); n != maxFailedLoads {
+		t.Errorf("%d failures remembered, want %d", n, maxFailedLoads)
+	}
+}
