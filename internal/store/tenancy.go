@@ -15,6 +15,7 @@ import (
 // TenancyStart is where StartTenancy's tenancy came from.
 type TenancyStart int
 
+// The sources of StartTenancy's tenancy.
 const (
 	TenancyFromFile    TenancyStart = iota // the store had none: the file's, now saved
 	TenancyFromStore                       // the file has not changed since: the store's, with the admin API's changes
