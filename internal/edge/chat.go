@@ -9,7 +9,6 @@ import (
 
 	"github.com/wasmoe/wasmoe/internal/host/chat"
 	"github.com/wasmoe/wasmoe/internal/host/engine"
-	"github.com/wasmoe/wasmoe/internal/tenant"
 )
 
 // chatRequest is the body of POST /v1/chat/completions.
@@ -140,11 +139,11 @@ func (r *chatRequest) check(g *generation) *apiError {
 // chatCompletions answers POST /v1/chat/completions.
 func (s *Server) chatCompletions(ctx *fasthttp.RequestCtx) { s.serveJob(ctx, s.chatJob) }
 
-// chatJob builds the job of tenant t's chat request: the conversation rendered by the model's template
-// and tokenized, with response_format's schema in the built-in plugin's config.
-func (s *Server) chatJob(body []byte, t *tenant.Tenant) (*job, *apiError) {
+// chatJob builds the job of a chat request: the conversation rendered by the model's template and
+// tokenized, with response_format's schema in the built-in plugin's config.
+func (s *Server) chatJob(ctx *fasthttp.RequestCtx) (*job, *apiError) {
 	var req chatRequest
-	sv, gen, e := s.open(body, t, &req)
+	sv, gen, e := s.open(ctx, &req)
 	if e != nil {
 		return nil, e
 	}

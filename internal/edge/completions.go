@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/wasmoe/wasmoe/internal/tenant"
 )
 
 // completionRequest is the body of POST /v1/completions.
@@ -55,11 +53,10 @@ func (r *completionRequest) check(*generation) *apiError {
 // completions answers POST /v1/completions.
 func (s *Server) completions(ctx *fasthttp.RequestCtx) { s.serveJob(ctx, s.completionJob) }
 
-// completionJob builds the job of tenant t's completion request: its prompt's token ids, given or
-// tokenized.
-func (s *Server) completionJob(body []byte, t *tenant.Tenant) (*job, *apiError) {
+// completionJob builds the job of a completion request: its prompt's token ids, given or tokenized.
+func (s *Server) completionJob(ctx *fasthttp.RequestCtx) (*job, *apiError) {
 	var req completionRequest
-	sv, gen, e := s.open(body, t, &req)
+	sv, gen, e := s.open(ctx, &req)
 	if e != nil {
 		return nil, e
 	}

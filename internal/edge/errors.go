@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -98,4 +99,16 @@ func writeError(ctx *fasthttp.RequestCtx, e *apiError) {
 		ctx.Response.Header.Set("Retry-After", "1")
 	}
 	ctx.SetBody(appendError(nil, e))
+}
+
+// writeJSON makes v's JSON the response, with status.
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(ctx, errInternal)
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType(contentJSON)
+	ctx.SetBody(b)
 }

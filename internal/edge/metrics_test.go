@@ -296,7 +296,9 @@ func TestTenantLabels(t *testing.T) {
 	cfg.Logger, cfg.MaxTenantLabels = quiet, 2
 	s := NewServer(cfg, f)
 	for _, tenant := range []string{"a", "b", "c", "a"} {
-		j, e := s.completionJob([]byte(`{"prompt":[1,2,3],"max_tokens":1}`), nil)
+		var req fasthttp.RequestCtx
+		req.Request.SetBodyString(`{"prompt":[1,2,3],"max_tokens":1}`)
+		j, e := s.completionJob(&req)
 		if e != nil {
 			t.Fatal(e)
 		}

@@ -1,10 +1,6 @@
 package edge
 
-import (
-	"github.com/valyala/fasthttp"
-
-	"github.com/wasmoe/wasmoe/internal/tenant"
-)
+import "github.com/valyala/fasthttp"
 
 // endpointRequest is the body of a generating endpoint (chatRequest, completionRequest): the fields
 // every such endpoint shares, and the endpoint's own.
@@ -19,11 +15,11 @@ type endpointRequest interface {
 // common returns the shared fields of the request that embeds r.
 func (r *commonRequest) common() *commonRequest { return r }
 
-// open takes a generating endpoint's request up to its prompt: it decodes body into req, picks the model
-// the request names, validates the shared fields (and max_tokens against tenant t's limit), then the
-// endpoint's own, and loads the plugin the request asks for.
-func (s *Server) open(body []byte, t *tenant.Tenant, req endpointRequest) (*served, *generation, *apiError) {
-	if e := decodeJSON(body, req); e != nil {
+// open takes a generating endpoint's request up to its prompt: it decodes the body into req, picks the model
+// the request names, validates the shared fields (and max_tokens against the caller's tenant's limit),
+// then the endpoint's own, and loads the plugin the request asks for, among the tenant's own.
+func (s *Server) open(ctx *fasthttp.RequestCtx, req endpointRequest) (*served, *generation, *apiError) {
+	if e := decodeJSON(ctx.PostBody(), req); e != nil {
 		return nil, nil, e
 	}
 	c := req.common()
@@ -33,13 +29,13 @@ func (s *Server) open(body []byte, t *tenant.Tenant, req endpointRequest) (*serv
 	}
 	gen, e := c.validate(s.cfg.DefaultMaxTokens, sv.info.VocabSize)
 	if e == nil {
-		e = capMaxTokens(t, c, gen)
+		e = capMaxTokens(tenantOf(ctx), c, gen)
 	}
 	if e == nil {
 		e = req.check(gen)
 	}
 	if e == nil {
-		e = s.resolvePlugin(sv, gen)
+		e = s.resolvePlugin(ctx, sv, gen)
 	}
 	if e != nil {
 		return nil, nil, e
@@ -47,14 +43,14 @@ func (s *Server) open(body []byte, t *tenant.Tenant, req endpointRequest) (*serv
 	return sv, gen, nil
 }
 
-// serveJob answers a request to a generating endpoint: build turns the request body, sent by the caller's
-// tenant, into a job, which then runs; an error from build is the response. A draining server answers 503.
-func (s *Server) serveJob(ctx *fasthttp.RequestCtx, build func(body []byte, t *tenant.Tenant) (*job, *apiError)) {
+// serveJob answers a request to a generating endpoint: build turns the request into a job, which then
+// runs; an error from build is the response. A draining server answers 503.
+func (s *Server) serveJob(ctx *fasthttp.RequestCtx, build func(*fasthttp.RequestCtx) (*job, *apiError)) {
 	if s.drained.Load() {
 		writeError(ctx, errDraining)
 		return
 	}
-	j, e := build(ctx.PostBody(), tenantOf(ctx))
+	j, e := build(ctx)
 	if e != nil {
 		writeError(ctx, e)
 		return

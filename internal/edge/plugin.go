@@ -45,10 +45,15 @@ func (g *generation) usePlugin(name string, config []byte, param string) {
 	g.plugin, g.pluginConfig, g.pluginParam = name, config, param
 }
 
-// resolvePlugin loads the generation's plugin, if it has one, from the model.
-func (s *Server) resolvePlugin(sv *served, g *generation) *apiError {
+// resolvePlugin loads the generation's plugin, if it has one: one the caller deployed, or else one of
+// the model's (the plugin directory, the built-in policy).
+func (s *Server) resolvePlugin(ctx *fasthttp.RequestCtx, sv *served, g *generation) *apiError {
 	if g.plugin == "" {
 		return nil
+	}
+	if p, e, ok := s.deployedPolicy(ctx, sv, g); ok {
+		g.policy = p
+		return e
 	}
 	pm, ok := sv.Model.(PluginModel)
 	if !ok {

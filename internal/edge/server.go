@@ -31,6 +31,7 @@ import (
 
 	"github.com/wasmoe/wasmoe/internal/host/chat"
 	"github.com/wasmoe/wasmoe/internal/host/engine"
+	"github.com/wasmoe/wasmoe/internal/store"
 	"github.com/wasmoe/wasmoe/internal/tenant"
 )
 
@@ -58,6 +59,8 @@ type Config struct {
 	// Tenants are who may use the node; nil or a registry without tenants leaves the node open (every
 	// generating request passes), and the admin API needs the registry's admin key.
 	Tenants *tenant.Registry
+	// Store keeps the tenants' deployed plugins (the /v1/plugins API); nil turns deploying off.
+	Store *store.Store
 
 	now func() time.Time // the tenants' quotas' clock; nil: time.Now (tests set a fake one)
 }

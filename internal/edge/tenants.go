@@ -215,15 +215,3 @@ func culprit(body []byte) (string, error) {
 	}
 	return "", nil
 }
-
-// writeJSON makes v's JSON the response, with status.
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		writeError(ctx, errInternal)
-		return
-	}
-	ctx.SetStatusCode(status)
-	ctx.SetContentType(contentJSON)
-	ctx.SetBody(b)
-}

@@ -23,6 +23,8 @@ type wranglerConfig struct {
 		PluginDir string `toml:"PLUGIN_DIR"`
 		// "vllm": /metrics also shows every metric under vLLM's name (--metrics-names).
 		MetricsNames string `toml:"METRICS_NAMES"`
+		// The node's store file: deployed plugins and the tenants; relative to the config file; "" = none.
+		Store string `toml:"STORE"`
 	} `toml:"vars"`
 	Limits struct {
 		MaxQueue       int      `toml:"max_queue"`        // requests waiting for the model before 503

@@ -11,14 +11,19 @@ const usage = `wasmoe — LLM serving at the edge, with decoding in wasm guests
 
 usage:
   wasmoe serve    [--model M.gguf|HF_DIR] [--addr 127.0.0.1:8080] [--config wrangler.toml]   start an edge node
-  wasmoe run      [--model M.gguf|HF_DIR] [--max-tokens N] [--temp T] [--seed S] PROMPT     stream a completion
-  wasmoe eval     --model M.gguf|HF_DIR (--text T | --tokens 1,2,3) [--top K]               next-token probabilities (JSON)
-  wasmoe tokenize (--model M.gguf|HF_DIR | --tokenizer tokenizer.json) [--jsonl] [TEXT]     token ids (JSON)
-  wasmoe inspect  [--json] MODEL.gguf|HF_DIR                                              architecture, parameters, KV cache
-  wasmoe bench    --model M.gguf|HF_DIR [--prompt-tokens N] [--gen-tokens N]                prefill and decode tok/s
-  wasmoe quantize --model IN.gguf|HF_DIR --type Q4_K_M --out OUT.gguf [--threads N]         llama-quantize's presets
+  wasmoe run      [--model M.gguf|HF_DIR] [--max-tokens N] [--temp T] [--seed S] PROMPT      stream a completion
+  wasmoe eval     --model M.gguf|HF_DIR (--text T | --tokens 1,2,3) [--top K]                next-token probabilities (JSON)
+  wasmoe tokenize (--model M.gguf|HF_DIR | --tokenizer tokenizer.json) [--jsonl] [TEXT]      token ids (JSON)
+  wasmoe inspect  [--json] MODEL.gguf|HF_DIR                                                 architecture, parameters, KV cache
+  wasmoe bench    --model M.gguf|HF_DIR [--prompt-tokens N] [--gen-tokens N]                 prefill and decode tok/s
+  wasmoe quantize --model IN.gguf|HF_DIR --type Q4_K_M --out OUT.gguf [--threads N]          llama-quantize's presets
   wasmoe mkmodel  --arch qwen2|llama|deepseek2 --type f32|f16|bf16|q8_0 --vocab V.gguf --out M.gguf [--format hf]
                                                                                              random-weight GGUF model
+  wasmoe deploy   [--url U] [--key K] [--name N] [--tag T] [--message M] [--percent P] FILE.wasm|wrangler.toml
+                                                                                             upload a plugin version
+  wasmoe versions [--url U] [--key K] NAME                                                   a plugin's versions and traffic
+  wasmoe rollback [--url U] [--key K] NAME [VERSION]                                         the previous deployment, or VERSION
+  wasmoe promote  [--url U] [--key K] NAME [VERSION]                                         end a split: VERSION gets 100%
 Run "wasmoe COMMAND -h" for a command's flags.
 `
 
@@ -29,7 +34,7 @@ func main() {
 	}
 	cmds := map[string]func([]string) error{
 		"serve": serve, "run": run, "bench": bench, "eval": eval, "tokenize": tokenize, "mkmodel": mkmodel, "inspect": inspect,
-		"quantize": quantizeCmd,
+		"quantize": quantizeCmd, "deploy": deployCmd, "versions": versionsCmd, "rollback": rollbackCmd, "promote": promoteCmd,
 	}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {

@@ -29,6 +29,7 @@ func serve(args []string) error {
 	ef.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	config := fs.String("config", "", "wrangler.toml to read (flags given on the command line override it)")
+	storePath := fs.String("store", "", "the node's store file (bbolt): deployed plugins and tenants; \"\" turns deploying off")
 	maxQueue := fs.Int("max-queue", 64, "requests waiting for the model before answering 503")
 	fs.IntVar(&ef.parallel, "parallel", 8, "sequences the engine runs at once (the rest wait in the queue)")
 	fs.IntVar(&ef.batchTokens, "batch-tokens", 2048, "tokens one forward step may take, decoding sequences first")
@@ -77,6 +78,7 @@ func serve(args []string) error {
 				*metricsNames = c.Vars.MetricsNames
 			}
 		})
+		apply("store", func() { *storePath = rel(c.Vars.Store) })
 		apply("ctx", func() { ef.ctx = c.Vars.Context })
 		apply("threads", func() { ef.threads = c.Vars.Threads })
 		apply("max-queue", func() {
@@ -129,6 +131,13 @@ func serve(args []string) error {
 	ef.maxQueue = *maxQueue
 	ecfg.WriteTimeout = ef.writeTimeout
 	ecfg.MetricsNames, ecfg.MaxTenantLabels = *metricsNames, *maxTenants
+	if *storePath != "" {
+		st, err := openStore(*storePath, &ecfg)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e, err := ef.open(ctx)

@@ -231,6 +231,7 @@ func (e *Engine) Close() error {
 		for _, m := range e.models {
 			m.Close()
 		}
+		e.policies.closeRuntimes()
 		err = e.model.Close()
 	})
 	return err

@@ -146,3 +146,7 @@ func (r *Runtime) compile(ctx context.Context, bin []byte, k kind) (compiledModu
 	}
 	return cm, nil
 }
+
+// Config returns the runtime's configuration, defaults filled in: what a runtime with other limits
+// starts from.
+func (r *Runtime) Config() Config { return r.cfg }
