@@ -17,6 +17,7 @@ import (
 	"weak"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
+	"github.com/golang/snappy"
 )
 
 // haveWasmtime says the wasmtime engine is built in (it needs cgo).
@@ -148,17 +149,15 @@ func (e *wasmtimeEngine) compileShared(key [32]byte, bin []byte) (*wasmtime.Modu
 }
 
 // compileCached returns bin's module from its file in the cache directory, or compiles it and writes the
-// file. A file is the serialized module followed by its SHA-256: a file that does not match (torn,
-// corrupt) or that this wasmtime cannot load (another version, other settings) is compiled again and
-// replaced. The directory must be trusted: wasmtime runs the machine code in it.
+// file. A file is the serialized module, snappy-compressed (machine code shrinks to about half), followed
+// by the SHA-256 of the uncompressed module: a file that does not match (torn, corrupt) or that this
+// wasmtime cannot load (another version, other settings) is compiled again and replaced. The directory
+// must be trusted: wasmtime runs the machine code in it.
 func (b *wasmtimeBackend) compileCached(key [32]byte, bin []byte) (*wasmtime.Module, error) {
-	path := filepath.Join(b.cacheDir, hex.EncodeToString(key[:])+".cwasm")
-	if data, err := os.ReadFile(path); err == nil && len(data) > sha256.Size {
-		body, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
-		if h := sha256.Sum256(body); bytes.Equal(h[:], sum) {
-			if m, err := wasmtime.NewModuleDeserialize(b.e.engine, body); err == nil {
-				return m, nil
-			}
+	path := filepath.Join(b.cacheDir, hex.EncodeToString(key[:])+".cwasm.sz")
+	if body, ok := readCompiled(path); ok {
+		if m, err := wasmtime.NewModuleDeserialize(b.e.engine, body); err == nil {
+			return m, nil
 		}
 	}
 	m, err := wasmtime.NewModule(b.e.engine, bin)
@@ -167,9 +166,30 @@ func (b *wasmtimeBackend) compileCached(key [32]byte, bin []byte) (*wasmtime.Mod
 	}
 	if body, err := m.Serialize(); err == nil {
 		sum := sha256.Sum256(body)
-		writeFileAtomic(path, append(body, sum[:]...)) // best effort: without the file, the next runtime compiles again
+		writeFileAtomic(path, append(snappy.Encode(nil, body), sum[:]...)) // best effort: without the file, the next runtime compiles again
 	}
 	return m, nil
+}
+
+// maxCompiled bounds what a cache file may decompress to: far above any module's machine code.
+const maxCompiled = 1 << 30
+
+// readCompiled reads a compiled module's cache file; ok is false when it is missing, torn or corrupt.
+func readCompiled(path string) (body []byte, ok bool) {
+	data, err := os.ReadFile(path)
+	if err != nil || len(data) <= sha256.Size {
+		return nil, false
+	}
+	packed, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
+	if n, err := snappy.DecodedLen(packed); err != nil || n > maxCompiled {
+		return nil, false
+	}
+	body, err = snappy.Decode(nil, packed)
+	if err != nil {
+		return nil, false
+	}
+	h := sha256.Sum256(body)
+	return body, bytes.Equal(h[:], sum)
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it over path, so that readers

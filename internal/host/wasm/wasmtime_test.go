@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
+
 	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/internal/builtin"
 )
@@ -269,7 +271,7 @@ func TestWasmtimeDiskCache(t *testing.T) {
 	sub := filepath.Join(dir, "wasmtime")
 	fileOf := func(bin []byte) string {
 		k := sha256.Sum256(bin)
-		return filepath.Join(sub, hex.EncodeToString(k[:])+".cwasm")
+		return filepath.Join(sub, hex.EncodeToString(k[:])+".cwasm.sz")
 	}
 	compile := func(bin []byte) (compiledModule, time.Duration) {
 		r := newRuntimeConfig(t, cfg)
@@ -297,6 +299,15 @@ func TestWasmtimeDiskCache(t *testing.T) {
 	t.Logf("sampler: compiled in %v, loaded from the cache in %v", cold, warm)
 	if got := files(); len(got) != 1 || got[0] != filepath.Base(fileOf(builtin.Sampler)) {
 		t.Fatalf("cache holds %v, want the sampler's file alone", got)
+	}
+	// The file is the compiled module, snappy-compressed, then the module's SHA-256.
+	data, err := os.ReadFile(fileOf(builtin.Sampler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := snappy.Decode(nil, data[:len(data)-sha256.Size])
+	if sum := sha256.Sum256(body); err != nil || !bytes.Equal(sum[:], data[len(data)-sha256.Size:]) || len(data) >= len(body) {
+		t.Fatalf("cache file of %d bytes: not a smaller snappy block of the module (%d bytes) and its hash: %v", len(data), len(body), err)
 	}
 
 	// Plant the test module's file under the sampler's name: a runtime that reads the file gets it.
