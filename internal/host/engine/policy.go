@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -28,6 +29,10 @@ const (
 	failedLoadTTL  = 10 * time.Minute
 )
 
+// maxLoadedPolicies bounds the plugins kept loaded (each with its pool of instances, every owner's and
+// version's counted apart): past it, the least recently used is closed, and loads again when named.
+const maxLoadedPolicies = 64
+
 // PluginLimits tighten the plugin runtime's limits (Config.PluginRuntime's) for one plugin, e.g. a
 // tenant's: each non-zero field that is below the runtime's applies. Zero fields ask for nothing.
 type PluginLimits struct {
@@ -45,13 +50,14 @@ type policies struct {
 	loads    map[loadKey]*policyLoad         // every load, done or running, by content and limits
 	failed   []loadKey                       // failed loads, oldest first
 	runtimes map[runtimeLimits]*wasm.Runtime // runtimes with tighter limits than the plugin runtime's
+	max      int                             // loaded plugins kept; 0 = maxLoadedPolicies (tests set fewer)
 }
 
 // namedPolicy is a plugin directory file's policy, with what identified the file's content.
 type namedPolicy struct {
-	p    *wasm.Policy
-	size int64 // of the file it came from, to notice a replaced plugin
-	mod  int64 // its modification time
+	l    *policyLoad // its load, whose use keeps it loaded
+	size int64       // of the file it came from, to notice a replaced plugin
+	mod  int64       // its modification time
 }
 
 // loadKey names one load: a module's content under a runtime's limits, for one owner ("" for the
@@ -76,6 +82,7 @@ type policyLoad struct {
 	p        *wasm.Policy
 	err      error
 	failedAt time.Time
+	used     time.Time // when it was last asked for, for evicting the least recently used
 }
 
 // Policy returns the policy plugin called name: BuiltinPolicy, or name.wasm in Config.PluginDir, under
@@ -104,15 +111,17 @@ func (e *Engine) Policy(name string) (*wasm.Policy, error) {
 	ps := &e.policies
 	ps.mu.Lock()
 	np := ps.byName[name]
-	ps.mu.Unlock()
 	if np != nil && np.size == size && np.mod == mod {
-		return np.p, nil
+		np.l.used = time.Now()
+		ps.mu.Unlock()
+		return np.l.p, nil
 	}
+	ps.mu.Unlock()
 	bin, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: plugin %q: cannot read %s.wasm", ErrBadPlugin, name, name)
 	}
-	p, err := e.load("", sha256.Sum256(bin), PluginLimits{}, func() ([]byte, error) { return bin, nil })
+	l, err := e.loadEntry("", sha256.Sum256(bin), PluginLimits{}, func() ([]byte, error) { return bin, nil })
 	if err != nil {
 		return nil, fmt.Errorf("%w: plugin %q: %v", ErrBadPlugin, name, err)
 	}
@@ -120,9 +129,9 @@ func (e *Engine) Policy(name string) (*wasm.Policy, error) {
 	if ps.byName == nil {
 		ps.byName = map[string]*namedPolicy{}
 	}
-	ps.byName[name] = &namedPolicy{p: p, size: size, mod: mod}
+	ps.byName[name] = &namedPolicy{l: l, size: size, mod: mod}
 	ps.mu.Unlock()
-	return p, nil
+	return l.p, nil
 }
 
 // builtinSum is the SHA-256 of the built-in policy.
@@ -150,6 +159,15 @@ func (e *Engine) PolicyModule(owner string, sum [32]byte, lim PluginLimits, modu
 // load returns owner's policy of the module with SHA-256 sum under lim: the loaded one, the result of the
 // load running now (waiting for it), the remembered failure, or a new load with read's bytes.
 func (e *Engine) load(owner string, sum [32]byte, lim PluginLimits, read func() ([]byte, error)) (*wasm.Policy, error) {
+	l, err := e.loadEntry(owner, sum, lim, read)
+	if err != nil {
+		return nil, err
+	}
+	return l.p, nil
+}
+
+// loadEntry is load, returning the load itself.
+func (e *Engine) loadEntry(owner string, sum [32]byte, lim PluginLimits, read func() ([]byte, error)) (*policyLoad, error) {
 	rt, rl, err := e.pluginRuntime(lim)
 	if err != nil {
 		return nil, err
@@ -163,11 +181,12 @@ func (e *Engine) load(owner string, sum [32]byte, lim PluginLimits, read func() 
 		l = nil
 	}
 	if l != nil {
+		l.used = time.Now()
 		ps.mu.Unlock()
 		<-l.done
-		return l.p, l.err
+		return l, l.err
 	}
-	l = &policyLoad{done: make(chan struct{})}
+	l = &policyLoad{done: make(chan struct{}), used: time.Now()}
 	if ps.loads == nil {
 		ps.loads = map[loadKey]*policyLoad{}
 	}
@@ -189,8 +208,42 @@ func (e *Engine) load(owner string, sum [32]byte, lim PluginLimits, read func() 
 		}
 	}
 	close(l.done)
+	var evicted *wasm.Policy
+	if err == nil {
+		evicted = ps.evict()
+	}
 	ps.mu.Unlock()
-	return p, err
+	if evicted != nil {
+		evicted.Close() // requests holding its instances finish; they are closed as they come back
+	}
+	return l, err
+}
+
+// evict drops the least recently used loaded plugin when more than the bound (maxLoadedPolicies) are
+// loaded, other than the built-in policy, and returns it for closing; the caller holds mu.
+func (ps *policies) evict() *wasm.Policy {
+	loaded, oldest := 0, loadKey{}
+	var lru *policyLoad
+	builtinKey := builtinSum()
+	for k, l := range ps.loads {
+		if l.p == nil || (k.owner == "" && k.sum == builtinKey) {
+			continue // loading, failed, or the built-in policy
+		}
+		loaded++
+		if lru == nil || l.used.Before(lru.used) {
+			lru, oldest = l, k
+		}
+	}
+	if max := cmp.Or(ps.max, maxLoadedPolicies); loaded <= max {
+		return nil
+	}
+	delete(ps.loads, oldest)
+	for name, np := range ps.byName {
+		if np.l == lru {
+			delete(ps.byName, name)
+		}
+	}
+	return lru.p
 }
 
 // forget drops a failed load from the memory; the caller holds mu.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,5 +166,36 @@ func TestFailedLoadsBounded(t *testing.T) {
 	}
 	if n := len(e.policies.failed); n != maxFailedLoads {
 		t.Errorf("%d failures remembered, want %d", n, maxFailedLoads)
+	}
+}
+
+// Past the bound on loaded plugins (maxLoadedPolicies; 3 here), the least recently used is closed: naming it again loads it
+// again (its module is read again), while one used since stays loaded.
+func TestLoadedPoliciesEvictLeastRecentlyUsed(t *testing.T) {
+	e := openTiny(t, Config{GuestPool: 1})
+	const max = 3
+	e.policies.max = max
+	conf := readConformance(t, "c")
+	salted := func(i int) []byte { // a custom section (id 0, size, name "s") makes each module distinct
+		salt := fmt.Sprintf("%04d", i)
+		return append(append([]byte(nil), conf...), append([]byte{0, byte(2 + len(salt)), 1, 's'}, salt...)...)
+	}
+	reads := make([]int, max+1)
+	load := func(i int) {
+		t.Helper()
+		bin := salted(i)
+		if _, err := e.PolicyModule("t", sha256.Sum256(bin), PluginLimits{}, func() ([]byte, error) { reads[i]++; return bin, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range max {
+		load(i)
+	}
+	load(0) // plugin 0 is now the most recently used; plugin 1 the least
+	load(max)
+	load(0)
+	load(1)
+	if reads[0] != 1 || reads[1] != 2 {
+		t.Fatalf("module reads: plugin 0 (used again) %d, want 1; plugin 1 (least recently used) %d, want 2", reads[0], reads[1])
 	}
 }

@@ -103,6 +103,11 @@ func tokenTable(m *PolicyModel) []byte {
 	return b
 }
 
+// Close releases the policy's instances: the idle ones now, those requests hold when they give them back.
+// A request that acquires the policy after Close still runs, on an instance started for it and closed
+// after it.
+func (p *Policy) Close() { p.p.close() }
+
 // Limits are the limits the policy's requests run under.
 func (p *Policy) Limits() Limits { return p.limits }
 

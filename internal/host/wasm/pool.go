@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 )
 
@@ -18,6 +19,9 @@ type pool struct {
 	idle    chan *instance // initialised instances not in use
 	created atomic.Int64   // instances alive now
 	seeds   atomic.Uint64  // random seed of the next instance
+
+	mu     sync.Mutex // orders put's return to idle against close
+	closed bool       // close was called: instances given back are closed, none kept
 }
 
 func newPool(r *Runtime, cm compiledModule, size int, init func(context.Context, *instance) error) *pool {
@@ -61,17 +65,43 @@ func (p *pool) start(ctx context.Context) (*instance, error) {
 	return inst, nil
 }
 
-// put gives an instance back and frees its slot; a broken or oversized instance is closed instead.
+// put gives an instance back and frees its slot; a broken or oversized instance, or any instance once the
+// pool is closed, is closed instead.
 func (p *pool) put(inst *instance) {
-	if inst.broken || inst.oversized() {
-		inst.close(context.Background())
-		p.created.Add(-1)
-	} else {
+	p.mu.Lock()
+	keep := !inst.broken && !inst.oversized() && !p.closed
+	if keep {
 		inst.log.reset()
 		inst.used = 0
 		p.idle <- inst
 	}
+	p.mu.Unlock()
+	if !keep {
+		inst.close(context.Background())
+		p.created.Add(-1)
+	}
 	<-p.slots
+}
+
+// close closes the idle instances and makes put close every instance given back from now on; callers
+// holding an instance finish with it. A closed pool still serves: get then starts a fresh instance.
+func (p *pool) close() {
+	p.mu.Lock()
+	p.closed = true
+	var drained []*instance
+	for more := true; more; {
+		select {
+		case inst := <-p.idle: // get takes idle instances without the lock: never wait for one
+			drained = append(drained, inst)
+		default:
+			more = false
+		}
+	}
+	p.mu.Unlock()
+	for _, inst := range drained {
+		inst.close(context.Background())
+		p.created.Add(-1)
+	}
 }
 
 // live is the number of instances that exist now.
