@@ -3,6 +3,7 @@ package edge
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -44,14 +45,10 @@ func firstByte(ctx context.Context, url, key, body string) (time.Duration, error
 	return first, sc.Err()
 }
 
-// TestFairShareHTTP: tenant a keeps 32 streamed completions in flight while tenant b sends one at a time;
-// b's time to first token p99 stays within twice that of b alone (the engine's fair share, reached
-// through keys, not arrival order). A run on this shared machine may be disturbed, so the comparison gets
-// three tries, each against the quietest p99 of b alone so far.
-func TestFairShareHTTP(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a real engine under a flood")
-	}
+// twoTenants serves the real engine on a tiny qwen2 model with a 32k vocabulary to tenants a and b (keys
+// "key-a" and "key-b"), two sequences at once, and returns it with the server's URL.
+func twoTenants(t *testing.T) (*engine.Engine, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "tiny.gguf")
 	if err := modelgen.WriteFile(modelgen.Tiny("qwen2", kernels.Q8_0), testutil.Vocab(t, "ggml-vocab-deepseek-coder.gguf"), path); err != nil {
 		t.Fatal(err)
@@ -72,6 +69,18 @@ func TestFairShareHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, url := startServer(t, Config{Tenants: reg}, e)
+	return e, url
+}
+
+// TestFairShareHTTP: tenant a keeps 32 streamed completions in flight while tenant b sends one at a time;
+// b's time to first token p99 stays within twice that of b alone (the engine's fair share, reached
+// through keys, not arrival order). A run on this shared machine may be disturbed, so the comparison gets
+// three tries, each against the quietest p99 of b alone so far.
+func TestFairShareHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real engine under a flood")
+	}
+	e, url := twoTenants(t)
 	<-e.Warmed()
 	light := `{"prompt":[11,12,13,14,15,16,17,18],"max_tokens":2,"temperature":0,"ignore_eos":true,"stream":true}`
 	ttfts := func(n int) time.Duration {
@@ -114,4 +123,52 @@ func TestFairShareHTTP(t *testing.T) {
 		}
 	}
 	t.Errorf("b's time to first token p99 beside a's 32 clients is %v, alone %v: more than twice", loaded, alone)
+}
+
+// cachedTokens posts a completion as the holder of key and returns its usage's cached prompt tokens.
+func cachedTokens(t *testing.T, url, key, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/v1/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Usage struct {
+			Details struct {
+				Cached int `json:"cached_tokens"`
+			} `json:"prompt_tokens_details"`
+		} `json:"usage"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d: %v", resp.StatusCode, err)
+	}
+	return out.Usage.Details.Cached
+}
+
+// TestPrefixCachePerTenantHTTP: a tenant's repeated prompt is served from the prefix cache; the same
+// prompt from another tenant is not (a hit would tell it, by its speed, what the first one asked).
+func TestPrefixCachePerTenantHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real engine")
+	}
+	_, url := twoTenants(t)
+	ids := make([]string, 40)
+	for i := range ids {
+		ids[i] = fmt.Sprint(300 + i)
+	}
+	body := `{"prompt":[` + strings.Join(ids, ",") + `],"max_tokens":1}`
+	for i, want := range []int{0, 32} { // two whole blocks of 16 positions
+		if got := cachedTokens(t, url, "key-a", body); got != want {
+			t.Fatalf("a's request %d: %d cached tokens, want %d", i+1, got, want)
+		}
+	}
+	if got := cachedTokens(t, url, "key-b", body); got != 0 {
+		t.Fatalf("b reused %d tokens of a's prompt", got)
+	}
+	if got := cachedTokens(t, url, "key-b", body); got != 32 {
+		t.Fatalf("b's own repeat: %d cached tokens, want 32", got)
+	}
 }
