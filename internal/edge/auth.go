@@ -15,6 +15,7 @@ const (
 	anyone    access = iota // probes: health, readiness, metrics
 	tenantKey               // a tenant's key, or anyone when the node has no tenants
 	adminKey                // the admin key (Config.Tenants' [admin]); without one configured, nobody
+	operator                // anyone on an open node, else the admin key: /metrics, which shows every tenant
 )
 
 // tenantValue is the request's user-value key under which authorize leaves the caller's tenant.
@@ -53,6 +54,16 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx, a access) *apiError {
 		}
 		if t != nil {
 			ctx.SetUserValue(tenantValue, t)
+		}
+		return nil
+	case operator:
+		switch {
+		case reg == nil || reg.Open():
+			return nil
+		case len(auth) == 0:
+			return errNoKey
+		case !reg.IsAdmin(auth):
+			return errNotAdmin
 		}
 		return nil
 	case adminKey:

@@ -59,6 +59,10 @@ func TestAuthorize(t *testing.T) {
 		{"", "GET", "/v1/models", 401, "missing_api_key"},
 		{"Bearer acme-key", "GET", "/v1/models", 200, ""},
 		{"", "GET", "/health", 200, ""}, // probes need no key
+		{"", "GET", "/ready", 200, ""},
+		{"", "GET", "/metrics", 401, "missing_api_key"}, // every tenant's traffic: the operator's only
+		{"Bearer acme-key", "GET", "/metrics", 403, "forbidden"},
+		{"Bearer root", "GET", "/metrics", 200, ""},
 	} {
 		r := callAs(s, c.auth, c.method, c.path, body)
 		if r.status != c.status {

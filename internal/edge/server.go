@@ -194,7 +194,7 @@ var routes = map[string]route{
 	"/models":              {fasthttp.MethodGet, tenantKey, (*Server).listModels},
 	"/health":              {fasthttp.MethodGet, anyone, (*Server).health},
 	"/ready":               {fasthttp.MethodGet, anyone, (*Server).ready},
-	"/metrics":             {fasthttp.MethodGet, anyone, (*Server).serveMetrics},
+	"/metrics":             {fasthttp.MethodGet, operator, (*Server).serveMetrics},
 	"/admin/tenants":       {fasthttp.MethodGet, adminKey, (*Server).listTenants},
 }
 

@@ -87,9 +87,14 @@ func (r *Registry) Persist(save func(Config) error) {
 	r.persist = save
 }
 
-// Open reports whether the node has no tenants: then anyone who reaches it may generate, as before
-// tenancy existed.
-func (r *Registry) Open() bool { return len(r.snap.Load().byName) == 0 }
+// Open reports whether the node has no tenants and no admin key: then anyone who reaches it may generate,
+// as before tenancy existed.
+func (r *Registry) Open() bool { return r.snap.Load().open() }
+
+// open reports whether the snapshot leaves the node open: no tenants and no admin key. A node with an
+// admin key stays closed when its last tenant is deleted (only the admin may then use it): deleting
+// tenants must never open a node to anyone who reaches it.
+func (s *snapshot) open() bool { return len(s.byName) == 0 && s.cfg.Admin.KeySHA256 == "" }
 
 // HasAdmin reports whether an admin key is configured (without one the admin API is off).
 func (r *Registry) HasAdmin() bool { return r.snap.Load().cfg.Admin.KeySHA256 != "" }
@@ -98,7 +103,7 @@ func (r *Registry) HasAdmin() bool { return r.snap.Load().cfg.Admin.KeySHA256 !=
 // open node it returns nil and no error whatever the header says.
 func (r *Registry) Authenticate(authorization []byte) (*Tenant, error) {
 	s := r.snap.Load()
-	if len(s.byName) == 0 {
+	if s.open() {
 		return nil, nil
 	}
 	key, ok := bearer(authorization)

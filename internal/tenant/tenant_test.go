@@ -243,3 +243,31 @@ func TestFieldError(t *testing.T) {
 		}
 	}
 }
+
+// Deleting the last tenant of a node with an admin key leaves it closed: nobody but the admin gets in.
+// Only a node with neither tenants nor an admin key is open.
+func TestDeletingLastTenantKeepsNodeClosed(t *testing.T) {
+	r := exampleRegistry(t)
+	if err := r.Delete("acme"); err != nil {
+		t.Fatal(err)
+	}
+	if r.Open() {
+		t.Fatal("deleting the last tenant opened the node")
+	}
+	if ten, err := r.Authenticate(nil); ten != nil || !errors.Is(err, ErrMissingKey) {
+		t.Fatalf("no key after the last tenant went: %v, %v", ten, err)
+	}
+	if ten, err := r.Authenticate([]byte("Bearer abc")); ten != nil || !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("the deleted tenant's key: %v, %v", ten, err)
+	}
+	if !r.IsAdmin([]byte("Bearer admin")) {
+		t.Fatal("the admin lost access")
+	}
+	adminOnly, err := New(Config{Admin: Admin{KeySHA256: shaAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if adminOnly.Open() {
+		t.Fatal("a node with an admin key and no tenants is open")
+	}
+}

@@ -94,6 +94,13 @@ key_sha256 = ["`+sha256Hex("beta-key")+`"]
 			t.Errorf("start line of an open node %q", got)
 		}
 	}
+	adminOnly, err := (&wranglerConfig{Admin: tenant.Admin{KeySHA256: sha256Hex("root")}}).tenancy(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tenancyLine(adminOnly); got != "no tenants yet: only the admin key may use the node until the admin API adds some" {
+		t.Errorf("start line of a node with an admin key alone %q", got)
+	}
 
 	os.WriteFile(path, []byte("[[tenants]]\nname = \"acme\"\nkey_sha256 = [\""+sha256Hex("a")+"\", \"abc\"]\n"), 0o644)
 	if c, err = readWrangler(path); err != nil {

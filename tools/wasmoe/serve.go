@@ -180,15 +180,15 @@ func serve(args []string) error {
 
 // tenancyLine says who may use the node: the tenants, who need a key, or anyone.
 func tenancyLine(reg *tenant.Registry) string {
-	n := 0
-	if reg != nil {
-		n = len(reg.Config().Tenants)
-	}
-	switch n {
-	case 0:
+	if reg == nil || reg.Open() {
 		return "no tenants configured: the node is open to anyone who reaches it"
+	}
+	switch n := len(reg.Config().Tenants); n {
+	case 0:
+		return "no tenants yet: only the admin key may use the node until the admin API adds some"
 	case 1:
 		return "1 tenant; requests need Authorization: Bearer KEY"
+	default:
+		return fmt.Sprintf("%d tenants; requests need Authorization: Bearer KEY", n)
 	}
-	return fmt.Sprintf("%d tenants; requests need Authorization: Bearer KEY", n)
 }

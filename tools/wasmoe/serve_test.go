@@ -256,8 +256,8 @@ func TestServeConfig(t *testing.T) {
 		t.Fatalf("--max-header-bytes 10 accepted or not named: %v\n%s", err, out)
 	}
 	good := filepath.Join(dir, "wrangler.toml")
-	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\nMETRICS_NAMES = \"vllm\"\n[limits]\nmax_header_bytes = 2048\n[[tenants]]\nname = \"acme\"\nkey_sha256 = [%q]\n",
-		filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t), sha256Hex("acme-key"))), 0o644)
+	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\nMETRICS_NAMES = \"vllm\"\n[limits]\nmax_header_bytes = 2048\n[admin]\nkey_sha256 = %q\n[[tenants]]\nname = \"acme\"\nkey_sha256 = [%q]\n",
+		filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t), sha256Hex("root-key"), sha256Hex("acme-key"))), 0o644)
 	s := startServer(t, "--config", good)
 	if !strings.Contains(s.log.String(), "wasmoe: 1 tenant; requests need Authorization: Bearer KEY") {
 		t.Errorf("the start does not say the node needs keys:\n%s", s.log)
@@ -288,7 +288,14 @@ func TestServeConfig(t *testing.T) {
 			t.Fatalf("/ready: %d a minute after start", resp.StatusCode)
 		}
 	}
-	resp2, err := http.Get(s.url + "/metrics")
+	if resp, err := http.Get(s.url + "/metrics"); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("/metrics without the admin key: %v %v", resp, err) // it shows every tenant's traffic
+	} else {
+		resp.Body.Close()
+	}
+	scrape, _ := http.NewRequest("GET", s.url+"/metrics", nil)
+	scrape.Header.Set("Authorization", "Bearer root-key")
+	resp2, err := http.DefaultClient.Do(scrape)
 	if err != nil {
 		t.Fatal(err)
 	}
