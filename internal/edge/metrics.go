@@ -60,9 +60,10 @@ var _ statsModel = (*engine.Engine)(nil)
 // request's pieces reach the edge and when it ends (tracker); the engine's gauges are read at each scrape.
 type metrics struct {
 	reg     *prometheus.Registry
-	vllm    bool    // also show every metric under vLLM's name
-	started float64 // Unix time the server was made: vllm:lora_requests_info's value
-	tenants tenantLabels
+	vllm    bool          // also show every metric under vLLM's name
+	started float64       // Unix time the server was made: vllm:lora_requests_info's value
+	tenants boundedLabels // tenant label values
+	plugins boundedLabels // plugin label values: requests spell plugins as they like (NAME@07, sha256:…)
 
 	promptTokens     *prometheus.CounterVec // model_name, tenant
 	generationTokens *prometheus.CounterVec
@@ -78,7 +79,8 @@ type metrics struct {
 // report Stats), with every request series of each model at zero for the request without a tenant.
 func newMetrics(cfg Config, ids []string, models map[string]*served) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry(), vllm: cfg.MetricsNames == MetricsNamesVLLM,
-		started: float64(time.Now().Unix()), tenants: tenantLabels{max: cfg.MaxTenantLabels, seen: map[string]bool{}}}
+		started: float64(time.Now().Unix()), tenants: boundedLabels{max: cfg.MaxTenantLabels, seen: map[string]bool{}},
+		plugins: boundedLabels{max: maxPluginLabels, seen: map[string]bool{}}}
 	req := []string{"model_name", "tenant"}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricsPrefix + name, Help: help}, append(req, labels...))
@@ -199,26 +201,29 @@ func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// tenantLabels bounds the tenant label's values: the first max tenants seen keep their name, later ones
-// are counted as "other", so a server with many tenants keeps a bounded number of series.
-type tenantLabels struct {
+// maxPluginLabels bounds the plugin label's values.
+const maxPluginLabels = 100
+
+// boundedLabels bounds a label's values: the first max values seen keep their name, later ones are
+// counted as "other", so a server with many tenants or plugins keeps a bounded number of series.
+type boundedLabels struct {
 	mu   sync.Mutex
 	max  int
 	seen map[string]bool
 }
 
-// label is the tenant label of a request of tenant ("" for a request without one).
-func (t *tenantLabels) label(tenant string) string {
-	if tenant == "" {
+// label is the label value of v ("" stays "": no tenant, no plugin).
+func (t *boundedLabels) label(v string) string {
+	if v == "" {
 		return ""
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.seen[tenant] {
+	if !t.seen[v] {
 		if len(t.seen) >= t.max {
 			return otherTenant
 		}
-		t.seen[tenant] = true
+		t.seen[v] = true
 	}
-	return tenant
+	return v
 }

@@ -284,7 +284,7 @@ func TestMetricsVLLMNames(t *testing.T) {
 // TestTenantLabels: the tenant label keeps the first MaxTenantLabels tenants' names and counts the rest
 // as "other"; a job's tenant reaches the engine's request and labels its metrics.
 func TestTenantLabels(t *testing.T) {
-	l := tenantLabels{max: 2, seen: map[string]bool{}}
+	l := boundedLabels{max: 2, seen: map[string]bool{}}
 	for _, c := range []struct{ tenant, want string }{{"a", "a"}, {"", ""}, {"b", "b"}, {"c", "other"}, {"a", "a"}, {"d", "other"}, {"b", "b"}} {
 		if got := l.label(c.tenant); got != c.want {
 			t.Errorf("label(%q) = %q, want %q", c.tenant, got, c.want)
