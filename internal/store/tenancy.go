@@ -60,6 +60,24 @@ func (s *Store) StartTenancy(file tenant.Config) (tenant.Config, TenancyStart, e
 	return out, how, nil
 }
 
+// Tenancy returns the tenancy the store saved last, and whether it has one.
+func (s *Store) Tenancy() (tenant.Config, bool, error) {
+	var out tenant.Config
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		saved := tx.Bucket(bucketTenancy).Get(keyConfig)
+		if saved == nil {
+			return nil
+		}
+		found = true
+		if err := json.Unmarshal(saved, &out); err != nil {
+			return fmt.Errorf("%w: tenancy: %v", ErrCorrupt, err)
+		}
+		return nil
+	})
+	return out, found, err
+}
+
 // SaveTenancy saves a changed tenancy (the admin API's); tenant.Registry.Persist takes it. The file hash
 // stays the one the node started from.
 func (s *Store) SaveTenancy(cfg tenant.Config) error {

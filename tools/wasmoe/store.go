@@ -10,24 +10,28 @@ import (
 )
 
 // openStore opens the node's store at path for the server: it keeps the deployed plugins, and the
-// tenancy from now on. The configuration's tenancy (ecfg.Tenants; none: an open node) is the base; the
-// store's copy replaces it when the file has not changed since the store saved it (it holds the admin
-// API's changes), and the file wins, said on stderr, when it has. Every later change is saved first.
+// tenancy from now on. The configuration file's tenancy (ecfg.Tenants) is the base; the store's copy
+// replaces it when the file has not changed since the store saved it (it holds the admin API's changes),
+// and the file wins, said on stderr, when it has. Without a configuration file (ecfg.Tenants nil) the
+// store's tenancy is used as it is: starting without --config never drops it. Every later change is
+// saved first.
 func openStore(path string, ecfg *edge.Config) (*store.Store, error) {
 	st, err := store.Open(path, store.Limits{})
 	if err != nil {
 		return nil, err
 	}
 	reg := ecfg.Tenants
-	if reg == nil {
-		if reg, err = tenant.New(tenant.Config{}); err != nil {
-			st.Close()
-			return nil, err
+	how := store.TenancyFromStore
+	var cfg tenant.Config
+	if reg == nil { // no configuration file: the store's tenancy, as the admin API left it, or none
+		if cfg, _, err = st.Tenancy(); err == nil {
+			reg, err = tenant.New(cfg)
 		}
-	}
-	cfg, how, err := st.StartTenancy(reg.Config())
-	if err == nil && how == store.TenancyFromStore {
-		err = reg.Replace(cfg)
+	} else {
+		cfg, how, err = st.StartTenancy(reg.Config())
+		if err == nil && how == store.TenancyFromStore {
+			err = reg.Replace(cfg)
+		}
 	}
 	if err != nil {
 		st.Close()

@@ -53,5 +53,19 @@ func TestStoreTenancy(t *testing.T) {
 	if got := names(reg); !slices.Equal(got, []string{"a", "c"}) {
 		t.Errorf("restart with an edited file: %v, want the file's", got)
 	}
+	if _, err := reg.Put(tenant.Tenant{Name: "d", KeySHA256: key(4)}); err != nil {
+		t.Fatal(err)
+	}
 	stop()
+	// Without a configuration file the store's tenancy stands as the admin API left it: the node neither
+	// drops the tenants nor opens.
+	ecfg := edge.Config{}
+	st, err := openStore(path, &ecfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if got := names(ecfg.Tenants); !slices.Equal(got, []string{"a", "c", "d"}) || ecfg.Tenants.Open() {
+		t.Errorf("restart without a file: %v (open %v), want the store's a, c, d", got, ecfg.Tenants.Open())
+	}
 }
