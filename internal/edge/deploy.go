@@ -69,7 +69,7 @@ func (s *Server) deploy(ctx *fasthttp.RequestCtx, st *store.Store, sc scope, nam
 		return
 	}
 	start := time.Now()
-	if e := s.precompile(sc.tenant, b.Module, pluginLimits(sc.limits, b.Manifest.Limits)); e != nil {
+	if e := s.precompile(sc.owner, b.Module, pluginLimits(sc.limits, b.Manifest.Limits)); e != nil {
 		writeError(ctx, e)
 		return
 	}

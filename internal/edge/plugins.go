@@ -35,7 +35,8 @@ func init() {
 // scope is whose plugins a request acts on: the store's tenant name ("" on an open node) and the
 // tenant's limits.
 type scope struct {
-	tenant string
+	tenant string // the store's name for the tenant ("" on an open node)
+	owner  string // the engine's: tenant.Tenant.ID, so a tenant made again under a name gets fresh instances
 	limits tenant.Limits
 }
 
@@ -51,7 +52,7 @@ func (s *Server) pluginScope(ctx *fasthttp.RequestCtx) (*store.Store, scope, *ap
 		return nil, scope{}, errNoStore
 	}
 	if t := tenantOf(ctx); t != nil {
-		return st, scope{t.Name, t.Limits}, nil
+		return st, scope{t.Name, t.ID(), t.Limits}, nil
 	}
 	reg := s.cfg.Tenants
 	if reg == nil || reg.Open() {
@@ -66,7 +67,7 @@ func (s *Server) pluginScope(ctx *fasthttp.RequestCtx) (*store.Store, scope, *ap
 		return nil, scope{}, &apiError{Status: fasthttp.StatusNotFound, Type: typeInvalidRequest, Param: "tenant", Code: "tenant_not_found",
 			Message: fmt.Sprintf("no tenant %q", name)}
 	}
-	return st, scope{t.Name, t.Limits}, nil
+	return st, scope{t.Name, t.ID(), t.Limits}, nil
 }
 
 // storeError turns a store error into the API's: 404, 400, 409 (a limit or a conflict), 413.

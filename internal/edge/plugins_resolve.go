@@ -28,7 +28,7 @@ func (s *Server) deployedPolicy(ctx *fasthttp.RequestCtx, sv *served, g *generat
 	}
 	var sc scope
 	if t := tenantOf(ctx); t != nil {
-		sc = scope{t.Name, t.Limits}
+		sc = scope{t.Name, t.ID(), t.Limits}
 	} else if reg := s.cfg.Tenants; reg != nil && !reg.Open() {
 		return nil, nil, false
 	}
@@ -47,7 +47,7 @@ func (s *Server) deployedPolicy(ctx *fasthttp.RequestCtx, sv *served, g *generat
 	if !isMM {
 		return nil, badRequest(g.pluginParam, "plugin %q: model %q does not run plugins", g.plugin, sv.info.ID), true
 	}
-	p, err := mm.PolicyModule(sc.tenant, r.Sum, pluginLimits(sc.limits, r.Limits), func() ([]byte, error) { return st.Module(sc.tenant, r.Sum) })
+	p, err := mm.PolicyModule(sc.owner, r.Sum, pluginLimits(sc.limits, r.Limits), func() ([]byte, error) { return st.Module(sc.tenant, r.Sum) })
 	if err != nil {
 		if e := pluginLoadError(err, g.pluginParam, fmt.Sprintf("plugin %q", g.plugin)); e != nil {
 			return nil, e, true

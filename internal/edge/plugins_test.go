@@ -26,13 +26,21 @@ type deployModel struct {
 	*fakeModel
 	mu     sync.Mutex
 	limits map[[32]byte]engine.PluginLimits // the limits each module last loaded under
+	owner  string                           // the owner of the last load
+}
+
+// lastOwner is the owner the last plugin was loaded for.
+func (d *deployModel) lastOwner() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.owner
 }
 
 // standIn is the policy deployModel hands out.
 var standIn = &wasm.Policy{}
 
 // PolicyModule reads the module and records its limits, as the engine would load it.
-func (d *deployModel) PolicyModule(_ string, sum [32]byte, lim engine.PluginLimits, module func() ([]byte, error)) (*wasm.Policy, error) {
+func (d *deployModel) PolicyModule(owner string, sum [32]byte, lim engine.PluginLimits, module func() ([]byte, error)) (*wasm.Policy, error) {
 	bin, err := module()
 	if err != nil {
 		return nil, err
@@ -48,7 +56,7 @@ func (d *deployModel) PolicyModule(_ string, sum [32]byte, lim engine.PluginLimi
 	if d.limits == nil {
 		d.limits = map[[32]byte]engine.PluginLimits{}
 	}
-	d.limits[sum] = lim
+	d.limits[sum], d.owner = lim, owner
 	return standIn, nil
 }
 
@@ -271,6 +279,37 @@ func TestPluginIsolation(t *testing.T) {
 	}
 	if code, _, _ := httpDo(t, "", "GET", url+"/v1/plugins", "", nil); code != 401 {
 		t.Errorf("no key: %d", code)
+	}
+}
+
+// A tenant the admin deletes takes its plugins along: one made again under its name starts with none, and
+// gets instances of its own (the engine knows it by another ID).
+func TestDeletedTenantTakesItsPlugins(t *testing.T) {
+	url, m := deployServer(t, store.Limits{}, DefaultConfig())
+	upload(t, url, "acme-key", "secret", "", bundle(t, "secret", wasmModule("acme's"), store.PluginLimits{}), 201)
+	if code, body, _ := use(t, url, "acme-key", "secret"); code != 200 {
+		t.Fatalf("acme uses its plugin: %d %s", code, body)
+	}
+	oldOwner := m.lastOwner()
+	if code, body, _ := httpDo(t, "root", "DELETE", url+"/admin/tenants/acme", "", nil); code != 204 {
+		t.Fatalf("delete acme: %d %s", code, body)
+	}
+	again := `{"name":"acme","key_sha256":["` + hashKey("new-acme-key") + `"]}`
+	if code, body, _ := httpDo(t, "root", "PUT", url+"/admin/tenants/acme", "application/json", []byte(again)); code != 201 {
+		t.Fatalf("make acme again: %d %s", code, body)
+	}
+	if code, body, _ := httpDo(t, "new-acme-key", "GET", url+"/v1/plugins", "", nil); code != 200 || string(body) != `{"data":[],"object":"list"}` {
+		t.Fatalf("the new acme lists %d %s, want no plugins", code, body)
+	}
+	if code, body, _ := use(t, url, "new-acme-key", "secret@1"); code != 400 || errCode(body) != "plugin_not_found" {
+		t.Fatalf("the new acme uses the old one's plugin: %d %s", code, body)
+	}
+	upload(t, url, "new-acme-key", "secret", "", bundle(t, "secret", wasmModule("acme's"), store.PluginLimits{}), 201)
+	if code, body, _ := use(t, url, "new-acme-key", "secret"); code != 200 {
+		t.Fatalf("the new acme uses its own plugin: %d %s", code, body)
+	}
+	if m.lastOwner() == oldOwner || !strings.HasPrefix(m.lastOwner(), "acme#") {
+		t.Fatalf("the new acme's instances are owned by %q, the old one's by %q", m.lastOwner(), oldOwner)
 	}
 }
 

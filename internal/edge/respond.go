@@ -33,11 +33,12 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 	if !ok {
 		return
 	}
-	if t := tenantOf(ctx); t != nil {
-		j.tenant = t.Name
-	}
 	req := j.gen.request(j.prompt)
-	req.Tenant = j.tenant
+	if t := tenantOf(ctx); t != nil {
+		j.tenant, req.Tenant = t.Name, t.ID() // metrics show the name; the engine keeps incarnations apart
+	} else {
+		req.Tenant = j.tenant
+	}
 	r := s.start(j.model, req, s.metrics.track(j.model.info.ID, j.gen.plugin, &req), adm)
 	unwatch := watchClient(ctx.Conn(), r) // until the response is written: the stream writer's, else here
 	first, ok := r.next()                 // the status waits for the first piece: an error before it gets its own

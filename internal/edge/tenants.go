@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wasmoe/wasmoe/internal/store"
 	"github.com/wasmoe/wasmoe/internal/tenant"
 )
 
@@ -96,6 +97,14 @@ func (s *Server) putTenant(ctx *fasthttp.RequestCtx, name string) {
 
 // deleteTenant answers DELETE /admin/tenants/NAME: 204, and the tenant's keys stop working at once.
 func (s *Server) deleteTenant(ctx *fasthttp.RequestCtx, name string) {
+	if st := s.cfg.Store; st != nil {
+		if _, ok := s.cfg.Tenants.Get(name); ok {
+			if err := deletePlugins(st, name); err != nil {
+				s.storeFailed(ctx, err)
+				return
+			}
+		}
+	}
 	if err := s.cfg.Tenants.Delete(name); err != nil {
 		if errors.Is(err, tenant.ErrNotFound) {
 			writeError(ctx, noTenant(name))
@@ -106,6 +115,21 @@ func (s *Server) deleteTenant(ctx *fasthttp.RequestCtx, name string) {
 	}
 	s.quotas.forget(name)
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// deletePlugins deletes every plugin a tenant deployed: a tenant made again under the name starts with
+// none (the store keys plugins by name).
+func deletePlugins(st *store.Store, name string) error {
+	ps, err := st.Plugins(name)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := st.DeletePlugin(name, p.Name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // noTenant is the 404 of a tenant that does not exist.

@@ -40,7 +40,7 @@ type snapshot struct {
 
 // New returns a registry holding cfg, after validating it.
 func New(cfg Config) (*Registry, error) {
-	s, err := newSnapshot(cfg)
+	s, err := newSnapshot(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -49,12 +49,24 @@ func New(cfg Config) (*Registry, error) {
 	return r, nil
 }
 
-// newSnapshot validates cfg and indexes a copy of it.
-func newSnapshot(cfg Config) (*snapshot, error) {
+// incarnations numbers the tenants a process has made.
+var incarnations atomic.Uint64
+
+// newSnapshot validates cfg and indexes a copy of it. A tenant that prev (nil: none) has under its name
+// keeps its incarnation; any other is a new tenant.
+func newSnapshot(cfg Config, prev *snapshot) (*snapshot, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = clone(cfg)
+	for i := range cfg.Tenants {
+		t := &cfg.Tenants[i]
+		if old := prev.tenant(t.Name); old != nil {
+			t.incarnation = old.incarnation
+		} else {
+			t.incarnation = incarnations.Add(1)
+		}
+	}
 	s := &snapshot{cfg: cfg, byKey: map[[32]byte]*Tenant{}, byName: map[string]*Tenant{}}
 	if cfg.Admin.KeySHA256 != "" {
 		s.admin, _ = parseHash(cfg.Admin.KeySHA256)
@@ -68,6 +80,14 @@ func newSnapshot(cfg Config) (*snapshot, error) {
 		}
 	}
 	return s, nil
+}
+
+// tenant returns the snapshot's tenant called name, or nil (also for a nil snapshot).
+func (s *snapshot) tenant(name string) *Tenant {
+	if s == nil {
+		return nil
+	}
+	return s.byName[name]
 }
 
 // clone copies cfg deeply enough that the caller's slices are not shared.
@@ -186,11 +206,12 @@ func (r *Registry) Replace(cfg Config) error {
 func (r *Registry) change(edit func(*Config) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cfg := clone(r.snap.Load().cfg)
+	prev := r.snap.Load()
+	cfg := clone(prev.cfg)
 	if err := edit(&cfg); err != nil {
 		return err
 	}
-	s, err := newSnapshot(cfg)
+	s, err := newSnapshot(cfg, prev)
 	if err != nil {
 		return err
 	}

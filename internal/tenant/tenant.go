@@ -30,7 +30,15 @@ type Tenant struct {
 	Name      string   `toml:"name" json:"name"`
 	KeySHA256 []string `toml:"key_sha256" json:"key_sha256"` // hex SHA-256 of each key; the keys themselves are never stored
 	Limits
+
+	incarnation uint64 // set by the Registry: a tenant deleted and made again under its name is another one
 }
+
+// ID names this tenant apart from any earlier tenant of the same name (one deleted, then made again):
+// what the engine keys a tenant's prefix cache, fair share and plugin instances by, so that a new tenant
+// never inherits an old one's cached prompts or plugin memory. It is stable while the tenant exists in
+// this process (replacing its keys or limits keeps it).
+func (t *Tenant) ID() string { return fmt.Sprintf("%s#%d", t.Name, t.incarnation) }
 
 // Admin holds the hash of the key that may manage the node (tenants, every tenant's plugins).
 type Admin struct {

@@ -271,3 +271,34 @@ func TestDeletingLastTenantKeepsNodeClosed(t *testing.T) {
 		t.Fatal("a node with an admin key and no tenants is open")
 	}
 }
+
+// A tenant keeps its ID while its keys or limits change; deleted and made again under its name, it is
+// another tenant with another ID (so it inherits none of the old one's cache or plugin instances).
+func TestIDSurvivesReplaceNotDelete(t *testing.T) {
+	r := exampleRegistry(t)
+	first, _ := r.Get("acme")
+	if _, err := r.Put(Tenant{Name: "acme", KeySHA256: []string{shaEmpty}, Limits: Limits{MaxConcurrent: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	replaced, _ := r.Get("acme")
+	if replaced.ID() != first.ID() || !strings.HasPrefix(first.ID(), "acme#") {
+		t.Fatalf("replacing acme's keys changed its ID: %s → %s", first.ID(), replaced.ID())
+	}
+	if err := r.Delete("acme"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Put(Tenant{Name: "acme", KeySHA256: []string{shaABC}}); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := r.Get("acme")
+	if again.ID() == first.ID() {
+		t.Fatalf("a new tenant under a deleted one's name has its ID %s", again.ID())
+	}
+	other, err := New(Config{Tenants: []Tenant{{Name: "acme", KeySHA256: []string{shaABC}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := other.Get("acme"); o.ID() == again.ID() || o.ID() == first.ID() {
+		t.Fatalf("two registries' tenants share an ID: %s", o.ID())
+	}
+}
