@@ -30,6 +30,7 @@ type chatMessage struct {
 	Role             string          `json:"role"`
 	Content          json.RawMessage `json:"content"` // a string, null, or an array of content parts
 	ReasoningContent string          `json:"reasoning_content"`
+	Reasoning        string          `json:"reasoning"` // vLLM's and ollama's name of reasoning_content
 	Name             string          `json:"name"`
 	ToolCallID       string          `json:"tool_call_id"`
 	ToolCalls        []struct {
@@ -55,7 +56,7 @@ func (m *chatMessage) message(i int) (chat.Message, *apiError) {
 	if e != nil {
 		return chat.Message{}, e
 	}
-	out := chat.Message{Role: role, Content: text, ReasoningContent: m.ReasoningContent, Name: m.Name, ToolCallID: m.ToolCallID}
+	out := chat.Message{Role: role, Content: text, ReasoningContent: cmp.Or(m.ReasoningContent, m.Reasoning), Name: m.Name, ToolCallID: m.ToolCallID}
 	for j, c := range m.ToolCalls {
 		if c.Type != "" && c.Type != "function" {
 			return chat.Message{}, badRequest(fmt.Sprintf("messages[%d].tool_calls[%d].type", i, j), "tool call type %q is not supported", c.Type)

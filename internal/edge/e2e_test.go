@@ -93,7 +93,7 @@ func TestEndToEnd(t *testing.T) {
 	for ev := s.next(); ev != ""; ev = s.next() {
 		evs = append(evs, ev)
 	}
-	want := []string{`"delta":{"role":"assistant","content":""}`, `"delta":{"reasoning_content":"Hmm"}`, `"delta":{"content":"Hi"}`,
+	want := []string{`"delta":{"role":"assistant","content":""}`, `"delta":{"reasoning_content":"Hmm","reasoning":"Hmm"}`, `"delta":{"content":"Hi"}`,
 		`"delta":{"content":" there"}`, `"delta":{},"logprobs":null,"finish_reason":"stop"`, `"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":4,"total_tokens":5`, `[DONE]`}
 	if len(evs) != len(want) {
 		t.Fatalf("events %q", evs)

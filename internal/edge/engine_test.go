@@ -62,13 +62,14 @@ func openEngine(t *testing.T) *engine.Engine {
 // TestRealEngine runs plugins through the real engine: structured output with the built-in policy,
 // a fork into two choices and hidden tokens with the conformance guest, and the errors of a broken
 // plugin and a failing one. On the same engine (opening one takes seconds), another server's metrics
-// are checked (testMetricsRealEngine).
+// are checked (testMetricsRealEngine), and /tokenize and /detokenize (testTokenizeRealEngine).
 func TestRealEngine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads a model and compiles the policy guests")
 	}
 	e := openEngine(t)
 	t.Run("metrics", func(t *testing.T) { testMetricsRealEngine(t, e) })
+	t.Run("tokenize", func(t *testing.T) { testTokenizeRealEngine(t, e) })
 	s := newTestServer(e)
 	const ask = `"messages":[{"role":"user","content":"Give me a color as JSON"}],"temperature":0`
 

@@ -328,6 +328,7 @@ type completion struct {
 			Role             string  `json:"role"`
 			Content          string  `json:"content"`
 			ReasoningContent *string `json:"reasoning_content"`
+			Reasoning        *string `json:"reasoning"` // reasoning_content's alias
 		} `json:"message"`
 		Text         *string `json:"text"`
 		Logprobs     any     `json:"logprobs"`

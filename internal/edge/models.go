@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -10,26 +9,40 @@ import (
 	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
-// listModels answers GET /v1/models.
+// modelCard is a model as /v1/models shows it, in OpenAI's shape.
+type modelCard struct {
+	ID            string `json:"id"`
+	Object        string `json:"object"`
+	Created       int64  `json:"created"`
+	OwnedBy       string `json:"owned_by"`
+	ContextLength int    `json:"context_length"` // llama.cpp and vLLM report it too
+}
+
+// card describes the model served under name (its ID or an alias).
+func (s *Server) card(name string) modelCard {
+	return modelCard{ID: name, Object: "model", Created: s.created, OwnedBy: "wasmoe", ContextLength: s.models[name].info.ContextLength}
+}
+
+// listModels answers GET /v1/models: every name a request may use, aliases as entries of their own.
 func (s *Server) listModels(ctx *fasthttp.RequestCtx) {
-	type card struct {
-		ID            string `json:"id"`
-		Object        string `json:"object"`
-		Created       int64  `json:"created"`
-		OwnedBy       string `json:"owned_by"`
-		ContextLength int    `json:"context_length"` // llama.cpp and vLLM report it too
-	}
 	list := struct {
-		Object string `json:"object"`
-		Data   []card `json:"data"`
-	}{Object: "list", Data: make([]card, 0, len(s.ids))}
-	for _, id := range s.ids {
-		list.Data = append(list.Data, card{ID: id, Object: "model", Created: s.created, OwnedBy: "wasmoe",
-			ContextLength: s.models[id].info.ContextLength})
+		Object string      `json:"object"`
+		Data   []modelCard `json:"data"`
+	}{Object: "list", Data: make([]modelCard, 0, len(s.names))}
+	for _, name := range s.names {
+		list.Data = append(list.Data, s.card(name))
 	}
-	b, _ := json.Marshal(list) // plain structs of strings and ints always encode
-	ctx.SetContentType(contentJSON)
-	ctx.SetBody(b)
+	writeJSON(ctx, fasthttp.StatusOK, list)
+}
+
+// retrieveModel answers GET /v1/models/{id} (OpenAI's retrieve): the model's card, or 404 model_not_found.
+func (s *Server) retrieveModel(ctx *fasthttp.RequestCtx) {
+	_, name, _ := strings.Cut(string(ctx.Path()), "/models/") // the route's prefix ends in /models/
+	if _, ok := s.models[name]; !ok {
+		writeError(ctx, s.notFound(name))
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, s.card(name))
 }
 
 // health answers GET /health: 200 while the process serves.
@@ -82,8 +95,13 @@ func (s *Server) model(name string) (*served, *apiError) {
 		return m, nil
 	}
 	if name == "" {
-		return nil, badRequest("model", "model is required (serving %s)", strings.Join(s.ids, ", "))
+		return nil, badRequest("model", "model is required (serving %s)", strings.Join(s.names, ", "))
 	}
-	return nil, &apiError{Status: fasthttp.StatusNotFound, Type: typeInvalidRequest, Param: "model", Code: "model_not_found",
-		Message: fmt.Sprintf("The model `%s` does not exist (serving %s)", name, strings.Join(s.ids, ", "))}
+	return nil, s.notFound(name)
+}
+
+// notFound is the 404 of a model name the server does not serve, as OpenAI words it.
+func (s *Server) notFound(name string) *apiError {
+	return &apiError{Status: fasthttp.StatusNotFound, Type: typeInvalidRequest, Param: "model", Code: "model_not_found",
+		Message: fmt.Sprintf("The model `%s` does not exist (serving %s)", name, strings.Join(s.names, ", "))}
 }

@@ -65,7 +65,7 @@ func TestThinkSplitterSinkError(t *testing.T) {
 	}
 }
 
-// TestReasoning checks reasoning_content in whole and streamed chat responses.
+// TestReasoning checks reasoning_content, and its alias reasoning, in whole and streamed chat responses.
 func TestReasoning(t *testing.T) {
 	opens := "{% for m in messages %}{{ m['content'] }}{% endfor %}<｜Assistant｜><think>\n"
 	cases := []struct {
@@ -93,7 +93,7 @@ func TestReasoning(t *testing.T) {
 			}
 			ch := post(s, "/v1/chat/completions", body+`}`).completion(t).Choices[0]
 			if ch.Message.Content != c.content || ch.FinishReason != c.finish || (ch.Message.ReasoningContent != nil) != c.reasoned ||
-				(c.reasoned && *ch.Message.ReasoningContent != c.reasoning) {
+				(ch.Message.Reasoning != nil) != c.reasoned || (c.reasoned && (*ch.Message.ReasoningContent != c.reasoning || *ch.Message.Reasoning != c.reasoning)) {
 				t.Errorf("message %+v finish %q", ch.Message, ch.FinishReason)
 			}
 			cs := post(s, "/v1/chat/completions", body+`,"stream":true}`).chunks(t)
@@ -101,8 +101,12 @@ func TestReasoning(t *testing.T) {
 			if r != c.reasoning || ct != c.content || finish != c.finish {
 				t.Errorf("streamed reasoning %q content %q finish %q", r, ct, finish)
 			}
-			for _, ch := range cs[1 : len(cs)-1] { // between the role and the finish: one non-empty field each
-				if d := ch.Choices[0].Delta; len(d) != 1 || (d["content"] == "" && d["reasoning_content"] == "") {
+			// Between the role and the finish: a non-empty content, or reasoning_content and its alias reasoning.
+			for _, ch := range cs[1 : len(cs)-1] {
+				d := ch.Choices[0].Delta
+				answer := len(d) == 1 && d["content"] != ""
+				thought := len(d) == 2 && d["reasoning_content"] != "" && d["reasoning"] == d["reasoning_content"]
+				if !answer && !thought {
 					t.Errorf("delta %q", d)
 				}
 			}

@@ -77,16 +77,18 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 	ctx.SetBody(append(b, '}'))
 }
 
-// appendChoice appends choice i of a whole response: a chat message (with reasoning_content when the
-// choice reasoned) or a completion's text.
+// appendChoice appends choice i of a whole response: a chat message (with reasoning_content and its alias
+// reasoning when the choice reasoned) or a completion's text.
 func appendChoice(b []byte, chat bool, i int, c *collector, reasoned bool) []byte {
 	b = append(b, `{"index":`...)
 	b = strconv.AppendInt(b, int64(i), 10)
 	if chat {
 		b = append(b, `,"message":{"role":"assistant","content":`...)
 		b = appendJSONString(b, string(c.content))
-		if reasoned {
+		if reasoned { // under DeepSeek's name, and as "reasoning" where vLLM and ollama put it
 			b = append(b, `,"reasoning_content":`...)
+			b = appendJSONString(b, string(c.reasoning))
+			b = append(b, `,"reasoning":`...)
 			b = appendJSONString(b, string(c.reasoning))
 		}
 		b = append(b, '}')

@@ -1,6 +1,7 @@
 // Package edge is wasmoe's HTTP face: an OpenAI-compatible API (chat completions, completions, models,
 // health) on fasthttp, streaming Server-Sent Events exactly as OpenAI does, with DeepSeek's
-// reasoning_content for <think> models, stop strings, and OpenAI-style JSON errors. /ready says whether
+// reasoning_content (and vLLM's name for it, reasoning) for <think> models, stop strings, and OpenAI-style
+// JSON errors; llama-server's /tokenize and /detokenize (tokenize.go) too. /ready says whether
 // the node takes requests, and /metrics shows Prometheus metrics with vLLM's meanings (metrics.go).
 //
 // A request may name a policy plugin ("plugin", "plugin_config"; guest/ABI-v1.md) that steers its
@@ -61,6 +62,10 @@ type Config struct {
 	Tenants *tenant.Registry
 	// Store keeps the tenants' deployed plugins (the /v1/plugins API); nil turns deploying off.
 	Store *store.Store
+	// Aliases are more names of the served models, alias → a model's ID: a request naming an alias
+	// reaches that model, and /v1/models lists every name. An alias of an unknown model, or one that is a
+	// model's ID, is logged and left out.
+	Aliases map[string]string
 
 	now func() time.Time // the tenants' quotas' clock; nil: time.Now (tests set a fake one)
 }
@@ -79,6 +84,7 @@ type Server struct {
 	log     *slog.Logger
 	models  map[string]*served
 	ids     []string // sorted
+	names   []string // what /v1/models lists: each ID of ids followed by its aliases, sorted
 	created int64    // "created" of /v1/models entries: when the server was made
 	srv     *fasthttp.Server
 	base    context.Context // parent of every generation; cancelled when Shutdown gives up waiting
@@ -140,6 +146,7 @@ func NewServer(cfg Config, models ...Model) *Server {
 		s.models[sv.info.ID] = sv
 	}
 	sort.Strings(s.ids)
+	s.addAliases(cfg.Aliases)
 	s.metrics = newMetrics(cfg, s.ids, s.models)
 	s.srv = &fasthttp.Server{
 		Handler:            s.handle,
@@ -154,6 +161,28 @@ func NewServer(cfg Config, models ...Model) *Server {
 		SecureErrorLogMessage: true,
 	}
 	return s
+}
+
+// addAliases serves each model under its aliases too, and lists the names.
+func (s *Server) addAliases(aliases map[string]string) {
+	byModel := map[string][]string{}
+	for alias, id := range aliases {
+		sv, ok := s.models[id]
+		_, taken := s.models[alias]
+		switch {
+		case !ok:
+			s.log.Warn("edge: an alias names no served model; leaving it out", "alias", alias, "model", id)
+		case taken || alias == "":
+			s.log.Warn("edge: an alias is empty or a model's ID; leaving it out", "alias", alias, "model", id)
+		default:
+			byModel[id] = append(byModel[id], alias)
+			s.models[alias] = sv
+		}
+	}
+	for _, id := range s.ids {
+		sort.Strings(byModel[id])
+		s.names = append(append(s.names, id), byModel[id]...)
+	}
 }
 
 // Serve accepts connections on ln until Shutdown.
@@ -196,12 +225,16 @@ var routes = map[string]route{
 	"/ready":               {fasthttp.MethodGet, anyone, (*Server).ready},
 	"/metrics":             {fasthttp.MethodGet, operator, (*Server).serveMetrics},
 	"/admin/tenants":       {fasthttp.MethodGet, adminKey, (*Server).listTenants},
+	"/tokenize":            {fasthttp.MethodPost, tenantKey, (*Server).tokenizeText},     // llama-server's
+	"/detokenize":          {fasthttp.MethodPost, tenantKey, (*Server).detokenizeTokens}, // llama-server's
 }
 
 // prefixRoutes serve every path under a prefix (one that ends in '/'), for APIs whose paths carry names
 // (/admin/tenants/NAME). The first matching prefix wins; exact routes are looked up first.
 var prefixRoutes = []prefixRoute{
 	{"/admin/tenants/", route{"", adminKey, (*Server).adminTenant}},
+	{"/v1/models/", route{fasthttp.MethodGet, tenantKey, (*Server).retrieveModel}},
+	{"/models/", route{fasthttp.MethodGet, tenantKey, (*Server).retrieveModel}},
 }
 
 // prefixRoute is a route for every path under prefix.

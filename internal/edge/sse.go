@@ -45,8 +45,10 @@ func (s *sseWriter) text(index int, kind textKind, t string) error {
 	switch {
 	case !s.chat:
 		b = append(b, `"text":`...)
-	case kind == reasoning:
+	case kind == reasoning: // under DeepSeek's name, and as "reasoning" where vLLM and ollama put it
 		b = append(b, `"delta":{"reasoning_content":`...)
+		b = appendJSONString(b, t)
+		b = append(b, `,"reasoning":`...)
 	default:
 		b = append(b, `"delta":{"content":`...)
 	}

@@ -25,6 +25,10 @@ type wranglerConfig struct {
 		MetricsNames string `toml:"METRICS_NAMES"`
 		// The node's store file: deployed plugins and the tenants; relative to the config file; "" = none.
 		Store string `toml:"STORE"`
+		// More names the model answers to, each listed by /v1/models (--alias): ALIASES = ["a", "b"].
+		Aliases []string `toml:"ALIASES"`
+		// Access-Control-Allow-Origin of every response; "" = no CORS headers (--cors-origin).
+		CORSOrigin string `toml:"CORS_ORIGIN"`
 	} `toml:"vars"`
 	Limits struct {
 		MaxQueue       int      `toml:"max_queue"`        // requests waiting for the model before 503

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,6 +40,9 @@ func serve(args []string) error {
 	maxTenants := fs.Int("metrics-max-tenants", 100, "tenants /metrics labels by name; later ones are labelled \"other\"")
 	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long /ready answers 503 before the listener closes (for load balancers)")
 	maxHeaderBytes := fs.Int("max-header-bytes", edge.DefaultConfig().MaxHeaderBytes, "largest request line and headers, bytes (larger: 431)")
+	var aliases nameList
+	fs.Var(&aliases, "alias", "another name the model answers to, listed by /v1/models as a model of its own (repeatable)")
+	corsOrigin := fs.String("cors-origin", "", "Access-Control-Allow-Origin of every response (* or https://app.example); \"\" sends no CORS headers")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +83,8 @@ func serve(args []string) error {
 			}
 		})
 		apply("store", func() { *storePath = rel(c.Vars.Store) })
+		apply("alias", func() { aliases = c.Vars.Aliases })
+		apply("cors-origin", func() { *corsOrigin = c.Vars.CORSOrigin })
 		apply("ctx", func() { ef.ctx = c.Vars.Context })
 		apply("threads", func() { ef.threads = c.Vars.Threads })
 		apply("max-queue", func() {
@@ -131,6 +137,7 @@ func serve(args []string) error {
 	ef.maxQueue = *maxQueue
 	ecfg.WriteTimeout = ef.writeTimeout
 	ecfg.MetricsNames, ecfg.MaxTenantLabels = *metricsNames, *maxTenants
+	ecfg.CORSOrigin = *corsOrigin
 	if *storePath != "" {
 		st, err := openStore(*storePath, &ecfg)
 		if err != nil {
@@ -154,9 +161,16 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := edge.NewServer(ecfg, e)
 	id := e.Info().ID
+	ecfg.Aliases = map[string]string{}
+	for _, a := range aliases {
+		ecfg.Aliases[a] = id
+	}
+	srv := edge.NewServer(ecfg, e)
 	fmt.Fprintf(os.Stderr, "wasmoe: serving %q on http://%s (OpenAI-compatible API)\n", id, ln.Addr())
+	if len(aliases) > 0 {
+		fmt.Fprintf(os.Stderr, "wasmoe: %q also answers to %s\n", id, strings.Join(aliases, ", "))
+	}
 	fmt.Fprintf(os.Stderr, "wasmoe: %s\n", tenancyLine(ecfg.Tenants))
 	fmt.Fprintf(os.Stderr, "try:\n  curl http://%s/v1/chat/completions -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":32,\"stream\":true}'\n", ln.Addr(), id)
@@ -176,6 +190,21 @@ func serve(args []string) error {
 		defer cancel()
 		return srv.Shutdown(sctx)
 	}
+}
+
+// nameList collects a repeated flag's values (--alias).
+type nameList []string
+
+// String joins the names.
+func (n *nameList) String() string { return strings.Join(*n, ",") }
+
+// Set adds a name; an empty one is refused.
+func (n *nameList) Set(v string) error {
+	if v == "" {
+		return fmt.Errorf("want a name, got \"\"")
+	}
+	*n = append(*n, v)
+	return nil
 }
 
 // tenancyLine says who may use the node: the tenants, who need a key, or anyone.

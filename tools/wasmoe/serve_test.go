@@ -101,7 +101,7 @@ func r1Model(t *testing.T) string {
 }
 
 func TestServeEndToEnd(t *testing.T) {
-	s := startServer(t, "--model", r1Model(t), "--ctx", "256")
+	s := startServer(t, "--model", r1Model(t), "--ctx", "256", "--alias", "r1-chat", "--cors-origin", "https://app.example")
 	var models struct {
 		Data []struct{ ID string } `json:"data"`
 	}
@@ -111,8 +111,14 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	json.NewDecoder(resp.Body).Decode(&models)
 	resp.Body.Close()
-	if len(models.Data) != 1 || models.Data[0].ID != "r1" {
-		t.Fatalf("models = %+v", models)
+	if len(models.Data) != 2 || models.Data[0].ID != "r1" || models.Data[1].ID != "r1-chat" {
+		t.Fatalf("models = %+v, want r1 and its --alias r1-chat", models)
+	}
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "https://app.example" {
+		t.Errorf("--cors-origin https://app.example: Access-Control-Allow-Origin %q", got)
+	}
+	if code, out := s.post(t, "/v1/completions", `{"model":"r1-chat","prompt":"hello","max_tokens":1}`); code != 200 {
+		t.Errorf("a completion naming the alias: %d %v", code, out)
 	}
 
 	t.Run("chat", func(t *testing.T) {
@@ -256,7 +262,7 @@ func TestServeConfig(t *testing.T) {
 		t.Fatalf("--max-header-bytes 10 accepted or not named: %v\n%s", err, out)
 	}
 	good := filepath.Join(dir, "wrangler.toml")
-	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\nMETRICS_NAMES = \"vllm\"\n[limits]\nmax_header_bytes = 2048\n[admin]\nkey_sha256 = %q\n[[tenants]]\nname = \"acme\"\nkey_sha256 = [%q]\n",
+	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\nMETRICS_NAMES = \"vllm\"\nALIASES = [\"deepseek\"]\nCORS_ORIGIN = \"*\"\n[limits]\nmax_header_bytes = 2048\n[admin]\nkey_sha256 = %q\n[[tenants]]\nname = \"acme\"\nkey_sha256 = [%q]\n",
 		filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t), sha256Hex("root-key"), sha256Hex("acme-key"))), 0o644)
 	s := startServer(t, "--config", good)
 	if !strings.Contains(s.log.String(), "wasmoe: 1 tenant; requests need Authorization: Bearer KEY") {
@@ -272,8 +278,17 @@ func TestServeConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("with acme's key: status %d, CORS_ORIGIN = \"*\" gave Access-Control-Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	req, _ = http.NewRequest("GET", s.url+"/v1/models/deepseek", nil)
+	req.Header.Set("Authorization", "Bearer acme-key")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	if resp.StatusCode != 200 {
-		t.Fatalf("with acme's key: status %d", resp.StatusCode)
+		t.Fatalf("/v1/models/deepseek with ALIASES = [\"deepseek\"]: status %d", resp.StatusCode)
 	}
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		resp, err := http.Get(s.url + "/ready")
