@@ -39,7 +39,7 @@ func serve(args []string) error {
 	maxTenants := fs.Int("metrics-max-tenants", 100, "tenants /metrics labels by name; later ones are labelled \"other\"")
 	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long /ready answers 503 before the listener closes (for load balancers)")
 	maxHeaderBytes := fs.Int("max-header-bytes", edge.DefaultConfig().MaxHeaderBytes, "largest request line and headers, bytes (larger: 431)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	set := map[string]bool{}
@@ -140,20 +140,33 @@ func serve(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The port is bound before the model loads: /health answers at once, /ready says 503 until the model is in.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	port := newHandoff(ln)
+	loading, loadingLn := loadingServer(), port.listener(false)
+	go loading.Serve(loadingLn)
+	fmt.Fprintf(os.Stderr, "wasmoe: listening on http://%s; loading the model (/ready answers 503 until it is in)\n", ln.Addr())
 	e, err := ef.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err = loading.ShutdownWithContext(lctx)
+	cancel()
+	loadingLn.Close() // in case Shutdown came before Serve took the listener
+	if err != nil {
+		return fmt.Errorf("stopping the loading server: %w", err)
+	}
 	go func() { // the built-in policy (response_format, JSON schema) builds a token trie per instance: start one now
 		if _, err := e.Policy(engine.BuiltinPolicy); err != nil {
 			fmt.Fprintf(os.Stderr, "wasmoe: the built-in policy did not load: %v\n", err)
 		}
 	}()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
 	srv := edge.NewServer(ecfg, e)
 	id := e.Info().ID
 	fmt.Fprintf(os.Stderr, "wasmoe: serving %q on http://%s (OpenAI-compatible API)\n", id, ln.Addr())
@@ -161,7 +174,7 @@ func serve(args []string) error {
 	fmt.Fprintf(os.Stderr, "try:\n  curl http://%s/v1/chat/completions -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":32,\"stream\":true}'\n", ln.Addr(), id)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(port.listener(true)) }()
 	select {
 	case err := <-errc:
 		return err
