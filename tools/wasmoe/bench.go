@@ -24,7 +24,7 @@ func bench(args []string) error {
 	np := fs.Int("prompt-tokens", 128, "prompt length")
 	ng := fs.Int("gen-tokens", 64, "tokens to generate")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of prefill and decode to this file (go tool pprof)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *np <= 0 || *ng <= 0 {

@@ -53,7 +53,7 @@ func deployCmd(args []string) error {
 	message := fs.String("message", "", "a message kept with the version")
 	percent := fs.Int("percent", 100, "traffic the new version gets: 100 all; 1-99 a split with the current version; 0 upload only")
 	date := fs.String("compatibility-date", "", "for a bare .wasm: the manifest's compatibility_date (YYYY-MM-DD)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -17,7 +17,7 @@ func eval(args []string) error {
 	text := fs.String("text", "", "text to tokenize and evaluate (no BOS added, as llama-ref)")
 	tokens := fs.String("tokens", "", "comma-separated token ids to evaluate")
 	top := fs.Int("top", 10, "probabilities to print per position")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if (*text == "") == (*tokens == "") {

@@ -16,7 +16,7 @@ func inspect(args []string) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	cacheBytes := fs.Int("cache-bytes", 2, "bytes per cached value for the KV-cache figures (2: f16/bf16, 4: f32)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -3,7 +3,10 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -11,7 +14,9 @@ const usage = `wasmoe — LLM serving at the edge, with decoding in wasm guests
 
 usage:
   wasmoe serve    [--model M.gguf|HF_DIR] [--addr 127.0.0.1:8080] [--config wrangler.toml]   start an edge node
-  wasmoe run      [--model M.gguf|HF_DIR] [--max-tokens N] [--temp T] [--seed S] PROMPT      stream a completion
+  wasmoe run      [--model M.gguf|HF_DIR] [--max-tokens N] [--temp T] [--seed S] [PROMPT|-]  stream a completion
+                                                                                             (no PROMPT or "-": stdin)
+  wasmoe chat     [--model M.gguf|HF_DIR] [--system TEXT] [--max-tokens N] [--temp T]        chat in the terminal
   wasmoe eval     --model M.gguf|HF_DIR (--text T | --tokens 1,2,3) [--top K]                next-token probabilities (JSON)
   wasmoe tokenize (--model M.gguf|HF_DIR | --tokenizer tokenizer.json) [--jsonl] [TEXT]      token ids (JSON)
   wasmoe inspect  [--json] MODEL.gguf|HF_DIR                                                 architecture, parameters, KV cache
@@ -24,6 +29,7 @@ usage:
   wasmoe versions [--url U] [--key K] NAME                                                   a plugin's versions and traffic
   wasmoe rollback [--url U] [--key K] NAME [VERSION]                                         the previous deployment, or VERSION
   wasmoe promote  [--url U] [--key K] NAME [VERSION]                                         end a split: VERSION gets 100%
+  wasmoe version                                                                             this binary's version
 Run "wasmoe COMMAND -h" for a command's flags.
 `
 
@@ -32,20 +38,48 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	switch os.Args[1] {
+	case "-h", "-help", "--help", "help":
+		fmt.Print(usage)
+		return
+	case "-version", "--version", "version":
+		fmt.Println(version())
+		return
+	}
 	cmds := map[string]func([]string) error{
-		"serve": serve, "run": run, "bench": bench, "eval": eval, "tokenize": tokenize, "mkmodel": mkmodel, "inspect": inspect,
-		"quantize": quantizeCmd, "deploy": deployCmd, "versions": versionsCmd, "rollback": rollbackCmd, "promote": promoteCmd,
+		"serve": serve, "run": run, "chat": chatCmd, "bench": bench, "eval": eval, "tokenize": tokenize, "mkmodel": mkmodel,
+		"inspect": inspect, "quantize": quantizeCmd, "deploy": deployCmd, "versions": versionsCmd, "rollback": rollbackCmd,
+		"promote": promoteCmd,
 	}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {
-		if os.Args[1] != "-h" && os.Args[1] != "--help" && os.Args[1] != "help" {
-			fmt.Fprintf(os.Stderr, "wasmoe: unknown command %q\n\n", os.Args[1])
-		}
+		fmt.Fprintf(os.Stderr, "wasmoe: unknown command %q\n\n", os.Args[1])
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
 	if err := cmd(os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintf(os.Stderr, "wasmoe %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
+}
+
+// parseFlags parses a command's flags. -h prints the flags on stdout and returns flag.ErrHelp, which main
+// takes for success; a bad flag prints the flags on stderr and returns the error for main to report.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(os.Stdout)
+	case err != nil:
+		fs.SetOutput(os.Stderr)
+	default:
+		return nil
+	}
+	fmt.Fprintf(fs.Output(), "usage of wasmoe %s:\n", fs.Name())
+	fs.PrintDefaults()
+	return err
 }

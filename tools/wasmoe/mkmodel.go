@@ -33,7 +33,7 @@ func mkmodel(args []string) error {
 	fs.BoolVar(&f.TiedOutput, "tied", false, "omit output.weight (reuse the embedding)")
 	fs.Uint64Var(&f.Seed, "seed", 1, "random seed")
 	template := fs.String("chat-template", "", "Jinja file to store as tokenizer.chat_template")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	t, ok := kernels.ParseType(*typ)

@@ -75,7 +75,7 @@ func pluginArgs(cmd string, args []string) (apiFlags, string, uint64, error) {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	var api apiFlags
 	api.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return api, "", 0, err
 	}
 	if fs.NArg() < 1 || fs.NArg() > 2 || cmd == "versions" && fs.NArg() != 1 {

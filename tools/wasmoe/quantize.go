@@ -22,7 +22,7 @@ func quantizeCmd(args []string) error {
 	compare := fs.String("compare", "", "REF.gguf: instead of quantizing, compare --out (ours) and REF (e.g. llama-quantize's) against --model, per tensor RMSE")
 	tol := fs.Float64("tolerance", 0.02, "--compare: allowed relative excess of our RMSE over REF's")
 	quiet := fs.Bool("quiet", false, "no progress output")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *model == "" || (*out == "" && !*dry) {

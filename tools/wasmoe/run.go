@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,6 +31,33 @@ func loadPlugin(e *engine.Engine, plugin string) (*wasm.Policy, error) {
 	return p, nil
 }
 
+// promptArg is run's prompt: the arguments joined, or stdin when there are none or the one argument is
+// "-". A terminal's stdin is read only when asked for with "-": with no argument it gets the usual error.
+func promptArg(args []string, stdin *os.File) (string, error) {
+	if len(args) != 0 && (len(args) != 1 || args[0] != "-") {
+		return strings.Join(args, " "), nil
+	}
+	if len(args) == 0 && isTerminal(stdin) {
+		return "", fmt.Errorf("give a prompt, e.g. wasmoe run --model M.gguf \"Why is the sky blue?\", or pipe one in")
+	}
+	b, err := io.ReadAll(stdin)
+	if err != nil {
+		return "", fmt.Errorf("reading the prompt from stdin: %w", err)
+	}
+	prompt := strings.TrimRight(string(b), "\r\n")
+	if strings.TrimSpace(prompt) == "" {
+		return "", fmt.Errorf("the prompt read from stdin is empty")
+	}
+	return prompt, nil
+}
+
+// isTerminal reports whether f is a terminal (a character device), not a pipe or a file.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// run streams one completion of a prompt to stdout.
 func run(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var ef engineFlags
@@ -41,12 +69,12 @@ func run(args []string) error {
 	raw := fs.Bool("raw", false, "send the prompt as is, without the model's chat template")
 	plugin := fs.String("plugin", "", "policy plugin: a .wasm file, or the name of one in --plugin-dir ('wasmoe' = the built-in policy)")
 	pluginConfig := fs.String("plugin-config", "", "the plugin's request config (the built-in policy takes JSON, e.g. '{\"json_schema\":{...}}')")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	prompt := strings.Join(fs.Args(), " ")
-	if prompt == "" {
-		return fmt.Errorf("give a prompt, e.g. wasmoe run --model M.gguf \"Why is the sky blue?\"")
+	prompt, err := promptArg(fs.Args(), os.Stdin)
+	if err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -43,7 +43,7 @@ func serve(args []string) error {
 	var aliases nameList
 	fs.Var(&aliases, "alias", "another name the model answers to, listed by /v1/models as a model of its own (repeatable)")
 	corsOrigin := fs.String("cors-origin", "", "Access-Control-Allow-Origin of every response (* or https://app.example); \"\" sends no CORS headers")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	set := map[string]bool{}
@@ -147,20 +147,33 @@ func serve(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The port is bound before the model loads: /health answers at once, /ready says 503 until the model is in.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	port := newHandoff(ln)
+	loading, loadingLn := loadingServer(), port.listener(false)
+	go loading.Serve(loadingLn)
+	fmt.Fprintf(os.Stderr, "wasmoe: listening on http://%s; loading the model (/ready answers 503 until it is in)\n", ln.Addr())
 	e, err := ef.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err = loading.ShutdownWithContext(lctx)
+	cancel()
+	loadingLn.Close() // in case Shutdown came before Serve took the listener
+	if err != nil {
+		return fmt.Errorf("stopping the loading server: %w", err)
+	}
 	go func() { // the built-in policy (response_format, JSON schema) builds a token trie per instance: start one now
 		if _, err := e.Policy(engine.BuiltinPolicy); err != nil {
 			fmt.Fprintf(os.Stderr, "wasmoe: the built-in policy did not load: %v\n", err)
 		}
 	}()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
 	id := e.Info().ID
 	ecfg.Aliases = map[string]string{}
 	for _, a := range aliases {
@@ -175,7 +188,7 @@ func serve(args []string) error {
 	fmt.Fprintf(os.Stderr, "try:\n  curl http://%s/v1/chat/completions -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":32,\"stream\":true}'\n", ln.Addr(), id)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(port.listener(true)) }()
 	select {
 	case err := <-errc:
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,10 +23,10 @@ import (
 type server struct {
 	url string
 	cmd *exec.Cmd
-	log *bytes.Buffer
+	log *lockedBuffer
 }
 
-// startServer runs `wasmoe serve` with args on a free loopback port and waits until /health answers.
+// startServer runs `wasmoe serve` with args on a free loopback port and waits until the model is loaded.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -36,7 +35,7 @@ func startServer(t *testing.T, args ...string) *server {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &server{url: "http://" + addr, log: &bytes.Buffer{}}
+	s := &server{url: "http://" + addr, log: &lockedBuffer{}}
 	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
 	s.cmd.Stderr, s.cmd.Stdout = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
@@ -56,17 +55,15 @@ func startServer(t *testing.T, args ...string) *server {
 			t.Logf("server log:\n%s", s.log.String())
 		}
 	})
+	// /health answers while the model loads; the start's last line ("try: curl …") comes once it is in.
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(s.url + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
+		if strings.Contains(s.log.String(), "\ntry:\n") {
+			return s
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("server did not become healthy:\n%s", s.log.String())
+	t.Fatalf("server did not load its model:\n%s", s.log.String())
 	return nil
 }
 

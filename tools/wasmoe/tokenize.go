@@ -24,7 +24,7 @@ func tokenize(args []string) error {
 	jsonl := fs.Bool("jsonl", false, "read one JSON string per stdin line, print one JSON array per line")
 	bos := fs.Bool("bos", false, "prepend BOS when the model asks for it")
 	special := fs.Bool("special", false, "parse control tokens written in the text")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if (*model == "") == (*hf == "") {
