@@ -23,10 +23,10 @@ type tracker struct {
 	ttft, itl             prometheus.Observer
 }
 
-// track starts measuring a request to model: req's tenant and plugin (bounded, see boundedLabels) label its
+// track starts measuring a request to model: its tenant's name and plugin (bounded, see boundedLabels) label its
 // metrics, and when it runs a plugin, req times the plugin's steps into wasmoe:plugin_step_seconds.
-func (m *metrics) track(model, plugin string, req *engine.Request) *tracker {
-	t := &tracker{m: m, model: model, tenant: m.tenants.label(req.Tenant), plugin: m.plugins.label(plugin), noCache: req.NoPromptCache,
+func (m *metrics) track(model, tenant, plugin string, req *engine.Request) *tracker {
+	t := &tracker{m: m, model: model, tenant: m.tenants.label(tenant), plugin: m.plugins.label(plugin), noCache: req.NoPromptCache,
 		start: time.Now()}
 	t.ttft = m.ttft.WithLabelValues(model, t.tenant)
 	t.itl = m.itl.WithLabelValues(model, t.tenant)

@@ -39,7 +39,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 	} else {
 		req.Tenant = j.tenant
 	}
-	r := s.start(j.model, req, s.metrics.track(j.model.info.ID, j.gen.plugin, &req), adm)
+	r := s.start(j.model, req, s.metrics.track(j.model.info.ID, j.tenant, j.gen.plugin, &req), adm)
 	unwatch := watchClient(ctx.Conn(), r) // until the response is written: the stream writer's, else here
 	first, ok := r.next()                 // the status waits for the first piece: an error before it gets its own
 	if !ok && r.err != nil {

@@ -312,6 +312,9 @@ func TestServeConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics, _ := io.ReadAll(resp2.Body)
+	if resp2.StatusCode != 200 {
+		t.Fatalf("/metrics with the admin key: %d %s", resp2.StatusCode, metrics)
+	}
 	resp2.Body.Close()
 	for _, want := range []string{`wasmoe:generation_tokens_total{model_name="r1",tenant="acme"} 2`, `vllm:generation_tokens_total{model_name="r1",tenant="acme"} 2`,
 		`vllm:num_requests_waiting{model_name="r1"}`, `vllm:kv_cache_usage_perc{model_name="r1"}`} {
