@@ -89,6 +89,9 @@ func (e *Engine) check(req Request) error {
 	if req.N < 0 || req.N > MaxChoices {
 		return fmt.Errorf("engine: %d choices asked, want 1 to %d", req.N, MaxChoices)
 	}
+	if req.TopLogprobs < 0 || req.TopLogprobs > MaxTopLogprobs {
+		return fmt.Errorf("engine: %d top logprobs asked, want 0 to %d", req.TopLogprobs, MaxTopLogprobs)
+	}
 	if len(req.Prompt) >= e.context {
 		return fmt.Errorf("%w: %d prompt tokens, context is %d", ErrPromptTooLong, len(req.Prompt), e.context)
 	}
@@ -121,7 +124,9 @@ type generation struct {
 	policy *wasm.PolicySession
 	seqs   []*sequence
 	cands  []wasm.Candidate
-	res    Result // set when run returns, with err
+	lp     logprober // with Request.Logprobs
+	raw    []float32 // with Request.Logprobs and a policy: the step's logits before the policy changes them
+	res    Result    // set when run returns, with err
 	err    error
 }
 

@@ -17,19 +17,20 @@ import (
 type sequence struct {
 	req       *request
 	index     int32
-	tokens    []int32   // prompt and generated tokens
-	prompt    int       // how many of tokens are the prompt
-	valid     int       // the fewest tokens the sequence held since the scheduler last had it
-	forkOf    *sequence // a fork not yet seen by the scheduler: it starts on its parent's cache blocks
-	logits    []float32 // next-token logits
-	fresh     bool      // logits are those after the last token: the worker may act on them
-	reported  []int32   // tokens the policy has not been told about yet
-	held      []int32   // generated tokens held back from the stream (abi.FlagHold)
-	pending   []byte    // bytes of a UTF-8 character split across tokens
-	text      []byte    // what has been streamed
-	generated int       // completion tokens, hidden ones included
-	finish    string    // "" while live
-	resync    bool      // the sampler's history must be rebuilt before the next sample (backtrack)
+	tokens    []int32     // prompt and generated tokens
+	prompt    int         // how many of tokens are the prompt
+	valid     int         // the fewest tokens the sequence held since the scheduler last had it
+	forkOf    *sequence   // a fork not yet seen by the scheduler: it starts on its parent's cache blocks
+	logits    []float32   // next-token logits
+	fresh     bool        // logits are those after the last token: the worker may act on them
+	reported  []int32     // tokens the policy has not been told about yet
+	held      []int32     // generated tokens held back from the stream (abi.FlagHold)
+	pending   []byte      // bytes of a UTF-8 character split across tokens
+	text      []byte      // what has been streamed
+	generated int         // completion tokens, hidden ones included
+	finish    string      // "" while live
+	resync    bool        // the sampler's history must be rebuilt before the next sample (backtrack)
+	logprobs  []*Logprobs // with Request.Logprobs: by generated token (tokens[prompt+i]); nil for a spliced one
 
 	// scheduler
 	err       error        // the step failed: the worker ends the request with it
