@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
 // completionRequest is the body of POST /v1/completions.
@@ -37,8 +39,8 @@ func parsePrompt(raw json.RawMessage, nested bool) (text string, ids []int32, is
 }
 
 // check validates the completion fields that come before the plugin loads: echo, suffix and best_of,
-// which are not supported.
-func (r *completionRequest) check(*generation) *apiError {
+// which are not supported, and logprobs in the completions' form.
+func (r *completionRequest) check(g *generation) *apiError {
 	switch {
 	case r.Echo:
 		return badRequest("echo", "echo is not supported")
@@ -46,6 +48,10 @@ func (r *completionRequest) check(*generation) *apiError {
 		return badRequest("suffix", "suffix is not supported")
 	case r.BestOf != nil && *r.BestOf != 1:
 		return badRequest("best_of", "only best_of = 1 is supported, got %d", *r.BestOf)
+	case g.logprobs && !g.logprobsInt:
+		return badRequest("logprobs", "logprobs must be an integer from 0 to %d for completions", engine.MaxTopLogprobs)
+	case r.TopLogprobs != nil:
+		return badRequest("top_logprobs", "top_logprobs is a chat field; completions take logprobs: N")
 	}
 	return nil
 }

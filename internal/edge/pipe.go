@@ -10,9 +10,11 @@ import (
 const maxChoices = 1024
 
 // output receives a response's choices as the pipe releases them: the SSE writer, or the gatherer of a
-// whole response. A choice opens before its first text and finishes once.
+// whole response. A choice opens before its first text and finishes once; a token's logprobs go with the
+// choice's next text or its finish.
 type output interface {
 	open(index int) error
+	logprobs(index int, lp *engine.Logprobs)
 	text(index int, kind textKind, s string) error
 	finish(index int, reason string) error
 }
@@ -94,7 +96,7 @@ func (p *pipe) pump(r *run, first engine.Piece, ok bool) error {
 			r.stop(err)
 			return err
 		}
-		stopped, err := p.feed(piece.Index, piece.Text)
+		stopped, err := p.feed(piece.Index, piece.Text, piece.Logprobs)
 		if err != nil {
 			r.stop(errClientGone)
 			return errClientGone
@@ -133,12 +135,15 @@ func finishReason(res engine.Result, i int) string {
 	return engine.FinishStop
 }
 
-// feed processes one piece's text of choice i; stopped reports that a stop string ended the choice (now
-// or before), which is then finished.
-func (p *pipe) feed(i int, text string) (stopped bool, err error) {
+// feed processes one piece's text and logprobs (nil if none) of choice i; stopped reports that a stop
+// string ended the choice (now or before), which is then finished.
+func (p *pipe) feed(i int, text string, lp *engine.Logprobs) (stopped bool, err error) {
 	c, err := p.choice(i)
 	if err != nil || c.stopped {
 		return c != nil && c.stopped, err
+	}
+	if lp != nil {
+		p.out.logprobs(i, lp)
 	}
 	released, stopped := c.stop.push(text)
 	if err := p.release(c, released); err != nil {
@@ -183,9 +188,10 @@ func (p *pipe) flush(c *choiceText) error {
 	return c.think.flush(&c.to)
 }
 
-// collector gathers one choice's text.
+// collector gathers one choice's text and its tokens' logprobs.
 type collector struct {
 	reasoning, content []byte
+	logprobs           []*engine.Logprobs
 	finish             string
 }
 
@@ -211,6 +217,10 @@ func (g *gatherer) open(i int) error {
 }
 
 func (g *gatherer) text(i int, kind textKind, s string) error { return g.choices[i].text(kind, s) }
+
+func (g *gatherer) logprobs(i int, lp *engine.Logprobs) {
+	g.choices[i].logprobs = append(g.choices[i].logprobs, lp)
+}
 
 func (g *gatherer) finish(i int, reason string) error {
 	g.choices[i].finish = reason
