@@ -34,6 +34,9 @@ func (e *Engine) Generate(ctx context.Context, req Request, emit func(Piece) err
 		limit = max(limit, req.Policy.Limits().MaxForks)
 	}
 	r := &request{ctx: ctx, req: req, ready: make(chan *sequence, limit+1), out: newOutbox()}
+	if req.PromptLogprobs {
+		r.prompt = make(chan promptRows, len(req.Prompt))
+	}
 	g := &generation{e: e, r: r, ctx: ctx, req: req, params: samplerParams(req.Sampling)}
 	s := &sequence{req: r, tokens: append([]int32(nil), req.Prompt...), prompt: len(req.Prompt)}
 	g.seqs = []*sequence{s}
@@ -124,9 +127,10 @@ type generation struct {
 	policy *wasm.PolicySession
 	seqs   []*sequence
 	cands  []wasm.Candidate
-	lp     logprober // with Request.Logprobs
-	raw    []float32 // with Request.Logprobs and a policy: the step's logits before the policy changes them
-	res    Result    // set when run returns, with err
+	lp     logprober   // with Request.Logprobs or Request.PromptLogprobs
+	prompt []*Logprobs // with Request.PromptLogprobs: by prompt position, as the rows come
+	raw    []float32   // with Request.Logprobs and a policy: the step's logits before the policy changes them
+	res    Result      // set when run returns, with err
 	err    error
 }
 
@@ -200,6 +204,10 @@ func (g *generation) next() (*sequence, error) {
 		select {
 		case s := <-g.r.ready:
 			return s, nil
+		case rows := <-g.r.prompt:
+			if err := g.promptLogprobs(rows); err != nil {
+				return nil, err
+			}
 		case <-g.ctx.Done():
 			return nil, g.ctx.Err()
 		case <-g.e.done:
@@ -230,6 +238,11 @@ func (g *generation) start() (release func(), err error) {
 	undo = append(undo, g.smp.Release)
 	if err := g.smp.Accept(g.req.Prompt...); err != nil {
 		return release, err
+	}
+	if g.req.PromptLogprobs {
+		if err := g.sendPromptLogprobs(); err != nil {
+			return release, err
+		}
 	}
 	s := g.seqs[0]
 	if g.req.Policy != nil {

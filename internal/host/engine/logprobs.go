@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"math"
 )
 
@@ -15,6 +16,10 @@ const MaxTopLogprobs = 20
 type Logprobs struct {
 	Chosen TokenLogprob
 	Top    []TokenLogprob // Request.TopLogprobs most likely tokens, most likely first (ties: lower id first)
+
+	// NoContext marks the prompt's first token: nothing before it predicts it, so Chosen has only its
+	// Token and Bytes, and Top is empty.
+	NoContext bool
 }
 
 // TokenLogprob is one token's natural-log probability and its bytes (a token may hold part of a UTF-8
@@ -123,4 +128,47 @@ func siftDown(h []TokenLogprob, i, n int) {
 		h[i], h[w] = h[w], h[i]
 		i = w
 	}
+}
+
+// promptLogprobs computes the Logprobs of the prompt tokens that rows predict.
+func (g *generation) promptLogprobs(rows promptRows) error {
+	V, prompt := g.e.model.Vocab, g.req.Prompt
+	if g.prompt == nil {
+		g.prompt = make([]*Logprobs, len(prompt))
+	}
+	for k := range len(rows.logits) / V {
+		pos := rows.from + k + 1
+		lp, err := g.lp.compute(g.ctx, rows.logits[k*V:(k+1)*V], prompt[pos], g.req.TopLogprobs, g.e.tok.Piece)
+		if err != nil {
+			return err
+		}
+		g.prompt[pos] = lp
+	}
+	return nil
+}
+
+// sendPromptLogprobs takes the prompt rows the scheduler sent before handing over the prompt's last
+// logits (all of them are in the channel by then), and pushes the prompt's Logprobs as one piece.
+func (g *generation) sendPromptLogprobs() error {
+	for len(g.r.prompt) > 0 {
+		if err := g.promptLogprobs(<-g.r.prompt); err != nil {
+			return err
+		}
+	}
+	if g.prompt == nil { // a one-token prompt
+		g.prompt = make([]*Logprobs, len(g.req.Prompt))
+	}
+	first := g.req.Prompt[0]
+	b, err := g.e.tok.Piece(g.ctx, first, false)
+	if err != nil {
+		return err
+	}
+	g.prompt[0] = &Logprobs{Chosen: TokenLogprob{Token: first, Bytes: b}, NoContext: true}
+	for i, lp := range g.prompt {
+		if lp == nil {
+			return fmt.Errorf("engine: prompt position %d has no logprobs", i)
+		}
+	}
+	g.r.out.push(Piece{Index: 0, Token: -1, PromptLogprobs: g.prompt})
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/wasmoe/wasmoe/internal/host/model"
 )
 
 // refLogSoftmax is log_softmax of logits computed directly: log(exp(x_i) / sum exp(x_j)) in float64.
@@ -111,5 +113,57 @@ func TestLogprobsOff(t *testing.T) {
 	_, err = e.Generate(context.Background(), Request{Prompt: []int32{1, 2}, Logprobs: true, TopLogprobs: MaxTopLogprobs + 1}, func(Piece) error { return nil })
 	if err == nil {
 		t.Error("TopLogprobs past MaxTopLogprobs was accepted")
+	}
+}
+
+// TestPromptLogprobs asks for a prompt's logprobs, in chunks of 8 prompt tokens per step (and again once
+// the prompt is in the prefix cache), and checks them against log_softmax of the model's forward pass
+// over the prompt, every row: one piece before the generated ones carries them, the first token's with
+// NoContext.
+func TestPromptLogprobs(t *testing.T) {
+	e := openTiny(t, Config{Parallel: 1, BatchTokens: 8})
+	ctx := context.Background()
+	prompt := make([]int32, 2*model.BlockTokens+5) // two blocks the prefix cache keeps, and some
+	for i := range prompt {
+		prompt[i] = int32(i*997+5) % 5000
+	}
+	const topN = 4
+	m, pool := e.Model(), e.Pool()
+	all, err := m.Forward(pool, m.NewState(0), prompt, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	V := m.Vocab
+	for round := range 2 {
+		var got []*Logprobs
+		n := 0
+		_, err := e.Generate(ctx, Request{Prompt: prompt, MaxTokens: 2, Sampling: DefaultSampling(), IgnoreEOS: true, PromptLogprobs: true, TopLogprobs: topN},
+			func(p Piece) error {
+				if p.PromptLogprobs != nil {
+					if n > 0 || got != nil || p.Token != -1 || p.Index != 0 {
+						t.Errorf("prompt logprobs on piece %d %+v", n, p)
+					}
+					got = p.PromptLogprobs
+				}
+				n++
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(prompt) || !got[0].NoContext || got[0].Chosen.Token != prompt[0] {
+			t.Fatalf("round %d: %d prompt logprobs for %d tokens, first %+v", round, len(got), len(prompt), got[0])
+		}
+		for i := 1; i < len(prompt); i++ {
+			want := refLogSoftmax(all[(i-1)*V : i*V])
+			lp := got[i]
+			if lp.NoContext || lp.Chosen.Token != prompt[i] || math.Abs(float64(lp.Chosen.Logprob)-want[prompt[i]]) > 1e-5 {
+				t.Errorf("round %d position %d: %+v, want token %d logprob %g", round, i, lp.Chosen, prompt[i], want[prompt[i]])
+			}
+			best := slices.Max(want)
+			if len(lp.Top) != topN || math.Abs(float64(lp.Top[0].Logprob)-best) > 1e-5 {
+				t.Errorf("round %d position %d: top %+v, the likeliest's logprob is %g", round, i, lp.Top, best)
+			}
+		}
 	}
 }

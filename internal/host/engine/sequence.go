@@ -42,19 +42,27 @@ type sequence struct {
 	busy      bool         // its request's worker has it
 	published bool         // its prompt's full blocks are in the prefix cache
 	charged   int          // positions whose tokens its tenant has been charged for (vtc.go)
+	promptRow int          // with Request.PromptLogprobs: prompt positions whose logits went to the worker
 }
 
 // request is one Generate call as the scheduler and its worker share it.
 type request struct {
 	ctx      context.Context
 	req      Request
-	ready    chan *sequence // sequences whose logits are ready, from the scheduler to the worker
+	ready    chan *sequence  // sequences whose logits are ready, from the scheduler to the worker
+	prompt   chan promptRows // with Request.PromptLogprobs: the prompt's logits, chunk by chunk, to the worker
 	out      *outbox
 	seqs     []*sequence  // every sequence the scheduler knows of (scheduler; the first is set before submit)
 	admitted bool         // the first sequence has left the queue (scheduler)
 	tenant   *tenant      // who it is billed to, set on submit (scheduler)
 	hit      atomic.Int32 // prompt tokens the first admission found in the prefix cache
 	ended    bool         // the worker is gone: its sequences are freed (scheduler)
+}
+
+// promptRows are the logits of prompt positions from, from+1, …: each row predicts the next prompt token.
+type promptRows struct {
+	from   int
+	logits []float32
 }
 
 // message is what a request's worker tells the scheduler.

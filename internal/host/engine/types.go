@@ -97,6 +97,11 @@ type Request struct {
 	Logprobs    bool
 	TopLogprobs int
 
+	// PromptLogprobs asks for the prompt's tokens' Logprobs (with TopLogprobs alternatives), for echo: one
+	// piece of Index 0 and Token -1 carries them before any generated piece. The model then computes the
+	// logits of every prompt position, and the prefix cache gives the request none of its prompt.
+	PromptLogprobs bool
+
 	// Tenant is who the request is billed to ("" = no tenant): the scheduler shares the model fairly
 	// across tenants, and each tenant's prompts are cached in a namespace of its own.
 	Tenant string
@@ -109,6 +114,10 @@ type Piece struct {
 	Token    int32
 	Text     string
 	Logprobs *Logprobs // with Request.Logprobs, for a sampled token; nil otherwise
+
+	// PromptLogprobs, with Request.PromptLogprobs, on one piece before the generated ones: one per prompt
+	// token, the first with NoContext set.
+	PromptLogprobs []*Logprobs
 }
 
 // Result summarises a finished generation.
