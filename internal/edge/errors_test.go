@@ -73,7 +73,6 @@ func TestBadRequests(t *testing.T) {
 		{cmplURL, `{"prompt":[99999999999]}`, 400, "prompt"},
 		{cmplURL, `{"prompt":[]}`, 400, "prompt"},
 		{cmplURL, `{"prompt":""}`, 400, "prompt"},
-		{cmplURL, `{"prompt":"x","echo":true}`, 400, "echo"},
 		{cmplURL, `{"prompt":"x","suffix":"y"}`, 400, "suffix"},
 		{cmplURL, `{"prompt":"x","best_of":3}`, 400, "best_of"},
 		{cmplURL, `{"prompt":"x","logprobs":21}`, 400, "logprobs"},

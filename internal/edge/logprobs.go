@@ -65,7 +65,7 @@ func appendTokenLogprob(b []byte, t engine.TokenLogprob) []byte {
 
 // appendCompletionLogprobs appends the completions' logprobs object. Each top_logprobs entry maps the
 // token strings of the most likely tokens, and of the chosen token, to their logprobs (tokens with the
-// same text keep the likelier's).
+// same text keep the likelier's). The prompt's first token (echo) has null for both.
 func appendCompletionLogprobs(b []byte, lps []*engine.Logprobs, off *textOffset) []byte {
 	b = append(b, `{"tokens":[`...)
 	for i, lp := range lps {
@@ -79,13 +79,21 @@ func appendCompletionLogprobs(b []byte, lps []*engine.Logprobs, off *textOffset)
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendLogprob(b, lp.Chosen.Logprob)
+		if lp.NoContext {
+			b = append(b, "null"...)
+		} else {
+			b = appendLogprob(b, lp.Chosen.Logprob)
+		}
 	}
 	b = append(b, `],"top_logprobs":[`...)
 	var keys []string
 	for i, lp := range lps {
 		if i > 0 {
 			b = append(b, ',')
+		}
+		if lp.NoContext {
+			b = append(b, "null"...)
+			continue
 		}
 		b = append(b, '{')
 		keys = keys[:0]

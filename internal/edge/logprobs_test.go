@@ -2,7 +2,9 @@ package edge
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -191,4 +193,118 @@ func TestLogprobsHTTP(t *testing.T) {
 			t.Errorf("%s %s: %+v", bad.path, bad.body, e)
 		}
 	}
+}
+
+// echoLogprobsJSON is completions' logprobs with echo: the first prompt token's logprob and top_logprobs
+// are null.
+type echoLogprobsJSON struct {
+	Tokens        []string             `json:"tokens"`
+	TokenLogprobs []*float64           `json:"token_logprobs"`
+	TopLogprobs   []map[string]float64 `json:"top_logprobs"`
+	TextOffset    []int                `json:"text_offset"`
+}
+
+// TestEchoLogprobsHTTP asks completions for echo with logprobs, n = 2, whole and streamed: each choice's
+// text starts with the prompt, and its logprobs with the prompt's tokens, the first null and the others
+// log_softmax of the model's own forward pass over the prompt (every row), then the generated tokens'
+// as a request without echo gives them.
+func TestEchoLogprobsHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a model")
+	}
+	e := openEngine(t)
+	s := newTestServer(e)
+	const text = "The sky is blue and the grass is"
+	prompt, err := e.Tokenize(context.Background(), text, e.Info().AddBOS, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := e.Model()
+	all, err := m.Forward(e.Pool(), m.NewState(0), prompt, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ask = `"prompt":"` + text + `","temperature":0,"max_tokens":3,"ignore_eos":true,"logprobs":2`
+	var plain completionLogprobsJSON
+	strictly(t, post(s, "/v1/completions", `{`+ask+`}`).completion(t).Choices[0].Logprobs, &plain)
+
+	check := func(how string, got echoLogprobsJSON, choiceText string) {
+		t.Helper()
+		if !strings.HasPrefix(choiceText, text) {
+			t.Errorf("%s: text %q does not start with the prompt", how, choiceText)
+		}
+		P := len(prompt)
+		if len(got.Tokens) != P+3 || len(got.TokenLogprobs) != P+3 || len(got.TopLogprobs) != P+3 || len(got.TextOffset) != P+3 {
+			t.Fatalf("%s: %+v, want %d prompt and 3 generated entries", how, got, P)
+		}
+		if got.TokenLogprobs[0] != nil || got.TopLogprobs[0] != nil || got.TextOffset[0] != 0 {
+			t.Errorf("%s: first prompt token %q: logprob %v, top %v, offset %d; want null, null, 0", how, got.Tokens[0],
+				got.TokenLogprobs[0], got.TopLogprobs[0], got.TextOffset[0])
+		}
+		if strings.Join(got.Tokens[:P], "") != text {
+			t.Errorf("%s: prompt tokens %q, prompt %q", how, got.Tokens[:P], text)
+		}
+		V := m.Vocab
+		for i := 1; i < P; i++ {
+			want := refLogSoftmax(all[(i-1)*V : i*V])[prompt[i]]
+			if got.TokenLogprobs[i] == nil || math.Abs(*got.TokenLogprobs[i]-want) > 1e-5 || len(got.TopLogprobs[i]) < 2 {
+				t.Errorf("%s: prompt token %d %q: logprob %v top %v, forward's %g", how, i, got.Tokens[i], got.TokenLogprobs[i], got.TopLogprobs[i], want)
+			}
+		}
+		for k := range 3 {
+			i := P + k
+			if got.Tokens[i] != plain.Tokens[k] || got.TokenLogprobs[i] == nil || *got.TokenLogprobs[i] != plain.TokenLogprobs[k] ||
+				!reflect.DeepEqual(got.TopLogprobs[i], plain.TopLogprobs[k]) || got.TextOffset[i] != plain.TextOffset[k]+utf8.RuneCountInString(text) {
+				t.Errorf("%s: generated token %d: %q %v %v at %d; without echo %q %g %v at %d", how, k, got.Tokens[i], got.TokenLogprobs[i],
+					got.TopLogprobs[i], got.TextOffset[i], plain.Tokens[k], plain.TokenLogprobs[k], plain.TopLogprobs[k], plain.TextOffset[k])
+			}
+		}
+	}
+	c := post(s, "/v1/completions", `{`+ask+`,"echo":true,"n":2}`).completionN(t, 2)
+	for i, ch := range c.Choices {
+		var got echoLogprobsJSON
+		strictly(t, ch.Logprobs, &got)
+		check("whole choice "+string(rune('0'+i)), got, *ch.Text)
+	}
+	var got [2]echoLogprobsJSON
+	var texts [2]string
+	for _, ch := range post(s, "/v1/completions", `{`+ask+`,"echo":true,"n":2,"stream":true}`).chunks(t) {
+		for _, c := range ch.Choices {
+			texts[c.Index] += *c.Text
+			if c.Logprobs != nil {
+				var part echoLogprobsJSON
+				strictly(t, c.Logprobs, &part)
+				g := &got[c.Index]
+				g.Tokens, g.TokenLogprobs = append(g.Tokens, part.Tokens...), append(g.TokenLogprobs, part.TokenLogprobs...)
+				g.TopLogprobs, g.TextOffset = append(g.TopLogprobs, part.TopLogprobs...), append(g.TextOffset, part.TextOffset...)
+			}
+		}
+	}
+	for i := range got {
+		check("streamed choice "+string(rune('0'+i)), got[i], texts[i])
+	}
+
+	// Echo alone: the prompt's text, no logprobs; a prompt of ids echoes their text.
+	c = post(s, "/v1/completions", `{"prompt":"`+text+`","temperature":0,"max_tokens":3,"echo":true}`).completion(t)
+	if !strings.HasPrefix(*c.Choices[0].Text, text) || c.Choices[0].Logprobs != nil {
+		t.Errorf("echo without logprobs: %q, logprobs %v", *c.Choices[0].Text, c.Choices[0].Logprobs)
+	}
+	ids, _ := json.Marshal(prompt)
+	c = post(s, "/v1/completions", `{"prompt":`+string(ids)+`,"temperature":0,"max_tokens":3,"echo":true}`).completion(t)
+	if !strings.HasPrefix(*c.Choices[0].Text, text) {
+		t.Errorf("echo of ids %s: %q", ids, *c.Choices[0].Text)
+	}
+}
+
+// refLogSoftmax is log_softmax of logits computed directly, in float64.
+func refLogSoftmax(logits []float32) []float64 {
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v))
+	}
+	out := make([]float64, len(logits))
+	for i, v := range logits {
+		out[i] = float64(v) - math.Log(sum)
+	}
+	return out
 }

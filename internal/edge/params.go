@@ -61,6 +61,7 @@ type generation struct {
 	logprobs    bool // each token's log-probability, with topLogprobs alternatives
 	topLogprobs int
 	logprobsInt bool // logprobs came as an integer (completions' form), not a boolean (chat's)
+	echo        bool // completions: each choice's text starts with the prompt (and its logprobs, when asked)
 
 	plugin       string       // the policy plugin's name; "" for none
 	pluginConfig []byte       // its config
@@ -274,5 +275,6 @@ func parseStop(raw json.RawMessage) ([]string, *apiError) {
 // request is the engine request of a validated generation over prompt.
 func (g *generation) request(prompt []int32) engine.Request {
 	return engine.Request{Prompt: prompt, MaxTokens: g.maxTokens, Sampling: g.sampling, IgnoreEOS: g.ignoreEOS, N: g.n,
-		Policy: g.policy, PolicyConfig: g.pluginConfig, NoPromptCache: g.noCache, Logprobs: g.logprobs, TopLogprobs: g.topLogprobs}
+		Policy: g.policy, PolicyConfig: g.pluginConfig, NoPromptCache: g.noCache, Logprobs: g.logprobs, TopLogprobs: g.topLogprobs,
+		PromptLogprobs: g.echo && g.logprobs}
 }

@@ -21,6 +21,7 @@ type job struct {
 	opensThinking bool   // the chat prompt leaves the model inside <think>
 	param         string // the request field the prompt comes from, for errors
 	tenant        string // who the request is billed to (engine.Request.Tenant, the metrics' label); "" = none
+	echo          string // completions' echo: the prompt's text, before each choice's
 }
 
 // respond runs the job, once its tenant's limits admit it, and writes the response, streamed or whole.
