@@ -231,6 +231,7 @@ func (g *gatherer) open(i int) error {
 
 func (g *gatherer) text(i int, kind textKind, s string) error { return g.choices[i].text(kind, s) }
 
+// logprobs keeps a token's logprobs with choice i.
 func (g *gatherer) logprobs(i int, lp *engine.Logprobs) {
 	g.choices[i].logprobs = append(g.choices[i].logprobs, lp)
 }
