@@ -122,6 +122,8 @@ func (r *chatRequest) check(g *generation) *apiError {
 		return badRequest("messages", "messages must be a non-empty array")
 	case len(r.Tools) > 0 && string(r.Tools) != "null" && string(r.Tools) != "[]":
 		return badRequest("tools", "tools are not supported")
+	case g.logprobsInt:
+		return badRequest("logprobs", "logprobs must be a boolean for chat; top_logprobs gives the alternatives")
 	}
 	schema, e := r.ResponseFormat.schema()
 	switch {

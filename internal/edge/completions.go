@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
 // completionRequest is the body of POST /v1/completions.
@@ -36,16 +38,19 @@ func parsePrompt(raw json.RawMessage, nested bool) (text string, ids []int32, is
 	return "", nil, false, badRequest("prompt", "prompt must be a string or an array of token ids")
 }
 
-// check validates the completion fields that come before the plugin loads: echo, suffix and best_of,
-// which are not supported.
-func (r *completionRequest) check(*generation) *apiError {
+// check validates the completion fields that come before the plugin loads: suffix and best_of, which are
+// not supported, and logprobs in the completions' form; it takes echo.
+func (r *completionRequest) check(g *generation) *apiError {
+	g.echo = r.Echo
 	switch {
-	case r.Echo:
-		return badRequest("echo", "echo is not supported")
 	case r.Suffix != "":
 		return badRequest("suffix", "suffix is not supported")
 	case r.BestOf != nil && *r.BestOf != 1:
 		return badRequest("best_of", "only best_of = 1 is supported, got %d", *r.BestOf)
+	case g.logprobs && !g.logprobsInt:
+		return badRequest("logprobs", "logprobs must be an integer from 0 to %d for completions", engine.MaxTopLogprobs)
+	case r.TopLogprobs != nil:
+		return badRequest("top_logprobs", "top_logprobs is a chat field; completions take logprobs: N")
 	}
 	return nil
 }
@@ -76,5 +81,27 @@ func (s *Server) completionJob(ctx *fasthttp.RequestCtx) (*job, *apiError) {
 	if len(prompt) == 0 {
 		return nil, badRequest("prompt", "the prompt is empty")
 	}
-	return &job{model: sv, prompt: prompt, gen: gen, param: "prompt"}, nil
+	j := &job{model: sv, prompt: prompt, gen: gen, param: "prompt"}
+	if gen.echo {
+		if j.echo, e = s.echoText(sv, text, prompt, isIDs); e != nil {
+			return nil, e
+		}
+	}
+	return j, nil
+}
+
+// echoText is the prompt as echo shows it before each choice's text: as given, or the text of its ids.
+func (s *Server) echoText(sv *served, text string, ids []int32, isIDs bool) (string, *apiError) {
+	if !isIDs {
+		return text, nil
+	}
+	d, ok := sv.Model.(detokenizer)
+	if !ok {
+		return "", badRequest("echo", "echo of a prompt of token ids is not supported by model %q", sv.info.ID)
+	}
+	out, err := d.Detokenize(s.base, ids)
+	if err != nil {
+		return "", s.engineError(err, "prompt")
+	}
+	return out, nil
 }

@@ -66,7 +66,7 @@ func FuzzPipe(f *testing.F) {
 			p := newPipe(j, &g)
 			stopped := false
 			for _, piece := range pieces {
-				if stopped, _ = p.feed(0, piece); stopped {
+				if stopped, _ = p.feed(0, piece, nil); stopped {
 					break
 				}
 			}

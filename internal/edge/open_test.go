@@ -10,13 +10,13 @@ import (
 // TestSharedRequestErrors sends the same bad input to both generating endpoints. Up to the prompt they
 // take one path (open), so each error must be the one OpenAI's rules ask for (status, param, type, code)
 // and byte for byte the same body on both. Errors found before the endpoint's own fields are checked must
-// also win over a bad field of the endpoint's own (chat's tools, completions' echo).
+// also win over a bad field of the endpoint's own (chat's tools, completions' suffix).
 func TestSharedRequestErrors(t *testing.T) {
 	plugins, _ := newPluginServer(&fakeModel{pieces: []string{"x"}}) // runs the plugin "good"
 	plain := newTestServer(&fakeModel{pieces: []string{"x"}})        // runs no plugins; vocabulary of 1000
 	endpoints := []struct{ path, good, own string }{
 		{"/v1/chat/completions", hi, `"tools":[{"type":"function","function":{"name":"f"}}]`},
-		{"/v1/completions", `"prompt":"x"`, `"echo":true`},
+		{"/v1/completions", `"prompt":"x"`, `"suffix":"y"`},
 	}
 	cases := []struct {
 		s      *Server
@@ -49,9 +49,10 @@ func TestSharedRequestErrors(t *testing.T) {
 		{s: plain, fields: `"max_completion_tokens":-1`, status: 400, param: "max_completion_tokens", early: true},
 		{s: plain, fields: `"logit_bias":{"1000":1}`, status: 400, param: "logit_bias", early: true},
 		{s: plain, fields: `"logit_bias":{"5":-101}`, status: 400, param: "logit_bias", early: true},
-		{s: plain, fields: `"logprobs":true`, status: 400, param: "logprobs", early: true},
-		{s: plain, fields: `"logprobs":5`, status: 400, param: "logprobs", early: true},
+		{s: plain, fields: `"logprobs":21`, status: 400, param: "logprobs", early: true},
+		{s: plain, fields: `"logprobs":"yes"`, status: 400, param: "logprobs", early: true},
 		{s: plain, fields: `"top_logprobs":2`, status: 400, param: "top_logprobs", early: true},
+		{s: plain, fields: `"logprobs":true,"top_logprobs":21`, status: 400, param: "top_logprobs", early: true},
 		{s: plain, fields: `"stop":3`, status: 400, param: "stop", early: true},
 		{s: plain, fields: `"stop":["a","b","c","d","e"]`, status: 400, param: "stop", early: true},
 		{s: plain, fields: `"stream":"yes"`, status: 400, param: "stream", early: true},

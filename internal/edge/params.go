@@ -36,8 +36,8 @@ type commonRequest struct {
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	Logprobs    json.RawMessage `json:"logprobs"` // a bool for chat, an int for completions; not supported
-	TopLogprobs *int            `json:"top_logprobs"`
+	Logprobs    json.RawMessage `json:"logprobs"`     // a bool for chat, an int (0 to engine.MaxTopLogprobs) for completions
+	TopLogprobs *int            `json:"top_logprobs"` // chat: alternatives per token, with logprobs: true
 	IgnoreEOS   bool            `json:"ignore_eos"`   // llama.cpp's extension: generate past end-of-generation tokens
 	CachePrompt *bool           `json:"cache_prompt"` // llama.cpp's extension: false skips the prefix cache
 
@@ -57,6 +57,11 @@ type generation struct {
 	ignoreEOS    bool
 	noCache      bool // cache_prompt: false
 	n            int  // choices; 0 = 1
+
+	logprobs    bool // each token's log-probability, with topLogprobs alternatives
+	topLogprobs int
+	logprobsInt bool // logprobs came as an integer (completions' form), not a boolean (chat's)
+	echo        bool // completions: each choice's text starts with the prompt (and its logprobs, when asked)
 
 	plugin       string       // the policy plugin's name; "" for none
 	pluginConfig []byte       // its config
@@ -138,13 +143,8 @@ func (r *commonRequest) validate(defaultMax, vocab int) (*generation, *apiError)
 		}
 		g.n = *r.N
 	}
-	switch string(r.Logprobs) {
-	case "", "null", "false", "0":
-	default:
-		return nil, badRequest("logprobs", "logprobs are not supported")
-	}
-	if r.TopLogprobs != nil && *r.TopLogprobs != 0 {
-		return nil, badRequest("top_logprobs", "top_logprobs are not supported")
+	if e := r.parseLogprobs(g); e != nil {
+		return nil, e
 	}
 
 	sp := engine.DefaultSampling()
@@ -215,6 +215,35 @@ func (r *commonRequest) validate(defaultMax, vocab int) (*generation, *apiError)
 	return g, nil
 }
 
+// parseLogprobs reads logprobs (a boolean, or an integer from 0 to engine.MaxTopLogprobs: OpenAI allows 5
+// for completions, vLLM 20) and top_logprobs (0 to engine.MaxTopLogprobs, only with logprobs: true). The
+// endpoint's check refuses the other endpoint's form.
+func (r *commonRequest) parseLogprobs(g *generation) *apiError {
+	switch raw := string(r.Logprobs); raw {
+	case "", "null", "false":
+	case "true":
+		g.logprobs = true
+	default:
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 || n > engine.MaxTopLogprobs {
+			return badRequest("logprobs", "logprobs must be a boolean or an integer from 0 to %d, got %s", engine.MaxTopLogprobs, raw)
+		}
+		g.logprobs, g.topLogprobs, g.logprobsInt = true, n, true
+	}
+	if r.TopLogprobs == nil {
+		return nil
+	}
+	switch n := *r.TopLogprobs; {
+	case n < 0 || n > engine.MaxTopLogprobs:
+		return badRequest("top_logprobs", "top_logprobs must be from 0 to %d, got %d", engine.MaxTopLogprobs, n)
+	case !g.logprobs:
+		return badRequest("top_logprobs", "top_logprobs needs logprobs: true")
+	case !g.logprobsInt: // with an integer, the endpoint's check says which form it takes
+		g.topLogprobs = n
+	}
+	return nil
+}
+
 // parseStop accepts null, a string, or an array of up to 4 strings; empty strings are dropped.
 func parseStop(raw json.RawMessage) ([]string, *apiError) {
 	if len(raw) == 0 || string(raw) == "null" {
@@ -246,5 +275,6 @@ func parseStop(raw json.RawMessage) ([]string, *apiError) {
 // request is the engine request of a validated generation over prompt.
 func (g *generation) request(prompt []int32) engine.Request {
 	return engine.Request{Prompt: prompt, MaxTokens: g.maxTokens, Sampling: g.sampling, IgnoreEOS: g.ignoreEOS, N: g.n,
-		Policy: g.policy, PolicyConfig: g.pluginConfig, NoPromptCache: g.noCache}
+		Policy: g.policy, PolicyConfig: g.pluginConfig, NoPromptCache: g.noCache, Logprobs: g.logprobs, TopLogprobs: g.topLogprobs,
+		PromptLogprobs: g.echo && g.logprobs}
 }

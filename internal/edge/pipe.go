@@ -10,9 +10,11 @@ import (
 const maxChoices = 1024
 
 // output receives a response's choices as the pipe releases them: the SSE writer, or the gatherer of a
-// whole response. A choice opens before its first text and finishes once.
+// whole response. A choice opens before its first text and finishes once; a token's logprobs go with the
+// choice's next text or its finish.
 type output interface {
 	open(index int) error
+	logprobs(index int, lp *engine.Logprobs)
 	text(index int, kind textKind, s string) error
 	finish(index int, reason string) error
 }
@@ -21,14 +23,17 @@ type output interface {
 // request into several): stop strings are cut from each choice's raw text, then, for chat, its reasoning
 // is split from its content, and the result goes to the output.
 type pipe struct {
-	stops   []string
-	split   bool // chat: split reasoning from content
-	opens   bool // the prompt leaves the model inside <think>
-	out     output
-	choices []*choiceText // by index; nil for one not seen yet
-	seen    int           // choices opened
-	stopped int           // choices a stop string ended
-	tokens  int           // pieces of a token received: the completion tokens the edge saw
+	stops          []string
+	split          bool               // chat: split reasoning from content
+	echo           bool               // completions' echo: each choice starts with the prompt
+	prompt         string             // the prompt's text, for echo
+	promptLogprobs []*engine.Logprobs // the prompt's tokens' logprobs, for echo with logprobs
+	opens          bool               // the prompt leaves the model inside <think>
+	out            output
+	choices        []*choiceText // by index; nil for one not seen yet
+	seen           int           // choices opened
+	stopped        int           // choices a stop string ended
+	tokens         int           // pieces of a token received: the completion tokens the edge saw
 }
 
 // choiceText is one choice on its way through the pipe.
@@ -48,11 +53,11 @@ type choiceSink struct {
 func (c *choiceSink) text(kind textKind, s string) error { return c.out.text(c.index, kind, s) }
 
 func newPipe(j *job, out output) *pipe {
-	return &pipe{stops: j.gen.stop, split: j.chat, opens: j.opensThinking, out: out}
+	return &pipe{stops: j.gen.stop, split: j.chat, opens: j.opensThinking, out: out, echo: j.gen.echo, prompt: j.echo}
 }
 
-// choice returns choice i, opening it on first use. A fork's choice starts as the output does: its text
-// is what it generates after the fork.
+// choice returns choice i, opening it on first use (with echo, the prompt and its logprobs come first).
+// A fork's choice starts as the output does: its text is what it generates after the fork.
 func (p *pipe) choice(i int) (*choiceText, error) {
 	if err := checkIndex(i); err != nil {
 		return nil, err
@@ -66,7 +71,13 @@ func (p *pipe) choice(i int) (*choiceText, error) {
 	c := &choiceText{stop: stopper{stops: p.stops}, think: newThinkSplitter(p.opens), to: choiceSink{out: p.out, index: i}}
 	p.choices[i] = c
 	p.seen++
-	return c, p.out.open(i)
+	if err := p.out.open(i); err != nil || !p.echo {
+		return c, err
+	}
+	for _, lp := range p.promptLogprobs {
+		p.out.logprobs(i, lp)
+	}
+	return c, p.out.text(i, content, p.prompt)
 }
 
 // checkIndex refuses a choice index the engine cannot have emitted.
@@ -82,6 +93,10 @@ func checkIndex(i int) error {
 // cancels it too), then finishes every choice. It returns the generation's error, or errClientGone when
 // the output failed.
 func (p *pipe) pump(r *run, first engine.Piece, ok bool) error {
+	if ok && first.PromptLogprobs != nil { // echo's: the engine sends them first
+		p.promptLogprobs = first.PromptLogprobs
+		first, ok = r.next()
+	}
 	if _, err := p.choice(0); err != nil {
 		r.stop(errClientGone)
 		return errClientGone
@@ -94,7 +109,7 @@ func (p *pipe) pump(r *run, first engine.Piece, ok bool) error {
 			r.stop(err)
 			return err
 		}
-		stopped, err := p.feed(piece.Index, piece.Text)
+		stopped, err := p.feed(piece.Index, piece.Text, piece.Logprobs)
 		if err != nil {
 			r.stop(errClientGone)
 			return errClientGone
@@ -133,12 +148,15 @@ func finishReason(res engine.Result, i int) string {
 	return engine.FinishStop
 }
 
-// feed processes one piece's text of choice i; stopped reports that a stop string ended the choice (now
-// or before), which is then finished.
-func (p *pipe) feed(i int, text string) (stopped bool, err error) {
+// feed processes one piece's text and logprobs (nil if none) of choice i; stopped reports that a stop
+// string ended the choice (now or before), which is then finished.
+func (p *pipe) feed(i int, text string, lp *engine.Logprobs) (stopped bool, err error) {
 	c, err := p.choice(i)
 	if err != nil || c.stopped {
 		return c != nil && c.stopped, err
+	}
+	if lp != nil {
+		p.out.logprobs(i, lp)
 	}
 	released, stopped := c.stop.push(text)
 	if err := p.release(c, released); err != nil {
@@ -183,9 +201,10 @@ func (p *pipe) flush(c *choiceText) error {
 	return c.think.flush(&c.to)
 }
 
-// collector gathers one choice's text.
+// collector gathers one choice's text and its tokens' logprobs.
 type collector struct {
 	reasoning, content []byte
+	logprobs           []*engine.Logprobs
 	finish             string
 }
 
@@ -211,6 +230,11 @@ func (g *gatherer) open(i int) error {
 }
 
 func (g *gatherer) text(i int, kind textKind, s string) error { return g.choices[i].text(kind, s) }
+
+// logprobs keeps a token's logprobs with choice i.
+func (g *gatherer) logprobs(i int, lp *engine.Logprobs) {
+	g.choices[i].logprobs = append(g.choices[i].logprobs, lp)
+}
 
 func (g *gatherer) finish(i int, reason string) error {
 	g.choices[i].finish = reason

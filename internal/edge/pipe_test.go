@@ -15,7 +15,7 @@ func TestHotPathAllocations(t *testing.T) {
 	pieces := []string{"reason", "ing", "</think>", "\n\n", "an \"answer\"", " with\nnewlines", " é€"}
 	i := 0
 	allocs := testing.AllocsPerRun(1000, func() {
-		if stopped, err := p.feed(0, pieces[i%len(pieces)]); stopped || err != nil {
+		if stopped, err := p.feed(0, pieces[i%len(pieces)], nil); stopped || err != nil {
 			t.Fatal(stopped, err)
 		}
 		i++

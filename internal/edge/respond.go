@@ -21,6 +21,7 @@ type job struct {
 	opensThinking bool   // the chat prompt leaves the model inside <think>
 	param         string // the request field the prompt comes from, for errors
 	tenant        string // who the request is billed to (engine.Request.Tenant, the metrics' label); "" = none
+	echo          string // completions' echo: the prompt's text, before each choice's
 }
 
 // respond runs the job, once its tenant's limits admit it, and writes the response, streamed or whole.
@@ -69,7 +70,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendChoice(b, j.chat, i, &out.choices[i], p.choices[i].think.reasoned)
+		b = appendChoice(b, j, i, &out.choices[i], p.choices[i].think.reasoned)
 	}
 	b = append(b, `],"usage":`...)
 	b = appendUsage(b, len(j.prompt), p.tokens, r.res.CachedTokens)
@@ -77,9 +78,10 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 	ctx.SetBody(append(b, '}'))
 }
 
-// appendChoice appends choice i of a whole response: a chat message (with reasoning_content and its alias
-// reasoning when the choice reasoned) or a completion's text.
-func appendChoice(b []byte, chat bool, i int, c *collector, reasoned bool) []byte {
+// appendChoice appends choice i of j's whole response: a chat message (with reasoning_content and its
+// alias reasoning when the choice reasoned) or a completion's text, and its logprobs when asked.
+func appendChoice(b []byte, j *job, i int, c *collector, reasoned bool) []byte {
+	chat := j.chat
 	b = append(b, `{"index":`...)
 	b = strconv.AppendInt(b, int64(i), 10)
 	if chat {
@@ -96,7 +98,9 @@ func appendChoice(b []byte, chat bool, i int, c *collector, reasoned bool) []byt
 		b = append(b, `,"text":`...)
 		b = appendJSONString(b, string(c.content))
 	}
-	b = append(b, `,"logprobs":null,"finish_reason":`...)
+	b = append(b, `,"logprobs":`...)
+	b = appendLogprobs(b, chat, j.gen.logprobs, c.logprobs, &textOffset{})
+	b = append(b, `,"finish_reason":`...)
 	b = appendJSONString(b, c.finish)
 	return append(b, '}')
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
 // sseWriter streams a response as OpenAI does: one Server-Sent Event "data: {chunk}\n\n" per update,
@@ -20,7 +22,9 @@ type sseWriter struct {
 	buf          []byte
 	head         []byte // {"id":…,"object":…,"created":…,"model":…,
 	chat         bool
-	includeUsage bool // chunks carry "usage":null, and a last chunk carries the usage
+	includeUsage bool                 // chunks carry "usage":null, and a last chunk carries the usage
+	pending      [][]*engine.Logprobs // by choice: logprobs not sent yet
+	offsets      []textOffset         // by choice: completions' text_offset so far
 }
 
 func newSSEWriter(w *bufio.Writer, j *job, id string, created int64) *sseWriter {
@@ -31,12 +35,20 @@ func newSSEWriter(w *bufio.Writer, j *job, id string, created int64) *sseWriter 
 	return &sseWriter{w: w, head: appendHead(nil, id, object, created, j.model.info.ID), chat: j.chat, includeUsage: j.gen.includeUsage}
 }
 
+// logprobs holds a token's logprobs for choice index's next chunk.
+func (s *sseWriter) logprobs(index int, lp *engine.Logprobs) {
+	for len(s.pending) <= index {
+		s.pending, s.offsets = append(s.pending, nil), append(s.offsets, textOffset{})
+	}
+	s.pending[index] = append(s.pending[index], lp)
+}
+
 // open sends a chat choice's first chunk, which names the role; completions have none.
 func (s *sseWriter) open(index int) error {
 	if !s.chat {
 		return nil
 	}
-	return s.choice(append(s.begin(index), `"delta":{"role":"assistant","content":""},`...), "")
+	return s.choice(index, append(s.begin(index), `"delta":{"role":"assistant","content":""},`...), "")
 }
 
 // text sends a piece of a choice's answer or reasoning.
@@ -56,15 +68,15 @@ func (s *sseWriter) text(index int, kind textKind, t string) error {
 	if s.chat {
 		b = append(b, '}')
 	}
-	return s.choice(append(b, ','), "")
+	return s.choice(index, append(b, ','), "")
 }
 
 // finish sends a choice's chunk with its finish reason.
 func (s *sseWriter) finish(index int, reason string) error {
 	if s.chat {
-		return s.choice(append(s.begin(index), `"delta":{},`...), reason)
+		return s.choice(index, append(s.begin(index), `"delta":{},`...), reason)
 	}
-	return s.choice(append(s.begin(index), `"text":"",`...), reason)
+	return s.choice(index, append(s.begin(index), `"text":"",`...), reason)
 }
 
 // usage sends the last chunk of a stream with stream_options.include_usage: no choices, the usage.
@@ -96,9 +108,17 @@ func (s *sseWriter) begin(index int) []byte {
 	return append(b, ',')
 }
 
-// choice ends a chunk begun by begin and sends it; finish "" is null.
-func (s *sseWriter) choice(b []byte, finish string) error {
-	b = append(b, `"logprobs":null,"finish_reason":`...)
+// choice ends a chunk of choice index begun by begin, with the logprobs held for the choice, and sends
+// it; finish "" is null.
+func (s *sseWriter) choice(index int, b []byte, finish string) error {
+	b = append(b, `"logprobs":`...)
+	if index < len(s.pending) && len(s.pending[index]) > 0 {
+		b = appendLogprobs(b, s.chat, true, s.pending[index], &s.offsets[index])
+		s.pending[index] = s.pending[index][:0]
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"finish_reason":`...)
 	b = appendNullString(b, finish)
 	b = append(b, "}]"...)
 	if s.includeUsage {

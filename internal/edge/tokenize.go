@@ -9,8 +9,8 @@ import (
 	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
-// detokenizer is a Model that turns token ids back into text; *engine.Engine is one. /detokenize and
-// /tokenize's pieces need it.
+// detokenizer is a Model that turns token ids back into text; *engine.Engine is one. /detokenize,
+// /tokenize's pieces and echo of a prompt given as ids need it.
 type detokenizer interface {
 	Detokenize(ctx context.Context, ids []int32) (string, error)
 }

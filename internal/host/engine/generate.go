@@ -34,6 +34,9 @@ func (e *Engine) Generate(ctx context.Context, req Request, emit func(Piece) err
 		limit = max(limit, req.Policy.Limits().MaxForks)
 	}
 	r := &request{ctx: ctx, req: req, ready: make(chan *sequence, limit+1), out: newOutbox()}
+	if req.PromptLogprobs {
+		r.prompt = make(chan promptRows, len(req.Prompt))
+	}
 	g := &generation{e: e, r: r, ctx: ctx, req: req, params: samplerParams(req.Sampling)}
 	s := &sequence{req: r, tokens: append([]int32(nil), req.Prompt...), prompt: len(req.Prompt)}
 	g.seqs = []*sequence{s}
@@ -89,6 +92,9 @@ func (e *Engine) check(req Request) error {
 	if req.N < 0 || req.N > MaxChoices {
 		return fmt.Errorf("engine: %d choices asked, want 1 to %d", req.N, MaxChoices)
 	}
+	if req.TopLogprobs < 0 || req.TopLogprobs > MaxTopLogprobs {
+		return fmt.Errorf("engine: %d top logprobs asked, want 0 to %d", req.TopLogprobs, MaxTopLogprobs)
+	}
 	if len(req.Prompt) >= e.context {
 		return fmt.Errorf("%w: %d prompt tokens, context is %d", ErrPromptTooLong, len(req.Prompt), e.context)
 	}
@@ -121,7 +127,10 @@ type generation struct {
 	policy *wasm.PolicySession
 	seqs   []*sequence
 	cands  []wasm.Candidate
-	res    Result // set when run returns, with err
+	lp     logprober   // with Request.Logprobs or Request.PromptLogprobs
+	prompt []*Logprobs // with Request.PromptLogprobs: by prompt position, as the rows come
+	raw    []float32   // with Request.Logprobs and a policy: the step's logits before the policy changes them
+	res    Result      // set when run returns, with err
 	err    error
 }
 
@@ -195,6 +204,10 @@ func (g *generation) next() (*sequence, error) {
 		select {
 		case s := <-g.r.ready:
 			return s, nil
+		case rows := <-g.r.prompt:
+			if err := g.promptLogprobs(rows); err != nil {
+				return nil, err
+			}
 		case <-g.ctx.Done():
 			return nil, g.ctx.Err()
 		case <-g.e.done:
@@ -225,6 +238,11 @@ func (g *generation) start() (release func(), err error) {
 	undo = append(undo, g.smp.Release)
 	if err := g.smp.Accept(g.req.Prompt...); err != nil {
 		return release, err
+	}
+	if g.req.PromptLogprobs {
+		if err := g.sendPromptLogprobs(); err != nil {
+			return release, err
+		}
 	}
 	s := g.seqs[0]
 	if g.req.Policy != nil {

@@ -251,7 +251,7 @@ func (sc *scheduler) admit() {
 		r := s.req
 		kv := sc.cache.NewSeq()
 		hit := 0
-		if !r.req.NoPromptCache {
+		if !r.req.NoPromptCache && !r.req.PromptLogprobs { // prompt logprobs need every prompt row computed
 			hit = sc.cache.Lookup(kv, r.tenant.ns, s.tokens, len(s.tokens)-1)
 		}
 		if kv.Need(len(s.tokens)+1)+len(sc.running) > sc.cache.Available() {
@@ -356,13 +356,16 @@ func (sc *scheduler) preempt(s *sequence) {
 }
 
 // step runs the planned chunks through the model and hands each sequence whose last token ran to its
-// worker, with its logits.
+// worker, with its logits; with Request.PromptLogprobs, the logits of its prompt rows go to the worker
+// as they are computed.
 func (sc *scheduler) step() {
 	rows := sc.batch.Rows[:0]
 	for _, c := range sc.plan {
 		s := c.s
+		from, to := promptRange(s, c.n)
 		for pos := s.cached; pos < s.cached+c.n; pos++ {
-			rows = append(rows, model.Row{Token: s.tokens[pos], Seq: s.kv, Pos: pos, Logits: pos == len(s.tokens)-1})
+			rows = append(rows, model.Row{Token: s.tokens[pos], Seq: s.kv, Pos: pos,
+				Logits: pos == len(s.tokens)-1 || (from <= pos && pos < to)})
 		}
 	}
 	sc.batch.Rows = rows
@@ -377,6 +380,11 @@ func (sc *scheduler) step() {
 		if err != nil {
 			s.err = err
 		} else {
+			if from, to := promptRange(s, c.n); from < to { // the worker's channel holds a send per prompt row
+				s.req.prompt <- promptRows{from: from, logits: append([]float32(nil), logits[j*V:(j+to-from)*V]...)}
+				j += to - from
+				s.promptRow = to
+			}
 			charge(s, s.cached, s.cached+c.n)
 			s.cached += c.n
 			if !s.published && s.cached >= s.prompt && !s.req.req.NoPromptCache {
@@ -397,6 +405,16 @@ func (sc *scheduler) step() {
 			s.busy = false
 		}
 	}
+}
+
+// promptRange is the prompt positions of s's next n tokens whose logits its worker wants for
+// Request.PromptLogprobs and has not had: [from, to), empty if none. The last prompt position is not
+// among them: its logits are the first step's.
+func promptRange(s *sequence, n int) (from, to int) {
+	if !s.req.req.PromptLogprobs || s.index != 0 {
+		return 0, 0
+	}
+	return max(s.cached, s.promptRow), min(s.cached+n, s.prompt-1)
 }
 
 // forward runs the batch; a panic in the kernels fails the step's requests, not the server.

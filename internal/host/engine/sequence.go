@@ -17,19 +17,20 @@ import (
 type sequence struct {
 	req       *request
 	index     int32
-	tokens    []int32   // prompt and generated tokens
-	prompt    int       // how many of tokens are the prompt
-	valid     int       // the fewest tokens the sequence held since the scheduler last had it
-	forkOf    *sequence // a fork not yet seen by the scheduler: it starts on its parent's cache blocks
-	logits    []float32 // next-token logits
-	fresh     bool      // logits are those after the last token: the worker may act on them
-	reported  []int32   // tokens the policy has not been told about yet
-	held      []int32   // generated tokens held back from the stream (abi.FlagHold)
-	pending   []byte    // bytes of a UTF-8 character split across tokens
-	text      []byte    // what has been streamed
-	generated int       // completion tokens, hidden ones included
-	finish    string    // "" while live
-	resync    bool      // the sampler's history must be rebuilt before the next sample (backtrack)
+	tokens    []int32     // prompt and generated tokens
+	prompt    int         // how many of tokens are the prompt
+	valid     int         // the fewest tokens the sequence held since the scheduler last had it
+	forkOf    *sequence   // a fork not yet seen by the scheduler: it starts on its parent's cache blocks
+	logits    []float32   // next-token logits
+	fresh     bool        // logits are those after the last token: the worker may act on them
+	reported  []int32     // tokens the policy has not been told about yet
+	held      []int32     // generated tokens held back from the stream (abi.FlagHold)
+	pending   []byte      // bytes of a UTF-8 character split across tokens
+	text      []byte      // what has been streamed
+	generated int         // completion tokens, hidden ones included
+	finish    string      // "" while live
+	resync    bool        // the sampler's history must be rebuilt before the next sample (backtrack)
+	logprobs  []*Logprobs // with Request.Logprobs: by generated token (tokens[prompt+i]); nil for a spliced one
 
 	// scheduler
 	err       error        // the step failed: the worker ends the request with it
@@ -41,19 +42,27 @@ type sequence struct {
 	busy      bool         // its request's worker has it
 	published bool         // its prompt's full blocks are in the prefix cache
 	charged   int          // positions whose tokens its tenant has been charged for (vtc.go)
+	promptRow int          // with Request.PromptLogprobs: prompt positions whose logits went to the worker
 }
 
 // request is one Generate call as the scheduler and its worker share it.
 type request struct {
 	ctx      context.Context
 	req      Request
-	ready    chan *sequence // sequences whose logits are ready, from the scheduler to the worker
+	ready    chan *sequence  // sequences whose logits are ready, from the scheduler to the worker
+	prompt   chan promptRows // with Request.PromptLogprobs: the prompt's logits, chunk by chunk, to the worker
 	out      *outbox
 	seqs     []*sequence  // every sequence the scheduler knows of (scheduler; the first is set before submit)
 	admitted bool         // the first sequence has left the queue (scheduler)
 	tenant   *tenant      // who it is billed to, set on submit (scheduler)
 	hit      atomic.Int32 // prompt tokens the first admission found in the prefix cache
 	ended    bool         // the worker is gone: its sequences are freed (scheduler)
+}
+
+// promptRows are the logits of prompt positions from, from+1, …: each row predicts the next prompt token.
+type promptRows struct {
+	from   int
+	logits []float32
 }
 
 // message is what a request's worker tells the scheduler.

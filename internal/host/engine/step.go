@@ -12,7 +12,7 @@ import (
 // step advances one sequence by one action on its fresh logits: without a policy, a sampled token.
 func (g *generation) step(s *sequence) error {
 	if g.policy == nil {
-		return g.sample(s, nil)
+		return g.sample(s, nil, s.logits)
 	}
 	generatedReport := len(s.reported) > 0 && len(s.tokens) > s.prompt // the prompt is never streamed
 	st, err := g.policyStep(s, s.reported)
@@ -34,10 +34,15 @@ func (g *generation) step(s *sequence) error {
 	case abi.ActSplice:
 		return g.splice(s, st.Arg, st.Splice)
 	}
+	raw := s.logits
+	if g.req.Logprobs { // logprobs are the model's, before the policy's masks and biases
+		g.raw = append(g.raw[:0], s.logits...)
+		raw = g.raw
+	}
 	if err := st.Apply(s.logits); err != nil {
 		return err
 	}
-	return g.sample(s, &st)
+	return g.sample(s, &st, raw)
 }
 
 // policyStep reports ids to the policy for s and returns its action, timing the step for
@@ -52,8 +57,9 @@ func (g *generation) policyStep(s *sequence, ids []int32) (wasm.Step, error) {
 	return st, err
 }
 
-// sample picks the next token of s (with the policy's pick when it asks), then appends it.
-func (g *generation) sample(s *sequence, st *wasm.Step) error {
+// sample picks the next token of s (with the policy's pick when it asks), then appends it, with its
+// Logprobs from raw (the model's logits) when the request asks for them.
+func (g *generation) sample(s *sequence, st *wasm.Step, raw []float32) error {
 	var tok int32
 	if st != nil && st.Flags&abi.FlagPick != 0 {
 		g.cands = wasm.TopCandidates(s.logits, st.Arg, g.cands)
@@ -80,7 +86,14 @@ func (g *generation) sample(s *sequence, st *wasm.Step) error {
 	if err := g.smp.Accept(tok); err != nil {
 		return err
 	}
-	return g.appendTokens(s, []int32{tok})
+	var lp *Logprobs
+	if g.req.Logprobs {
+		var err error
+		if lp, err = g.lp.compute(g.ctx, raw, tok, g.req.TopLogprobs, g.e.tok.Piece); err != nil {
+			return err
+		}
+	}
+	return g.appendTokens(s, []int32{tok}, lp)
 }
 
 // syncSampler rebuilds the sampler's history and random stream for s when the request has several
@@ -100,8 +113,9 @@ func (g *generation) syncSampler(s *sequence) error {
 }
 
 // appendTokens adds generated tokens to s: to the policy's next report or, without a policy, straight to
-// the stream. The scheduler computes them next; their logits become the next step's.
-func (g *generation) appendTokens(s *sequence, toks []int32) error {
+// the stream. The scheduler computes them next; their logits become the next step's. lp is the first
+// token's Logprobs when it was sampled (nil for spliced tokens).
+func (g *generation) appendTokens(s *sequence, toks []int32, lp *Logprobs) error {
 	room := g.req.MaxTokens - s.generated
 	if g.req.MaxTokens <= 0 {
 		room = len(toks)
@@ -111,6 +125,14 @@ func (g *generation) appendTokens(s *sequence, toks []int32) error {
 		toks = toks[:max(room, 0)]
 	}
 	s.tokens = append(s.tokens, toks...)
+	if g.req.Logprobs {
+		for i := range toks {
+			if i > 0 {
+				lp = nil
+			}
+			s.logprobs = append(s.logprobs, lp)
+		}
+	}
 	s.generated += len(toks)
 	s.fresh = false
 	if g.policy != nil {
@@ -138,6 +160,7 @@ func (g *generation) splice(s *sequence, back int, toks []int32) error {
 		s.resync = true
 		keep := len(s.tokens) - back
 		s.tokens, s.generated = s.tokens[:keep], s.generated-back
+		s.logprobs = s.logprobs[:min(len(s.logprobs), keep-s.prompt)]
 		s.held = s.held[:max(len(s.held)-back, 0)]
 		s.valid = min(s.valid, keep)
 		if len(toks) == 0 { // the scheduler recomputes the last token for the logits at the new end
@@ -153,7 +176,7 @@ func (g *generation) splice(s *sequence, back int, toks []int32) error {
 			return err
 		}
 	}
-	return g.appendTokens(s, toks)
+	return g.appendTokens(s, toks, nil)
 }
 
 // fork turns s into n sequences: n-1 copies that start on its cache blocks (copy-on-write) with its
@@ -172,7 +195,7 @@ func (g *generation) fork(s *sequence, n int) error {
 		c := &sequence{req: g.r, index: int32(len(g.seqs)), prompt: s.prompt, generated: s.generated, forkOf: s,
 			valid: s.valid, fresh: s.fresh, tokens: append([]int32(nil), s.tokens...), logits: append([]float32(nil), s.logits...),
 			held: append([]int32(nil), s.held...), pending: append([]byte(nil), s.pending...), text: append([]byte(nil), s.text...),
-			reported: append([]int32(nil), s.reported...)}
+			reported: append([]int32(nil), s.reported...), logprobs: append([]*Logprobs(nil), s.logprobs...)}
 		g.seqs = append(g.seqs, c)
 		if g.policy != nil {
 			if err := g.policy.Open(c.index, s.index); err != nil {
@@ -213,7 +236,8 @@ func (g *generation) end(s *sequence, reason string) error {
 }
 
 // stream decides what of toks reaches the client: abi.FlagHide drops them with the held tokens,
-// abi.FlagHold holds them back, neither streams the held tokens and then toks.
+// abi.FlagHold holds them back, neither streams the held tokens and then toks. The held tokens and toks
+// are the last generated tokens of s, which places each one's Logprobs.
 func (g *generation) stream(s *sequence, toks []int32, flags int) error {
 	switch {
 	case flags&abi.FlagHide != 0:
@@ -223,15 +247,21 @@ func (g *generation) stream(s *sequence, toks []int32, flags int) error {
 		s.held = append(s.held, toks...)
 		return nil
 	}
+	first := len(s.tokens) - s.prompt - len(s.held) - len(toks) // generated index of the first token streamed
 	for _, list := range [][]int32{s.held, toks} {
 		for _, tok := range list {
+			var lp *Logprobs
+			if first >= 0 && first < len(s.logprobs) {
+				lp = s.logprobs[first]
+			}
+			first++
 			piece, err := g.e.tok.Piece(g.ctx, tok, false)
 			if err != nil {
 				return err
 			}
 			s.pending = append(s.pending, piece...)
 			n := completeUTF8(s.pending)
-			g.r.out.push(Piece{Index: int(s.index), Token: tok, Text: string(s.pending[:n])})
+			g.r.out.push(Piece{Index: int(s.index), Token: tok, Text: string(s.pending[:n]), Logprobs: lp})
 			s.text = append(s.text, s.pending[:n]...)
 			s.pending = append(s.pending[:0], s.pending[n:]...)
 		}

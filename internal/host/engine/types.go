@@ -92,6 +92,16 @@ type Request struct {
 	// prompt is computed and none of it is kept for later requests.
 	NoPromptCache bool
 
+	// Logprobs asks for each generated token's Logprobs on its Piece, with the TopLogprobs (0 to
+	// MaxTopLogprobs) most likely alternatives. Tokens a policy spliced in were not sampled and have none.
+	Logprobs    bool
+	TopLogprobs int
+
+	// PromptLogprobs asks for the prompt's tokens' Logprobs (with TopLogprobs alternatives), for echo: one
+	// piece of Index 0 and Token -1 carries them before any generated piece. The model then computes the
+	// logits of every prompt position, and the prefix cache gives the request none of its prompt.
+	PromptLogprobs bool
+
 	// Tenant is who the request is billed to ("" = no tenant): the scheduler shares the model fairly
 	// across tenants, and each tenant's prompts are cached in a namespace of its own.
 	Tenant string
@@ -100,9 +110,14 @@ type Request struct {
 // Piece is one generated token and the text it completes. Text holds only whole UTF-8 characters: bytes of a
 // character split across tokens are held back until it is complete, so Text may be empty.
 type Piece struct {
-	Index int // which sequence (choice): 0, or a fork's number
-	Token int32
-	Text  string
+	Index    int // which sequence (choice): 0, or a fork's number
+	Token    int32
+	Text     string
+	Logprobs *Logprobs // with Request.Logprobs, for a sampled token; nil otherwise
+
+	// PromptLogprobs, with Request.PromptLogprobs, on one piece before the generated ones: one per prompt
+	// token, the first with NoContext set.
+	PromptLogprobs []*Logprobs
 }
 
 // Result summarises a finished generation.
