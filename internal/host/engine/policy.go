@@ -210,7 +210,8 @@ func (e *Engine) loadEntry(owner string, sum [32]byte, lim PluginLimits, read fu
 	close(l.done)
 	var evicted *wasm.Policy
 	if err == nil {
-		evicted = ps.evict()
+		l.used = time.Now() // a slow load is not the least recently used when it ends
+		evicted = ps.evict(key)
 	}
 	ps.mu.Unlock()
 	if evicted != nil {
@@ -220,8 +221,9 @@ func (e *Engine) loadEntry(owner string, sum [32]byte, lim PluginLimits, read fu
 }
 
 // evict drops the least recently used loaded plugin when more than the bound (maxLoadedPolicies) are
-// loaded, other than the built-in policy, and returns it for closing; the caller holds mu.
-func (ps *policies) evict() *wasm.Policy {
+// loaded, other than the built-in policy and keep (the load just finished), and returns it for closing;
+// the caller holds mu.
+func (ps *policies) evict(keep loadKey) *wasm.Policy {
 	loaded, oldest := 0, loadKey{}
 	var lru *policyLoad
 	builtinKey := builtinSum()
@@ -229,7 +231,9 @@ func (ps *policies) evict() *wasm.Policy {
 		if l.p == nil || (k.owner == "" && k.sum == builtinKey) {
 			continue // loading, failed, or the built-in policy
 		}
-		loaded++
+		if loaded++; k == keep {
+			continue // just loaded: counts, but is not the one to go
+		}
 		if lru == nil || l.used.Before(lru.used) {
 			lru, oldest = l, k
 		}

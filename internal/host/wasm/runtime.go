@@ -76,7 +76,15 @@ type Runtime struct {
 	cfg Config
 
 	mu       sync.Mutex
-	compiled map[[32]byte]compiledModule
+	compiled map[[32]byte]*compileCall // by the module's SHA-256: done, or compiling now
+}
+
+// compileCall is one module's compilation: done is closed when cm or err is set. Callers of a module
+// being compiled wait for that compilation alone; other modules compile meanwhile.
+type compileCall struct {
+	done chan struct{}
+	cm   compiledModule
+	err  error
 }
 
 // NewRuntime starts an engine with the host modules of guest/ABI.md.
@@ -95,7 +103,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		cfg.InitTimeout = 10 * time.Second
 	}
 	cfg.Limits.fill()
-	r := &Runtime{cfg: cfg, compiled: map[[32]byte]compiledModule{}}
+	r := &Runtime{cfg: cfg, compiled: map[[32]byte]*compileCall{}}
 	host := hostFuncs()
 	var err error
 	switch cfg.Engine {
@@ -128,23 +136,38 @@ func (r *Runtime) Engine() string { return r.cfg.Engine }
 func (r *Runtime) Close(ctx context.Context) error { return r.be.close(ctx) }
 
 // compile returns the compiled form of bin, compiling it once per distinct content, after checking it
-// against the ABI (see check).
+// against the ABI (see check). A module that does not compile, or that fails the check of the kind it
+// was asked as, is not kept: a node that refuses many bad modules holds none of them.
 func (r *Runtime) compile(ctx context.Context, bin []byte, k kind) (compiledModule, error) {
 	key := sha256.Sum256(bin)
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	cm, ok := r.compiled[key]
-	if !ok {
-		var err error
-		if cm, err = r.be.compile(ctx, bin); err != nil {
-			return nil, fmt.Errorf("wasm: compile: %w", err)
+	c := r.compiled[key]
+	if c == nil {
+		c = &compileCall{done: make(chan struct{})}
+		r.compiled[key] = c
+		r.mu.Unlock()
+		c.cm, c.err = r.be.compile(ctx, bin)
+		if c.err != nil {
+			c.err = fmt.Errorf("wasm: compile: %w", c.err)
 		}
-		r.compiled[key] = cm
+		close(c.done)
+	} else {
+		r.mu.Unlock()
+		<-c.done
 	}
-	if err := check(cm, k); err != nil {
+	err := c.err
+	if err == nil {
+		err = check(c.cm, k)
+	}
+	if err != nil {
+		r.mu.Lock()
+		if r.compiled[key] == c {
+			delete(r.compiled, key)
+		}
+		r.mu.Unlock()
 		return nil, err
 	}
-	return cm, nil
+	return c.cm, nil
 }
 
 // Config returns the runtime's configuration, defaults filled in: what a runtime with other limits
