@@ -44,11 +44,18 @@ func (s *Server) open(ctx *fasthttp.RequestCtx, req endpointRequest) (*served, *
 }
 
 // serveJob answers a request to a generating endpoint: build turns the request into a job, which then
-// runs; an error from build is the response. A draining server answers 503.
+// runs; an error from build is the response. A draining server answers 503, and a tenant over its limits
+// 429 before any work.
 func (s *Server) serveJob(ctx *fasthttp.RequestCtx, build func(*fasthttp.RequestCtx) (*job, *apiError)) {
 	if s.drained.Load() {
 		writeError(ctx, errDraining)
 		return
+	}
+	if t := tenantOf(ctx); t != nil {
+		if e, wait := s.quotas.precheck(t); e != nil {
+			writeLimited(ctx, e, wait)
+			return
+		}
 	}
 	j, e := build(ctx)
 	if e != nil {

@@ -115,9 +115,37 @@ type admission struct {
 func (qs *quotas) admit(t *tenant.Tenant, prompt, reserve int) (admission, *apiError, time.Duration) {
 	l := &t.Limits
 	q := qs.of(t.Name)
-	now := qs.now()
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if e, wait := q.over(t, reserve, qs.now()); e != nil {
+		return admission{}, e, wait
+	}
+	q.inflight++
+	if l.RequestsPerMinute > 0 {
+		q.requests.level--
+	}
+	a := admission{q: q, now: qs.now}
+	if l.TokensPerMinute > 0 {
+		q.tokens.level -= float64(reserve)
+		a.tokenLimit, a.reserved, a.prompt = l.TokensPerMinute, reserve, prompt
+	}
+	return a, nil, 0
+}
+
+// precheck refuses, taking nothing, a request of tenant t that admit would refuse whatever its size (a
+// slot, a request, or the tokens bucket empty or in debt): checked before the request is decoded,
+// templated and tokenized and its plugin loaded, so a tenant over its limits costs the node no work.
+func (qs *quotas) precheck(t *tenant.Tenant) (*apiError, time.Duration) {
+	q := qs.of(t.Name)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.over(t, 0, qs.now())
+}
+
+// over says which of t's limits refuses a request reserving reserve tokens now, and for how long; nil
+// when none does. The caller holds q.mu.
+func (q *quota) over(t *tenant.Tenant, reserve int, now time.Time) (*apiError, time.Duration) {
+	l := &t.Limits
 	var e *apiError
 	var wait time.Duration
 	if l.MaxConcurrent > 0 && q.inflight >= l.MaxConcurrent {
@@ -138,19 +166,7 @@ func (qs *quotas) admit(t *tenant.Tenant, prompt, reserve int) (admission, *apiE
 				"Requested %d. Please try again in %s.", t.Name, l.TokensPerMinute, q.tokens.used(l.TokensPerMinute), reserve, retryIn(w)), w
 		}
 	}
-	if e != nil {
-		return admission{}, e, wait
-	}
-	q.inflight++
-	if l.RequestsPerMinute > 0 {
-		q.requests.level--
-	}
-	a := admission{q: q, now: qs.now}
-	if l.TokensPerMinute > 0 {
-		q.tokens.level -= float64(reserve)
-		a.tokenLimit, a.reserved, a.prompt = l.TokensPerMinute, reserve, prompt
-	}
-	return a, nil, 0
+	return e, wait
 }
 
 // release ends the admission once its generation has ended, having generated completion tokens: its

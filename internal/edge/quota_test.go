@@ -199,6 +199,13 @@ func TestMaxConcurrent(t *testing.T) {
 	if e := r.apiErr(t, 429); e.Type != "concurrent_requests" || str(e.Code) != "rate_limit_exceeded" || r.header.Get("Retry-After") != "1" {
 		t.Errorf("second request in flight: %+v, Retry-After %q", e, r.header.Get("Retry-After"))
 	}
+	// The limit is checked before any work: a request it refuses is not even decoded (a malformed body
+	// gets the 429, not a 400), nor its plugin loaded.
+	for _, body := range []string{`{"prompt":`, `{"prompt":"x","plugin":"nope"}`} {
+		if e := httpCall(t, "POST", gen, "acme-key", body).apiErr(t, 429); e.Type != "concurrent_requests" {
+			t.Errorf("%s over the limit: %+v", body, e)
+		}
+	}
 	close(m.queued)
 	if r := <-streamed; !strings.HasPrefix(r, "200 OK\n") || !strings.HasSuffix(r, "data: [DONE]\n\n") {
 		t.Fatalf("the stream: %s", r)
