@@ -35,33 +35,10 @@ func dequantQ4_K(dst []float32, src []byte) {
 // against their maxima, then every element requantized against the stored scale and min.
 func quantizeQ4_K(dst []byte, src []float32) {
 	checkKQuant("quantizeQ4_K", len(src), len(dst), q4KBlockSize)
-	var (
-		L       [qkK]uint8
-		laux    [32]uint8
-		weights [32]float32
-		mins    [8]float32
-		scales  [8]float32
-	)
+	var L [qkK]uint8
 	for b := 0; b < len(src)/qkK; b++ {
-		x := src[b*qkK : (b+1)*qkK]
 		blk := dst[b*q4KBlockSize : (b+1)*q4KBlockSize]
-		var maxScale, maxMin float32
-		for j := 0; j < 8; j++ {
-			xj := x[32*j : 32*j+32]
-			var sumX2 float32
-			for _, v := range xj {
-				sumX2 += float32(v * v)
-			}
-			avX := sqrt32(sumX2 / 32)
-			for l, v := range xj {
-				weights[l] = avX + abs32(v)
-			}
-			scales[j], mins[j] = makeQKX2Quants(15, xj, weights[:], L[32*j:32*j+32], laux[:], -1, 0.1, 20, false)
-			maxScale = max32(maxScale, scales[j])
-			maxMin = max32(maxMin, mins[j])
-		}
-		packScalesMinsK4(blk, scales[:], mins[:], maxScale, maxMin)
-		requantizeK4(L[:], x, blk, 15)
+		quantizeScalesMinsK4(blk, src[b*qkK:(b+1)*qkK], L[:], 15, -1, 20)
 		q := blk[16:144]
 		for j := 0; j < 4; j++ {
 			for l := 0; l < 32; l++ {
@@ -69,6 +46,35 @@ func quantizeQ4_K(dst []byte, src []float32) {
 			}
 		}
 	}
+}
+
+// quantizeScalesMinsK4 is the part quantize_row_q4_K_ref and quantize_row_q5_K_ref share for one
+// 256-value super-block x: per 32-element sub-block make_qkx2_quants (levels 0..nmax, weights rms+|x|,
+// nstep+1 trial scales from rmin in steps of 0.1), the scales and mins packed into blk, then every
+// element requantized into L against the stored scale and min.
+func quantizeScalesMinsK4(blk []byte, x []float32, L []uint8, nmax int, rmin float32, nstep int) {
+	var (
+		laux             [32]uint8
+		weights          [32]float32
+		mins, scales     [8]float32
+		maxScale, maxMin float32
+	)
+	for j := 0; j < 8; j++ {
+		xj := x[32*j : 32*j+32]
+		var sumX2 float32
+		for _, v := range xj {
+			sumX2 += float32(v * v)
+		}
+		avX := sqrt32(sumX2 / 32)
+		for l, v := range xj {
+			weights[l] = avX + abs32(v)
+		}
+		scales[j], mins[j] = makeQKX2Quants(nmax, xj, weights[:], L[32*j:32*j+32], laux[:], rmin, 0.1, nstep, false)
+		maxScale = max32(maxScale, scales[j])
+		maxMin = max32(maxMin, mins[j])
+	}
+	packScalesMinsK4(blk, scales[:], mins[:], maxScale, maxMin)
+	requantizeK4(L, x, blk, nmax)
 }
 
 // max32 is b when b > a, else a: the `if (v > m) m = v` of ggml's loops.

@@ -45,33 +45,10 @@ func dequantQ5_K(dst []float32, src []byte) {
 // make_qkx2_quants trying 16 scales from rmin -0.5.
 func quantizeQ5_K(dst []byte, src []float32) {
 	checkKQuant("quantizeQ5_K", len(src), len(dst), q5KBlockSize)
-	var (
-		L       [qkK]uint8
-		laux    [32]uint8
-		weights [32]float32
-		mins    [8]float32
-		scales  [8]float32
-	)
+	var L [qkK]uint8
 	for b := 0; b < len(src)/qkK; b++ {
-		x := src[b*qkK : (b+1)*qkK]
 		blk := dst[b*q5KBlockSize : (b+1)*q5KBlockSize]
-		var maxScale, maxMin float32
-		for j := 0; j < 8; j++ {
-			xj := x[32*j : 32*j+32]
-			var sumX2 float32
-			for _, v := range xj {
-				sumX2 += float32(v * v)
-			}
-			avX := sqrt32(sumX2 / 32)
-			for l, v := range xj {
-				weights[l] = avX + abs32(v)
-			}
-			scales[j], mins[j] = makeQKX2Quants(31, xj, weights[:], L[32*j:32*j+32], laux[:], -0.5, 0.1, 15, false)
-			maxScale = max32(maxScale, scales[j])
-			maxMin = max32(maxMin, mins[j])
-		}
-		packScalesMinsK4(blk, scales[:], mins[:], maxScale, maxMin)
-		requantizeK4(L[:], x, blk, 31)
+		quantizeScalesMinsK4(blk, src[b*qkK:(b+1)*qkK], L[:], 31, -0.5, 15)
 		qh, ql := blk[16:48], blk[48:176]
 		clear(qh)
 		for j := 0; j < 4; j++ {
