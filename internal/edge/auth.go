@@ -30,7 +30,7 @@ var (
 	errNotAdmin = &apiError{Status: fasthttp.StatusForbidden, Type: typeInvalidRequest, Code: "forbidden",
 		Message: "This route needs the node's admin key."}
 	errNoAdmin = &apiError{Status: fasthttp.StatusNotFound, Type: typeInvalidRequest, Code: "admin_disabled",
-		Message: "The admin API is off: the node's configuration has no [admin] key_sha256."}
+		Message: "This route needs the node's admin key, and the node's configuration has no [admin] key_sha256."}
 )
 
 // authorize checks the caller against the route's access and, for tenant routes, leaves the caller's
@@ -56,18 +56,10 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx, a access) *apiError {
 			ctx.SetUserValue(tenantValue, t)
 		}
 		return nil
-	case operator:
+	case operator, adminKey:
 		switch {
-		case reg == nil || reg.Open():
-			return nil
-		case len(auth) == 0:
-			return errNoKey
-		case !reg.IsAdmin(auth):
-			return errNotAdmin
-		}
-		return nil
-	case adminKey:
-		switch {
+		case a == operator && (reg == nil || reg.Open()):
+			return nil // an open node's metrics are anyone's, as before tenancy
 		case reg == nil || !reg.HasAdmin():
 			return errNoAdmin
 		case len(auth) == 0:

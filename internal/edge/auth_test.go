@@ -126,3 +126,20 @@ func TestAdminAccessAndPrefixRoutes(t *testing.T) {
 		t.Errorf("admin route without an admin key: %d %s", r.status, r.body)
 	}
 }
+
+// A closed node without an admin key shows its metrics to nobody: they would show every tenant's traffic.
+func TestMetricsNeedAnAdminKey(t *testing.T) {
+	reg, err := tenant.New(tenant.Config{Tenants: []tenant.Tenant{{Name: "acme", KeySHA256: []string{hashKey("acme-key")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Logger, cfg.Tenants = quiet, reg
+	s := NewServer(cfg, &fakeModel{pieces: []string{"hi"}})
+	for _, auth := range []string{"", "Bearer acme-key"} {
+		r := callAs(s, auth, "GET", "/metrics", "")
+		if e, _ := r.object(t)["error"].(map[string]any); r.status != 404 || e["code"] != "admin_disabled" {
+			t.Errorf("/metrics with %q: %d %s", auth, r.status, r.body)
+		}
+	}
+}
