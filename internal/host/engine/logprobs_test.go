@@ -116,14 +116,22 @@ func TestLogprobsOff(t *testing.T) {
 	}
 }
 
-// TestPromptLogprobs asks for a prompt's logprobs, in chunks of 8 prompt tokens per step (and again once
+// TestPromptLogprobs asks for a prompt's logprobs, in chunks of 8 prompt tokens per step or of
+// maxPromptLogitRows under the default budget (and again once
 // the prompt is in the prefix cache), and checks them against log_softmax of the model's forward pass
 // over the prompt, every row: one piece before the generated ones carries them, the first token's with
 // NoContext.
 func TestPromptLogprobs(t *testing.T) {
-	e := openTiny(t, Config{Parallel: 1, BatchTokens: 8})
+	// Chunks of 8 by the step budget; and under the default budget, chunks of maxPromptLogitRows.
+	t.Run("budget", func(t *testing.T) { testPromptLogprobs(t, 8, 2*model.BlockTokens+5) })
+	t.Run("capped", func(t *testing.T) { testPromptLogprobs(t, 0, 2*maxPromptLogitRows+21) })
+}
+
+// testPromptLogprobs checks a prompt of n tokens' logprobs, twice, with the step budget batchTokens.
+func testPromptLogprobs(t *testing.T, batchTokens, n int) {
+	e := openTiny(t, Config{Parallel: 1, BatchTokens: batchTokens})
 	ctx := context.Background()
-	prompt := make([]int32, 2*model.BlockTokens+5) // two blocks the prefix cache keeps, and some
+	prompt := make([]int32, n) // whole blocks the prefix cache keeps, and some
 	for i := range prompt {
 		prompt[i] = int32(i*997+5) % 5000
 	}

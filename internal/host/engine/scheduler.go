@@ -308,6 +308,9 @@ func (sc *scheduler) planStep(plan []chunk) []chunk {
 			break
 		}
 		c := min(len(s.tokens)-s.cached, budget)
+		if s.req.req.PromptLogprobs {
+			c = min(c, maxPromptLogitRows) // every row's logits are kept: a vocabulary's worth of floats each
+		}
 		plan = append(plan, chunk{s, c})
 		budget -= c
 	}
@@ -406,6 +409,11 @@ func (sc *scheduler) step() {
 		}
 	}
 }
+
+// maxPromptLogitRows bounds a step's prompt chunk of a request that wants its prompt's logprobs: each of
+// its rows keeps a whole vocabulary of logits (0.6 MB at 150k tokens), in the step and on the way to the
+// worker, so a long prompt with echo costs tens of megabytes per step, not gigabytes.
+const maxPromptLogitRows = 64
 
 // promptRange is the prompt positions of s's next n tokens whose logits its worker wants for
 // Request.PromptLogprobs and has not had: [from, to), empty if none. The last prompt position is not
