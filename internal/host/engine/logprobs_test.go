@@ -118,8 +118,8 @@ func TestLogprobsOff(t *testing.T) {
 
 // TestPromptLogprobs asks for a prompt's logprobs, in chunks of 8 prompt tokens per step or of
 // maxPromptLogitRows under the default budget (and again once the prompt is in the prefix cache), and
-// checks them against log_softmax of the model's forward pass over the prompt, every row: one piece before the generated ones carries them, the first token's with
-// NoContext.
+// checks them against log_softmax of the model's forward pass over the prompt, every row: one piece
+// before the generated ones carries them, the first token's with NoContext.
 func TestPromptLogprobs(t *testing.T) {
 	// Chunks of 8 by the step budget; and under the default budget, chunks of maxPromptLogitRows.
 	t.Run("budget", func(t *testing.T) { testPromptLogprobs(t, 8, 2*model.BlockTokens+5) })
