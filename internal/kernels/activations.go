@@ -6,10 +6,12 @@ type activations struct {
 	q  []int8    // actQ8Split: Q8_0 quants, [n][cols]
 	d  []float32 // actQ8Split: block scales (fp16 values widened), [n][cols/32]
 	dT []float32 // actQ8Split: the same scales for each group of 8 vectors, block-major: [n/8][cols/32][8]
+	s  []int32   // actQ8Split with sums: 128 × the sum of each block's quants, [n][cols/32]
 	h  []float32 // actF16, actBF16: values rounded to fp16 or bf16, [n][cols]
 	b  []byte    // actQ8_0, actQ8_1, actQ8_K: whole blocks, [n][rowBytes]
 
-	rowBytes int // bytes of one vector in b
+	rowBytes int  // bytes of one vector in b
+	sums     bool // the next prepare also fills s (for the interleaved Q8_0 kernels)
 
 	// The conversion in progress, for the pool.
 	kind  actKind
@@ -26,6 +28,9 @@ func (a *activations) size(kind actKind, cols, n int) {
 		a.q = grow(a.q, n*cols)
 		a.d = grow(a.d, n*cols/qk8)
 		a.dT = grow(a.dT, n*cols/qk8) // only whole groups of 8 are filled
+		if a.sums {
+			a.s = grow(a.s, n*cols/qk8)
+		}
 	case actF16, actBF16:
 		a.h = grow(a.h, n*cols)
 	case actQ8_0, actQ8_1, actQ8_K:
@@ -64,6 +69,9 @@ func (a *activations) run(lo, hi int) {
 			nb := c / qk8
 			d := a.d[i*nb : (i+1)*nb]
 			a.k.quantQ8(a.q[i*c:(i+1)*c], d, xi)
+			if a.sums {
+				blockSums(a.s[i*nb:(i+1)*nb], a.q[i*c:(i+1)*c])
+			}
 			if g := i / 8 * 8; g+8 <= len(a.dT)/nb {
 				for b, v := range d {
 					a.dT[(g*nb+b*8)+i-g] = v
@@ -79,6 +87,18 @@ func (a *activations) run(lo, hi int) {
 		case actQ8_0, actQ8_1, actQ8_K:
 			a.quant(a.b[i*a.rowBytes:(i+1)*a.rowBytes], xi)
 		}
+	}
+}
+
+// blockSums sets s[b] to 128 × the sum of the quants of block b of q: the term the interleaved kernels
+// take back from their +128 weights.
+func blockSums(s []int32, q []int8) {
+	for b := range s {
+		var sum int32
+		for _, v := range q[b*qk8 : (b+1)*qk8] {
+			sum += int32(v)
+		}
+		s[b] = 128 * sum
 	}
 }
 

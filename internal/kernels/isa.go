@@ -10,18 +10,19 @@ import (
 // reference of the same name returns (see dot.go).
 type kernelSet struct {
 	name     string
-	level    int                                                                    // index into typeTraits.dot: 0 scalar, 1 avx2, 2 avx512
-	dotF32   func(a, b []float32) float32                                           // len(b) >= len(a)
-	dotF16   func(w []uint16, x []float32) float32                                  // len(x) >= len(w)
-	dotBF16  func(w []uint16, x []float32) float32                                  // len(x) >= len(w)
-	dotQ8    func(w []byte, xq []int8, xd []float32) float32                        // len(xd) blocks
-	dotQ8x2  func(w []byte, stride int, xq []int8, xd []float32) (float32, float32) // rows w, w[stride:]
-	dotQ8x8  func(out []float32, stride int, w []byte, xq []int8, xdT []float32)    // 8 vectors into out[j·stride]
-	dotF8    func(w []byte, x []float32, scale []float32) float32                   // len(scale) whole F8Blocks, scaled
-	quantQ8  func(qs []int8, d, x []float32)                                        // quantizeActQ8_0Ref over len(d) blocks
-	axpy     func(dst []float32, a float32, x []float32)                            // len(x) >= len(dst)
-	f16ToF32 func(dst []float32, src []byte)                                        // len(src) >= 2·len(dst)
-	roundF16 func(dst, src []float32)                                               // dst[i] = src[i] rounded to fp16; len(src) >= len(dst)
+	level    int                                                                                       // index into typeTraits.dot: 0 scalar, 1 avx2, 2 avx512
+	dotF32   func(a, b []float32) float32                                                              // len(b) >= len(a)
+	dotF16   func(w []uint16, x []float32) float32                                                     // len(x) >= len(w)
+	dotBF16  func(w []uint16, x []float32) float32                                                     // len(x) >= len(w)
+	dotQ8    func(w []byte, xq []int8, xd []float32) float32                                           // len(xd) blocks
+	dotQ8x2  func(w []byte, stride int, xq []int8, xd []float32) (float32, float32)                    // rows w, w[stride:]
+	dotQ8x8  func(out []float32, stride int, w []byte, xq []int8, xdT []float32)                       // 8 vectors into out[j·stride]
+	dotQ8I8  func(out []float32, stride int, w []byte, xq []int8, xd []float32, xs []int32, nb, n int) // dotQ8I8Ref; nil: no interleaved kernel
+	dotF8    func(w []byte, x []float32, scale []float32) float32                                      // len(scale) whole F8Blocks, scaled
+	quantQ8  func(qs []int8, d, x []float32)                                                           // quantizeActQ8_0Ref over len(d) blocks
+	axpy     func(dst []float32, a float32, x []float32)                                               // len(x) >= len(dst)
+	f16ToF32 func(dst []float32, src []byte)                                                           // len(src) >= 2·len(dst)
+	roundF16 func(dst, src []float32)                                                                  // dst[i] = src[i] rounded to fp16; len(src) >= len(dst)
 }
 
 // scalarSet is the portable reference implementation, always available.

@@ -36,11 +36,23 @@ var avx512Set = &kernelSet{
 	dotQ8:    amd64.DotQ8VNNI,
 	dotQ8x2:  amd64.DotQ8x2VNNI,
 	dotQ8x8:  amd64.DotQ8x8VNNI,
+	dotQ8I8:  dotQ8I8VNNI,
 	dotF8:    amd64.DotF8,
 	quantQ8:  amd64.QuantizeQ8,
 	axpy:     amd64.Axpy,
 	f16ToF32: amd64.F16ToF32,
 	roundF16: amd64.RoundF16,
+}
+
+// dotQ8I8VNNI is dotQ8I8Ref on AVX-512 VNNI: four vectors at a time, the rest one by one.
+func dotQ8I8VNNI(out []float32, stride int, w []byte, xq []int8, xd []float32, xs []int32, nb, n int) {
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		amd64.DotQ8I8x4VNNI(out[j*stride:], stride, w, xq[j*nb*qk8:], xd[j*nb:], xs[j*nb:], nb)
+	}
+	for ; j < n; j++ {
+		amd64.DotQ8I8VNNI(out[j*stride:], w, xq[j*nb*qk8:], xd[j*nb:], xs[j*nb:], nb)
+	}
 }
 
 // The dot kernels of the block types, per level: avx2, then avx512 (VNNI).

@@ -6,14 +6,18 @@ import "fmt"
 // input dimension; quant blocks run along it). Data holds at least Rows·RowBytes(Cols) bytes and may be
 // an mmap view; it is only read.
 //
+// A Q8_0 matrix may also carry Interleaved, a copy of its first Rows&^7 rows in the layout of the
+// interleaved kernels (see Interleave); MatMul reads it where the kernel set has those kernels.
+//
 // An F8_E4M3 matrix also needs Scale, its block multipliers (DeepSeek's weight_scale_inv), row-major
 // [ceil(Rows/128)][ceil(Cols/128)]: W[i][j] = fp8(Data[i·Cols+j]) · Scale[(i/128)·ceil(Cols/128) + j/128].
 // Scale is nil for every other type. It may be a view too; it is only read.
 type Matrix struct {
-	Type       DType
-	Rows, Cols int
-	Data       []byte
-	Scale      []float32
+	Type        DType
+	Rows, Cols  int
+	Data        []byte
+	Scale       []float32
+	Interleaved []byte
 }
 
 // tileBytes is roughly how many bytes of weight rows MatMul keeps hot in cache while it runs every input
@@ -48,6 +52,7 @@ func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int) {
 	defer p.mu.Unlock()
 	k := active.Load()
 	tr := typeTable[w.Type]
+	p.act.sums = w.Interleaved != nil && k.dotQ8I8 != nil
 	p.act.prepare(p, k, tr.act, x[:n*w.Cols], w.Cols, n)
 	p.mat = newMatJob(k, tr, out, w, rowBytes, n, x, &p.act)
 	p.parallel(w.Rows, &p.mat)
@@ -91,7 +96,7 @@ func (w Matrix) validate() (int, error) {
 	} else if w.Scale != nil {
 		return 0, fmt.Errorf("kernels: %v matrix has block scales; only F8_E4M3 takes them", w.Type)
 	}
-	return rowBytes, nil
+	return rowBytes, w.validateInterleaved(rowBytes)
 }
 
 // matJob is one MatMul: rows [lo, hi) of w against all n prepared vectors.
@@ -113,6 +118,9 @@ type matJob struct {
 func newMatJob(k *kernelSet, tr *typeTraits, out []float32, w Matrix, rowBytes, n int, x []float32, act *activations) matJob {
 	m := matJob{k: k, loop: tr.loop, out: out, w: w, rowBytes: rowBytes, n: n, x: x, act: act,
 		tile: max(1, tileBytes/rowBytes)}
+	if w.Interleaved != nil && k.dotQ8I8 != nil && act.sums {
+		m.tile = max(8, m.tile&^7) // whole groups of 8 rows
+	}
 	if m.loop == loopPacked {
 		m.dot, m.dotx4 = tr.dotFor(k), tr.dotx4For(k)
 	}
@@ -186,7 +194,33 @@ func (m *matJob) runHalf(r0, r1 int) {
 	}
 }
 
+// runQ8 computes rows [r0, r1) of a Q8_0 matrix for every vector: the whole groups of 8 rows from the
+// interleaved copy where there is one and a kernel for it, the rest from the rows.
 func (m *matJob) runQ8(r0, r1 int) {
+	if m.w.Interleaved != nil && m.k.dotQ8I8 != nil && m.act.sums {
+		g0, g1 := min((r0+7)&^7, r1), min(r1, m.w.Rows)&^7
+		if g0 < g1 {
+			m.runQ8Rows(r0, g0)
+			m.runQ8Interleaved(g0, g1)
+			m.runQ8Rows(g1, r1)
+			return
+		}
+	}
+	m.runQ8Rows(r0, r1)
+}
+
+// runQ8Interleaved computes rows [g0, g1), whole groups of 8, from the interleaved copy.
+func (m *matJob) runQ8Interleaved(g0, g1 int) {
+	nb := m.w.Cols / qk8
+	gb := nb * q8GroupBlockBytes
+	a := m.act
+	for g := g0; g < g1; g += 8 {
+		m.k.dotQ8I8(m.out[g:], m.w.Rows, m.w.Interleaved[g/8*gb:][:gb], a.q, a.d, a.s, nb, m.n)
+	}
+}
+
+// runQ8Rows computes rows [r0, r1) from the row layout.
+func (m *matJob) runQ8Rows(r0, r1 int) {
 	c, rows := m.w.Cols, m.w.Rows
 	nb := c / qk8
 	a := m.act

@@ -91,6 +91,7 @@ func fromSource(f *gguf.File, src tensorSource) (*Model, error) {
 		if err := m.loadDeepSeek(&l); err != nil {
 			return nil, err
 		}
+		m.interleave()
 		return m, nil
 	}
 	qDim, kvDim := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
@@ -124,6 +125,7 @@ func fromSource(f *gguf.File, src tensorSource) (*Model, error) {
 	if l.err != nil {
 		return nil, l.err
 	}
+	m.interleave()
 	return m, nil
 }
 
