@@ -152,10 +152,13 @@ func jsonError(body []byte) string {
 	return v.Error
 }
 
-// temporary reports whether err is worth trying again: a network error or a retryable status, not a
-// cancelled context.
+// temporary reports whether err is worth trying again: a retryable status, or a network error after a
+// connection was made (a cut, a reset, a timeout). A cancelled context is not, nor is a failure to
+// connect at all (refused, no route, no DNS), which ends a pull at once so that an offline machine falls
+// back to the cache without waiting.
 func temporary(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
+	var op *net.OpError
+	if ctx.Err() != nil || errors.As(err, &op) && op.Op == "dial" {
 		return false
 	}
 	var se *StatusError
