@@ -40,7 +40,9 @@ func (c *Client) resolveURL(repo, commit, file string) string {
 
 // download writes f, repo's file at commit, to dst: into dst.part, resumed with a Range request where a
 // part is there already and after a cut connection; checked against the hub's hash; renamed to dst when
-// whole and right. A hash mismatch deletes the part. The caller holds the repository's lock.
+// whole and right. A hash mismatch deletes the part (after downloading once more from the start when the
+// part came from an earlier pull, which may have been of another version). The caller holds the
+// repository's lock.
 func (c *Client) download(ctx context.Context, repo, commit string, f File, dst string, p Progress, i, n int) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
@@ -55,36 +57,29 @@ func (c *Client) download(ctx context.Context, repo, commit string, f File, dst 
 	if err != nil {
 		return err
 	}
-	if _, err := out.Seek(0, io.SeekEnd); err != nil {
+	d := &transfer{c: c, f: f, out: out, have: st.Size(), progress: p, i: i, n: n}
+	if d.have > f.Size { // not a part of this file
+		d.have = 0
+		if err := out.Truncate(0); err != nil {
+			return err
+		}
+	}
+	if _, err := out.Seek(d.have, io.SeekStart); err != nil {
 		return err
 	}
-	d := &transfer{c: c, f: f, out: out, have: st.Size(), progress: p}
-	if d.have > f.Size {
-		if err := d.restart(); err != nil {
-			return err
-		}
-	}
 	p.Start(f.Path, i, n, f.Size, d.have)
-	u := c.resolveURL(repo, commit, f.Path)
-	for fails := 0; d.have < f.Size; {
-		got, err := d.attempt(ctx, u, repo, commit)
-		if err == nil {
-			continue
+	err = d.fetch(ctx, c.resolveURL(repo, commit, f.Path), repo, commit)
+	var he *HashError
+	if errors.As(err, &he) && st.Size() > 0 { // the part left by an earlier pull was of another version
+		if err = d.restart(); err == nil {
+			err = d.fetch(ctx, c.resolveURL(repo, commit, f.Path), repo, commit)
 		}
-		if got > 0 {
-			fails = 0
-		}
-		if fails >= c.Retries || !temporary(ctx, err) {
-			return fmt.Errorf("%s: %w", f.Path, err)
-		}
-		if err := c.wait(ctx, fails); err != nil {
-			return err
-		}
-		fails++
 	}
-	if err := d.verify(); err != nil {
+	if errors.As(err, &he) {
 		out.Close()
 		os.Remove(part)
+	}
+	if err != nil {
 		return err
 	}
 	if err := out.Sync(); err != nil {
@@ -104,11 +99,35 @@ type transfer struct {
 	have     int64 // bytes in out
 	sum      *checksum
 	progress Progress
+	i, n     int // the file's number among the pull's, for progress
+}
+
+// fetch downloads the rest of the file, trying again after failures that may pass (at most the client's
+// Retries in a row without a byte received), and checks the whole file's hash.
+func (d *transfer) fetch(ctx context.Context, u, repo, commit string) error {
+	for fails := 0; d.have < d.f.Size; {
+		got, err := d.attempt(ctx, u, repo, commit)
+		if err == nil {
+			continue
+		}
+		if got > 0 {
+			fails = 0
+		}
+		if fails >= d.c.Retries || !temporary(ctx, err) {
+			return fmt.Errorf("%s: %w", d.f.Path, err)
+		}
+		if err := d.c.wait(ctx, fails); err != nil {
+			return err
+		}
+		fails++
+	}
+	return d.verify()
 }
 
 // restart empties the part.
 func (d *transfer) restart() error {
 	d.have, d.sum = 0, nil
+	d.progress.Start(d.f.Path, d.i, d.n, d.f.Size, 0)
 	if err := d.out.Truncate(0); err != nil {
 		return err
 	}
@@ -153,7 +172,10 @@ func (d *transfer) attempt(ctx context.Context, u, repo, commit string) (int64, 
 		first = resp.Header
 	}
 	if commitHdr := first.Get("X-Repo-Commit"); commitHdr != "" && !strings.EqualFold(commitHdr, commit) {
-		return 0, fmt.Errorf("the hub served commit %s, expected %s", commitHdr, commit)
+		return 0, &fatalError{fmt.Errorf("the hub served commit %s, expected %s", commitHdr, commit)}
+	}
+	if size := first.Get("X-Linked-Size"); size != "" && size != fmt.Sprint(d.f.Size) {
+		return 0, &fatalError{fmt.Errorf("the hub's X-Linked-Size is %s bytes, its listing said %d", size, d.f.Size)}
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:

@@ -226,6 +226,45 @@ func TestResume(t *testing.T) {
 	}
 }
 
+// TestResumeStaleAndStalled resumes a .part of another version of the file (its hash fails, so the file
+// is downloaded again from the start) and a download that stops sending (cut after the Idle time).
+func TestResumeStaleAndStalled(t *testing.T) {
+	h, cl, c := setup(t)
+	data := blob(7, 50_000)
+	h.Add("org/s", map[string][]byte{"m-Q8_0.gguf": data})
+	dir := filepath.Join(c.Dir, "org", "s")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "m-Q8_0.gguf.part"), blob(99, 1000), 0o644)
+	sameFile(t, pull(t, c, cl, "org/s").Path, data)
+	if gets := cdnGets(h); len(gets) != 2 || gets[0].Range != "bytes=1000-" || gets[1].Range != "" {
+		t.Fatalf("CDN requests %+v, want Range bytes=1000- then the whole file", gets)
+	}
+
+	h2, cl2, c2 := setup(t)
+	h2.Add("org/s", map[string][]byte{"m-Q8_0.gguf": data}).StallOnce("m-Q8_0.gguf", 20_000)
+	cl2.Idle = 100 * time.Millisecond
+	sameFile(t, pull(t, c2, cl2, "org/s").Path, data)
+	if gets := cdnGets(h2); len(gets) != 2 || gets[1].Range != "bytes=20000-" {
+		t.Fatalf("CDN requests %+v, want the stalled one, then Range bytes=20000-", gets)
+	}
+}
+
+// TestRetries checks that 503s are tried again and a hub that keeps failing is an error after the
+// client's Retries.
+func TestRetries(t *testing.T) {
+	h, cl, c := setup(t)
+	h.Add("org/r", map[string][]byte{"m-Q8_0.gguf": blob(1, 100)})
+	h.FailNext(503, 503)
+	pull(t, c, cl, "org/r")
+	h.FailNext(500, 500, 500, 500, 500)
+	before := len(h.Requests())
+	_, err := c.Pull(context.Background(), cl, Ref{Repo: "org/r"}, nil, nil)
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != 500 || len(h.Requests())-before != cl.Retries+1 {
+		t.Fatalf("a failing hub: %v after %d requests, want HTTP 500 after %d", err, len(h.Requests())-before, cl.Retries+1)
+	}
+}
+
 func TestHashMismatch(t *testing.T) {
 	h, cl, c := setup(t)
 	data := blob(8, 5000)

@@ -39,6 +39,7 @@ type Hub struct {
 	mu    sync.Mutex
 	repos map[string]*Repo
 	log   []Request
+	fail  []int // statuses the next hub requests answer, in order
 }
 
 // Repo is one repository on the fake hub.
@@ -47,6 +48,7 @@ type Repo struct {
 	Private bool // a 401 RepoNotFound without the token
 	Gated   bool // listed to all, downloads a 401 GatedRepo without the token
 	cut     map[string]int64
+	stall   map[string]int64
 	corrupt map[string]bool
 }
 
@@ -73,13 +75,24 @@ func New(t testing.TB) *Hub {
 func (h *Hub) Add(repo string, files map[string][]byte) *Repo {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	r := &Repo{Files: files, cut: map[string]int64{}, corrupt: map[string]bool{}}
+	r := &Repo{Files: files, cut: map[string]int64{}, stall: map[string]int64{}, corrupt: map[string]bool{}}
 	h.repos[repo] = r
 	return r
 }
 
 // CutOnce makes the CDN's next answer for path close the connection after byte at.
 func (r *Repo) CutOnce(path string, at int64) { r.cut[path] = at }
+
+// StallOnce makes the CDN's next answer for path send bytes up to at, then nothing until the client
+// gives up.
+func (r *Repo) StallOnce(path string, at int64) { r.stall[path] = at }
+
+// FailNext makes the hub answer its next requests with these statuses (e.g. 503), one each.
+func (h *Hub) FailNext(statuses ...int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fail = append(h.fail, statuses...)
+}
 
 // Corrupt makes the CDN serve path with one byte changed.
 func (r *Repo) Corrupt(path string) { r.corrupt[path] = true }
@@ -150,6 +163,16 @@ func hubError(w http.ResponseWriter, status int, code, msg string) {
 // serveHub answers the API's revision listing and resolve URLs.
 func (h *Hub) serveHub(w http.ResponseWriter, req *http.Request) {
 	h.record("hub", req)
+	h.mu.Lock()
+	var fail int
+	if len(h.fail) > 0 {
+		fail, h.fail = h.fail[0], h.fail[1:]
+	}
+	h.mu.Unlock()
+	if fail != 0 {
+		hubError(w, fail, "", http.StatusText(fail))
+		return
+	}
 	segs := strings.Split(strings.TrimPrefix(req.URL.EscapedPath(), "/"), "/")
 	for i, s := range segs {
 		segs[i], _ = url.PathUnescape(s)
@@ -249,13 +272,13 @@ func (h *Hub) serveResolve(w http.ResponseWriter, req *http.Request, r *Repo, pa
 }
 
 // serveCDN answers an LFS object by its SHA-256, with ranges; a cut file's first answer stops early and
-// closes the connection, a corrupted file has one byte changed.
+// closes the connection, a stalled one's stops sending, and a corrupted file has one byte changed.
 func (h *Hub) serveCDN(w http.ResponseWriter, req *http.Request) {
 	h.record("cdn", req)
 	sum := req.URL.Path[strings.LastIndexByte(req.URL.Path, '/')+1:]
 	h.mu.Lock()
 	var content []byte
-	var cut int64 = -1
+	var cut, stall int64 = -1, -1
 	for _, r := range h.repos {
 		for p, b := range r.Files {
 			if fmt.Sprintf("%x", sha256.Sum256(b)) != sum {
@@ -270,6 +293,10 @@ func (h *Hub) serveCDN(w http.ResponseWriter, req *http.Request) {
 				cut = at
 				delete(r.cut, p)
 			}
+			if at, ok := r.stall[p]; ok {
+				stall = at
+				delete(r.stall, p)
+			}
 		}
 	}
 	h.mu.Unlock()
@@ -278,16 +305,22 @@ func (h *Hub) serveCDN(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	w.Header().Set("ETag", `"`+sum+`"`)
-	if cut < 0 {
+	switch {
+	case cut >= 0:
+		w.Header().Set("Content-Length", fmt.Sprint(len(content)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(content[:cut])
+		w.(http.Flusher).Flush()
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+	case stall >= 0:
+		w.Header().Set("Content-Length", fmt.Sprint(len(content)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(content[:stall])
+		w.(http.Flusher).Flush()
+		<-req.Context().Done()
+	default:
 		http.ServeContent(w, req, sum, time.Time{}, bytes.NewReader(content))
-		return
-	}
-	w.Header().Set("Content-Length", fmt.Sprint(len(content)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(content[:cut])
-	w.(http.Flusher).Flush()
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err == nil {
-		conn.Close()
 	}
 }
