@@ -97,3 +97,36 @@ func TestPullCLIErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPullHFDirCLI pulls a Hugging Face directory (mkmodel --format hf) from the fake hub and checks that
+// eval gives the same answer on hf:org/repo as on the directory it came from.
+func TestPullHFDirCLI(t *testing.T) {
+	tokDir, vocabFile := smallHFTokenizer(t, 1024)
+	src := filepath.Join(t.TempDir(), "tiny-hf")
+	wasmoe(t, "", "mkmodel", "--arch", "qwen2", "--type", "bf16", "--vocab", vocabFile, "--out", src, "--format", "hf",
+		"--tokenizer", tokDir)
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"README.md": []byte("# tiny\n")}
+	for _, e := range ents {
+		if files[e.Name()], err = os.ReadFile(filepath.Join(src, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := hubtest.New(t)
+	h.Add("org/tiny-hf", files)
+	args := func(m string) []string { return []string{"eval", "--model", m, "--tokens", "5,6,7", "--top", "3"} }
+	want, errOut, code := hubBin(t, h.URL, args(src)...)
+	if code != 0 {
+		t.Fatalf("eval %s: %s", src, errOut)
+	}
+	got, errOut, code := hubBin(t, h.URL, args("hf:org/tiny-hf")...)
+	if code != 0 || got != want {
+		t.Fatalf("eval hf:org/tiny-hf: status %d\n%s\nwant\n%s\nstderr:\n%s", code, got, want, errOut)
+	}
+	if out, _, _ := hubBin(t, h.URL, "rm", "org/tiny-hf"); out != "removed org/tiny-hf\n" {
+		t.Fatalf("rm: %q", out)
+	}
+}
