@@ -20,7 +20,7 @@ const DefaultEndpoint = "https://huggingface.co"
 type Client struct {
 	Endpoint string        // e.g. https://huggingface.co, without a trailing '/'
 	Token    string        // sent as "Authorization: Bearer TOKEN" when set
-	HTTP     *http.Client  // nil: a client with connect and header timeouts and no overall one
+	HTTP     *http.Client  // nil: http.DefaultClient
 	Retries  int           // tries of a request after the first, on network errors, 429 and 5xx
 	Backoff  time.Duration // wait before the first retry, doubled for each further one (at most 30s)
 	Idle     time.Duration // a download that receives nothing for this long is cut and retried
@@ -33,17 +33,8 @@ func FromEnv() *Client {
 	if ep == "" {
 		ep = DefaultEndpoint
 	}
-	return &Client{Endpoint: strings.TrimRight(ep, "/"), Token: os.Getenv("HF_TOKEN"), Retries: 5, Backoff: time.Second,
-		Idle: time.Minute}
-}
-
-// httpClient is the client's HTTP client. The default follows redirects (the hub sends LFS files to a
-// CDN) and, like every Go client, drops Authorization when a redirect leaves the hub's host.
-func (c *Client) httpClient() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
-	}
-	return &http.Client{Transport: &http.Transport{
+	// Timeouts to connect and for an answer's headers, none for a whole download (Idle watches those).
+	hc := &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSHandshakeTimeout:   15 * time.Second,
@@ -51,6 +42,16 @@ func (c *Client) httpClient() *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		ForceAttemptHTTP2:     true,
 	}}
+	return &Client{Endpoint: strings.TrimRight(ep, "/"), Token: strings.TrimSpace(os.Getenv("HF_TOKEN")), HTTP: hc,
+		Retries: 5, Backoff: time.Second, Idle: time.Minute}
+}
+
+// httpClient is the client's HTTP client.
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
 }
 
 // newRequest is a GET of url with the client's token and user agent.

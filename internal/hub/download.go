@@ -25,8 +25,11 @@ type Progress interface {
 // noProgress reports nothing.
 type noProgress struct{}
 
+// Start ignores a file's start.
 func (noProgress) Start(string, int, int, int64, int64) {}
-func (noProgress) Advance(int64)                        {}
+
+// Advance ignores received bytes.
+func (noProgress) Advance(int64) {}
 
 // resolveURL is the hub's URL of a file at a commit: `{endpoint}/{repo}/resolve/{commit}/{path}`, which
 // answers small files itself and redirects LFS ones to a CDN.
@@ -271,5 +274,8 @@ var errIdle = errors.New("no data")
 // fatalError is a failure that trying again will not mend, e.g. a full disk.
 type fatalError struct{ err error }
 
+// Error is the failure's message.
 func (e *fatalError) Error() string { return e.err.Error() }
+
+// Unwrap is the failure.
 func (e *fatalError) Unwrap() error { return e.err }

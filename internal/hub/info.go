@@ -22,7 +22,6 @@ type File struct {
 
 // Repo is a repository's file list at one commit.
 type Repo struct {
-	ID     string
 	Commit string // 40 hex digits
 	Files  []File
 }
@@ -31,7 +30,6 @@ type Repo struct {
 // a download needs (huggingface_hub's HfApi.model_info with files_metadata=True; ModelInfo.sha and
 // RepoSibling's rfilename, size, blobId and lfs {sha256, size, pointerSize}).
 type modelInfo struct {
-	ID       string `json:"id"`
 	SHA      string `json:"sha"`
 	Siblings []struct {
 		RFilename string `json:"rfilename"`
@@ -61,7 +59,7 @@ func (c *Client) Info(ctx context.Context, repo, rev string) (*Repo, error) {
 			return nil, err
 		}
 	}
-	return info.repo(repo, u)
+	return info.repo(u)
 }
 
 // getJSON decodes the JSON answer of a GET of u into v (at most 64 MiB of it).
@@ -86,11 +84,11 @@ func (c *Client) getJSON(ctx context.Context, u, repo, rev string, v any) error 
 }
 
 // repo checks the answer: a commit of 40 hex digits, and safe relative paths with sizes.
-func (m *modelInfo) repo(repo, u string) (*Repo, error) {
+func (m *modelInfo) repo(u string) (*Repo, error) {
 	if !isHex(m.SHA, 40) {
 		return nil, fmt.Errorf("%s: the answer's \"sha\" is %q, expected a commit of 40 hex digits", u, m.SHA)
 	}
-	r := &Repo{ID: repo, Commit: strings.ToLower(m.SHA)}
+	r := &Repo{Commit: strings.ToLower(m.SHA)}
 	for _, s := range m.Siblings {
 		if !safePath(s.RFilename) {
 			return nil, fmt.Errorf("%s: file name %q is not a relative path inside the repository", u, s.RFilename)

@@ -32,7 +32,15 @@ func pullModel(ctx context.Context, r hub.Ref, quiet bool) (*hub.Model, error) {
 		p = bar
 	}
 	waiting := func() { fmt.Fprintf(os.Stderr, "wasmoe: waiting for another pull of %s to finish\n", r.Repo) }
-	return modelCache().Pull(ctx, hub.FromEnv(), r, p, waiting)
+	m, err := modelCache().Pull(ctx, hub.FromEnv(), r, p, waiting)
+	if err == nil && !quiet {
+		var size int64
+		for _, f := range m.Files {
+			size += f.Size
+		}
+		fmt.Fprintf(os.Stderr, "wasmoe: %s (%s, %d files, %s) at commit %.12s\n", m.Ref, m.Quant, len(m.Files), humanBytes(size), m.Commit)
+	}
+	return m, err
 }
 
 // pullCmd downloads a model from the hub into the cache and prints its local path.
