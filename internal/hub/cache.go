@@ -151,14 +151,14 @@ func (c Cache) Remove(r Ref) error {
 	if !ok {
 		return c.notCached(r)
 	}
-	if r.Quant == "" {
-		return c.removeDir(dir)
-	}
-	unlock, err := lock(dir, nil)
+	unlock, err := lock(dir, nil) // after a pull into the directory finishes
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if r.Quant == "" {
+		return c.removeDir(dir)
+	}
 	ch, err := Choose(r.Repo, m.present(dir), r.Quant)
 	if err != nil || ch.Main == "" {
 		return c.notCached(r)

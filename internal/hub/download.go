@@ -106,15 +106,15 @@ type transfer struct {
 }
 
 // fetch downloads the rest of the file, trying again after failures that may pass (at most the client's
-// Retries in a row without a byte received), and checks the whole file's hash.
+// Retries in a row without getting further into the file), and checks the whole file's hash.
 func (d *transfer) fetch(ctx context.Context, u, repo, commit string) error {
-	for fails := 0; d.have < d.f.Size; {
-		got, err := d.attempt(ctx, u, repo, commit)
+	for fails, best := 0, d.have; d.have < d.f.Size; {
+		err := d.attempt(ctx, u, repo, commit)
 		if err == nil {
 			continue
 		}
-		if got > 0 {
-			fails = 0
+		if d.have > best { // further than ever: the failures so far do not count
+			fails, best = 0, d.have
 		}
 		if fails >= d.c.Retries || !temporary(ctx, err) {
 			return fmt.Errorf("%s: %w", d.f.Path, err)
@@ -138,15 +138,15 @@ func (d *transfer) restart() error {
 	return err
 }
 
-// attempt makes one request for the rest of the file and appends what arrives; it returns the bytes
-// appended. The hub's first answer (before a redirect to the CDN) gives the expected hash of a file the
-// listing gave none for.
-func (d *transfer) attempt(ctx context.Context, u, repo, commit string) (int64, error) {
+// attempt makes one request for the rest of the file and appends what arrives. The hub's first answer
+// (before a redirect to the CDN) must name the commit and size asked for, and gives the expected hash of
+// a file the listing gave none for.
+func (d *transfer) attempt(ctx context.Context, u, repo, commit string) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	req, err := d.c.newRequest(ctx, u)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	req.Header.Set("Accept-Encoding", "identity")
 	if d.have > 0 {
@@ -168,45 +168,48 @@ func (d *transfer) attempt(ctx context.Context, u, repo, commit string) (int64, 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer resp.Body.Close()
 	if first == nil {
 		first = resp.Header
 	}
-	if commitHdr := first.Get("X-Repo-Commit"); commitHdr != "" && !strings.EqualFold(commitHdr, commit) {
-		return 0, &fatalError{fmt.Errorf("the hub served commit %s, expected %s", commitHdr, commit)}
-	}
-	if size := first.Get("X-Linked-Size"); size != "" && size != fmt.Sprint(d.f.Size) {
-		return 0, &fatalError{fmt.Errorf("the hub's X-Linked-Size is %s bytes, its listing said %d", size, d.f.Size)}
-	}
 	switch resp.StatusCode {
 	case http.StatusOK:
 		if d.have > 0 { // the server ignored the Range: start over
 			if err := d.restart(); err != nil {
-				return 0, err
+				return err
 			}
 		}
 	case http.StatusPartialContent:
 		if start, ok := rangeStart(resp.Header.Get("Content-Range")); !ok || start != d.have {
-			return 0, fmt.Errorf("asked for bytes from %d, got Content-Range %q", d.have, resp.Header.Get("Content-Range"))
+			return fmt.Errorf("asked for bytes from %d, got Content-Range %q", d.have, resp.Header.Get("Content-Range"))
 		}
 	case http.StatusRequestedRangeNotSatisfiable:
-		return 0, d.restart()
+		if d.have == 0 {
+			return d.c.statusError(resp, repo, commit, d.f.Path)
+		}
+		return d.restart()
 	default:
-		return 0, d.c.statusError(resp, repo, commit, d.f.Path)
+		return d.c.statusError(resp, repo, commit, d.f.Path)
+	}
+	if commitHdr := first.Get("X-Repo-Commit"); commitHdr != "" && !strings.EqualFold(commitHdr, commit) {
+		return &fatalError{fmt.Errorf("the hub served commit %s, expected %s", commitHdr, commit)}
+	}
+	if size := first.Get("X-Linked-Size"); size != "" && size != fmt.Sprint(d.f.Size) {
+		return &fatalError{fmt.Errorf("the hub's X-Linked-Size is %s bytes, its listing said %d", size, d.f.Size)}
 	}
 	if d.sum == nil {
 		if d.sum, err = newChecksum(d.f, first, d.out, d.have); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	return d.copy(ctx, resp.Body, cancel)
 }
 
 // copy appends body to the part and the checksum until it ends, fails, or sends nothing for the client's
-// Idle time. It returns the bytes appended; a body that ends before the file's size is an error to retry.
-func (d *transfer) copy(ctx context.Context, body io.Reader, cancel context.CancelCauseFunc) (int64, error) {
+// Idle time. A body that ends before the file's size is an error to retry.
+func (d *transfer) copy(ctx context.Context, body io.Reader, cancel context.CancelCauseFunc) error {
 	idle := d.c.Idle
 	if idle <= 0 {
 		idle = time.Minute
@@ -214,30 +217,28 @@ func (d *transfer) copy(ctx context.Context, body io.Reader, cancel context.Canc
 	timer := time.AfterFunc(idle, func() { cancel(errIdle) })
 	defer timer.Stop()
 	buf := make([]byte, 256<<10)
-	var got int64
 	for d.have < d.f.Size {
 		k, err := body.Read(buf[:min(int64(len(buf)), d.f.Size-d.have)])
 		if k > 0 {
 			timer.Reset(idle)
 			if _, werr := d.out.Write(buf[:k]); werr != nil {
-				return got, &fatalError{werr}
+				return &fatalError{werr}
 			}
 			d.sum.h.Write(buf[:k])
 			d.have += int64(k)
-			got += int64(k)
 			d.progress.Advance(int64(k))
 		}
 		if err == io.EOF && d.have < d.f.Size {
-			return got, fmt.Errorf("the connection ended at byte %d of %d", d.have, d.f.Size)
+			return fmt.Errorf("the connection ended at byte %d of %d", d.have, d.f.Size)
 		}
 		if err != nil && err != io.EOF {
 			if errors.Is(context.Cause(ctx), errIdle) {
-				return got, fmt.Errorf("%w for %v at byte %d of %d", errIdle, idle, d.have, d.f.Size)
+				return fmt.Errorf("%w for %v at byte %d of %d", errIdle, idle, d.have, d.f.Size)
 			}
-			return got, err
+			return err
 		}
 	}
-	return got, nil
+	return nil
 }
 
 // verify compares the whole file's hash with the hub's.

@@ -224,6 +224,17 @@ func TestResume(t *testing.T) {
 	if gets := cdnGets(h2); len(gets) != 1 || gets[0].Range != "bytes=12345-" {
 		t.Fatalf("CDN requests %+v, want one with Range bytes=12345-", gets)
 	}
+
+	// A server that ignores the Range sends the whole file, which replaces the part.
+	h3, cl3, c3 := setup(t)
+	h3.Add("org/cut", map[string][]byte{"m-Q8_0.gguf": data}).NoRange = true
+	dir = filepath.Join(c3.Dir, "org", "cut")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "m-Q8_0.gguf.part"), data[:12345], 0o644)
+	sameFile(t, pull(t, c3, cl3, "org/cut").Path, data)
+	if gets := cdnGets(h3); len(gets) != 1 {
+		t.Fatalf("CDN requests %+v, want one", gets)
+	}
 }
 
 // TestResumeStaleAndStalled resumes a .part of another version of the file (its hash fails, so the file

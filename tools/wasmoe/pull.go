@@ -60,6 +60,9 @@ func pullCmd(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m, err := pullModel(ctx, r, *quiet)
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: wasmoe pull %s resumes where it stopped", r)
+	}
 	if err != nil {
 		return err
 	}

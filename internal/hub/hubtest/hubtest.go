@@ -47,6 +47,7 @@ type Repo struct {
 	Files   map[string][]byte
 	Private bool // a 401 RepoNotFound without the token
 	Gated   bool // listed to all, downloads a 401 GatedRepo without the token
+	NoRange bool // the CDN answers every request with the whole file (200), as a server without ranges does
 	cut     map[string]int64
 	stall   map[string]int64
 	corrupt map[string]bool
@@ -279,12 +280,13 @@ func (h *Hub) serveCDN(w http.ResponseWriter, req *http.Request) {
 	h.mu.Lock()
 	var content []byte
 	var cut, stall int64 = -1, -1
+	noRange := false
 	for _, r := range h.repos {
 		for p, b := range r.Files {
 			if fmt.Sprintf("%x", sha256.Sum256(b)) != sum {
 				continue
 			}
-			content = b
+			content, noRange = b, r.NoRange
 			if r.corrupt[p] {
 				content = slices.Clone(b)
 				content[len(content)/2] ^= 0x40
@@ -321,6 +323,9 @@ func (h *Hub) serveCDN(w http.ResponseWriter, req *http.Request) {
 		w.(http.Flusher).Flush()
 		<-req.Context().Done()
 	default:
+		if noRange {
+			req.Header.Del("Range")
+		}
 		http.ServeContent(w, req, sum, time.Time{}, bytes.NewReader(content))
 	}
 }
