@@ -44,8 +44,8 @@ func (c *Client) resolveURL(repo, commit, file string) string {
 // download writes f, repo's file at commit, to dst: into dst.part, resumed with a Range request where a
 // part is there already and after a cut connection; checked against the hub's hash; renamed to dst when
 // whole and right. A hash mismatch deletes the part (after downloading once more from the start when the
-// part came from an earlier pull, which may have been of another version). The caller holds the
-// repository's lock.
+// part came from an earlier pull, which may have been of another version), as does a failure before the
+// first byte. The caller holds the repository's lock.
 func (c *Client) download(ctx context.Context, repo, commit string, f File, dst string, p Progress, i, n int) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
@@ -78,7 +78,7 @@ func (c *Client) download(ctx context.Context, repo, commit string, f File, dst 
 			err = d.fetch(ctx, c.resolveURL(repo, commit, f.Path), repo, commit)
 		}
 	}
-	if errors.As(err, &he) {
+	if errors.As(err, &he) || err != nil && d.have == 0 { // wrong, or nothing worth resuming
 		out.Close()
 		os.Remove(part)
 	}

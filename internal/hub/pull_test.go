@@ -336,6 +336,9 @@ func TestHubErrors(t *testing.T) {
 			}
 		}
 	}
+	if ents, _ := os.ReadDir(c.Dir); len(ents) != 0 {
+		t.Errorf("failed pulls left %v in the cache", ents)
+	}
 	for _, ref := range []string{"org/private", "org/gated"} {
 		if err := try(hubtest.Token, ref); err != nil {
 			t.Errorf("%s with the token: %v", ref, err)
