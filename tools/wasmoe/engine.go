@@ -55,7 +55,7 @@ func (m modelList) Set(v string) error {
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.model, "model", "", "GGUF model file or Hugging Face directory (default: a small random-weight model, generated once)")
+	fs.StringVar(&f.model, "model", "", "GGUF model file, Hugging Face directory, or hf:org/repo[:QUANT][@REVISION] (pulled from the hub; default: a small random-weight model, generated once)")
 	fs.IntVar(&f.ctx, "ctx", 0, "context tokens per sequence (default: min(model, 4096))")
 	fs.IntVar(&f.threads, "threads", 0, "kernel threads (default: all cores)")
 	fs.StringVar(&f.sampler, "sampler", "", "sampler guest .wasm (default: the built-in sampler)")
@@ -82,13 +82,15 @@ func cacheDir() string {
 
 // open loads the model (or the default one) and its guests.
 func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
-	path := f.model
+	path, err := resolveModel(ctx, f.model)
+	if err != nil {
+		return nil, err
+	}
 	if path != "" {
 		if _, err := isHFDir(path); err != nil {
 			return nil, err
 		}
 	} else {
-		var err error
 		if path, err = modelgen.EnsureDefault(cacheDir()); err != nil {
 			return nil, fmt.Errorf("default model: %w", err)
 		}
@@ -96,7 +98,11 @@ func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
 			"wasmoe: serve a real model with --model path/to/model.gguf (e.g. a DeepSeek-R1-Distill-Qwen GGUF)\n", path)
 	}
 	for name, p := range f.models {
-		if _, err := isHFDir(p); err != nil {
+		if p, err = resolveModel(ctx, p); err == nil {
+			f.models[name] = p
+			_, err = isHFDir(p)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("--extra-model %s: %w", name, err)
 		}
 	}
@@ -134,6 +140,10 @@ func newRuntime(ctx context.Context, engineName string) (*wasm.Runtime, error) {
 // without loading weights. A directory's tokenizer is read as the engine reads it: through the GGUF
 // metadata hfmap.Open makes of it.
 func openTokenizer(ctx context.Context, path string) (*wasm.Tokenizer, error) {
+	path, err := resolveModel(ctx, path)
+	if err != nil {
+		return nil, err
+	}
 	hf, err := isHFDir(path)
 	if err != nil {
 		return nil, err

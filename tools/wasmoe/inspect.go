@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -25,7 +26,11 @@ func inspect(args []string) error {
 	if *cacheBytes <= 0 {
 		return fmt.Errorf("--cache-bytes must be positive")
 	}
-	in, err := summarise(fs.Arg(0))
+	path, err := resolveModel(context.Background(), fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	in, err := summarise(path)
 	if err != nil {
 		return err
 	}

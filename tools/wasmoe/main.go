@@ -29,7 +29,11 @@ usage:
   wasmoe versions [--url U] [--key K] NAME                                                   a plugin's versions and traffic
   wasmoe rollback [--url U] [--key K] NAME [VERSION]                                         the previous deployment, or VERSION
   wasmoe promote  [--url U] [--key K] NAME [VERSION]                                         end a split: VERSION gets 100%
+  wasmoe pull     [--quiet] org/repo[:QUANT][@REVISION]                                      download from the Hugging Face Hub
+  wasmoe list                                                                                the pulled models
+  wasmoe rm       org/repo[:QUANT][@REVISION]...                                             delete pulled models
   wasmoe version                                                                             this binary's version
+Every --model also takes hf:org/repo[:QUANT][@REVISION]: pulled into $WASMOE_CACHE/models if not there.
 Run "wasmoe COMMAND -h" for a command's flags.
 `
 
@@ -49,7 +53,7 @@ func main() {
 	cmds := map[string]func([]string) error{
 		"serve": serve, "run": run, "chat": chatCmd, "bench": bench, "eval": eval, "tokenize": tokenize, "mkmodel": mkmodel,
 		"inspect": inspect, "quantize": quantizeCmd, "deploy": deployCmd, "versions": versionsCmd, "rollback": rollbackCmd,
-		"promote": promoteCmd,
+		"promote": promoteCmd, "pull": pullCmd, "list": listCmd, "rm": rmCmd,
 	}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/wasmoe/wasmoe/internal/hub"
 )
 
 // isHFDir tells how a command is to read the model at path, the same way for every command that takes one:
@@ -22,4 +26,36 @@ func isHFDir(path string) (bool, error) {
 			"(config.json, tokenizer.json, model*.safetensors)", path)
 	}
 	return true, nil
+}
+
+// resolveModel turns a --model value into a local path, the same way for every command that takes one:
+// "hf:org/repo[:QUANT][@REVISION]" is pulled from the hub into the cache (files already there are not
+// downloaded again) and becomes the pulled file's or directory's path; when the hub cannot be reached, or
+// with HF_HUB_OFFLINE=1, the cache's copy is used. Any other value is a path, returned as it is.
+func resolveModel(ctx context.Context, model string) (string, error) {
+	ref, ok := strings.CutPrefix(model, "hf:")
+	if !ok {
+		return model, nil
+	}
+	r, err := hub.ParseRef(ref)
+	if err != nil {
+		return "", err
+	}
+	if v := os.Getenv("HF_HUB_OFFLINE"); v == "1" || strings.EqualFold(v, "true") {
+		m, err := modelCache().Local(r)
+		if err != nil {
+			return "", fmt.Errorf("HF_HUB_OFFLINE is set: %w", err)
+		}
+		return m.Path, nil
+	}
+	m, err := pullModel(ctx, r, false)
+	if err != nil {
+		local, lerr := modelCache().Local(r)
+		if ctx.Err() != nil || lerr != nil {
+			return "", fmt.Errorf("%s: %w", model, err)
+		}
+		fmt.Fprintf(os.Stderr, "wasmoe: %s: %v\nwasmoe: using the cached %s\n", model, err, local.Path)
+		return local.Path, nil
+	}
+	return m.Path, nil
 }

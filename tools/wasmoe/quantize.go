@@ -14,7 +14,7 @@ import (
 // quantizeCmd is `wasmoe quantize`: llama-quantize's presets, from a GGUF file or a Hugging Face directory.
 func quantizeCmd(args []string) error {
 	fs := flag.NewFlagSet("quantize", flag.ContinueOnError)
-	model := fs.String("model", "", "input: a GGUF file (F32, F16, BF16, Q8_0, … tensors) or a Hugging Face directory")
+	model := fs.String("model", "", "input: a GGUF file (F32, F16, BF16, Q8_0, … tensors), a Hugging Face directory, or hf:org/repo[:QUANT]")
 	typ := fs.String("type", "", "preset, as llama-quantize names them: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K IQ4_NL IQ4_XS F16 BF16 F32")
 	out := fs.String("out", "", "output GGUF path (written as OUT.tmp, renamed when complete)")
 	threads := fs.Int("threads", 0, "goroutines quantizing rows (default: all CPUs)")
@@ -28,6 +28,11 @@ func quantizeCmd(args []string) error {
 	if *model == "" || (*out == "" && !*dry) {
 		return fmt.Errorf("usage: wasmoe quantize --model IN.gguf|HF_DIR --type PRESET --out OUT.gguf")
 	}
+	path, err := resolveModel(context.Background(), *model)
+	if err != nil {
+		return err
+	}
+	*model = path
 	if _, err := isHFDir(*model); err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func serve(args []string) error {
 		}
 		dir := filepath.Dir(*config)
 		rel := func(p string) string {
-			if p == "" || filepath.IsAbs(p) {
+			if p == "" || filepath.IsAbs(p) || strings.HasPrefix(p, "hf:") {
 				return p
 			}
 			return filepath.Join(dir, p)

@@ -19,7 +19,7 @@ import (
 // under the tokenizer of a model (a GGUF file or a Hugging Face directory) or of a tokenizer.json.
 func tokenize(args []string) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
-	model := fs.String("model", "", "GGUF file with tokenizer metadata (a model or a vocab-only file), or a Hugging Face model directory")
+	model := fs.String("model", "", "GGUF file with tokenizer metadata (a model or a vocab-only file), a Hugging Face model directory, or hf:org/repo[:QUANT]")
 	hf := fs.String("tokenizer", "", "Hugging Face tokenizer.json instead of --model (reads tokenizer_config.json beside it)")
 	jsonl := fs.Bool("jsonl", false, "read one JSON string per stdin line, print one JSON array per line")
 	bos := fs.Bool("bos", false, "prepend BOS when the model asks for it")
