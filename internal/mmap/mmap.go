@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // Map maps the whole regular file at path read-only. An empty file gives an empty slice. Unmap releases
@@ -42,4 +43,24 @@ func Unmap(b []byte) error {
 		return nil
 	}
 	return syscall.Munmap(b)
+}
+
+// Release drops the whole pages inside b from this process's resident memory (madvise MADV_DONTNEED)
+// without changing what b reads: b must lie inside a mapping made by Map, a read-only shared mapping of
+// a file, whose dropped pages come back from the page cache (or the file) on the next access. For a
+// loader that has copied part of a mapped file elsewhere, so that the copy is not counted twice.
+func Release(b []byte) error {
+	page := uintptr(os.Getpagesize())
+	if len(b) == 0 {
+		return nil
+	}
+	lo := uintptr(unsafe.Pointer(&b[0]))
+	hi := lo + uintptr(len(b))
+	lo = (lo + page - 1) &^ (page - 1)
+	hi &^= page - 1
+	if lo >= hi {
+		return nil
+	}
+	off := lo - uintptr(unsafe.Pointer(&b[0]))
+	return syscall.Madvise(b[off:off+(hi-lo)], syscall.MADV_DONTNEED)
 }

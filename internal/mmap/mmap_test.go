@@ -32,3 +32,34 @@ func TestMap(t *testing.T) {
 		}
 	}
 }
+
+// Release must leave what the mapping reads unchanged: the pages come back from the file.
+func TestRelease(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	want := make([]byte, 5*os.Getpagesize()+123)
+	for i := range want {
+		want[i] = byte(i*7 + i>>9)
+	}
+	if err := os.WriteFile(path, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Map(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Unmap(b)
+	if !bytes.Equal(b, want) {
+		t.Fatal("mapping differs from the file")
+	}
+	for _, r := range [][2]int{{100, len(b) - 77}, {0, len(b)}, {5, 9}} {
+		if err := Release(b[r[0]:r[1]]); err != nil {
+			t.Fatalf("Release(b[%d:%d]): %v", r[0], r[1], err)
+		}
+		if !bytes.Equal(b, want) {
+			t.Fatalf("after Release(b[%d:%d]) the mapping reads other bytes", r[0], r[1])
+		}
+	}
+	if err := Release(nil); err != nil {
+		t.Fatal(err)
+	}
+}

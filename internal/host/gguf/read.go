@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"unsafe"
 
 	"github.com/wasmoe/wasmoe/internal/kernels"
 	"github.com/wasmoe/wasmoe/internal/mmap"
@@ -102,6 +103,25 @@ func Parse(name string, b []byte) (*File, error) {
 		return nil, fmt.Errorf("gguf: %s is part %d of a %d-part split model; open its files with Open, which reads every part", name, no+1, count)
 	}
 	return f, nil
+}
+
+// Release drops the pages of b, a tensor's data or part of it, from memory until they are read again
+// (mmap.Release), when b lies in this file's mapping; otherwise (a file parsed from memory) it does
+// nothing. For a loader that keeps its own copy of a tensor.
+func (f *File) Release(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	p, end := uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&b[0]))+uintptr(len(b))
+	for _, m := range f.mapped {
+		if len(m) > 0 {
+			lo := uintptr(unsafe.Pointer(&m[0]))
+			if p >= lo && end <= lo+uintptr(len(m)) {
+				mmap.Release(b) // advice only: on failure the pages simply stay
+				return
+			}
+		}
+	}
 }
 
 // Close unmaps the file (every part of a split model).

@@ -5,7 +5,8 @@ import "github.com/wasmoe/wasmoe/internal/kernels"
 // interleave gives the weights that MatMul reads an interleaved copy (kernels.Interleave: Q8_0 only, and
 // only where the CPU has the kernels; faster, with identical results): the blocks' projections, the shared experts and the output head. Not
 // the embedding, which is read by rows (a tied output head gets its own copy), nor the routed experts,
-// which run through the MoE dispatch.
+// which run through the MoE dispatch. The rows copied are dropped from memory where they are mapped from
+// the file (gguf.File.Release), so a model is not resident twice.
 func (m *Model) interleave() {
 	ws := []*kernels.Matrix{&m.Output}
 	for i := range m.Layers {
@@ -28,5 +29,9 @@ func (m *Model) interleave() {
 	}
 	for _, w := range ws {
 		*w = kernels.Interleave(*w)
+		if w.Interleaved != nil && m.File != nil {
+			rb, _ := w.Type.RowBytes(w.Cols)
+			m.File.Release(w.Data[:w.Rows&^7*rb])
+		}
 	}
 }
