@@ -113,7 +113,7 @@ func (p *ToolParser) llama() {
 		case t == "" || strings.HasPrefix(pythonTag, t) && t != pythonTag:
 			return // undecided
 		case t[0] == '{' || strings.HasPrefix(t, pythonTag):
-			p.begun, p.inCall, p.buf = true, true, t
+			p.begun, p.inCall = true, true // read whole at the end, leading whitespace and all
 			return
 		}
 		p.begun = true

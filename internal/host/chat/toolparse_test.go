@@ -113,3 +113,32 @@ func TestDetectToolFormat(t *testing.T) {
 		t.Errorf("no template: %v", got)
 	}
 }
+
+// FuzzToolParser: what the parser makes of an answer does not depend on how it is cut into pieces, and
+// no text is lost outside the calls but the whitespace next to them.
+func FuzzToolParser(f *testing.F) {
+	f.Add(uint8(1), "a <tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call> b", uint8(3), uint8(11))
+	f.Add(uint8(2), "{\"name\": \"f\", \"parameters\": {\"x\": 1}}", uint8(1), uint8(2))
+	f.Add(uint8(3), "x<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```json\n{}\n```<｜tool▁call▁end｜>", uint8(5), uint8(40))
+	f.Fuzz(func(t *testing.T, format uint8, text string, cut1, cut2 uint8) {
+		fm := ToolFormat(1 + format%3)
+		whole := parsed(NewToolParser(fm), []string{text})
+		a, b := min(int(cut1), len(text)), min(int(cut2), len(text))
+		if a > b {
+			a, b = b, a
+		}
+		cut := parsed(NewToolParser(fm), []string{text[:a], text[a:b], text[b:]})
+		if strings.Join(whole, "\x00") != strings.Join(cut, "\x00") {
+			t.Fatalf("%v %q: whole %q, cut at %d,%d %q", fm, text, whole, a, b, cut)
+		}
+		var calls int
+		for _, s := range whole {
+			if strings.HasPrefix(s, "CALL ") {
+				calls++
+			}
+		}
+		if calls == 0 && strings.Join(whole, "") != text {
+			t.Fatalf("%v %q: no calls, yet the text became %q", fm, text, whole)
+		}
+	})
+}
