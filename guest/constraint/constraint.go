@@ -1,7 +1,7 @@
 // Package constraint holds byte-level acceptors of languages (RE2 regular expressions, JSON Schema) and a
 // token trie that turns an acceptor's state into a token mask for constrained decoding.
 //
-// Regex and JSONSchema build Matchers; NewTrie indexes a vocabulary once and Trie.Mask computes the
+// Regex and JSONSchema build Matchers, and Grammar combines them with literals (Seq, Alt, Repeat); NewTrie indexes a vocabulary once and Trie.Mask computes the
 // allowed tokens for a Matcher's state. Matchers here also implement Snapshotter, and Mask has faster
 // paths for them (a regex is a DFA over integer states).
 //

@@ -19,7 +19,7 @@ type chatRequest struct {
 	Thinking           *struct {
 		Type string `json:"type"` // "enabled" or "disabled"
 	} `json:"thinking"` // DeepSeek's switch
-	Tools          json.RawMessage `json:"tools"`
+	toolRequest
 	ResponseFormat *responseFormat `json:"response_format"`
 
 	schema json.RawMessage // response_format's JSON schema, once check has run; nil when any text goes
@@ -56,10 +56,19 @@ func (m *chatMessage) message(i int) (chat.Message, *apiError) {
 	if e != nil {
 		return chat.Message{}, e
 	}
+	if role == "tool" && m.ToolCallID == "" {
+		return chat.Message{}, badRequest(fmt.Sprintf("messages[%d].tool_call_id", i), "a tool message needs the tool_call_id of the call it answers")
+	}
 	out := chat.Message{Role: role, Content: text, ReasoningContent: cmp.Or(m.ReasoningContent, m.Reasoning), Name: m.Name, ToolCallID: m.ToolCallID}
 	for j, c := range m.ToolCalls {
-		if c.Type != "" && c.Type != "function" {
-			return chat.Message{}, badRequest(fmt.Sprintf("messages[%d].tool_calls[%d].type", i, j), "tool call type %q is not supported", c.Type)
+		param := fmt.Sprintf("messages[%d].tool_calls[%d]", i, j)
+		switch {
+		case c.Type != "" && c.Type != "function":
+			return chat.Message{}, badRequest(param+".type", "tool call type %q is not supported", c.Type)
+		case c.Function.Name == "":
+			return chat.Message{}, badRequest(param+".function.name", "a tool call needs the name of its function")
+		case c.Function.Arguments != "" && !json.Valid([]byte(c.Function.Arguments)):
+			return chat.Message{}, badRequest(param+".function.arguments", "a tool call's arguments must be JSON text")
 		}
 		out.ToolCalls = append(out.ToolCalls, chat.ToolCall{ID: c.ID, Type: c.Type,
 			Function: chat.FunctionCall{Name: c.Function.Name, Arguments: c.Function.Arguments}})
@@ -114,21 +123,30 @@ func (r *chatRequest) templateOptions(sv *served) (chat.Options, *apiError) {
 	return opts, nil
 }
 
-// check validates the chat fields that come before the plugin loads: the messages are there, no tools,
-// and a response_format, whose schema it keeps and whose built-in plugin it chooses.
+// check validates the chat fields that come before the plugin loads: the messages are there, the tools,
+// and a response_format, whose schema it keeps; response_format and tool_choice "required" or a named
+// function choose the built-in plugin.
 func (r *chatRequest) check(g *generation) *apiError {
 	switch {
 	case len(r.Messages) == 0:
 		return badRequest("messages", "messages must be a non-empty array")
-	case len(r.Tools) > 0 && string(r.Tools) != "null" && string(r.Tools) != "[]":
-		return badRequest("tools", "tools are not supported")
 	case g.logprobsInt:
 		return badRequest("logprobs", "logprobs must be a boolean for chat; top_logprobs gives the alternatives")
+	}
+	if e := r.checkTools(); e != nil {
+		return e
 	}
 	schema, e := r.ResponseFormat.schema()
 	switch {
 	case e != nil:
 		return e
+	case r.constrained() && schema != nil:
+		return badRequest("tool_choice", "tool_choice %q constrains the answer to calls; it cannot be combined with response_format %q",
+			r.choice, r.ResponseFormat.Type)
+	case r.constrained() && g.plugin != "":
+		return badRequest("tool_choice", "tool_choice %q runs the built-in plugin; it cannot be combined with plugin %q", r.choice, g.plugin)
+	case r.constrained():
+		g.usePlugin(engine.BuiltinPolicy, nil, "tool_choice")
 	case schema != nil && g.plugin != "":
 		return badRequest("response_format", "response_format %q runs the built-in plugin; it cannot be combined with plugin %q",
 			r.ResponseFormat.Type, g.plugin)
@@ -160,6 +178,16 @@ func (s *Server) chatJob(ctx *fasthttp.RequestCtx) (*job, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	format := chat.DetectToolFormat(sv.info.ChatTemplate)
+	if len(req.functions) > 0 {
+		if format == chat.ToolsNone {
+			return nil, badRequest("tools", "model %q has no chat template with a tool-call format this server reads (Qwen2.5, Llama 3.x, DeepSeek-V3/R1)", sv.info.ID)
+		}
+		if opts.Vars == nil {
+			opts.Vars = map[string]any{}
+		}
+		opts.Vars["tools"] = req.Tools // rendered even with tool_choice "none", as vLLM does
+	}
 	if sv.tmplErr != nil {
 		s.log.Error("edge: chat request for a model whose template does not compile", "model", sv.info.ID, "err", sv.tmplErr)
 		return nil, errInternal
@@ -174,8 +202,20 @@ func (s *Server) chatJob(ctx *fasthttp.RequestCtx) (*job, *apiError) {
 		return nil, e
 	}
 	opens := chat.OpensThinking(text)
+	budget := cmp.Or(gen.maxTokens, sv.info.ContextLength)
 	if req.schema != nil {
-		gen.pluginConfig = structuredConfig(req.schema, opens, cmp.Or(gen.maxTokens, sv.info.ContextLength))
+		gen.pluginConfig = structuredConfig(req.schema, opens, budget)
 	}
-	return &job{model: sv, prompt: prompt, gen: gen, chat: true, opensThinking: opens, param: "messages"}, nil
+	j := &job{model: sv, prompt: prompt, gen: gen, chat: true, opensThinking: opens, param: "messages"}
+	if req.parses() {
+		syntax, _ := format.Syntax()
+		if req.constrained() {
+			gen.pluginConfig = req.toolsConfig(syntax, opens, budget)
+		}
+		j.tools = format
+		if j.toolText, e = s.controlTexts(sv, format); e != nil {
+			return nil, e
+		}
+	}
+	return j, nil
 }

@@ -70,6 +70,7 @@ func TestRealEngine(t *testing.T) {
 	e := openEngine(t)
 	t.Run("metrics", func(t *testing.T) { testMetricsRealEngine(t, e) })
 	t.Run("tokenize", func(t *testing.T) { testTokenizeRealEngine(t, e) })
+	t.Run("tools", func(t *testing.T) { testToolsRealEngine(t, e, modelgen.DefaultOptions().ChatTemplate) })
 	s := newTestServer(e)
 	const ask = `"messages":[{"role":"user","content":"Give me a color as JSON"}],"temperature":0`
 

@@ -23,6 +23,7 @@ func FuzzRequest(f *testing.F) {
 		`{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"},"plugin":"good","stream":true}`,
 		`{"prompt":"x","plugin":"nope","plugin_config":"s"}`,
 		`{"prompt":"x","plugin_config":[1]}`,
+		`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"}`,
 	} {
 		f.Add(body)
 	}

@@ -86,7 +86,7 @@ func decodeJSON(body []byte, v any) *apiError {
 	case errors.As(err, &te) && te.Field == "":
 		return badRequest("", "the request body must be a JSON object, not %s", te.Value)
 	case errors.As(err, &te):
-		field := strings.TrimPrefix(te.Field, "commonRequest.") // the embedded struct's name is no JSON field
+		field := strings.TrimPrefix(strings.TrimPrefix(te.Field, "commonRequest."), "toolRequest.") // embedded structs' names are no JSON fields
 		return badRequest(field, "%s must be %s, not %s", field, kindName(te.Type), te.Value)
 	case errors.As(err, &se):
 		return badRequest("", "the request body is not valid JSON: %v (byte %d)", se, se.Offset)

@@ -3,6 +3,7 @@ package edge
 import (
 	"fmt"
 
+	"github.com/wasmoe/wasmoe/internal/host/chat"
 	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
@@ -16,6 +17,7 @@ type output interface {
 	open(index int) error
 	logprobs(index int, lp *engine.Logprobs)
 	text(index int, kind textKind, s string) error
+	toolCall(index int, call toolCall) error
 	finish(index int, reason string) error
 }
 
@@ -29,6 +31,8 @@ type pipe struct {
 	prompt         string             // the prompt's text, for echo
 	promptLogprobs []*engine.Logprobs // the prompt's tokens' logprobs, for echo with logprobs
 	opens          bool               // the prompt leaves the model inside <think>
+	tools          chat.ToolFormat    // chat: the format tool calls are read in; ToolsNone: not read
+	toolText       map[int32]string   // the text of control tokens the tool-call parser must see
 	out            output
 	choices        []*choiceText // by index; nil for one not seen yet
 	seen           int           // choices opened
@@ -41,7 +45,16 @@ type choiceText struct {
 	stop    stopper
 	think   thinkSplitter
 	to      choiceSink
-	stopped bool // a stop string ended it; later pieces are dropped
+	calls   *toolSink // the tool-call parser between the reasoning splitter and to; nil when calls are not read
+	stopped bool      // a stop string ended it; later pieces are dropped
+}
+
+// sink is where the reasoning splitter sends the choice's text.
+func (c *choiceText) sink() sink {
+	if c.calls != nil {
+		return c.calls
+	}
+	return &c.to
 }
 
 // choiceSink sends one choice's text to the output; it is the reasoning splitter's sink.
@@ -53,7 +66,8 @@ type choiceSink struct {
 func (c *choiceSink) text(kind textKind, s string) error { return c.out.text(c.index, kind, s) }
 
 func newPipe(j *job, out output) *pipe {
-	return &pipe{stops: j.gen.stop, split: j.chat, opens: j.opensThinking, out: out, echo: j.gen.echo, prompt: j.echo}
+	return &pipe{stops: j.gen.stop, split: j.chat, opens: j.opensThinking, out: out, echo: j.gen.echo, prompt: j.echo,
+		tools: j.tools, toolText: j.toolText}
 }
 
 // choice returns choice i, opening it on first use (with echo, the prompt and its logprobs come first).
@@ -69,6 +83,9 @@ func (p *pipe) choice(i int) (*choiceText, error) {
 		p.choices = append(p.choices, nil)
 	}
 	c := &choiceText{stop: stopper{stops: p.stops}, think: newThinkSplitter(p.opens), to: choiceSink{out: p.out, index: i}}
+	if p.tools != chat.ToolsNone {
+		c.calls = newToolSink(p.tools, &c.to)
+	}
 	p.choices[i] = c
 	p.seen++
 	if err := p.out.open(i); err != nil || !p.echo {
@@ -109,7 +126,11 @@ func (p *pipe) pump(r *run, first engine.Piece, ok bool) error {
 			r.stop(err)
 			return err
 		}
-		stopped, err := p.feed(piece.Index, piece.Text, piece.Logprobs)
+		text := piece.Text
+		if t, ok := p.toolText[piece.Token]; ok && text == "" {
+			text = t // a control token of the tool-call syntax: the parser needs its text
+		}
+		stopped, err := p.feed(piece.Index, text, piece.Logprobs)
 		if err != nil {
 			r.stop(errClientGone)
 			return errClientGone
@@ -170,7 +191,7 @@ func (p *pipe) feed(i int, text string, lp *engine.Logprobs) (stopped bool, err 
 	if err := p.flush(c); err != nil {
 		return true, err
 	}
-	return true, p.out.finish(i, engine.FinishStop)
+	return true, p.out.finish(i, c.finishReason(engine.FinishStop))
 }
 
 // end releases what choice i holds back and finishes it with reason.
@@ -182,7 +203,15 @@ func (p *pipe) end(i int, reason string) error {
 	if err := p.flush(c); err != nil {
 		return err
 	}
-	return p.out.finish(i, reason)
+	return p.out.finish(i, c.finishReason(reason))
+}
+
+// finishReason is OpenAI's for a choice that ended for reason: "tool_calls" when it stopped with calls.
+func (c *choiceText) finishReason(reason string) string {
+	if reason == engine.FinishStop && c.calls != nil && c.calls.n > 0 {
+		return finishToolCalls
+	}
+	return reason
 }
 
 // release passes a choice's text on, through the reasoning splitter for chat.
@@ -190,7 +219,7 @@ func (p *pipe) release(c *choiceText, text string) error {
 	if !p.split {
 		return emit(&c.to, content, text)
 	}
-	return c.think.push(text, &c.to)
+	return c.think.push(text, c.sink())
 }
 
 // flush releases what a choice's reasoning splitter holds.
@@ -198,12 +227,16 @@ func (p *pipe) flush(c *choiceText) error {
 	if !p.split {
 		return nil
 	}
-	return c.think.flush(&c.to)
+	if err := c.think.flush(c.sink()); err != nil || c.calls == nil {
+		return err
+	}
+	return c.calls.flush()
 }
 
 // collector gathers one choice's text and its tokens' logprobs.
 type collector struct {
 	reasoning, content []byte
+	calls              []toolCall
 	logprobs           []*engine.Logprobs
 	finish             string
 }
@@ -230,6 +263,12 @@ func (g *gatherer) open(i int) error {
 }
 
 func (g *gatherer) text(i int, kind textKind, s string) error { return g.choices[i].text(kind, s) }
+
+// toolCall keeps a call of choice i.
+func (g *gatherer) toolCall(i int, c toolCall) error {
+	g.choices[i].calls = append(g.choices[i].calls, c)
+	return nil
+}
 
 // logprobs keeps a token's logprobs with choice i.
 func (g *gatherer) logprobs(i int, lp *engine.Logprobs) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wasmoe/wasmoe/internal/host/chat"
 	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
@@ -17,11 +18,13 @@ type job struct {
 	model         *served
 	prompt        []int32
 	gen           *generation
-	chat          bool   // chat.completion shape with the reasoning split, else text_completion
-	opensThinking bool   // the chat prompt leaves the model inside <think>
-	param         string // the request field the prompt comes from, for errors
-	tenant        string // who the request is billed to (engine.Request.Tenant, the metrics' label); "" = none
-	echo          string // completions' echo: the prompt's text, before each choice's
+	chat          bool             // chat.completion shape with the reasoning split, else text_completion
+	opensThinking bool             // the chat prompt leaves the model inside <think>
+	param         string           // the request field the prompt comes from, for errors
+	tenant        string           // who the request is billed to (engine.Request.Tenant, the metrics' label); "" = none
+	echo          string           // completions' echo: the prompt's text, before each choice's
+	tools         chat.ToolFormat  // chat: the format its answers' tool calls are read in; ToolsNone: not read
+	toolText      map[int32]string // the text of the control tokens of the format's markers, by id
 }
 
 // respond runs the job, once its tenant's limits admit it, and writes the response, streamed or whole.
@@ -86,7 +89,15 @@ func appendChoice(b []byte, j *job, i int, c *collector, reasoned bool) []byte {
 	b = strconv.AppendInt(b, int64(i), 10)
 	if chat {
 		b = append(b, `,"message":{"role":"assistant","content":`...)
-		b = appendJSONString(b, string(c.content))
+		if len(c.calls) > 0 && len(c.content) == 0 {
+			b = append(b, "null"...) // as OpenAI answers calls without text
+		} else {
+			b = appendJSONString(b, string(c.content))
+		}
+		if len(c.calls) > 0 {
+			b = append(b, `,"tool_calls":`...)
+			b = appendToolCalls(b, c.calls)
+		}
 		if reasoned { // under DeepSeek's name, and as "reasoning" where vLLM and ollama put it
 			b = append(b, `,"reasoning_content":`...)
 			b = appendJSONString(b, string(c.reasoning))

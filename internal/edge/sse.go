@@ -71,6 +71,25 @@ func (s *sseWriter) text(index int, kind textKind, t string) error {
 	return s.choice(index, append(b, ','), "")
 }
 
+// toolCall streams a tool call of a choice as OpenAI does: a chunk with its index, id, type and name (and
+// empty arguments), then one with its arguments.
+func (s *sseWriter) toolCall(index int, c toolCall) error {
+	b := append(s.begin(index), `"delta":{"tool_calls":[{"index":`...)
+	b = strconv.AppendInt(b, int64(c.index), 10)
+	b = append(b, `,"id":`...)
+	b = appendJSONString(b, c.id)
+	b = append(b, `,"type":"function","function":{"name":`...)
+	b = appendJSONString(b, c.name)
+	if err := s.choice(index, append(b, `,"arguments":""}}]},`...), ""); err != nil {
+		return err
+	}
+	b = append(s.begin(index), `"delta":{"tool_calls":[{"index":`...)
+	b = strconv.AppendInt(b, int64(c.index), 10)
+	b = append(b, `,"function":{"arguments":`...)
+	b = appendJSONString(b, c.arguments)
+	return s.choice(index, append(b, `}}]},`...), "")
+}
+
 // finish sends a choice's chunk with its finish reason.
 func (s *sseWriter) finish(index int, reason string) error {
 	if s.chat {

@@ -23,12 +23,13 @@ type Config struct {
 	Stop        []string
 	Ban         []string
 	ThinkBudget *int
+	ToolCalls   *ToolCalls // nil when absent
 }
 
 // fields maps each key a config may have to the field its value decodes into.
 func (c *Config) fields() map[string]any {
 	return map[string]any{"json_schema": &c.JSONSchema, "regex": &c.Regex, "stop": &c.Stop, "ban": &c.Ban,
-		"think_budget": &c.ThinkBudget}
+		"think_budget": &c.ThinkBudget, "tool_calls": &c.ToolCalls}
 }
 
 // ParseConfig decodes and checks a config (package doc). Errors wrap sdk.ErrBadInput and name the key.
@@ -50,7 +51,7 @@ func ParseConfig(b []byte) (*Config, error) {
 	for _, k := range keys {
 		dst, ok := fields[k]
 		if !ok {
-			return nil, badConfig("unknown key %q (known: ban, json_schema, regex, stop, think_budget)", k)
+			return nil, badConfig("unknown key %q (known: ban, json_schema, regex, stop, think_budget, tool_calls)", k)
 		}
 		if string(bytes.TrimSpace(raw[k])) == "null" {
 			continue
@@ -64,8 +65,13 @@ func ParseConfig(b []byte) (*Config, error) {
 
 // check validates the decoded options.
 func (c *Config) check() error {
-	if c.JSONSchema != nil && c.Regex != nil {
-		return badConfig("json_schema and regex: one constraint at most")
+	if (c.JSONSchema != nil) && (c.Regex != nil) || (c.JSONSchema != nil || c.Regex != nil) && c.ToolCalls != nil {
+		return badConfig("json_schema, regex and tool_calls: one constraint at most")
+	}
+	if c.ToolCalls != nil {
+		if err := c.ToolCalls.check(); err != nil {
+			return err
+		}
 	}
 	for _, l := range []struct {
 		key   string

@@ -9,6 +9,7 @@ import (
 // request is what a request's config compiles to; its sequences share it and never change it.
 type request struct {
 	proto     constraint.Matcher // the constraint before any byte; nil = none
+	specials  []int32            // control tokens the constraint reads as their text (tool_calls)
 	stop      [][]byte
 	ban       [][]byte
 	banned    []int32 // tokens whose text contains a banned word (some more than once)
@@ -30,6 +31,11 @@ func compile(c *Config, v *vocab) (*request, error) {
 		if r.proto, err = constraint.Regex(*c.Regex); err != nil {
 			return nil, badConfig("regex: %v", err)
 		}
+	case c.ToolCalls != nil:
+		if r.proto, err = c.ToolCalls.matcher(); err != nil {
+			return nil, err
+		}
+		r.specials = v.specialsIn(c.ToolCalls.literals())
 	}
 	for _, s := range c.Stop {
 		r.stop = append(r.stop, []byte(s))

@@ -3,6 +3,7 @@ package policies
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/wasmoe/wasmoe/guest/sdk"
 )
@@ -117,7 +118,11 @@ func (p *Policy) consume(s *seq, ids []int32) (int, int, error) {
 			}
 		}
 		if fed {
-			if err := s.feed(txt); err != nil {
+			in := txt
+			if in == nil && slices.Contains(r.specials, id) {
+				in = p.v.raw[id] // the constraint reads it as its text; the streamed text has none
+			}
+			if err := s.feed(in); err != nil {
 				return evNone, at, fmt.Errorf("policy: token %d %q: %w", id, txt, err)
 			}
 		}
@@ -201,6 +206,11 @@ func (p *Policy) sample(s *seq) (sdk.Action, bool) {
 		}
 		v.trie.Mask(s.m, mask[:v.words])
 		clear(mask[v.words:])
+		for _, id := range r.specials {
+			if accepts(s.m, v.raw[id]) {
+				sdk.Allow(mask, id)
+			}
+		}
 		if s.m.Accepting() {
 			for _, id := range v.eog {
 				sdk.Allow(mask, id)

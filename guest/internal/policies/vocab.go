@@ -12,14 +12,15 @@ import (
 
 // vocab is what a Policy knows of its model, built once per instance.
 type vocab struct {
-	info   sdk.ModelInfo
-	raw    [][]byte  // each token's bytes as the vocab import gives them (control tokens carry their text)
-	text   [][]byte  // each token's streamed bytes: nil for control, unknown and unused tokens
-	sorted []int32   // ids of the tokens with text, by text (prefix lookups)
-	eog    []int32   // end-of-generation ids (eos, eot)
-	wsOnly []int32   // tokens whose text is all whitespace
-	words  int       // mask words over NTokens
-	pairs  [][]int32 // by byte pair b0<<8|b1: the tokens whose text contains it (banned words' lookup)
+	info    sdk.ModelInfo
+	raw     [][]byte  // each token's bytes as the vocab import gives them (control tokens carry their text)
+	text    [][]byte  // each token's streamed bytes: nil for control, unknown and unused tokens
+	sorted  []int32   // ids of the tokens with text, by text (prefix lookups)
+	eog     []int32   // end-of-generation ids (eos, eot)
+	wsOnly  []int32   // tokens whose text is all whitespace
+	control []int32   // control tokens with raw bytes, end-of-generation ones excepted
+	words   int       // mask words over NTokens
+	pairs   [][]int32 // by byte pair b0<<8|b1: the tokens whose text contains it (banned words' lookup)
 
 	trie      *constraint.Trie
 	spell     *greedy.Encoder // normal and byte tokens: the text kept before a stop string
@@ -41,6 +42,9 @@ func newVocab(info sdk.ModelInfo, t *sdk.TokenTable) *vocab {
 	n := min(len(t.Tokens), info.NTokens)
 	v := &vocab{info: info, raw: t.Tokens[:n], text: make([][]byte, n), words: sdk.MaskWords(n)}
 	for i, b := range v.raw {
+		if len(b) > 0 && i < len(t.Types) && int32(t.Types[i]) == abi.TokenControl && int32(i) != info.EOS && int32(i) != info.EOT {
+			v.control = append(v.control, int32(i))
+		}
 		if len(b) == 0 || i < len(t.Types) && !streamed(t.Types[i]) {
 			continue
 		}

@@ -4,7 +4,7 @@
 // Templates run on github.com/ardanlabs/jinja with Jinja2's trim_blocks and lstrip_blocks on, as
 // transformers sets them. Templates see messages, add_generation_prompt, bos_token, eos_token,
 // enable_thinking, the globals raise_exception, namespace, strftime_now and range, and whatever
-// Options.Vars adds (tools, chat_template_kwargs).
+// Options.Vars adds (tools, chat_template_kwargs). The tojson filter is transformers' (tojson.go).
 //
 // Templates are trusted input: they come inside the model file the operator loads. Render turns the
 // library's panics into errors and bounds range() to 100,000 items per render (as Jinja's sandbox does),
@@ -81,7 +81,7 @@ func Compile(src string) (t *Template, err error) {
 			t, err = nil, fmt.Errorf("%w: compile: panic: %v", ErrTemplate, r)
 		}
 	}()
-	jt, err := jinja.Compile(src)
+	jt, err := jinja.Compile(rewriteTojson(src))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTemplate, err)
 	}
@@ -107,6 +107,7 @@ func (t *Template) Render(msgs []Message, opts Options) (out string, err error) 
 	data["bos_token"] = jinja.NewString(opts.BOSToken)
 	data["eos_token"] = jinja.NewString(opts.EOSToken)
 	data["range"] = boundedRange(maxRangeItems)
+	data[tojsonName] = jinja.NewCallable("tojson", tojsonFilter)
 	defer func() { // the template language is rich; never let a template bring the server down
 		if r := recover(); r != nil {
 			out, err = "", fmt.Errorf("%w: render: panic: %v", ErrTemplate, r)

@@ -141,8 +141,7 @@ func TestTemplates(t *testing.T) {
 				"<｜Assistant｜><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n\"{\\\"city\\\":\\\"Paris\\\"}\"\n```<｜tool▁call▁end｜>" +
 				"\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_time\n```json\n\"{\\\"tz\\\":\\\"CET\\\"}\"\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>" + eos +
 				"<｜tool▁outputs▁begin｜>\n<｜tool▁output▁begin｜>18C<｜tool▁output▁end｜><｜tool▁outputs▁end｜>" + eos + "<｜Assistant｜><think>\n"},
-		// The tool list, printed by tojson(indent=2). The keys of this function are in alphabetical order:
-		// ardanlabs/jinja sorts keys when indenting, where json.dumps keeps the client's order.
+		// The tool list, printed by tojson(indent=2), keys in the client's order as json.dumps keeps them.
 		{"llama.cpp-r1/tool-list", "llama-cpp-deepseek-r1", greeting[1:2],
 			Options{AddGenerationPrompt: true, BOSToken: bos, Vars: map[string]any{"tools": json.RawMessage(
 				`[{"type":"function","function":{"description":"Get weather","name":"get_weather","parameters":{"properties":{"city":{"type":"string"}},"type":"object"}}}]`)}},
