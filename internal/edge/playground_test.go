@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/wasmoe/wasmoe/internal/testutil"
 )
 
 // playgroundFile returns an embedded file of the page.
@@ -147,12 +149,10 @@ func unquoteJS(lit string) (string, error) {
 	return lit[1 : len(lit)-1], nil
 }
 
-// TestPlaygroundScriptParses runs `node --check` on the page's script; `make test` installs node.
+// TestPlaygroundScriptParses runs `node --check` on the page's script; `make test` installs node
+// (testutil.Node).
 func TestPlaygroundScriptParses(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed; `make test` (make node) installs it")
-	}
+	node := testutil.Node(t)
 	path := filepath.Join(t.TempDir(), "app.js")
 	if err := os.WriteFile(path, []byte(playgroundFile(t, "app.js")), 0o644); err != nil {
 		t.Fatal(err)
