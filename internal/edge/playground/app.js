@@ -221,11 +221,15 @@ async function send(event) {
         seen++;
       }
       if (delta.reasoning_content) {
+        if (!reasoning) { // shown, and open while the model thinks
+          view.details.hidden = false;
+          view.details.open = true;
+        }
         reasoning += delta.reasoning_content;
-        view.details.hidden = false;
         view.reasoning.textContent = reasoning;
       }
       if (delta.content) {
+        if (!content && reasoning) view.details.open = false; // and folded once the answer starts
         content += delta.content;
         view.text.textContent = content;
       }
