@@ -40,7 +40,15 @@ vet:
 fuzz-smoke:
 	GO=$(GO) ./tools/fuzz-smoke.sh $(FUZZTIME)
 
-test: guests-check vet
+# node and npm (apt, when missing) and the official openai npm client (npm ci) for the Node tests: the
+# playground's script check (internal/edge) and TestOpenAIClient (tools/wasmoe). Under `make test` they
+# fail, rather than skip, without them (WASMOE_REQUIRE_NODE).
+.PHONY: openai-client
+openai-client:
+	./tools/openai-client/install.sh
+
+test: export WASMOE_REQUIRE_NODE = 1
+test: openai-client guests-check vet
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz-smoke
 

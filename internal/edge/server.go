@@ -66,6 +66,8 @@ type Config struct {
 	// reaches that model, and /v1/models lists every name. An alias of an unknown model, or one that is a
 	// model's ID, is logged and left out.
 	Aliases map[string]string
+	// NoPlayground turns off the web playground at / (playground.go): / is 404 like any unknown path.
+	NoPlayground bool
 
 	now func() time.Time // the tenants' quotas' clock; nil: time.Now (tests set a fake one)
 }
@@ -227,6 +229,7 @@ var routes = map[string]route{
 	"/admin/tenants":       {fasthttp.MethodGet, adminKey, (*Server).listTenants},
 	"/tokenize":            {fasthttp.MethodPost, tenantKey, (*Server).tokenizeText},     // llama-server's
 	"/detokenize":          {fasthttp.MethodPost, tenantKey, (*Server).detokenizeTokens}, // llama-server's
+	"/":                    {"", anyone, (*Server).playground},                           // the web page; its API calls carry a key
 }
 
 // prefixRoutes serve every path under a prefix (one that ends in '/'), for APIs whose paths carry names
@@ -235,6 +238,7 @@ var prefixRoutes = []prefixRoute{
 	{"/admin/tenants/", route{"", adminKey, (*Server).adminTenant}},
 	{"/v1/models/", route{fasthttp.MethodGet, tenantKey, (*Server).retrieveModel}},
 	{"/models/", route{fasthttp.MethodGet, tenantKey, (*Server).retrieveModel}},
+	{playgroundAssetPrefix, route{"", anyone, (*Server).playground}},
 }
 
 // prefixRoute is a route for every path under prefix.
@@ -271,8 +275,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}()
 	rt, ok := findRoute(ctx.Path())
 	if !ok {
-		writeError(ctx, &apiError{Status: fasthttp.StatusNotFound, Type: typeInvalidRequest,
-			Message: fmt.Sprintf("Invalid URL (%s %s)", ctx.Method(), ctx.Path())})
+		writeError(ctx, invalidURL(ctx))
 		return
 	}
 	method := string(ctx.Method())
@@ -290,6 +293,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			Message: fmt.Sprintf("method %s is not allowed on %s; use %s", method, ctx.Path(), rt.method)})
 		ctx.Response.Header.Set("Allow", rt.method)
 	}
+}
+
+// invalidURL is the 404 of a path the server does not serve, worded as OpenAI's.
+func invalidURL(ctx *fasthttp.RequestCtx) *apiError {
+	return &apiError{Status: fasthttp.StatusNotFound, Type: typeInvalidRequest,
+		Message: fmt.Sprintf("Invalid URL (%s %s)", ctx.Method(), ctx.Path())}
 }
 
 // cors adds the CORS headers when they are configured.

@@ -29,6 +29,8 @@ type wranglerConfig struct {
 		Aliases []string `toml:"ALIASES"`
 		// Access-Control-Allow-Origin of every response; "" = no CORS headers (--cors-origin).
 		CORSOrigin string `toml:"CORS_ORIGIN"`
+		// true: no web playground at / (--no-playground).
+		NoPlayground bool `toml:"NO_PLAYGROUND"`
 	} `toml:"vars"`
 	Limits struct {
 		MaxQueue       int      `toml:"max_queue"`        // requests waiting for the model before 503

@@ -42,6 +42,7 @@ func serve(args []string) error {
 	maxHeaderBytes := fs.Int("max-header-bytes", edge.DefaultConfig().MaxHeaderBytes, "largest request line and headers, bytes (larger: 431)")
 	var aliases nameList
 	fs.Var(&aliases, "alias", "another name the model answers to, listed by /v1/models as a model of its own (repeatable)")
+	noPlayground := fs.Bool("no-playground", false, "serve no web playground at / (a 404 there, like any unknown path)")
 	corsOrigin := fs.String("cors-origin", "", "Access-Control-Allow-Origin of every response (* or https://app.example); \"\" sends no CORS headers")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -85,6 +86,7 @@ func serve(args []string) error {
 		apply("store", func() { *storePath = rel(c.Vars.Store) })
 		apply("alias", func() { aliases = c.Vars.Aliases })
 		apply("cors-origin", func() { *corsOrigin = c.Vars.CORSOrigin })
+		apply("no-playground", func() { *noPlayground = c.Vars.NoPlayground })
 		apply("ctx", func() { ef.ctx = c.Vars.Context })
 		apply("threads", func() { ef.threads = c.Vars.Threads })
 		apply("max-queue", func() {
@@ -138,6 +140,7 @@ func serve(args []string) error {
 	ecfg.WriteTimeout = ef.writeTimeout
 	ecfg.MetricsNames, ecfg.MaxTenantLabels = *metricsNames, *maxTenants
 	ecfg.CORSOrigin = *corsOrigin
+	ecfg.NoPlayground = *noPlayground
 	if *storePath != "" {
 		st, err := openStore(*storePath, &ecfg)
 		if err != nil {
@@ -181,6 +184,9 @@ func serve(args []string) error {
 	}
 	srv := edge.NewServer(ecfg, e)
 	fmt.Fprintf(os.Stderr, "wasmoe: serving %q on http://%s (OpenAI-compatible API)\n", id, ln.Addr())
+	if !*noPlayground {
+		fmt.Fprintf(os.Stderr, "wasmoe: web playground at http://%s/\n", ln.Addr())
+	}
 	if len(aliases) > 0 {
 		fmt.Fprintf(os.Stderr, "wasmoe: %q also answers to %s\n", id, strings.Join(aliases, ", "))
 	}
