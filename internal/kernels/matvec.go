@@ -105,6 +105,9 @@ type matJob struct {
 	loop     rowLoop
 	dot      func(w, x []byte, n int) float32                             // loopPacked's kernel
 	dotx4    func(out []float32, stride int, w, x []byte, xStride, n int) // loopPacked's 4-vector kernel, or nil
+	dotI8    func(out []float32, stride int, w, x []byte, xStride, nb, n int)
+	il       bool // whole groups of 8 rows come from w.Interleaved (dotI8, or the set's dotQ8I8 for Q8_0)
+	ilSize   int  // bytes per block of an interleaved group
 	out      []float32
 	w        Matrix
 	rowBytes int
@@ -117,30 +120,70 @@ type matJob struct {
 // in act, on kernel set k.
 func newMatJob(k *kernelSet, tr *typeTraits, out []float32, w Matrix, rowBytes, n int, x []float32, act *activations) matJob {
 	m := matJob{k: k, loop: tr.loop, out: out, w: w, rowBytes: rowBytes, n: n, x: x, act: act,
-		tile: max(1, tileBytes/rowBytes)}
-	if w.Interleaved != nil && k.dotQ8I8 != nil && act.sums {
-		m.tile = max(8, m.tile&^7) // whole groups of 8 rows
-	}
+		tile: max(1, tileBytes/rowBytes), ilSize: tr.ilSize}
 	if m.loop == loopPacked {
 		m.dot, m.dotx4 = tr.dotFor(k), tr.dotx4For(k)
+	}
+	if w.Interleaved != nil {
+		if m.loop == loopQ8 {
+			m.il = k.dotQ8I8 != nil && act.sums
+		} else if m.dotI8 = tr.dotI8For(k); m.dotI8 != nil {
+			m.il = true
+		}
+	}
+	if m.il {
+		m.tile = max(8, m.tile&^7) // whole groups of 8 rows
 	}
 	return m
 }
 
+// run computes rows [lo, hi) tile by tile: in each, the whole groups of 8 rows from the interleaved copy
+// where the job reads one, the other rows from the row layout.
 func (m *matJob) run(lo, hi int) {
 	for r0 := lo; r0 < hi; r0 += m.tile {
 		r1 := min(r0+m.tile, hi)
-		switch m.loop {
-		case loopPacked:
-			m.runPacked(r0, r1)
-		case loopF32:
-			m.runF32(r0, r1)
-		case loopHalf:
-			m.runHalf(r0, r1)
-		case loopQ8:
-			m.runQ8(r0, r1)
-		case loopF8:
-			m.runF8(r0, r1)
+		if m.il {
+			if g0, g1 := min((r0+7)&^7, r1), min(r1, m.w.Rows)&^7; g0 < g1 {
+				m.runRows(r0, g0)
+				m.runInterleaved(g0, g1)
+				m.runRows(g1, r1)
+				continue
+			}
+		}
+		m.runRows(r0, r1)
+	}
+}
+
+// runRows computes rows [r0, r1) for every vector from the row layout.
+func (m *matJob) runRows(r0, r1 int) {
+	if r0 >= r1 {
+		return
+	}
+	switch m.loop {
+	case loopPacked:
+		m.runPacked(r0, r1)
+	case loopF32:
+		m.runF32(r0, r1)
+	case loopHalf:
+		m.runHalf(r0, r1)
+	case loopQ8:
+		m.runQ8(r0, r1)
+	case loopF8:
+		m.runF8(r0, r1)
+	}
+}
+
+// runInterleaved computes rows [g0, g1), whole groups of 8, for every vector from the interleaved copy.
+func (m *matJob) runInterleaved(g0, g1 int) {
+	nb := m.w.Cols / typeTable[m.w.Type].block
+	gb := nb * m.ilSize
+	a := m.act
+	for g := g0; g < g1; g += 8 {
+		w := m.w.Interleaved[g/8*gb:][:gb]
+		if m.loop == loopQ8 {
+			m.k.dotQ8I8(m.out[g:], m.w.Rows, w, a.q, a.d, a.s, nb, m.n)
+		} else {
+			m.dotI8(m.out[g:], m.w.Rows, w, a.b, a.rowBytes, nb, m.n)
 		}
 	}
 }
@@ -194,33 +237,8 @@ func (m *matJob) runHalf(r0, r1 int) {
 	}
 }
 
-// runQ8 computes rows [r0, r1) of a Q8_0 matrix for every vector: the whole groups of 8 rows from the
-// interleaved copy where there is one and a kernel for it, the rest from the rows.
+// runQ8 computes rows [r0, r1) of a Q8_0 matrix for every vector from the row layout.
 func (m *matJob) runQ8(r0, r1 int) {
-	if m.w.Interleaved != nil && m.k.dotQ8I8 != nil && m.act.sums {
-		g0, g1 := min((r0+7)&^7, r1), min(r1, m.w.Rows)&^7
-		if g0 < g1 {
-			m.runQ8Rows(r0, g0)
-			m.runQ8Interleaved(g0, g1)
-			m.runQ8Rows(g1, r1)
-			return
-		}
-	}
-	m.runQ8Rows(r0, r1)
-}
-
-// runQ8Interleaved computes rows [g0, g1), whole groups of 8, from the interleaved copy.
-func (m *matJob) runQ8Interleaved(g0, g1 int) {
-	nb := m.w.Cols / qk8
-	gb := nb * q8GroupBlockBytes
-	a := m.act
-	for g := g0; g < g1; g += 8 {
-		m.k.dotQ8I8(m.out[g:], m.w.Rows, m.w.Interleaved[g/8*gb:][:gb], a.q, a.d, a.s, nb, m.n)
-	}
-}
-
-// runQ8Rows computes rows [r0, r1) from the row layout.
-func (m *matJob) runQ8Rows(r0, r1 int) {
 	c, rows := m.w.Cols, m.w.Rows
 	nb := c / qk8
 	a := m.act

@@ -9,57 +9,68 @@ import (
 // 8 chunks of 8 rows × 4 quants.
 const q8GroupBlockBytes = 8 * q8BlockSize
 
-// Interleave returns w with Interleaved set when w is a Q8_0 matrix of at least 8 rows and this CPU has
-// a kernel for the interleaved layout (AVX-512 VNNI); otherwise w unchanged. The copy costs one more
-// buffer of about the size of w's first Rows&^7 rows; MatMul then reads it instead of Data. Results are
-// bit for bit those of the row layout.
+// Interleave returns w with Interleaved set when w's type has an interleaved layout (Q8_0, Q4_K), w has at
+// least 8 rows and the best kernel set this CPU runs has a SIMD kernel for it; otherwise w unchanged. The
+// copy holds w's first Rows&^7 rows, 8 rows per block side by side, so that one kernel pass computes 8
+// outputs with no horizontal sums; MatMul then reads it instead of Data (which still serves the other
+// rows and every other reader). Results are bit for bit those of the row layout.
 func Interleave(w Matrix) Matrix {
-	if w.Type != Q8_0 || w.Rows < 8 || w.Interleaved != nil || !interleavedKernels() {
+	tr := typeTable[w.Type]
+	if tr == nil || tr.interleave == nil || w.Rows < 8 || w.Interleaved != nil || !interleavedKernel(tr) {
 		return w
 	}
 	rowBytes := w.check()
-	w.Interleaved = interleaveQ8(w.Data, rowBytes, w.Rows&^7)
+	gb := rowBytes / tr.size * tr.ilSize
+	out := make([]byte, w.Rows/8*gb)
+	for g := range w.Rows / 8 {
+		tr.interleave(out[g*gb:(g+1)*gb], w.Data[g*8*rowBytes:(g+1)*8*rowBytes], rowBytes)
+	}
+	w.Interleaved = out
 	return w
 }
 
-// interleavedKernels reports whether the best kernel set this CPU runs reads interleaved Q8_0 weights.
-func interleavedKernels() bool {
+// interleavedKernel reports whether the best kernel set this CPU runs has a SIMD interleaved kernel for
+// the type (the scalar reference alone is no reason to copy).
+func interleavedKernel(tr *typeTraits) bool {
 	sets := available()
-	return sets[len(sets)-1].dotQ8I8 != nil
+	best := sets[len(sets)-1]
+	if tr.loop == loopQ8 {
+		return best.dotQ8I8 != nil
+	}
+	for l := best.level; l >= 1; l-- {
+		if tr.dotI8[l] != nil {
+			return true
+		}
+	}
+	return false
 }
 
-// interleaveQ8 lays out the first rows (a multiple of 8) of the Q8_0 rows in data (rowBytes each) in
-// groups of 8: for each group, block after block, the 8 rows' fp16 scales, then for k = 0..7 the quants
-// 4k..4k+3 of rows 0..7 in turn, each stored +128 (xor 0x80) as an unsigned byte, the operand order of
-// VPDPBUSD (unsigned weights × signed activations).
-func interleaveQ8(data []byte, rowBytes, rows int) []byte {
-	nb := rowBytes / q8BlockSize
-	out := make([]byte, rows/8*nb*q8GroupBlockBytes)
-	for g := 0; g < rows/8; g++ {
-		for b := 0; b < nb; b++ {
-			dst := out[(g*nb+b)*q8GroupBlockBytes:][:q8GroupBlockBytes]
-			for r := range 8 {
-				blk := data[(g*8+r)*rowBytes+b*q8BlockSize:][:q8BlockSize]
-				dst[2*r], dst[2*r+1] = blk[0], blk[1]
-				for k := range 8 {
-					q := binary.LittleEndian.Uint32(blk[2+4*k:])
-					binary.LittleEndian.PutUint32(dst[16+32*k+4*r:], q^0x80808080)
-				}
+// interleaveQ8 lays out a group of 8 Q8_0 rows (rowBytes each) block after block: the 8 rows' fp16
+// scales, then for k = 0..7 the quants 4k..4k+3 of rows 0..7 in turn, each stored +128 (xor 0x80) as an
+// unsigned byte, the operand order of VPDPBUSD (unsigned weights × signed activations).
+func interleaveQ8(dst, rows []byte, rowBytes int) {
+	for b := range rowBytes / q8BlockSize {
+		g := dst[b*q8GroupBlockBytes:][:q8GroupBlockBytes]
+		for r := range 8 {
+			blk := rows[r*rowBytes+b*q8BlockSize:][:q8BlockSize]
+			g[2*r], g[2*r+1] = blk[0], blk[1]
+			for k := range 8 {
+				q := binary.LittleEndian.Uint32(blk[2+4*k:])
+				binary.LittleEndian.PutUint32(g[16+32*k+4*r:], q^0x80808080)
 			}
 		}
 	}
-	return out
 }
 
-// validateInterleaved reports whether w.Interleaved has the size interleaveQ8 gives w.
+// validateInterleaved reports whether w.Interleaved has the size Interleave gives w.
 func (w Matrix) validateInterleaved(rowBytes int) error {
 	if w.Interleaved == nil {
 		return nil
 	}
-	want := w.Rows / 8 * (rowBytes / q8BlockSize) * q8GroupBlockBytes
-	if w.Type != Q8_0 || len(w.Interleaved) != want {
-		return fmt.Errorf("kernels: %v matrix %dx%d has %d interleaved bytes; only Q8_0 takes them, %d of them",
-			w.Type, w.Rows, w.Cols, len(w.Interleaved), want)
+	tr := typeTable[w.Type]
+	if tr.interleave == nil || len(w.Interleaved) != w.Rows/8*(rowBytes/tr.size)*tr.ilSize {
+		return fmt.Errorf("kernels: %v matrix %dx%d has an interleaved copy of %d bytes, which it cannot have",
+			w.Type, w.Rows, w.Cols, len(w.Interleaved))
 	}
 	return nil
 }

@@ -37,7 +37,9 @@ func TestDotQ8I8RefIsRowReference(t *testing.T) {
 	// Include the extreme quants: -128 weights (valid in a file) and ±127 activations.
 	w.Data[2], w.Data[3], w.Data[rb+5] = 0x80, 0x7f, 0x81
 	got := make([]float32, n*rows)
-	dotQ8I8Ref(got, rows, interleaveQ8(w.Data, rb, rows), xq, xd, xs, nb, n)
+	wi := make([]byte, nb*q8GroupBlockBytes)
+	interleaveQ8(wi, w.Data, rb)
+	dotQ8I8Ref(got, rows, wi, xq, xd, xs, nb, n)
 	for j := range n {
 		for r := range rows {
 			want := dotQ8Ref(w.Data[r*rb:(r+1)*rb], xq[j*cols:(j+1)*cols], xd[j*nb:(j+1)*nb])
@@ -48,58 +50,74 @@ func TestDotQ8I8RefIsRowReference(t *testing.T) {
 	}
 }
 
-// MatMul over an interleaved copy must equal MatMul over the rows, bit for bit, for every batch size,
-// row count (whole groups of 8 or not), thread count and kernel set that has the interleaved kernel.
-func TestMatMulInterleaved(t *testing.T) {
-	sets := []*kernelSet{interleavedSet}
-	if best := available(); best[len(best)-1].dotQ8I8 != nil {
-		sets = append(sets, best[len(best)-1])
+// interleaved returns w with its interleaved copy built whatever the CPU (Interleave builds one only
+// where a SIMD kernel reads it).
+func interleaved(w Matrix) Matrix {
+	tr := typeTable[w.Type]
+	rb, _ := w.Type.RowBytes(w.Cols)
+	gb := rb / tr.size * tr.ilSize
+	w.Interleaved = make([]byte, w.Rows/8*gb)
+	for g := range w.Rows / 8 {
+		tr.interleave(w.Interleaved[g*gb:(g+1)*gb], w.Data[g*8*rb:(g+1)*8*rb], rb)
 	}
-	shapes := []struct{ rows, cols int }{{8, 32}, {37, 64}, {64, 160}, {129, 256}, {16, 1536}}
+	return w
+}
+
+// MatMul over an interleaved copy must equal the scalar reference on the rows, bit for bit, for every
+// type with an interleaved layout, batch size, row count (whole groups of 8 or not), thread count and
+// kernel set (Q8_0 also on the scalar set with its interleaved reference kernel).
+func TestMatMulInterleaved(t *testing.T) {
+	shapes := []struct{ rows, cols int }{{8, 256}, {37, 512}, {64, 256}, {129, 256}, {16, 1536}}
 	pools := map[int]*Pool{}
 	for _, th := range []int{1, 2, 3} {
 		pools[th] = NewPool(th)
 		defer pools[th].Close()
 	}
-	for si, s := range shapes {
-		w := randMatrix(uint64(200+si), Q8_0, s.rows, s.cols)
-		rb, _ := Q8_0.RowBytes(s.cols)
-		wi := w
-		wi.Interleaved = interleaveQ8(w.Data, rb, s.rows&^7)
-		for _, n := range []int{1, 2, 3, 4, 5, 8, 9, 17} {
-			x := randVec(newRand(uint64(n)), n*s.cols, 1)
-			want := refMatMul(w, x, n)
-			for _, k := range sets {
-				withSet(t, k, func() {
-					for th, p := range pools {
-						got := make([]float32, n*s.rows)
-						p.MatMul(got, wi, x, n)
-						for i := range want {
-							if !sameBits(got[i], want[i]) {
-								t.Fatalf("%s %dx%d n=%d threads=%d: out[%d] = %v, reference %v",
-									k.name, s.rows, s.cols, n, th, i, got[i], want[i])
+	for _, ty := range []DType{Q8_0, Q4_K} {
+		sets := append([]*kernelSet{}, available()...)
+		if ty == Q8_0 {
+			sets = append(sets, interleavedSet)
+		}
+		for si, s := range shapes {
+			w := interleaved(randMatrix(uint64(200+si), ty, s.rows, s.cols))
+			for _, n := range []int{1, 2, 3, 4, 5, 8, 9, 17} {
+				x := randVec(newRand(uint64(n)), n*s.cols, 1)
+				want := refMatMul(w, x, n)
+				for _, k := range sets {
+					withSet(t, k, func() {
+						for th, p := range pools {
+							got := make([]float32, n*s.rows)
+							p.MatMul(got, w, x, n)
+							for i := range want {
+								if !sameBits(got[i], want[i]) {
+									t.Fatalf("%v on %s %dx%d n=%d threads=%d: out[%d] = %v, reference %v",
+										ty, k.name, s.rows, s.cols, n, th, i, got[i], want[i])
+								}
 							}
 						}
-					}
-				})
+					})
+				}
 			}
 		}
 	}
 }
 
-// Interleave copies only Q8_0 matrices of 8 rows or more, and only where a kernel reads the copy; a
-// copy of the wrong size is refused by Validate.
+// Interleave copies only matrices of a type with an interleaved layout and of 8 rows or more, and only
+// where a SIMD kernel reads the copy; a copy of the wrong size is refused by Validate.
 func TestInterleave(t *testing.T) {
 	w := randMatrix(3, Q8_0, 16, 64)
 	got := Interleave(w)
-	if interleavedKernels() != (got.Interleaved != nil) {
-		t.Fatalf("Interleave: copy %v, CPU has the kernels %v", got.Interleaved != nil, interleavedKernels())
+	if has := interleavedKernel(typeTable[Q8_0]); has != (got.Interleaved != nil) {
+		t.Fatalf("Interleave: copy %v, CPU has the kernels %v", got.Interleaved != nil, has)
 	}
 	if small := Interleave(randMatrix(4, Q8_0, 7, 64)); small.Interleaved != nil {
 		t.Fatal("Interleave copied a matrix of 7 rows")
 	}
 	if f := Interleave(randMatrix(5, F32, 16, 64)); f.Interleaved != nil {
 		t.Fatal("Interleave copied an F32 matrix")
+	}
+	if q := Interleave(randMatrix(6, Q4_K, 16, 256)); (q.Interleaved != nil) != interleavedKernel(typeTable[Q4_K]) {
+		t.Fatalf("Interleave of Q4_K: copy %v, CPU has the kernels %v", q.Interleaved != nil, interleavedKernel(typeTable[Q4_K]))
 	}
 	bad := w
 	bad.Interleaved = make([]byte, 10)
@@ -108,10 +126,17 @@ func TestInterleave(t *testing.T) {
 	}
 }
 
-// BenchmarkMatMulInterleaved compares the row layout and the interleaved copy on an FFN-shaped Q8_0
+// BenchmarkMatMulInterleaved compares the row layout and the interleaved copy on an FFN-shaped
 // matrix (8960×1536), for decode (1 vector) and prefill (64 vectors), on one thread.
 func BenchmarkMatMulInterleaved(b *testing.B) {
-	w := randMatrix(9, Q8_0, 8960, 1536)
+	for _, ty := range []DType{Q8_0, Q4_K} {
+		b.Run(ty.String(), func(b *testing.B) { benchInterleaved(b, ty) })
+	}
+}
+
+// benchInterleaved is BenchmarkMatMulInterleaved for one type.
+func benchInterleaved(b *testing.B, ty DType) {
+	w := randMatrix(9, ty, 8960, 1536)
 	wi := Interleave(w)
 	if wi.Interleaved == nil {
 		b.Skip("no interleaved kernel on this CPU")

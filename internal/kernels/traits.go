@@ -39,6 +39,15 @@ type typeTraits struct {
 	// four packed activation rows x[j·xStride:], each bit for bit what dot returns; per level with the
 	// same fallback as dot. MatMul uses it for groups of four vectors when one is registered.
 	dotx4 [levels]func(out []float32, stride int, w, x []byte, xStride, n int)
+
+	// interleave, where set, lays out one group of 8 rows of rowBytes each (rows) for the type's
+	// interleaved kernels into dst, ilSize bytes per block of the group (see Interleave).
+	interleave func(dst, rows []byte, rowBytes int)
+	ilSize     int
+	// dotI8, where set, computes one interleaved group of 8 rows (nb blocks) against the n packed
+	// activation rows x[j·xStride:] into out[j·stride + r], r = 0..7, each bit for bit what dot returns on
+	// the row; per level with dot's fallback. (Q8_0's interleaved kernel is kernelSet.dotQ8I8.)
+	dotI8 [levels]func(out []float32, stride int, w, x []byte, xStride, nb, n int)
 }
 
 // rowLoop names one of MatMul's row loops (a value, not a func, so that MoE's jobs stay on the stack).
@@ -115,6 +124,16 @@ func (tr *typeTraits) dotx4For(k *kernelSet) func(out []float32, stride int, w, 
 	return nil
 }
 
+// dotI8For returns the interleaved kernel of kernel set k for the type, as dotx4For does.
+func (tr *typeTraits) dotI8For(k *kernelSet) func(out []float32, stride int, w, x []byte, xStride, nb, n int) {
+	for l := k.level; l >= 0; l-- {
+		if tr.dotI8[l] != nil {
+			return tr.dotI8[l]
+		}
+	}
+	return nil
+}
+
 // typeTable is the type table. Types with a nil toFloat are listed so that files holding them can be read
 // and reported.
 var typeTable = map[DType]*typeTraits{
@@ -125,7 +144,8 @@ var typeTable = map[DType]*typeTraits{
 	BF16: {name: "BF16", block: 1, size: 2, toFloat: bf16ToF32Row, fromFloat: bf16FromFloat, act: actBF16,
 		loop: loopHalf},
 	Q8_0: {name: "Q8_0", block: 32, size: 34, toFloat: dequantQ8_0, fromFloat: QuantizeRowQ8_0, act: actQ8Split,
-		loop: loopQ8, actFromFloat: [levels]func([]byte, []float32){quantizeActQ8_0}},
+		loop: loopQ8, actFromFloat: [levels]func([]byte, []float32){quantizeActQ8_0},
+		interleave: interleaveQ8, ilSize: q8GroupBlockBytes},
 	F8_E4M3: {name: "F8_E4M3", block: 1, size: 1, toFloat: dequantF8Unscaled, act: actF32, loop: loopF8},
 
 	Q4_0: {name: "Q4_0", block: 32, size: 18, toFloat: dequantQ4_0, fromFloat: quantizeQ4_0, act: actQ8_0,
@@ -144,7 +164,9 @@ var typeTable = map[DType]*typeTraits{
 	Q3_K: {name: "Q3_K", block: 256, size: 110, toFloat: dequantQ3_K, fromFloat: quantizeQ3_K, act: actQ8_K,
 		dot: [levels]func(w, x []byte, n int) float32{dotQ3_KRef}},
 	Q4_K: {name: "Q4_K", block: 256, size: 144, toFloat: dequantQ4_K, fromFloat: quantizeQ4_K, act: actQ8_K,
-		dot: [levels]func(w, x []byte, n int) float32{dotQ4_KRef}},
+		dot:        [levels]func(w, x []byte, n int) float32{dotQ4_KRef},
+		interleave: interleaveQ4K, ilSize: q4KGroupBytes,
+		dotI8: [levels]func(out []float32, stride int, w, x []byte, xStride, nb, n int){dotQ4KI8Ref}},
 	Q5_K: {name: "Q5_K", block: 256, size: 176, toFloat: dequantQ5_K, fromFloat: quantizeQ5_K, act: actQ8_K,
 		dot: [levels]func(w, x []byte, n int) float32{dotQ5_KRef}},
 	Q6_K: {name: "Q6_K", block: 256, size: 210, toFloat: dequantQ6_K, fromFloat: quantizeQ6_K, act: actQ8_K,
