@@ -148,6 +148,7 @@ func TestKernelHost(t *testing.T) {
 	e := speculativeEngine(t)
 	t.Run("matmul", func(t *testing.T) { testKernelMatMul(t, e) })
 	t.Run("status", func(t *testing.T) { testKernelStatus(t, e) })
+	t.Run("forward_all", func(t *testing.T) { testKernelForwardAll(t, e) })
 	t.Run("deadline", func(t *testing.T) { testKernelDeadline(t, e) })
 	t.Run("imports", func(t *testing.T) { testKernelImports(t, e) })
 	t.Run("speculative", func(t *testing.T) { testSpeculative(t, e) })
@@ -710,6 +711,58 @@ func greedyRun(t *testing.T, e *Engine, prompt []int32, n int) []int32 {
 		t.Fatalf("greedy generated %d tokens, want %d", len(ids), n)
 	}
 	return ids
+}
+
+// testKernelForwardAll: seq_forward_all's rows are bit for bit the logits seq_forward gives token by token
+// (and so model.Forward's); an output too short for every row runs nothing and leaves the sequence as it
+// was; ids past the sequence's capacity, out of the vocabulary or on a bad handle are refused.
+func testKernelForwardAll(t *testing.T, e *Engine) {
+	k := newKernelHost(e, context.Background(), wasm.Limits{MaxSeqs: 2, MaxSeqTokens: 8})
+	defer k.release()
+	V := e.Model().Vocab
+	toks := []int32{11, 22, 33, 44, 55}
+	one, all := k.SeqNew(0), k.SeqNew(0)
+	if _, st := k.SeqForward(all, toks[:2], time.Time{}); st != abi.OK {
+		t.Fatalf("seq_forward: %d", st)
+	}
+	var want []float32
+	for i := range toks {
+		l, st := k.SeqForward(one, toks[i:i+1], time.Time{})
+		if st != abi.OK {
+			t.Fatalf("seq_forward: %d", st)
+		}
+		if i >= 2 {
+			want = append(want, l...)
+		}
+	}
+	out := make([]float32, 3*V)
+	if st := k.SeqForwardAll(all, toks[2:], out[:3*V-1], time.Time{}); st != int32(3*V) || k.SeqLen(all) != 2 {
+		t.Fatalf("seq_forward_all into a short buffer: %d, sequence length %d; want %d and 2", st, k.SeqLen(all), 3*V)
+	}
+	if st := k.SeqForwardAll(all, toks[2:], out, time.Time{}); st != int32(3*V) || k.SeqLen(all) != 5 {
+		t.Fatalf("seq_forward_all: %d, sequence length %d; want %d and 5", st, k.SeqLen(all), 3*V)
+	}
+	if !slices.Equal(out, want) {
+		t.Error("seq_forward_all's rows differ from seq_forward's logits token by token")
+	}
+	for _, c := range []struct {
+		what string
+		h    int32
+		ids  []int32
+		want int32
+	}{
+		{"past MaxSeqTokens", all, []int32{1, 2, 3, 4}, abi.ErrLimit},
+		{"a token out of range", all, []int32{int32(V)}, abi.ErrBadInput},
+		{"no tokens", all, nil, abi.ErrBadInput},
+		{"a bad handle", 9, toks[:1], abi.ErrHandle},
+	} {
+		if st := k.SeqForwardAll(c.h, c.ids, make([]float32, 4*V), time.Time{}); st != c.want {
+			t.Errorf("seq_forward_all of %s: %d, want %d", c.what, st, c.want)
+		}
+	}
+	if k.SeqLen(all) != 5 {
+		t.Errorf("refused calls changed the sequence: length %d", k.SeqLen(all))
+	}
 }
 
 // speculativeEngine opens the tiny model with three drafts: "same" (the same weights), "f16" (the same
