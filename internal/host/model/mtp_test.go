@@ -1,14 +1,19 @@
 package model
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/wasmoe/wasmoe/internal/host/golden"
 	"github.com/wasmoe/wasmoe/internal/host/kvcache"
 	"github.com/wasmoe/wasmoe/internal/host/modelgen"
 	"github.com/wasmoe/wasmoe/internal/kernels"
+	"github.com/wasmoe/wasmoe/internal/testutil"
 )
 
 // mtpModel is the tiny V3-style model with one MTP block.
@@ -91,6 +96,51 @@ func TestMTPMatchesReference(t *testing.T) {
 			t.Logf("probability differences: median %.3g, largest %.3g", diffs[len(diffs)/2], diffs[len(diffs)-1])
 		})
 	}
+}
+
+// TestMTPLlamaCppParity compares ForwardMTP with llama.cpp's own MTP graph (an LLAMA_CONTEXT_TYPE_MTP
+// context fed the target's h_nextn, as its speculative decoding runs it) on the generated V3-style F32
+// model with one MTP block: testdata/golden/deepseek2-v3-mtp-f32.json, made by tools/goldens/mtpref. This
+// checks the conventions the float64 reference shares with ForwardMTP (the hidden state after the output
+// norm, the [embedding ; hidden] order, the block's own embedding and head) against the real program.
+func TestMTPLlamaCppParity(t *testing.T) {
+	var g struct {
+		SHA256    string        `json:"sha256"`
+		Tolerance float64       `json:"tolerance"`
+		Tokens    []int32       `json:"tokens"`
+		Ref       []golden.Step `json:"ref"`
+	}
+	raw, err := os.ReadFile(filepath.Join(testutil.Root(), "testdata", "golden", "deepseek2-v3-mtp-f32.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	m := mtpModel(t, kernels.F32)
+	if sum := testutil.SHA256File(t, m.File.Path); sum != g.SHA256 {
+		t.Fatalf("generated model %s differs from the golden one %s: rerun tools/goldens/mtpref", sum, g.SHA256)
+	}
+	pool := kernels.NewPool(2)
+	defer pool.Close()
+	s, _, hidden := prefill(t, m, pool, g.Tokens, 0)
+	var b MTPBatch
+	for pos := range len(g.Tokens) - 1 {
+		b.Rows = append(b.Rows, MTPRow{Seq: s, Pos: pos, Hidden: hidden[pos*m.Dim : (pos+1)*m.Dim], Next: g.Tokens[pos+1], Logits: true})
+	}
+	logits, err := m.ForwardMTP(pool, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ours []golden.Step
+	for pos, r := range b.Rows {
+		ours = append(ours, golden.Step{Pos: pos, Token: r.Next, Top: TopProbs(logits[pos*m.Vocab:(pos+1)*m.Vocab], 50)})
+	}
+	worst, err := golden.Compare(g.Ref, ours, g.Tolerance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("largest probability difference %.3g (tolerance %g)", worst, g.Tolerance)
 }
 
 // argmax is the index of the largest value.
