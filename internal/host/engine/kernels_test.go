@@ -765,6 +765,34 @@ func testKernelForwardAll(t *testing.T, e *Engine) {
 	}
 }
 
+// countingKernels counts the forward calls (seq_forward and seq_forward_all) that ran the request's model
+// (model handle 0) on a guest's sequences.
+type countingKernels struct {
+	*kernelHost
+	model  map[int32]int32 // sequence handle → model handle
+	target int
+}
+
+func (c *countingKernels) SeqNew(m int32) int32 {
+	h := c.kernelHost.SeqNew(m)
+	c.model[h] = m
+	return h
+}
+
+func (c *countingKernels) SeqForward(h int32, ids []int32, deadline time.Time) ([]float32, int32) {
+	if c.model[h] == 0 {
+		c.target++
+	}
+	return c.kernelHost.SeqForward(h, ids, deadline)
+}
+
+func (c *countingKernels) SeqForwardAll(h int32, ids []int32, out []float32, deadline time.Time) int32 {
+	if c.model[h] == 0 {
+		c.target++
+	}
+	return c.kernelHost.SeqForwardAll(h, ids, out, deadline)
+}
+
 // speculativeEngine opens the tiny model with three drafts: "same" (the same weights), "f16" (the same
 // weights in F16, so that it mostly agrees) and "other" (other weights).
 func speculativeEngine(t *testing.T) *Engine {
@@ -829,7 +857,8 @@ func speculativeSession(t *testing.T, e *Engine, p *wasm.Policy, draft string, p
 	ctx := context.Background()
 	kh := newKernelHost(e, ctx, p.Limits())
 	defer kh.release()
-	s, err := p.Acquire(ctx, []byte(fmt.Sprintf(`{"draft": %q, "k": %d}`, draft, k)), kh)
+	ck := &countingKernels{kernelHost: kh, model: map[int32]int32{}}
+	s, err := p.Acquire(ctx, []byte(fmt.Sprintf(`{"draft": %q, "k": %d}`, draft, k)), ck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -883,7 +912,15 @@ func speculativeSession(t *testing.T, e *Engine, p *wasm.Policy, draft string, p
 			short++
 		}
 	}
-	t.Logf("draft %s: actions %v", draft, splices)
+	t.Logf("draft %s: actions %v; the request's model ran %d times", draft, splices, ck.target)
+	// Plain decoding runs the request's model once a token; the guest, once a step (one seq_forward_all
+	// verifying every draft) and once for the prompt, so fewer times whenever it accepts drafts.
+	if ck.target != len(splices)+1 {
+		t.Errorf("the request's model ran %d times for %d steps, want %d", ck.target, len(splices), len(splices)+1)
+	}
+	if draft != "other" && ck.target >= len(got) {
+		t.Errorf("the request's model ran %d times for %d tokens: no fewer than plain decoding", ck.target, len(got))
+	}
 	switch {
 	case draft == "same" && short > 0:
 		t.Errorf("the same model as draft was rejected: %v", splices)
