@@ -30,6 +30,11 @@ const (
 	ImportSeqTrim    = "seq_trim"    // (seq, keep) -> status: drop cached tokens past keep
 	ImportSeqLen     = "seq_len"     // (seq) -> tokens | error
 	ImportSeqFree    = "seq_free"    // (seq) -> status
+
+	// (seq, ids ptr, n, logits ptr, cap) -> n·vocab | error: the logits after every one of the n tokens
+	// ([n][vocab] f32, one batched forward), written only when they fit cap; when they do not, nothing
+	// runs and the sequence is unchanged. A guest that does not import it runs as before.
+	ImportSeqForwardAll = "seq_forward_all"
 )
 
 // Exports of a policy guest.

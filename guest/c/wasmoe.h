@@ -157,6 +157,10 @@ WASMOE_IMPORT("seq_trim") int32_t wasmoe_seq_trim(int32_t seq, int32_t keep);
 WASMOE_IMPORT("seq_len") int32_t wasmoe_seq_len(int32_t seq);
 /* seq_free releases seq: status. */
 WASMOE_IMPORT("seq_free") int32_t wasmoe_seq_free(int32_t seq);
+/* seq_forward_all appends n ids to seq in one forward and writes the logits after every one, n rows of
+   vocab floats: n*vocab, or an error. When n*vocab exceeds cap nothing runs and seq is unchanged. */
+WASMOE_IMPORT("seq_forward_all")
+int32_t wasmoe_seq_forward_all(int32_t seq, const int32_t *ids, int32_t n, float *logits, int32_t cap);
 
 /* wasmoe_alloc (export) returns a zeroed, 8-byte aligned buffer of size bytes, or 0 when out of memory. */
 void *wasmoe_alloc(int32_t size);

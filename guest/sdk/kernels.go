@@ -26,6 +26,11 @@ type Sequences interface {
 	// SeqForward appends ids to a sequence and writes the logits after the last. It returns the model's
 	// logit count; when that exceeds len(logits) nothing was written (the tokens were appended all the same).
 	SeqForward(s SeqHandle, ids []int32, logits []float32) (int, error)
+	// SeqForwardAll appends ids to a sequence in one batched forward and writes the logits after every
+	// one of them, row i (the model's logit count wide) after ids[i]: verifying k drafted tokens costs
+	// about one decode step. It returns the logit count per row. When len(logits) is short of
+	// len(ids) rows, nothing runs, the sequence is unchanged and the error wraps ErrBadInput.
+	SeqForwardAll(s SeqHandle, ids []int32, logits []float32) (int, error)
 	// SeqTrim drops a sequence's tokens past keep.
 	SeqTrim(s SeqHandle, keep int) error
 	// SeqFree releases a sequence.

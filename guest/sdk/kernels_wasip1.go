@@ -33,6 +33,9 @@ func hostSeqNew(model int32) int32
 //go:wasmimport wasmoe_v1 seq_forward
 func hostSeqForward(seq int32, ids, n, logits, capacity uint32) int32
 
+//go:wasmimport wasmoe_v1 seq_forward_all
+func hostSeqForwardAll(seq int32, ids, n, logits, capacity uint32) int32
+
 //go:wasmimport wasmoe_v1 seq_trim
 func hostSeqTrim(seq int32, keep uint32) int32
 
@@ -141,6 +144,26 @@ func SeqForward(s SeqHandle, ids []int32, logits []float32) (int, error) {
 	return int(n), nil
 }
 
+// SeqForwardAll appends ids (at least one) to a sequence in one batched forward and writes the logits
+// after every one of them into logits, row i after ids[i]; it returns the model's logit count per row.
+// When len(logits) is short of len(ids) rows, nothing runs, the sequence is unchanged and the error
+// (wrapping ErrBadInput) says how many floats the rows need. The import is seq_forward_all; a guest that
+// never calls SeqForwardAll does not import it.
+func SeqForwardAll(s SeqHandle, ids []int32, logits []float32) (int, error) {
+	if len(ids) == 0 {
+		return 0, fmt.Errorf("sdk: %s: no tokens: %w", abi.ImportSeqForwardAll, ErrBadInput)
+	}
+	n := hostSeqForwardAll(int32(s), Ptr(ids), uint32(len(ids)), ptrOrZero(logits), uint32(len(logits)))
+	if err := callErr(abi.ImportSeqForwardAll, n); err != nil {
+		return 0, err
+	}
+	if int(n) > len(logits) {
+		return int(n) / len(ids), fmt.Errorf("sdk: %s: %d rows of logits need %d floats, got %d: %w",
+			abi.ImportSeqForwardAll, len(ids), n, len(logits), ErrBadInput)
+	}
+	return int(n) / len(ids), nil
+}
+
 // SeqTrim drops a sequence's tokens past keep.
 func SeqTrim(s SeqHandle, keep int) error {
 	if keep < 0 {
@@ -170,6 +193,11 @@ func (HostSequences) SeqNew(m ModelHandle) (SeqHandle, error) { return SeqNew(m)
 // SeqForward is the package function SeqForward.
 func (HostSequences) SeqForward(s SeqHandle, ids []int32, logits []float32) (int, error) {
 	return SeqForward(s, ids, logits)
+}
+
+// SeqForwardAll is the package function SeqForwardAll.
+func (HostSequences) SeqForwardAll(s SeqHandle, ids []int32, logits []float32) (int, error) {
+	return SeqForwardAll(s, ids, logits)
 }
 
 // SeqTrim is the package function SeqTrim.

@@ -62,3 +62,23 @@ func TestInspectSplit(t *testing.T) {
 		t.Errorf("text output:\n%s", text)
 	}
 }
+
+// TestMkmodelMTP: `mkmodel --mtp 1` writes a deepseek2 model with one multi-token-prediction block, which
+// inspect counts apart from the main blocks; --mtp on an architecture without MTP blocks is refused.
+func TestMkmodelMTP(t *testing.T) {
+	dir := t.TempDir()
+	vocab := testutil.Vocab(t, "ggml-vocab-deepseek-coder.gguf")
+	model := filepath.Join(dir, "v3.gguf")
+	wasmoe(t, "", "mkmodel", "--arch", "deepseek2", "--style", "v3", "--mtp", "1", "--type", "q8_0", "--vocab", vocab, "--out", model)
+	var in struct{ Layers, MTP int }
+	if err := json.Unmarshal([]byte(wasmoe(t, "", "inspect", "--json", model)), &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.Layers != 3 || in.MTP != 1 {
+		t.Errorf("inspect: %d main blocks and %d MTP blocks, want 3 and 1", in.Layers, in.MTP)
+	}
+	out, err := exec.Command(bin, "mkmodel", "--arch", "qwen2", "--mtp", "1", "--vocab", vocab, "--out", filepath.Join(dir, "q.gguf")).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--mtp") {
+		t.Errorf("--mtp on qwen2: %v %s", err, out)
+	}
+}

@@ -10,9 +10,10 @@
 // The result is the request's model's greedy output token for token: every spliced token is the argmax of
 // the request's model given everything before it. Where that argmax is an end-of-generation or other
 // control token, the policy lets the host sample instead (greedy sampling picks the same token and applies
-// the request's stop rules). Verification runs token by token because seq_forward returns only the last
-// token's logits, so this example saves no work over plain decoding: it shows the protocol, not the
-// speed-up. When a sequence of its own runs out of room (ErrLimit), the policy falls back to sampling.
+// the request's stop rules). Verification is one seq_forward_all over the request's last token and the k
+// drafts, which returns the logits at every position: the request's model runs once a step, however many
+// drafts it accepts, instead of once a token. When a sequence of its own runs out of room (ErrLimit), the
+// policy falls back to sampling.
 package main
 
 func main() {}

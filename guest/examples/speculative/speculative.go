@@ -34,10 +34,11 @@ type modelSeq struct {
 // state is one request sequence's.
 type state struct {
 	k       int
-	history []int32  // every token the host reported: the prompt, then the spliced and sampled ones
-	target  modelSeq // the request's model
-	draft   modelSeq // the draft model
-	drafts  []int32  // scratch
+	history []int32   // every token the host reported: the prompt, then the spliced and sampled ones
+	target  modelSeq  // the request's model
+	draft   modelSeq  // the draft model
+	drafts  []int32   // scratch
+	rows    []float32 // the verify step's logits, a row per position; its capacity is the buffer
 }
 
 // Guest is the speculative policy. Its zero value is not usable: call New.
@@ -132,18 +133,9 @@ func (g *Guest) step(s *state) (sdk.Action, error) {
 	if len(s.history) == 0 || s.k < 1 {
 		return sdk.Sample(), nil
 	}
-	logits, err := g.sync(&s.target, s.history)
-	if err != nil {
-		return sdk.Action{}, err
-	}
-	out := []int32{sdk.Argmax(logits)}
-	if g.isSpecial(out[0]) {
-		return sdk.Sample(), nil
-	}
-
 	// Draft k tokens greedily on the draft model.
 	s.drafts = s.drafts[:0]
-	logits, err = g.sync(&s.draft, s.history)
+	logits, err := g.sync(&s.draft, s.history)
 	for err == nil {
 		s.drafts = append(s.drafts, sdk.Argmax(logits))
 		if len(s.drafts) == s.k {
@@ -156,35 +148,114 @@ func (g *Guest) step(s *state) (sdk.Action, error) {
 	if err != nil && !errors.Is(err, sdk.ErrLimit) {
 		return sdk.Action{}, err
 	}
-
-	// Verify: out[i] is the request's model's own choice after history + out[:i]; a draft token is
-	// accepted while it equals it, and then gives the next choice.
-	for i, d := range s.drafts {
-		if d != out[i] {
+	for i, d := range s.drafts { // a token outside the request's model's vocabulary cannot be its choice
+		if d < 0 || int(d) >= g.info.NLogits {
+			s.drafts = s.drafts[:i]
 			break
 		}
-		if err := g.forward(&s.target, []int32{d}); err != nil {
-			if errors.Is(err, sdk.ErrLimit) {
+	}
+
+	// Verify all drafts in one forward of the request's model: row i holds the logits after history +
+	// drafts[:i], so out[i], its own choice there, is the argmax of row i. A draft token is accepted
+	// while it equals that choice, and then gives the next one.
+	V, err := g.verify(s)
+	if err != nil {
+		return sdk.Action{}, err
+	}
+	row := func(i int) []float32 { return s.rows[i*V : (i+1)*V] }
+	out := []int32{sdk.Argmax(row(0))}
+	accepted := 0
+	if !g.isSpecial(out[0]) {
+		for i, d := range s.drafts {
+			if d != out[i] {
 				break
 			}
-			return sdk.Action{}, err
+			accepted++
+			next := sdk.Argmax(row(i + 1))
+			if g.isSpecial(next) {
+				break
+			}
+			out = append(out, next)
 		}
-		next := sdk.Argmax(s.target.logits)
-		if g.isSpecial(next) {
-			break
-		}
-		out = append(out, next)
+	}
+	// Keep what the request's sequence will hold, history + the accepted drafts, and the logits after it.
+	t := &s.target
+	if err := g.trim(t, len(s.history)+accepted); err != nil {
+		return sdk.Action{}, err
+	}
+	if cap(t.logits) < V {
+		t.logits = make([]float32, V)
+	}
+	t.logits, t.valid = append(t.logits[:0], row(accepted)...), true
+	if g.isSpecial(out[0]) { // the host samples it (greedy picks the same token) and applies its stop rules
+		return sdk.Sample(), nil
 	}
 	return sdk.Splice(0, out...), nil
+}
+
+// verify runs history's last token and the drafts through the request's model in one SeqForwardAll (after
+// bringing its sequence to hold history but its last token) and leaves the logits after each in s.rows,
+// returning the model's logit count per row. The rows buffer grows when the model has more logits than
+// it holds (nothing runs then, so the call is made again).
+func (g *Guest) verify(s *state) (int, error) {
+	t := &s.target
+	if err := g.hold(t, s.history[:len(s.history)-1]); err != nil {
+		return 0, err
+	}
+	ids := append(s.history[len(s.history)-1:len(s.history):len(s.history)], s.drafts...)
+	if need := len(ids) * max(g.info.NLogits, 1); cap(s.rows) < need {
+		s.rows = make([]float32, need)
+	}
+	V, err := g.k.SeqForwardAll(t.h, ids, s.rows[:cap(s.rows)])
+	if err != nil && errors.Is(err, sdk.ErrBadInput) && V*len(ids) > cap(s.rows) {
+		s.rows = make([]float32, V*len(ids))
+		V, err = g.k.SeqForwardAll(t.h, ids, s.rows)
+	}
+	if err != nil {
+		return 0, err
+	}
+	t.toks, t.valid = append(t.toks, ids...), false
+	return V, nil
 }
 
 // sync brings ms to hold exactly toks and returns the logits after them: it trims what no longer matches
 // and runs the rest (at least the last token, when the logits after toks are not at hand).
 func (g *Guest) sync(ms *modelSeq, toks []int32) ([]float32, error) {
+	c, err := g.match(ms, toks)
+	if err != nil {
+		return nil, err
+	}
+	if c == len(toks) && ms.valid {
+		return ms.logits, nil
+	}
+	if c == len(toks) {
+		c--
+		if err := g.trim(ms, c); err != nil {
+			return nil, err
+		}
+	}
+	if err := g.forward(ms, toks[c:]); err != nil {
+		return nil, err
+	}
+	return ms.logits, nil
+}
+
+// hold brings ms to hold exactly toks, running what it lacks; the logits after them may not be at hand.
+func (g *Guest) hold(ms *modelSeq, toks []int32) error {
+	c, err := g.match(ms, toks)
+	if err != nil || c == len(toks) {
+		return err
+	}
+	return g.forward(ms, toks[c:])
+}
+
+// match opens ms's sequence if need be and trims it to its longest common prefix with toks, whose length
+// it returns.
+func (g *Guest) match(ms *modelSeq, toks []int32) (int, error) {
 	if !ms.open {
 		h, err := g.k.SeqNew(ms.model)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		ms.h, ms.open, ms.toks, ms.valid = h, true, ms.toks[:0], false
 	}
@@ -192,20 +263,16 @@ func (g *Guest) sync(ms *modelSeq, toks []int32) ([]float32, error) {
 	for c < len(ms.toks) && c < len(toks) && ms.toks[c] == toks[c] {
 		c++
 	}
-	if c == len(toks) && c == len(ms.toks) && ms.valid {
-		return ms.logits, nil
+	return c, g.trim(ms, c)
+}
+
+// trim drops ms's tokens past keep.
+func (g *Guest) trim(ms *modelSeq, keep int) error {
+	if keep >= len(ms.toks) {
+		return nil
 	}
-	c = min(c, len(toks)-1)
-	if c < len(ms.toks) {
-		if err := g.k.SeqTrim(ms.h, c); err != nil {
-			return nil, err
-		}
-		ms.toks, ms.valid = ms.toks[:c], false
-	}
-	if err := g.forward(ms, toks[c:]); err != nil {
-		return nil, err
-	}
-	return ms.logits, nil
+	ms.toks, ms.valid = ms.toks[:keep], false
+	return g.k.SeqTrim(ms.h, keep)
 }
 
 // forward appends ids to ms and leaves the logits after them in ms.logits, growing the buffer (and running

@@ -139,6 +139,8 @@ func run(t *testing.T, f *sdktest.Sequences, cfg string, prompt []int32, n int) 
 	return toks[len(prompt):], splices
 }
 
+// TestMatchesGreedy: the policy's output is the toy target's greedy decoding, whatever the draft, and it
+// runs the target once a step rather than once a token.
 func TestMatchesGreedy(t *testing.T) {
 	prompt := []int32{5, 6, 7}
 	const n = 60
@@ -182,6 +184,17 @@ func TestMatchesGreedy(t *testing.T) {
 			}
 			if samples == 0 {
 				t.Errorf("the target never chose a special token: the test misses the host's samples")
+			}
+			// Plain decoding runs the request's model once a token; the policy once a step (one
+			// seq_forward_all verifying every draft), plus once for the prompt.
+			calls := 0
+			for _, s := range f.Seqs {
+				if s.Name == "" {
+					calls += s.Calls
+				}
+			}
+			if calls != len(splices)+1 || calls >= len(got) {
+				t.Errorf("the request's model ran %d times for %d steps and %d tokens, want %d", calls, len(splices), len(got), len(splices)+1)
 			}
 		})
 	}

@@ -17,8 +17,10 @@ type Model struct {
 // Seq is a sequence a guest opened.
 type Seq struct {
 	Model  Model
+	Name   string // the model's name
 	Tokens []int32
 	Freed  bool
+	Calls  int // SeqForward and SeqForwardAll calls that ran the model
 }
 
 // Sequences is sdk.Sequences over toy models by name. Its fields are for the test to set and inspect.
@@ -28,16 +30,15 @@ type Sequences struct {
 	Forwarded int    // tokens run, all sequences together
 	Seqs      []*Seq // by handle, freed ones included
 
-	handles []Model
+	handles []string
 }
 
 // Model opens a model by name; an unknown name is sdk.ErrNotFound.
 func (f *Sequences) Model(name string) (sdk.ModelHandle, error) {
-	m, ok := f.Models[name]
-	if !ok {
+	if _, ok := f.Models[name]; !ok {
 		return 0, fmt.Errorf("model %q: %w", name, sdk.ErrNotFound)
 	}
-	f.handles = append(f.handles, m)
+	f.handles = append(f.handles, name)
 	return sdk.ModelHandle(len(f.handles) - 1), nil
 }
 
@@ -46,7 +47,7 @@ func (f *Sequences) SeqNew(m sdk.ModelHandle) (sdk.SeqHandle, error) {
 	if int(m) < 0 || int(m) >= len(f.handles) {
 		return 0, sdk.ErrHandle
 	}
-	f.Seqs = append(f.Seqs, &Seq{Model: f.handles[m]})
+	f.Seqs = append(f.Seqs, &Seq{Model: f.Models[f.handles[m]], Name: f.handles[m]})
 	return sdk.SeqHandle(len(f.Seqs) - 1), nil
 }
 
@@ -75,11 +76,43 @@ func (f *Sequences) SeqForward(h sdk.SeqHandle, ids []int32, logits []float32) (
 	}
 	s.Tokens = append(s.Tokens, ids...)
 	f.Forwarded += len(ids)
+	s.Calls++
 	n := s.Model.Vocab
 	if n > len(logits) {
 		return n, fmt.Errorf("%d logits do not fit in %d", n, len(logits))
 	}
 	copy(logits, s.Model.Logits(s.Tokens, n))
+	return n, nil
+}
+
+// SeqForwardAll answers as the host does: SeqForward's errors, and sdk.ErrBadInput with nothing appended
+// when logits is short of a row per id; otherwise the logits after every id, row by row.
+func (f *Sequences) SeqForwardAll(h sdk.SeqHandle, ids []int32, logits []float32) (int, error) {
+	s, err := f.seq(h)
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, sdk.ErrBadInput
+	}
+	for _, id := range ids {
+		if id < 0 || int(id) >= s.Model.Vocab {
+			return 0, sdk.ErrBadInput
+		}
+	}
+	if f.Room > 0 && len(s.Tokens)+len(ids) > f.Room {
+		return 0, sdk.ErrLimit
+	}
+	n := s.Model.Vocab
+	if len(ids)*n > len(logits) {
+		return n, fmt.Errorf("%d rows of %d logits do not fit in %d: %w", len(ids), n, len(logits), sdk.ErrBadInput)
+	}
+	for i, id := range ids {
+		s.Tokens = append(s.Tokens, id)
+		copy(logits[i*n:(i+1)*n], s.Model.Logits(s.Tokens, n))
+	}
+	f.Forwarded += len(ids)
+	s.Calls++
 	return n, nil
 }
 

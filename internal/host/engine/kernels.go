@@ -266,6 +266,29 @@ func (k *kernelHost) seq(h int32) *kernelSeq {
 // deadline passes or once the request is cancelled. All or nothing: on an error the sequence is truncated
 // back to its length before the call.
 func (k *kernelHost) SeqForward(h int32, ids []int32, deadline time.Time) ([]float32, int32) {
+	q, st := k.forwardable(h, ids)
+	if st != abi.OK {
+		return nil, st
+	}
+	pos := q.s.Pos
+	var logits []float32
+	st = k.inPieces(len(ids), deadline, func(lo, hi int) int32 {
+		var err error
+		if logits, err = q.m.Forward(k.pool, q.s, ids[lo:hi], false); err != nil {
+			return abi.ErrInternal
+		}
+		return abi.OK
+	})
+	if st != abi.OK {
+		q.s.Truncate(pos)
+		return nil, st
+	}
+	return logits, abi.OK
+}
+
+// forwardable is the open sequence behind handle h if it can take ids: ErrHandle, ErrBadInput for no
+// tokens or a token outside the model's vocabulary, ErrLimit past the sequence's capacity.
+func (k *kernelHost) forwardable(h int32, ids []int32) (*kernelSeq, int32) {
 	q := k.seq(h)
 	if q == nil {
 		return nil, abi.ErrHandle
@@ -281,20 +304,40 @@ func (k *kernelHost) SeqForward(h int32, ids []int32, deadline time.Time) ([]flo
 	if len(ids) > q.s.MaxPos()-q.s.Pos {
 		return nil, abi.ErrLimit
 	}
+	return q, abi.OK
+}
+
+// SeqForwardAll implements wasm.Kernels: model.Forward over ids with the logits after every one, in
+// pieces, each piece's rows copied into out as it is done, so that a guest verifying k drafted tokens
+// pays about one decode step and the host holds one piece's logits. The errors are SeqForward's, and
+// the sequence is truncated back on them; when out is shorter than len(ids)·vocab nothing runs.
+func (k *kernelHost) SeqForwardAll(h int32, ids []int32, out []float32, deadline time.Time) int32 {
+	q, st := k.forwardable(h, ids)
+	if st != abi.OK {
+		return st
+	}
+	V := q.m.Vocab
+	need := len(ids) * V
+	if need > math.MaxInt32 {
+		return abi.ErrLimit
+	}
+	if need > len(out) {
+		return int32(need)
+	}
 	pos := q.s.Pos
-	var logits []float32
-	st := k.inPieces(len(ids), deadline, func(lo, hi int) int32 {
-		var err error
-		if logits, err = q.m.Forward(k.pool, q.s, ids[lo:hi], false); err != nil {
+	st = k.inPieces(len(ids), deadline, func(lo, hi int) int32 {
+		logits, err := q.m.Forward(k.pool, q.s, ids[lo:hi], true)
+		if err != nil {
 			return abi.ErrInternal
 		}
+		copy(out[lo*V:hi*V], logits)
 		return abi.OK
 	})
 	if st != abi.OK {
 		q.s.Truncate(pos)
-		return nil, st
+		return st
 	}
-	return logits, abi.OK
+	return int32(need)
 }
 
 // SeqTrim implements wasm.Kernels: keep at or past the length changes nothing.

@@ -148,6 +148,7 @@ func TestKernelHost(t *testing.T) {
 	e := speculativeEngine(t)
 	t.Run("matmul", func(t *testing.T) { testKernelMatMul(t, e) })
 	t.Run("status", func(t *testing.T) { testKernelStatus(t, e) })
+	t.Run("forward_all", func(t *testing.T) { testKernelForwardAll(t, e) })
 	t.Run("deadline", func(t *testing.T) { testKernelDeadline(t, e) })
 	t.Run("imports", func(t *testing.T) { testKernelImports(t, e) })
 	t.Run("speculative", func(t *testing.T) { testSpeculative(t, e) })
@@ -712,6 +713,86 @@ func greedyRun(t *testing.T, e *Engine, prompt []int32, n int) []int32 {
 	return ids
 }
 
+// testKernelForwardAll: seq_forward_all's rows are bit for bit the logits seq_forward gives token by token
+// (and so model.Forward's); an output too short for every row runs nothing and leaves the sequence as it
+// was; ids past the sequence's capacity, out of the vocabulary or on a bad handle are refused.
+func testKernelForwardAll(t *testing.T, e *Engine) {
+	k := newKernelHost(e, context.Background(), wasm.Limits{MaxSeqs: 2, MaxSeqTokens: 8})
+	defer k.release()
+	V := e.Model().Vocab
+	toks := []int32{11, 22, 33, 44, 55}
+	one, all := k.SeqNew(0), k.SeqNew(0)
+	if _, st := k.SeqForward(all, toks[:2], time.Time{}); st != abi.OK {
+		t.Fatalf("seq_forward: %d", st)
+	}
+	var want []float32
+	for i := range toks {
+		l, st := k.SeqForward(one, toks[i:i+1], time.Time{})
+		if st != abi.OK {
+			t.Fatalf("seq_forward: %d", st)
+		}
+		if i >= 2 {
+			want = append(want, l...)
+		}
+	}
+	out := make([]float32, 3*V)
+	if st := k.SeqForwardAll(all, toks[2:], out[:3*V-1], time.Time{}); st != int32(3*V) || k.SeqLen(all) != 2 {
+		t.Fatalf("seq_forward_all into a short buffer: %d, sequence length %d; want %d and 2", st, k.SeqLen(all), 3*V)
+	}
+	if st := k.SeqForwardAll(all, toks[2:], out, time.Time{}); st != int32(3*V) || k.SeqLen(all) != 5 {
+		t.Fatalf("seq_forward_all: %d, sequence length %d; want %d and 5", st, k.SeqLen(all), 3*V)
+	}
+	if !slices.Equal(out, want) {
+		t.Error("seq_forward_all's rows differ from seq_forward's logits token by token")
+	}
+	for _, c := range []struct {
+		what string
+		h    int32
+		ids  []int32
+		want int32
+	}{
+		{"past MaxSeqTokens", all, []int32{1, 2, 3, 4}, abi.ErrLimit},
+		{"a token out of range", all, []int32{int32(V)}, abi.ErrBadInput},
+		{"no tokens", all, nil, abi.ErrBadInput},
+		{"a bad handle", 9, toks[:1], abi.ErrHandle},
+	} {
+		if st := k.SeqForwardAll(c.h, c.ids, make([]float32, 4*V), time.Time{}); st != c.want {
+			t.Errorf("seq_forward_all of %s: %d, want %d", c.what, st, c.want)
+		}
+	}
+	if k.SeqLen(all) != 5 {
+		t.Errorf("refused calls changed the sequence: length %d", k.SeqLen(all))
+	}
+}
+
+// countingKernels counts the forward calls (seq_forward and seq_forward_all) that ran the request's model
+// (model handle 0) on a guest's sequences.
+type countingKernels struct {
+	*kernelHost
+	model  map[int32]int32 // sequence handle → model handle
+	target int
+}
+
+func (c *countingKernels) SeqNew(m int32) int32 {
+	h := c.kernelHost.SeqNew(m)
+	c.model[h] = m
+	return h
+}
+
+func (c *countingKernels) SeqForward(h int32, ids []int32, deadline time.Time) ([]float32, int32) {
+	if c.model[h] == 0 {
+		c.target++
+	}
+	return c.kernelHost.SeqForward(h, ids, deadline)
+}
+
+func (c *countingKernels) SeqForwardAll(h int32, ids []int32, out []float32, deadline time.Time) int32 {
+	if c.model[h] == 0 {
+		c.target++
+	}
+	return c.kernelHost.SeqForwardAll(h, ids, out, deadline)
+}
+
 // speculativeEngine opens the tiny model with three drafts: "same" (the same weights), "f16" (the same
 // weights in F16, so that it mostly agrees) and "other" (other weights).
 func speculativeEngine(t *testing.T) *Engine {
@@ -776,7 +857,8 @@ func speculativeSession(t *testing.T, e *Engine, p *wasm.Policy, draft string, p
 	ctx := context.Background()
 	kh := newKernelHost(e, ctx, p.Limits())
 	defer kh.release()
-	s, err := p.Acquire(ctx, []byte(fmt.Sprintf(`{"draft": %q, "k": %d}`, draft, k)), kh)
+	ck := &countingKernels{kernelHost: kh, model: map[int32]int32{}}
+	s, err := p.Acquire(ctx, []byte(fmt.Sprintf(`{"draft": %q, "k": %d}`, draft, k)), ck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -830,7 +912,15 @@ func speculativeSession(t *testing.T, e *Engine, p *wasm.Policy, draft string, p
 			short++
 		}
 	}
-	t.Logf("draft %s: actions %v", draft, splices)
+	t.Logf("draft %s: actions %v; the request's model ran %d times", draft, splices, ck.target)
+	// Plain decoding runs the request's model once a token; the guest, once a step (one seq_forward_all
+	// verifying every draft) and once for the prompt, so fewer times whenever it accepts drafts.
+	if ck.target != len(splices)+1 {
+		t.Errorf("the request's model ran %d times for %d steps, want %d", ck.target, len(splices), len(splices)+1)
+	}
+	if draft != "other" && ck.target >= len(got) {
+		t.Errorf("the request's model ran %d times for %d tokens: no fewer than plain decoding", ck.target, len(got))
+	}
 	switch {
 	case draft == "same" && short > 0:
 		t.Errorf("the same model as draft was rejected: %v", splices)

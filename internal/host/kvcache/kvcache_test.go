@@ -234,3 +234,30 @@ func TestPoolRandomOperations(t *testing.T) {
 		}
 	}
 }
+
+// TestReserveFrom: a fork's positions before its Len are not writable until ReserveFrom copies their
+// block; the copy holds the shared positions, and rewriting one of them changes the parent not at all.
+func TestReserveFrom(t *testing.T) {
+	p := NewPool(4, 4, 8)
+	s := p.NewSeq()
+	tokens := []int32{5, 6, 7, 8, 9, 10}
+	appendTokens(t, s, tokens, len(tokens))
+	f := s.Fork()
+	if f.Writable(5) || s.Writable(5) || f.Writable(-1) || f.Writable(8) {
+		t.Fatal("a shared or unreserved position is writable")
+	}
+	if err := f.ReserveFrom(5, 7); err != nil {
+		t.Fatal(err)
+	}
+	if !f.Writable(5) || !f.Writable(6) || f.Writable(3) || !s.Writable(5) || s.Writable(3) || f.Len != 6 {
+		t.Fatalf("after ReserveFrom(5, 7): writable %v %v %v, parent %v %v, len %d", f.Writable(5), f.Writable(6),
+			f.Writable(3), s.Writable(5), s.Writable(3), f.Len)
+	}
+	if !holdsTokens(f, tokens) {
+		t.Fatal("the private copy lost the shared positions")
+	}
+	write(f, 5, 99)
+	if !holdsTokens(s, tokens) || !holdsTokens(f, []int32{5, 6, 7, 8, 9, 99}) {
+		t.Fatal("rewriting the fork's position changed the parent, or did not take")
+	}
+}

@@ -24,9 +24,14 @@ func (s *Seq) Blocks() []int32 { return s.blocks }
 
 // Reserve makes positions [s.Len, end) writable: it appends blocks and replaces a shared block in that
 // range by a private copy. On ErrFull the sequence keeps what it got and may be reserved again later.
-func (s *Seq) Reserve(end int) error {
+func (s *Seq) Reserve(end int) error { return s.ReserveFrom(s.Len, end) }
+
+// ReserveFrom is Reserve from position start (at most s.Len): it also makes the blocks holding positions
+// [start, s.Len) private, for a writer that rewrites some of a position's rows after the position is
+// cached (the model's multi-token-prediction block caches its row at the last cached position).
+func (s *Seq) ReserveFrom(start, end int) error {
 	bt := s.pool.blockTokens
-	for b := s.Len / bt; b*bt < end; b++ {
+	for b := max(min(start, s.Len), 0) / bt; b*bt < end; b++ {
 		if b < len(s.blocks) {
 			if id := s.blocks[b]; s.pool.refs[id] > 1 {
 				c, err := s.pool.alloc()
@@ -47,6 +52,13 @@ func (s *Seq) Reserve(end int) error {
 		s.pages = append(s.pages, s.pool.data[id])
 	}
 	return nil
+}
+
+// Writable reports whether position pos lies in a block the sequence holds alone (reserved, not shared
+// with a fork or the prefix cache), so that writing its rows changes no other sequence.
+func (s *Seq) Writable(pos int) bool {
+	b := pos / s.pool.blockTokens
+	return pos >= 0 && b < len(s.blocks) && s.pool.refs[s.blocks[b]] == 1
 }
 
 // Need is the number of blocks Reserve(end) would take from the pool.

@@ -147,7 +147,7 @@ func TestMLANaiveMatchesAbsorbed(t *testing.T) {
 
 // TestDeepSeekFileVariants checks that files which store the same model differently load to the same
 // weights and logits: attn_kv_b (legacy) against attn_k_b/attn_v_b (spec §10 smoke test 3), fused
-// ffn_gate_up_exps against separate tensors, and MTP blocks (loaded, not run) against none.
+// ffn_gate_up_exps against separate tensors, and MTP blocks (which Forward does not run) against none.
 func TestDeepSeekFileVariants(t *testing.T) {
 	pool := kernels.NewPool(2)
 	defer pool.Close()

@@ -9,22 +9,30 @@ import (
 )
 
 // Row is one token of a forward step: which sequence it extends, at which position, and whether the step
-// returns the logits that follow it.
+// returns the logits that follow it and the final hidden state they come from.
 type Row struct {
 	Token  int32
 	Seq    *kvcache.Seq
 	Pos    int
 	Logits bool
+	// Hidden asks for the row's final hidden state, normed by the output norm (what the output head
+	// multiplies; Batch.Hidden): the input of deepseek2's multi-token-prediction block (ForwardMTP).
+	Hidden bool
 }
 
 // Batch is one forward step over any mix of sequences: Rows, and the scratch memory the step runs in.
 // Reuse a Batch across steps: its buffers grow to the largest step and are then reused, so steady-state
 // decoding allocates nothing.
 type Batch struct {
-	Rows []Row
-	sc   scratch
-	seqs []seqEnd
+	Rows   []Row
+	sc     scratch
+	seqs   []seqEnd
+	hidden []float32 // [rows wanting it][D]
 }
+
+// Hidden returns the final hidden states of the last step's rows that asked for them (Row.Hidden), in
+// row order ([k][D], normed by the output norm; reused by the next step).
+func (b *Batch) Hidden() []float32 { return b.hidden }
 
 // seqEnd is the position after a sequence's last row seen so far in a batch.
 type seqEnd struct {
@@ -123,17 +131,39 @@ func (m *Model) forward(p *kernels.Pool, b *Batch, naive bool) ([]float32, error
 		r.Seq.Len = max(r.Seq.Len, r.Pos+1)
 	}
 
-	// Output: logits = Output · RMSNorm(x) for the rows wanted.
-	rows := 0
+	return m.outputs(p, b, m.OutNorm, m.Output), nil
+}
+
+// outputs finishes a step whose final residual stream is in b.sc.x: b.hidden = RMSNorm(x) for the rows
+// that want their hidden state, and the returned logits = head · RMSNorm(x) for the rows that want them.
+func (m *Model) outputs(p *kernels.Pool, b *Batch, norm []float32, head kernels.Matrix) []float32 {
+	D, sc := m.Dim, &b.sc
+	rows, hid := 0, 0
+	for _, r := range b.Rows {
+		if r.Hidden {
+			hid++
+		}
+	}
+	b.hidden = growTo(b.hidden, hid*D)
+	hid = 0
 	for i, r := range b.Rows {
+		xi := sc.x[i*D : (i+1)*D]
 		if r.Logits {
-			kernels.RMSNorm(sc.xn[rows*D:(rows+1)*D], x[i*D:(i+1)*D], m.OutNorm, m.Eps)
+			kernels.RMSNorm(sc.xn[rows*D:(rows+1)*D], xi, norm, m.Eps)
+			if r.Hidden {
+				copy(b.hidden[hid*D:(hid+1)*D], sc.xn[rows*D:(rows+1)*D])
+			}
 			rows++
+		} else if r.Hidden {
+			kernels.RMSNorm(b.hidden[hid*D:(hid+1)*D], xi, norm, m.Eps)
+		}
+		if r.Hidden {
+			hid++
 		}
 	}
 	sc.logits = growTo(sc.logits, rows*m.Vocab)
-	p.MatMul(sc.logits, m.Output, sc.xn[:rows*D], rows)
-	return sc.logits, nil
+	p.MatMul(sc.logits, head, sc.xn[:rows*D], rows)
+	return sc.logits
 }
 
 // denseBlocks runs the qwen2 / llama blocks over the batch's rows, whose embeddings are in sc.x.

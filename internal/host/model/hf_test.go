@@ -133,8 +133,9 @@ func TestLoadHFDTypes(t *testing.T) {
 	}
 }
 
-// TestHFMTP: DeepSeek-V3's multi-token-prediction block (model.layers.N with eh_proj, enorm, hnorm and the
-// shared head) is loaded from an HF directory as from GGUF.
+// TestHFMTP: DeepSeek-V3's multi-token-prediction block (model.layers.N with eh_proj, enorm, hnorm, its
+// embed_tokens and shared_head) is loaded from an HF directory as from GGUF, and its logits agree with
+// the GGUF F32 model's up to BF16 rounding.
 func TestHFMTP(t *testing.T) {
 	o, _ := modelgen.DeepSeekTiny("v3", kernels.F32)
 	d := *o.DeepSeek
@@ -162,7 +163,33 @@ func TestHFMTP(t *testing.T) {
 	if len(m.MTP) != 1 || len(m.MLALayers) != o.Layers {
 		t.Fatalf("MTP blocks %d, main blocks %d", len(m.MTP), len(m.MLALayers))
 	}
-	if m.MTP[0].EHProj.Rows != m.Dim || m.MTP[0].ENorm == nil {
-		t.Errorf("MTP eh_proj has %d rows, enorm %v", m.MTP[0].EHProj.Rows, m.MTP[0].ENorm != nil)
+	if T := m.MTP[0]; T.EHProj.Rows != m.Dim || T.ENorm == nil || T.Embed.Rows != m.Vocab || T.Head.Rows != m.Vocab || T.HeadNorm == nil {
+		t.Fatalf("MTP eh_proj has %d rows, enorm %v, embedding %d rows, head %d rows, head norm %v",
+			T.EHProj.Rows, T.ENorm != nil, T.Embed.Rows, T.Head.Rows, T.HeadNorm != nil)
+	}
+	g, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	pool := kernels.NewPool(2)
+	defer pool.Close()
+	mtpLogits := func(m *Model) []float32 {
+		s, _, hidden := prefill(t, m, pool, testTokens, 0)
+		var b MTPBatch
+		for pos := range len(testTokens) - 1 {
+			b.Rows = append(b.Rows, MTPRow{Seq: s, Pos: pos, Hidden: hidden[pos*m.Dim : (pos+1)*m.Dim], Next: testTokens[pos+1], Logits: true})
+		}
+		l, err := m.ForwardMTP(pool, &b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	want, got := mtpLogits(g), mtpLogits(m)
+	for i := 0; i < len(want); i += m.Vocab {
+		if d := maxProbDiff(f64(want[i:i+m.Vocab]), f64(got[i:i+m.Vocab])); d > 2e-2 {
+			t.Errorf("MTP position %d: HF BF16 differs from GGUF F32 by %.3g", i/m.Vocab, d)
+		}
 	}
 }

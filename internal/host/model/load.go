@@ -35,7 +35,7 @@ type Model struct {
 
 	// deepseek2 only.
 	MLALayers []MLALayer   // the Blocks main blocks
-	MTP       []MTPLayer   // the NextN multi-token-prediction blocks after them: loaded, not run
+	MTP       []MTPLayer   // the NextN multi-token-prediction blocks after them, run by ForwardMTP
 	MLARope   kernels.YaRN // rotation of q_pe and k_pe
 	AttnScale float32      // attention softmax scale (YaRN's m² included)
 	// NaiveFrom is the batch size from which Forward runs MLA in its naive (decompressed) form; smaller

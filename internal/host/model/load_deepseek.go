@@ -38,8 +38,8 @@ type MoELayer struct {
 }
 
 // MTPLayer is a multi-token-prediction block (DeepSeek-V3's MTP module, spec §4): a deepseek2 block plus
-// the projection that joins the next token's embedding with the main model's hidden state. Forward does
-// not run it.
+// the projection that joins the next token's embedding with the main model's hidden state. ForwardMTP
+// runs it; Forward does not.
 type MTPLayer struct {
 	MLALayer
 	EHProj   kernels.Matrix // [D, 2D] eh_proj over [RMSNorm(embedding) ; RMSNorm(hidden)]

@@ -7,28 +7,34 @@ import "github.com/wasmoe/wasmoe/internal/kernels"
 // and DeepSeekMoE in the others. naive lets MLA take its naive form for a batch of NaiveFrom rows or more
 // (all of one sequence).
 func (m *Model) deepseekBlocks(p *kernels.Pool, b *Batch, naive bool) {
-	n, D, half := len(b.Rows), m.Dim, m.RopeDim/2
-	sc := &b.sc
-	x, xn, proj := sc.x[:n*D], sc.xn[:n*D], sc.proj[:n*D]
-	d := &sc.mla
+	half := m.RopeDim / 2
+	d := &b.sc.mla
 	for i, r := range b.Rows { // the rotation of each row's position, shared by every block
 		m.MLARope.CosSin(d.cos[i*half:(i+1)*half], d.sin[i*half:(i+1)*half], r.Pos)
 	}
 	for l := range m.MLALayers {
-		L := &m.MLALayers[l]
-		rmsNormRows(xn, x, L.AttnNorm, m.Eps, n)
-		m.attention(p, b, L, l, naive)
-		p.MatMul(proj, L.Wo, sc.att[:n*m.Heads*m.MLA.ValueDim], n)
-		kernels.Add(x, proj)
-
-		rmsNormRows(xn, x, L.FFNNorm, m.Eps, n)
-		if L.MoE == nil {
-			swiglu(p, proj, L.Wgate, L.Wup, L.Wdown, xn, sc.gate, sc.up, n)
-		} else {
-			m.moe(p, sc, L.MoE, n)
-		}
-		kernels.Add(x, proj)
+		m.mlaBlock(p, b, &m.MLALayers[l], l, naive)
 	}
+}
+
+// mlaBlock runs block L, which caches its rows as layer l of the KV cache, over the rows' residual stream
+// in sc.x (the rows' rotations already in sc.mla.cos, sin): x += MLA(RMSNorm(x)), x += FFN(RMSNorm(x)).
+func (m *Model) mlaBlock(p *kernels.Pool, b *Batch, L *MLALayer, l int, naive bool) {
+	n, D := len(b.Rows), m.Dim
+	sc := &b.sc
+	x, xn, proj := sc.x[:n*D], sc.xn[:n*D], sc.proj[:n*D]
+	rmsNormRows(xn, x, L.AttnNorm, m.Eps, n)
+	m.attention(p, b, L, l, naive)
+	p.MatMul(proj, L.Wo, sc.att[:n*m.Heads*m.MLA.ValueDim], n)
+	kernels.Add(x, proj)
+
+	rmsNormRows(xn, x, L.FFNNorm, m.Eps, n)
+	if L.MoE == nil {
+		swiglu(p, proj, L.Wgate, L.Wup, L.Wdown, xn, sc.gate, sc.up, n)
+	} else {
+		m.moe(p, sc, L.MoE, n)
+	}
+	kernels.Add(x, proj)
 }
 
 // attention computes MLA (spec §3.4) for the rows whose normed inputs are in sc.xn: it caches their

@@ -17,6 +17,18 @@ import (
 // It returns the logits of every position.
 func refDeepSeek(t *testing.T, f *gguf.File, tokens []int32) [][]float64 {
 	t.Helper()
+	logits, _ := refDeepSeekMTP(t, f, tokens)
+	return logits
+}
+
+// refDeepSeekMTP is refDeepSeek that also runs the file's first multi-token-prediction block, as the
+// DeepSeek-V3 report (§2.2) and llama.cpp's MTP graph define it, at every position i but the last: from
+// the main model's final hidden state h_i (after the output norm) and the token t_{i+1}, h' =
+// eh_proj·[RMSNorm_enorm(E'[t_{i+1}]) ; RMSNorm_hnorm(h_i)], the block at position i with its own latent
+// cache, and logits = head'·RMSNorm_head(h'), with the block's own embedding E', head norm and head. It
+// returns the main logits and the MTP logits ([len(tokens)-1][V]; nil without an MTP block).
+func refDeepSeekMTP(t *testing.T, f *gguf.File, tokens []int32) ([][]float64, [][]float64) {
+	t.Helper()
 	key := func(k string) float64 {
 		v, ok := f.Float("deepseek2." + k)
 		if !ok {
@@ -132,7 +144,8 @@ func refDeepSeek(t *testing.T, f *gguf.File, tokens []int32) [][]float64 {
 		gate, up, down                           [][]float64   // dense FFN, or the shared experts
 		eGate, eUp, eDown                        [][][]float64 // routed experts
 	}
-	blocks := make([]block, nLayers)
+	nextn := int(keyOr("nextn_predict_layers", 0))
+	blocks := make([]block, nLayers+min(nextn, 1))
 	for l := range blocks {
 		p := fmt.Sprintf("blk.%d.", l)
 		b := &blocks[l]
@@ -278,68 +291,84 @@ func refDeepSeek(t *testing.T, f *gguf.File, tokens []int32) [][]float64 {
 		return y
 	}
 
-	ckv := make([][][]float64, nLayers) // [layer][pos] normalized latent
-	kpe := make([][][]float64, nLayers) // [layer][pos] rotated rope key
-	var logits [][]float64
+	ckv := make([][][]float64, len(blocks)) // [layer][pos] normalized latent
+	kpe := make([][][]float64, len(blocks)) // [layer][pos] rotated rope key
+	run := func(l, pos int, x []float64) {  // block l at position pos; its cache holds 0 … pos-1
+		b := &blocks[l]
+		a := rmsnorm(x, b.attnNorm)
+		var q []float64
+		if b.q != nil {
+			q = matvec(b.q, a)
+		} else {
+			q = matvec(b.qb, rmsnorm(matvec(b.qa, a), b.qaNorm))
+		}
+		kv := matvec(b.kva, a)
+		ckv[l] = append(ckv[l], rmsnorm(kv[:rkv], b.kvaNorm))
+		kp := append([]float64(nil), kv[rkv:]...)
+		rope(kp, pos)
+		kpe[l] = append(kpe[l], kp)
+		att := make([]float64, 0, H*dv)
+		for h := range H {
+			qh := q[h*dq : (h+1)*dq]
+			rope(qh[dn:], pos)
+			sc := make([]float64, pos+1)
+			mx := math.Inf(-1)
+			for t := range sc {
+				k := append(matvec(b.uk[h], ckv[l][t]), kpe[l][t]...)
+				for i := range dq {
+					sc[t] += qh[i] * k[i]
+				}
+				sc[t] *= scale
+				mx = math.Max(mx, sc[t])
+			}
+			var sum float64
+			for t := range sc {
+				sc[t] = math.Exp(sc[t] - mx)
+				sum += sc[t]
+			}
+			o := make([]float64, dv)
+			for t := range sc {
+				v := matvec(b.uv[h], ckv[l][t])
+				for i := range o {
+					o[i] += sc[t] / sum * v[i]
+				}
+			}
+			att = append(att, o...)
+		}
+		for i, v := range matvec(b.o, att) {
+			x[i] += v
+		}
+		fn := rmsnorm(x, b.ffnNorm)
+		var y []float64
+		if l < dense {
+			y = ffn(b.gate, b.up, b.down, fn)
+		} else {
+			y = moe(b, fn)
+		}
+		for i := range x {
+			x[i] += y[i]
+		}
+	}
+
+	var logits, hidden, mtp [][]float64
 	for pos, tok := range tokens {
 		x := append([]float64(nil), emb[tok]...)
-		for l := range blocks {
-			b := &blocks[l]
-			a := rmsnorm(x, b.attnNorm)
-			var q []float64
-			if b.q != nil {
-				q = matvec(b.q, a)
-			} else {
-				q = matvec(b.qb, rmsnorm(matvec(b.qa, a), b.qaNorm))
-			}
-			kv := matvec(b.kva, a)
-			ckv[l] = append(ckv[l], rmsnorm(kv[:rkv], b.kvaNorm))
-			kp := append([]float64(nil), kv[rkv:]...)
-			rope(kp, pos)
-			kpe[l] = append(kpe[l], kp)
-			att := make([]float64, 0, H*dv)
-			for h := range H {
-				qh := q[h*dq : (h+1)*dq]
-				rope(qh[dn:], pos)
-				sc := make([]float64, pos+1)
-				mx := math.Inf(-1)
-				for t := range sc {
-					k := append(matvec(b.uk[h], ckv[l][t]), kpe[l][t]...)
-					for i := range dq {
-						sc[t] += qh[i] * k[i]
-					}
-					sc[t] *= scale
-					mx = math.Max(mx, sc[t])
-				}
-				var sum float64
-				for t := range sc {
-					sc[t] = math.Exp(sc[t] - mx)
-					sum += sc[t]
-				}
-				o := make([]float64, dv)
-				for t := range sc {
-					v := matvec(b.uv[h], ckv[l][t])
-					for i := range o {
-						o[i] += sc[t] / sum * v[i]
-					}
-				}
-				att = append(att, o...)
-			}
-			for i, v := range matvec(b.o, att) {
-				x[i] += v
-			}
-			fn := rmsnorm(x, b.ffnNorm)
-			var y []float64
-			if l < dense {
-				y = ffn(b.gate, b.up, b.down, fn)
-			} else {
-				y = moe(b, fn)
-			}
-			for i := range x {
-				x[i] += y[i]
-			}
+		for l := range nLayers {
+			run(l, pos, x)
 		}
-		logits = append(logits, matvec(out, rmsnorm(x, outNorm)))
+		hidden = append(hidden, rmsnorm(x, outNorm))
+		logits = append(logits, matvec(out, hidden[pos]))
 	}
-	return logits
+	if nextn == 0 {
+		return logits, nil
+	}
+	p := fmt.Sprintf("blk.%d.nextn.", nLayers)
+	eh, enorm, hnorm := tensor(p+"eh_proj.weight"), vec(p+"enorm.weight"), vec(p+"hnorm.weight")
+	memb, headNorm, head := tensor(p+"embed_tokens.weight"), vec(p+"shared_head_norm.weight"), tensor(p+"shared_head_head.weight")
+	for pos := range len(tokens) - 1 {
+		x := matvec(eh, append(rmsnorm(memb[tokens[pos+1]], enorm), rmsnorm(hidden[pos], hnorm)...))
+		run(nLayers, pos, x)
+		mtp = append(mtp, matvec(head, rmsnorm(x, headNorm)))
+	}
+	return logits, mtp
 }

@@ -11,11 +11,15 @@ const BlockTokens = 16
 // NewCache returns a paged KV cache for m that holds tokens positions over all its sequences (rounded up
 // to whole blocks). Block memory is allocated on first use.
 func (m *Model) NewCache(tokens int) *kvcache.Pool {
-	return kvcache.NewPool((tokens+BlockTokens-1)/BlockTokens, BlockTokens, m.Blocks*BlockTokens*m.positionFloats())
+	return kvcache.NewPool((tokens+BlockTokens-1)/BlockTokens, BlockTokens, m.cacheLayers()*BlockTokens*m.positionFloats())
 }
 
 // CacheBytesPerToken is what one position of one sequence takes in the KV cache.
-func (m *Model) CacheBytesPerToken() int { return 4 * m.Blocks * m.positionFloats() }
+func (m *Model) CacheBytesPerToken() int { return 4 * m.cacheLayers() * m.positionFloats() }
+
+// cacheLayers is the number of layers a position caches: the main blocks, then deepseek2's
+// multi-token-prediction blocks (ForwardMTP), numbered after them as in the file.
+func (m *Model) cacheLayers() int { return m.Blocks + len(m.MTP) }
 
 // positionFloats is what one position caches per block: qwen2 / llama, its keys and values
 // (2·H_kv·hd); deepseek2, its latent row [c_kv ; rotated k_pe] (rkv+dr), which serves as both.

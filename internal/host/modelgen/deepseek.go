@@ -181,10 +181,13 @@ func (g *gen) deepseek(nVocab int) {
 		} else {
 			g.moe(p, D, fan)
 		}
-		if l >= o.Layers {
+		if l >= o.Layers { // DeepSeek-V3's MTP module: its own embedding, head norm and head, as its HF files
 			g.matrix(p+"nextn.eh_proj.weight", 2*D, D, fan(2*D))
 			g.norm(p+"nextn.enorm.weight", D)
 			g.norm(p+"nextn.hnorm.weight", D)
+			g.matrix(p+"nextn.embed_tokens.weight", D, nVocab, 1)
+			g.norm(p+"nextn.shared_head_norm.weight", D)
+			g.matrix(p+"nextn.shared_head_head.weight", D, nVocab, 4/math.Sqrt(float64(D)))
 		}
 	}
 }

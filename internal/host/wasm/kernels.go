@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"slices"
 	"time"
 	"unsafe"
 
@@ -13,9 +14,9 @@ import (
 // abi status codes; they are called with the guest stopped, on its goroutine.
 //
 // Their time is the guest's: it counts against the calling step's deadline and the request's CPU budget
-// (Config.StepTimeout, Config.CPUBudget). The methods that compute (MatMul, MoE, Route, SeqForward) get
-// that deadline (zero: none) and must return ErrLimit soon after it passes, computing in pieces small
-// enough to check it between them. The host then stops the guest with a deadline error: no kernel call
+// (Config.StepTimeout, Config.CPUBudget). The methods that compute (MatMul, MoE, Route, SeqForward,
+// SeqForwardAll) get that deadline (zero: none) and must return ErrLimit soon after it passes, computing
+// in pieces small enough to check it between them. The host then stops the guest with a deadline error: no kernel call
 // starts, and the guest runs no more code, once the deadline has passed.
 type Kernels interface {
 	// Tensor returns a handle to a weight of the request's model by its GGUF name.
@@ -38,6 +39,10 @@ type Kernels interface {
 	// SeqForward appends ids to a sequence and returns the logits of its last token (valid until the
 	// next call), or nil and a status; on a status the sequence is as it was.
 	SeqForward(seq int32, ids []int32, deadline time.Time) ([]float32, int32)
+	// SeqForwardAll appends ids to a sequence and writes the logits after every one of them into out
+	// ([len(ids)][vocab]). It returns len(ids)·vocab, having run nothing when out is shorter, or a
+	// status; on a status the sequence is as it was.
+	SeqForwardAll(seq int32, ids []int32, out []float32, deadline time.Time) int32
 	// SeqTrim drops a sequence's tokens past keep.
 	SeqTrim(seq int32, keep int) int32
 	// SeqLen is the number of tokens in a sequence, or a status.
@@ -162,6 +167,15 @@ func kernelFuncs() []hostFunc {
 				copy(out, logits)
 			}
 			return int32(len(logits))
+		}),
+		k(abi.ImportSeqForwardAll, sig(5, 1), func(k Kernels, mem []byte, a []uint64, deadline time.Time) int32 {
+			ids, ok1 := int32sAt(mem, a[1], int(uint32(a[2])))
+			out, ok2 := floatsAt(mem, a[3], int(uint32(a[4]))) // cap past the guest's memory is refused here
+			if !ok1 || !ok2 || len(ids) == 0 {
+				return abi.ErrBadInput
+			}
+			// The logits are written piece by piece: a copy of ids keeps them whole when the two overlap.
+			return k.SeqForwardAll(int32(a[0]), slices.Clone(ids), out, deadline)
 		}),
 		k(abi.ImportSeqTrim, sig(2, 1), func(k Kernels, _ []byte, a []uint64, _ time.Time) int32 {
 			return k.SeqTrim(int32(a[0]), int(uint32(a[1])))

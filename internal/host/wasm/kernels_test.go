@@ -161,3 +161,64 @@ func TestKernelDeadline(t *testing.T) {
 		}
 	})
 }
+
+// forwardAllKernels records the arguments of SeqForwardAll and answers 3 logits a token, all 7s.
+type forwardAllKernels struct {
+	Kernels
+	ids []int32
+	out []float32
+}
+
+func (k *forwardAllKernels) SeqForwardAll(_ int32, ids []int32, out []float32, _ time.Time) int32 {
+	k.ids, k.out = ids, out
+	for i := range out[:3*len(ids)] {
+		out[i] = 7
+	}
+	return int32(3 * len(ids))
+}
+
+// TestSeqForwardAllBounds: seq_forward_all hands the kernel a view of exactly cap floats of guest memory
+// and a copy of the ids (so that logits written over them do not change the tokens still to run); ids or a
+// cap reaching past the guest's memory are ErrBadInput before the kernel runs.
+func TestSeqForwardAllBounds(t *testing.T) {
+	var f hostFunc
+	for _, h := range kernelFuncs() {
+		if h.name == abi.ImportSeqForwardAll {
+			f = h
+		}
+	}
+	if f.fn == nil {
+		t.Fatal("no seq_forward_all import")
+	}
+	mem := make(memModule, 1024)
+	mem[0], mem[4] = 5, 6 // ids 5, 6 at 0
+	k := &forwardAllKernels{}
+	inst := &instance{mod: mem, ctl: &control{kernels: k}, deadline: time.Now().Add(time.Hour)}
+	call := func(args ...uint64) int32 {
+		stack := make([]uint64, 5)
+		copy(stack, args)
+		f.fn(inst, stack)
+		return int32(stack[0])
+	}
+	if st := call(0, 0, 2, 0, 6); st != 6 || len(k.out) != 6 || k.ids[0] != 5 || k.ids[1] != 6 || mem[0] != 0 {
+		t.Fatalf("logits over the ids: result %d, out %d floats, ids %v, memory %v", st, len(k.out), k.ids, mem[:8])
+	}
+	if mem[0] = 5; k.ids[0] != 5 {
+		t.Error("the kernel's ids alias guest memory")
+	}
+	for _, c := range []struct {
+		what string
+		args []uint64
+	}{
+		{"cap past memory", []uint64{0, 0, 2, 1000, 7}},
+		{"a huge cap", []uint64{0, 0, 2, 16, 1<<32 - 1}},
+		{"ids past memory", []uint64{0, 1020, 2, 0, 6}},
+		{"no ids", []uint64{0, 0, 0, 16, 6}},
+		{"unaligned logits", []uint64{0, 0, 2, 18, 6}},
+	} {
+		k.ids = nil
+		if st := call(c.args...); st != abi.ErrBadInput || k.ids != nil {
+			t.Errorf("%s: result %d, kernel called %v", c.what, st, k.ids != nil)
+		}
+	}
+}
