@@ -72,6 +72,8 @@ func (p *Pool) MoE(out, x []float32, n int, e *Experts, ids []int32, weights []f
 
 	s.x, s.gate, s.up = grow(s.x, nk*D), grow(s.gate, nk*I), grow(s.up, nk*I)
 	c := max(D, I)
+	ks := active.Load()
+	s.act[actQ8Split].sums = ks.dotQ8I8 != nil // for experts with an interleaved copy
 	for kind := range actKinds {
 		if s.job.used&(1<<kind) != 0 {
 			s.act[kind].size(kind, c, nk)
@@ -89,7 +91,7 @@ func (p *Pool) MoE(out, x []float32, n int, e *Experts, ids []int32, weights []f
 	p.lock()
 	defer p.mu.Unlock()
 	j := &s.job
-	j.k, j.e, j.s, j.x, j.out, j.weights, j.kk, j.D, j.I = active.Load(), e, s, x, out, weights, k, D, I
+	j.k, j.e, j.s, j.x, j.out, j.weights, j.kk, j.D, j.I = ks, e, s, x, out, weights, k, D, I
 	j.stage = stageGather
 	p.parallel(nk, j)
 	j.stage = stageGateUp
@@ -241,7 +243,12 @@ func (s *MoEScratch) segment(t DType, cols, a, m int) activations {
 		return activations{h: all.h[a*cols : (a+m)*cols]}
 	case actQ8Split:
 		nb := cols / qk8
-		return activations{q: all.q[a*cols : (a+m)*cols], d: all.d[a*nb : (a+m)*nb], dT: all.dT[a*nb : (a+m/8*8)*nb]}
+		v := activations{q: all.q[a*cols : (a+m)*cols], d: all.d[a*nb : (a+m)*nb], dT: all.dT[a*nb : (a+m/8*8)*nb],
+			sums: all.sums}
+		if all.sums {
+			v.s = all.s[a*nb : (a+m)*nb]
+		}
+		return v
 	case actQ8_0, actQ8_1, actQ8_K:
 		pt, _ := kind.packedType()
 		rb, _ := pt.RowBytes(cols)

@@ -15,18 +15,32 @@ const q8GroupBlockBytes = 8 * q8BlockSize
 // outputs with no horizontal sums; MatMul then reads it instead of Data (which still serves the other
 // rows and every other reader). Results are bit for bit those of the row layout.
 func Interleave(w Matrix) Matrix {
-	tr := typeTable[w.Type]
-	if tr == nil || tr.interleave == nil || w.Rows < 8 || w.Interleaved != nil || !interleavedKernel(tr) {
+	n := InterleavedBytes(w)
+	if n == 0 {
 		return w
 	}
+	tr := typeTable[w.Type]
 	rowBytes := w.check()
 	gb := rowBytes / tr.size * tr.ilSize
-	out := make([]byte, w.Rows/8*gb)
+	out := make([]byte, n)
 	for g := range w.Rows / 8 {
 		tr.interleave(out[g*gb:(g+1)*gb], w.Data[g*8*rowBytes:(g+1)*8*rowBytes], rowBytes)
 	}
 	w.Interleaved = out
 	return w
+}
+
+// InterleavedBytes is the size of the copy Interleave would make of w: 0 when it makes none.
+func InterleavedBytes(w Matrix) int {
+	tr := typeTable[w.Type]
+	if tr == nil || tr.interleave == nil || w.Rows < 8 || w.Interleaved != nil || !interleavedKernel(tr) {
+		return 0
+	}
+	rowBytes, err := w.validate()
+	if err != nil {
+		return 0
+	}
+	return w.Rows / 8 * (rowBytes / tr.size) * tr.ilSize
 }
 
 // interleavedKernel reports whether the best kernel set this CPU runs has a SIMD interleaved kernel for

@@ -159,3 +159,40 @@ func benchInterleaved(b *testing.B, ty DType) {
 		}
 	}
 }
+
+// MoE over experts with interleaved copies must equal the naive per-token loop over the rows, bit for
+// bit, on every kernel set and thread count (Q8_0 needs the activation block sums in MoE's scratch too).
+func TestMoEInterleaved(t *testing.T) {
+	pools := []*Pool{NewPool(1), NewPool(2), NewPool(3)}
+	for _, p := range pools {
+		defer p.Close()
+	}
+	for _, ty := range []DType{Q8_0, Q4_K} {
+		D, I := moeDims(ty)
+		const E, k = 8, 2
+		e := randExperts(E, E, D, I, ty, ty, ty)
+		ei := Experts{}
+		for i := range E {
+			ei.Gate = append(ei.Gate, interleaved(e.Gate[i]))
+			ei.Up = append(ei.Up, interleaved(e.Up[i]))
+			ei.Down = append(ei.Down, interleaved(e.Down[i]))
+		}
+		for _, n := range []int{1, 3, 9, 33} {
+			r := newRand(uint64(n))
+			x := randVec(r, n*D, 1)
+			ids, w := randRouting(r, n, E, k, true)
+			want := make([]float32, n*D)
+			naiveMoE(pools[0], want, x, n, e, ids, w, k)
+			for _, ks := range append(available(), interleavedSet) {
+				withSet(t, ks, func() {
+					for _, p := range pools {
+						var s MoEScratch
+						got := make([]float32, n*D)
+						p.MoE(got, x, n, &ei, ids, w, k, &s)
+						checkSame(t, fmt.Sprintf("%v n=%d on %s threads=%d", ty, n, ks.name, p.Threads()), got, want)
+					}
+				})
+			}
+		}
+	}
+}

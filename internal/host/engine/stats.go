@@ -1,14 +1,11 @@
 package engine
 
 import (
-	"bufio"
 	"hash/fnv"
-	"os"
-	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"github.com/wasmoe/wasmoe/internal/host/model"
+	"github.com/wasmoe/wasmoe/internal/host/sysmem"
 )
 
 // Stats is a snapshot of the scheduler's state, for metrics and tests.
@@ -39,30 +36,10 @@ func (e *Engine) Stats() Stats {
 // but no more than half the memory the system has available.
 func defaultCacheTokens(m *model.Model, parallel, context int) int {
 	want := parallel * context
-	if avail := availableMemory(); avail > 0 {
+	if avail := sysmem.Available(); avail > 0 {
 		want = min(want, int(avail/2/int64(m.CacheBytesPerToken())))
 	}
 	return max(want, context+model.BlockTokens)
-}
-
-// availableMemory is MemAvailable from /proc/meminfo in bytes, or 0 when unknown.
-func availableMemory() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "MemAvailable:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // namespace is the prefix-cache namespace of a model id.

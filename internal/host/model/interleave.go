@@ -1,13 +1,41 @@
 package model
 
-import "github.com/wasmoe/wasmoe/internal/kernels"
+import (
+	"github.com/wasmoe/wasmoe/internal/host/sysmem"
+	"github.com/wasmoe/wasmoe/internal/kernels"
+)
 
-// interleave gives the weights that MatMul reads an interleaved copy (kernels.Interleave: Q8_0 only, and
-// only where the CPU has the kernels; faster, with identical results): the blocks' projections, the shared experts and the output head. Not
-// the embedding, which is read by rows (a tied output head gets its own copy), nor the routed experts,
-// which run through the MoE dispatch. The rows copied are dropped from memory where they are mapped from
-// the file (gguf.File.Release), so a model is not resident twice.
+// interleave gives the weights an interleaved copy (kernels.Interleave: the types with such a layout,
+// and only where the CPU has its kernels; faster, with identical results), within half the memory the
+// machine has available: first the matrices MatMul reads (the blocks' projections, the shared experts,
+// the output head; not the embedding, which is read by rows — a tied output head gets its own copy),
+// then, if all of them fit too, the routed experts. A model larger than memory thus keeps running from
+// its mapped file. The rows copied are dropped from memory where they are mapped from the file
+// (gguf.File.Release), so the model is not resident twice.
 func (m *Model) interleave() {
+	budget := sysmem.Available() / 2
+	for _, ws := range [][]*kernels.Matrix{m.denseMatrices(), m.expertMatrices()} {
+		var need int64
+		for _, w := range ws {
+			need += int64(kernels.InterleavedBytes(*w))
+		}
+		if need > budget {
+			return
+		}
+		budget -= need
+		for _, w := range ws {
+			*w = kernels.Interleave(*w)
+			if w.Interleaved != nil && m.File != nil {
+				rb, _ := w.Type.RowBytes(w.Cols)
+				m.File.Release(w.Data[:w.Rows&^7*rb])
+			}
+		}
+	}
+}
+
+// denseMatrices returns the weights MatMul reads: the blocks' projections, the shared experts and the
+// output heads.
+func (m *Model) denseMatrices() []*kernels.Matrix {
 	ws := []*kernels.Matrix{&m.Output}
 	for i := range m.Layers {
 		L := &m.Layers[i]
@@ -27,11 +55,26 @@ func (m *Model) interleave() {
 		mla(&t.MLALayer)
 		ws = append(ws, &t.EHProj, &t.Head)
 	}
-	for _, w := range ws {
-		*w = kernels.Interleave(*w)
-		if w.Interleaved != nil && m.File != nil {
-			rb, _ := w.Type.RowBytes(w.Cols)
-			m.File.Release(w.Data[:w.Rows&^7*rb])
+	return ws
+}
+
+// expertMatrices returns the routed experts' matrices, which the MoE dispatch reads.
+func (m *Model) expertMatrices() []*kernels.Matrix {
+	var ws []*kernels.Matrix
+	add := func(L *MLALayer) {
+		if M := L.MoE; M != nil {
+			for _, s := range [][]kernels.Matrix{M.Experts.Gate, M.Experts.Up, M.Experts.Down} {
+				for i := range s {
+					ws = append(ws, &s[i])
+				}
+			}
 		}
 	}
+	for i := range m.MLALayers {
+		add(&m.MLALayers[i])
+	}
+	for i := range m.MTP {
+		add(&m.MTP[i].MLALayer)
+	}
+	return ws
 }
