@@ -66,9 +66,21 @@ func dotQ4KI8VNNI(out []float32, stride int, w, x []byte, xStride, nb, n int) {
 	}
 }
 
+// dotQ6KI8VNNI is dotQ6KI8Ref on AVX-512 VNNI: four vectors at a time, the rest one by one.
+func dotQ6KI8VNNI(out []float32, stride int, w, x []byte, xStride, nb, n int) {
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		amd64.DotQ6KI8x4VNNI(out[j*stride:], stride, w, x[j*xStride:], xStride, nb)
+	}
+	for ; j < n; j++ {
+		amd64.DotQ6KI8VNNI(out[j*stride:], w, x[j*xStride:], nb)
+	}
+}
+
 // The interleaved kernels of the block types (AVX-512 VNNI only).
 func init() {
 	typeTable[Q4_K].dotI8[avx512Set.level] = dotQ4KI8VNNI
+	typeTable[Q6_K].dotI8[avx512Set.level] = dotQ6KI8VNNI
 }
 
 // The dot kernels of the block types, per level: avx2, then avx512 (VNNI).
