@@ -18,8 +18,8 @@ type schemaCase struct {
 
 var schemaCases = []schemaCase{
 	{"any", ``,
-		[]string{`{}`, `[]`, `"x"`, `0`, `-1.5e+3`, `true`, `null`, `{"a":[1, {"b":null}],"c":"\u00e9\n"}`, `[1,2, 3]`},
-		[]string{` 1`, `1 `, `{"a" :1}`, `[1 ,2]`, `01`, `1.`, `.5`, `+1`, `"a` + "\x01" + `"`, `"\x"`, `{,}`, `[1,]`, `tru`, `nul`, `"\ud800"`, "\"\xff\"", "\"\xe0\x80\x80\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xc3\"", `{}{}`, `[1,  2]`}},
+		[]string{`{}`, `[]`, `"x"`, `0`, `-1.5e+3`, `true`, `null`, `{"a":[1, {"b":null}],"c":"\u00e9\n"}`, `[1,2, 3]`, `{"a" :1}`, `[1 ,2]`, "[\n  1,\n\t2\n]", "{ }"},
+		[]string{` 1`, `1 `, "[1,\n\n2]", "[1, \n2]", "{\t\"a\":1}", "[\n" + strings.Repeat(" ", 65) + "1]", `01`, `1.`, `.5`, `+1`, `"a` + "\x01" + `"`, `"\x"`, `{,}`, `[1,]`, `tru`, `nul`, `"\ud800"`, "\"\xff\"", "\"\xe0\x80\x80\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xc3\"", `{}{}`, `[1,  2]`}},
 	{"object", `{"type":"object","properties":{"name":{"type":"string","minLength":1,"maxLength":5},"age":{"type":"integer"},"tags":{"type":"array","items":{"type":"string"},"maxItems":2}},"required":["name","age"]}`,
 		[]string{`{"name":"bob","age":3}`, `{"age": -4, "name": "日本"}`, `{"name":"a","age":0,"tags":[]}`, `{"tags":["x", "y"],"age":1,"name":"x"}`},
 		[]string{`{"name":"bob"}`, `{"name":"","age":1}`, `{"name":"abcdef","age":1}`, `{"name":"a","age":1.5}`, `{"name":"a","age":1,"x":1}`, `{"name":"a","age":1,"tags":["a","b","c"]}`, `{"name":"a","name":"b","age":1}`, `[]`}},
@@ -125,11 +125,14 @@ func TestJSONDone(t *testing.T) {
 
 func TestJSONSchemaErrors(t *testing.T) {
 	for _, c := range []struct{ schema, want string }{
-		{`{"$ref":"#/a"}`, `"$ref"`}, {`{"patternProperties":{}}`, `"patternProperties"`}, {`{"allOf":[{}]}`, `"allOf"`},
-		{`{"type":"number","minimum":1}`, `"minimum"`}, {`{"type":"nope"}`, `unknown type`}, {`[1]`, `object or a boolean`},
-		{`{"items":[{}]}`, `tuple`}, {`{"minItems":-1}`, `non-negative`}, {`{"pattern":"("}`, `pattern`}, {`{`, `json schema`},
-		{`{"anyOf":[{}],"type":"string"}`, `combined`}, {`{"enum":[1],"minLength":2}`, `combined`},
-		{`{"properties":{"a":{"not":{}}}}`, `"not"`},
+		{`{"$ref":"#/a"}`, `#/$ref: $ref "#/a": no such location`}, {`{"patternProperties":{}}`, `#/patternProperties: unsupported keyword "patternProperties"`},
+		{`{"$ref":"other.json#/a"}`, `#/$ref: $ref "other.json#/a": only references into this schema`}, {`{"$ref":"#foo"}`, `anchors`},
+		{`{"type":"nope"}`, `unknown type`}, {`[1]`, `object or a boolean`}, {`{"allOf":[]}`, `#/allOf: allOf must be a non-empty array`},
+		{`{"items":[{}]}`, `tuple`}, {`{"minItems":-1}`, `#/minItems: must be a non-negative integer`}, {`{"pattern":"("}`, `#/pattern: error parsing regexp: missing closing )`}, {`{`, `json schema`},
+		{`{"properties":{"a/b~":{"not":{}}}}`, `#/properties/a~1b~0/not: unsupported keyword "not"`},
+		{`{"$defs":{"x":{"if":{}}},"items":{"$ref":"#/$defs/x"}}`, `#/$defs/x/if: unsupported keyword "if"`},
+		{`{"$ref":"#"}`, `a $ref cycle`}, {`{"uniqueItems":true}`, `"uniqueItems"`}, {`{"type":"integer","minimum":1e50}`, `#/minimum: bounds beyond`},
+		{`{"dependentRequired":{}}`, `"dependentRequired"`}, {`{"contains":{}}`, `"contains"`}, {`{"anyOf":[{"not":1}]}`, `#/anyOf/0/not: unsupported`},
 	} {
 		_, err := JSONSchema([]byte(c.schema))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
