@@ -141,7 +141,9 @@ func TestJSONSchemaErrors(t *testing.T) {
 	}
 	for _, s := range []string{`false`, `{"enum":[]}`, `{"type":"string","minLength":3,"maxLength":2}`,
 		`{"type":"object","properties":{"a":false},"required":["a"]}`, `{"type":"string","pattern":"^a$","minLength":2}`,
-		`{"type":"integer","enum":["a"]}`} {
+		`{"type":"integer","enum":["a"]}`, `{"type":"object","properties":{"deep":{"$ref":"#"}},"required":["deep"]}`,
+		`{"type":"array","items":{"$ref":"#"},"minItems":1}`, `{"const":"abc","maxLength":2}`, `{"type":"integer","minimum":1.5,"maximum":1.9}`,
+		`{"allOf":[{"type":"string"},{"type":"number"}]}`, `{"enum":[1,2],"allOf":[{"enum":[3]}]}`, `{"type":"number","exclusiveMinimum":1,"exclusiveMaximum":1}`} {
 		if _, err := JSONSchema([]byte(s)); !errors.Is(err, ErrEmpty) {
 			t.Errorf("%s: %v, want ErrEmpty", s, err)
 		}

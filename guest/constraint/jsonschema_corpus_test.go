@@ -1,0 +1,237 @@
+package constraint
+
+import (
+	"math/big"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// refSchemas caches the reference validator's compiled schemas by schema text.
+var refSchemas sync.Map
+
+// refSchema compiles schema with santhosh-tekuri/jsonschema, the independent validator: draft 2020-12
+// unless the schema names another, formats asserted.
+func refSchema(t testing.TB, schema string) *jsonschema.Schema {
+	t.Helper()
+	if s, ok := refSchemas.Load(schema); ok {
+		return s.(*jsonschema.Schema)
+	}
+	text := schema
+	if strings.TrimSpace(text) == "" {
+		text = "true"
+	}
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("schema %s: %v", schema, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource("mem://schema.json", doc); err != nil {
+		t.Fatalf("schema %s: %v", schema, err)
+	}
+	s, err := c.Compile("mem://schema.json")
+	if err != nil {
+		t.Fatalf("schema %s: the reference validator refuses it: %v", schema, err)
+	}
+	refSchemas.Store(schema, s)
+	return s
+}
+
+// refValid reports why doc is invalid against schema under the reference validator (nil: valid).
+func refValid(t testing.TB, schema, doc string) error {
+	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))
+	if err != nil {
+		return err
+	}
+	return refSchema(t, schema).Validate(v)
+}
+
+// corpusSchema is a real-world schema of testdata/schemas and its hand-written valid documents.
+type corpusSchema struct {
+	name, schema string
+	docs         []string
+}
+
+func loadCorpus(t *testing.T) []corpusSchema {
+	files, err := filepath.Glob("testdata/schemas/*.json")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("corpus: %v (%d files)", err, len(files))
+	}
+	var out []corpusSchema
+	for _, f := range files {
+		schema, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, err := os.ReadFile(strings.TrimSuffix(f, ".json") + ".docs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := corpusSchema{name: filepath.Base(f), schema: string(schema)}
+		for _, d := range strings.Split(string(docs), "\n---\n") {
+			c.docs = append(c.docs, strings.TrimSuffix(d, "\n"))
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// featureSchemas exercise each supported keyword and their combinations.
+var featureSchemas = []string{
+	`{"type":"integer","minimum":-37,"maximum":1205}`,
+	`{"type":"integer","exclusiveMinimum":9.5,"exclusiveMaximum":100}`,
+	`{"type":"number","minimum":-2.75,"exclusiveMaximum":0.125}`,
+	`{"type":"number","exclusiveMinimum":-0.001,"maximum":1e3}`,
+	`{"type":"array","items":{"type":"integer","maximum":-10},"maxItems":3}`,
+	`{"type":"string","format":"date-time"}`,
+	`{"type":"array","items":{"type":"string","format":"ipv6"},"maxItems":2}`,
+	`{"type":"array","items":{"anyOf":[{"format":"email"},{"format":"hostname"},{"format":"uri"}],"type":"string"},"maxItems":2}`,
+	`{"type":"array","items":{"type":"string","format":"duration"},"maxItems":3}`,
+	`{"type":"string","format":"ipv4","minLength":9}`,
+	`{"type":"string","format":"date","pattern":"-02-"}`,
+	`{"allOf":[{"type":"object","properties":{"a":{"type":"integer","minimum":0}},"required":["a"]},{"properties":{"a":{"maximum":9},"b":{"type":"string"}},"required":["b"]}]}`,
+	`{"allOf":[{"type":["string","integer","null"]},{"type":["number","null"]}],"minimum":5}`,
+	`{"type":"object","properties":{"x":{"type":"integer"}},"additionalProperties":false,"anyOf":[{"required":["x"]},{"properties":{"y":{}}}]}`,
+	`{"enum":[1,2.5,"a",{"k":[1]},[null],true],"type":["number","object"],"minimum":2}`,
+	`{"enum":["abc","ab",1],"maxLength":2}`,
+	`{"enum":[{"a":1},{"a":"x"},{"b":1}],"properties":{"a":{"type":"integer"}},"required":["a"]}`,
+	`{"type":"object","properties":{"v":{"type":"integer"},"next":{"anyOf":[{"$ref":"#"},{"type":"null"}]}},"required":["v","next"],"additionalProperties":false}`,
+	`{"$defs":{"t":{"type":"array","items":{"$ref":"#/$defs/t"},"maxItems":2}},"$ref":"#/$defs/t"}`,
+	`{"$defs":{"a/b":{"type":"string","maxLength":3},"c~d":{"type":"boolean"}},"type":"array","items":{"anyOf":[{"$ref":"#/$defs/a~1b"},{"$ref":"#/$defs/c~0d"}]}}`,
+	`{"type":"object","additionalProperties":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":3}}}`,
+	`{"type":"object","properties":{"deep":{"$ref":"#"},"n":{"type":"integer"}}}`,
+	`{"anyOf":[{"type":"array","items":{"$ref":"#"},"minItems":1,"maxItems":2},{"type":"integer","minimum":0,"maximum":9}]}`,
+	`{"type":"object","properties":{"a":{"type":"null"},"b":{"type":"boolean"},"c":{"enum":[[],{}]}},"required":["c","a"]}`,
+}
+
+// refWalk checks random walks through schema's matcher against the reference validator; it returns
+// how many finished.
+func refWalk(t *testing.T, schema string, seeds, cap int) int {
+	m, err := JSONSchema([]byte(schema))
+	if err != nil {
+		t.Fatalf("%.200s: %v", schema, err)
+	}
+	finished := 0
+	for seed := 0; seed < seeds; seed++ {
+		rng := rand.New(rand.NewSource(int64(seed)))
+		out, ok := randomByteWalk(t, rng, m.Clone(), cap)
+		if ok {
+			finished++
+			if err := refValid(t, schema, out); err != nil {
+				t.Fatalf("%.200s: output %q is invalid: %v", schema, out, err)
+			}
+		}
+	}
+	return finished
+}
+
+// TestJSONSchemaReferenceWalks: random walks through the matcher (random allowed bytes until Done or a
+// random stop) over the corpus and the feature schemas produce documents the reference validator
+// accepts.
+func TestJSONSchemaReferenceWalks(t *testing.T) {
+	seeds := 40
+	if testing.Short() {
+		seeds = 10
+	}
+	schemas := append([]string(nil), featureSchemas...)
+	for _, c := range loadCorpus(t) {
+		schemas = append(schemas, c.schema)
+	}
+	for _, s := range schemas {
+		if n := refWalk(t, s, seeds, 4000); n < seeds/4 {
+			t.Errorf("%.200s: only %d of %d walks finished", s, n, seeds)
+		}
+	}
+}
+
+// TestJSONSchemaCorpusDocs: the hand-written documents, which the reference validator accepts, are
+// accepted byte by byte (compact and pretty-printed alike).
+func TestJSONSchemaCorpusDocs(t *testing.T) {
+	for _, c := range loadCorpus(t) {
+		m, err := JSONSchema([]byte(c.schema))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(c.docs) < 2 {
+			t.Errorf("%s: fewer than 2 documents", c.name)
+		}
+		for _, d := range c.docs {
+			if err := refValid(t, c.schema, d); err != nil {
+				t.Fatalf("%s: test document %s is invalid: %v", c.name, d, err)
+			}
+			mc := m.Clone()
+			for i := 0; i < len(d); i++ {
+				if !mc.Advance(d[i]) {
+					t.Fatalf("%s: %q refused at byte %d (%q)", c.name, d, i, d[:i+1])
+				}
+			}
+			if !mc.Accepting() {
+				t.Errorf("%s: %q not accepting at its end", c.name, d)
+			}
+		}
+	}
+}
+
+// TestJSONNumberBounds holds bounded numbers against exact comparison: every canonical text of a grid
+// of values is accepted exactly when it is within the bounds (texts of a negative zero may be refused).
+func TestJSONNumberBounds(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	bounds := []string{"-100", "-10.5", "-1", "-0.25", "0", "0.5", "1", "7", "9.99", "10", "99", "100.001", "1e2", "-1.5e1"}
+	for i := 0; i < 150; i++ {
+		integer := rng.Intn(2) == 0
+		kw := [...]string{"minimum", "exclusiveMinimum"}[rng.Intn(2)]
+		kx := [...]string{"maximum", "exclusiveMaximum"}[rng.Intn(2)]
+		lo, hi := bounds[rng.Intn(len(bounds))], bounds[rng.Intn(len(bounds))]
+		typ := "number"
+		if integer {
+			typ = "integer"
+		}
+		var parts []string
+		if rng.Intn(4) > 0 {
+			parts = append(parts, `"`+kw+`":`+lo)
+		}
+		if rng.Intn(4) > 0 {
+			parts = append(parts, `"`+kx+`":`+hi)
+		}
+		schema := `{"type":"` + typ + `"` + strings.Repeat(",", min(1, len(parts))) + strings.Join(parts, ",") + `}`
+		m, err := JSONSchema([]byte(schema))
+		if err != nil {
+			continue // ErrEmpty: no number in range
+		}
+		for v := -1050; v <= 1050; v += 1 + rng.Intn(7) {
+			for _, text := range numberTexts(v) {
+				got := feedAll(m.Clone(), text)
+				want := refValid(t, schema, text) == nil
+				r, _ := new(big.Rat).SetString(text)
+				if want && !got && r.Sign() == 0 && strings.HasPrefix(text, "-") {
+					continue
+				}
+				if integer && strings.Contains(text, ".") {
+					want = false // integers are written without a fraction
+				}
+				if got != want {
+					t.Fatalf("%s: %s accepted %v, valid %v", schema, text, got, want)
+				}
+			}
+		}
+	}
+}
+
+// numberTexts are decimal texts near v/10: the integer v/10 (when whole) and v/10, v/100 with fractions.
+func numberTexts(v int) []string {
+	var out []string
+	r := big.NewRat(int64(v), 10)
+	if r.IsInt() {
+		out = append(out, r.Num().String(), r.FloatString(1))
+	} else {
+		out = append(out, r.FloatString(1), r.FloatString(3))
+	}
+	return append(out, big.NewRat(int64(v), 100).FloatString(2), big.NewRat(int64(v), 1000).FloatString(4))
+}
