@@ -325,6 +325,8 @@ func (m *jsonMatcher) start(c config, v *value, b byte, cont frame, d uint8) {
 // plus the spaces and tabs after the newline.
 func wsStep(f *frame, b byte) bool {
 	switch {
+	case b > ' ':
+		return false
 	case b == ' ' && f.ws == 0:
 		f.ws = 1
 	case b == '\n' && f.ws == 0:
@@ -340,8 +342,14 @@ func wsStep(f *frame, b byte) bool {
 // moreKeys reports whether another member may follow.
 func moreKeys(f *frame, n *tnode) bool { return f.cnt != 0 || n.allow&^f.seen != 0 }
 
+// objectBytes are the bytes an object can take outside its keys and before a value starts.
+var objectBytes = [256]bool{'"': true, ':': true, ',': true, '}': true, ' ': true, '\n': true, '\t': true}
+
 func (m *jsonMatcher) object(c config, b byte) {
 	f := &c.top
+	if f.st != oKey && f.st != oValue && !objectBytes[b] {
+		return
+	}
 	n := m.nodes[f.n]
 	switch f.st {
 	case oOpen, oComma:

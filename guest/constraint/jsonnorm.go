@@ -77,7 +77,7 @@ type flat struct {
 const (
 	maxInline       = 64
 	maxAlternatives = 64
-	maxWork         = 200000
+	maxWork         = 20000
 )
 
 // anyFlat is the flat schema without constraints.
