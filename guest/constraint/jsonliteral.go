@@ -5,7 +5,6 @@ package constraint
 import (
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,23 +74,11 @@ func typeBit(x any) uint8 {
 	case map[string]any:
 		return tObject
 	case json.Number:
-		if r, ok := numberRat(x); ok && r.IsInt() {
+		if d, ok := parseDec(string(x)); ok && d.isInt() {
 			return tInteger
 		}
 	}
 	return tNumber
-}
-
-// numberRat is the exact value of a number whose exponent is small enough to expand (|e| <= 400);
-// false otherwise.
-func numberRat(n json.Number) (*big.Rat, bool) {
-	s := string(n)
-	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		if e, err := strconv.Atoi(s[i+1:]); err != nil || e > 400 || e < -400 {
-			return nil, false
-		}
-	}
-	return new(big.Rat).SetString(s)
 }
 
 // sameJSON reports whether two decoded values are equal as JSON Schema compares them (numbers by value,
@@ -103,12 +90,12 @@ func sameJSON(a, b any) bool {
 		if !ok {
 			return false
 		}
-		ra, okA := numberRat(a)
-		rb, okB := numberRat(b)
+		da, okA := parseDec(string(a))
+		db, okB := parseDec(string(b))
 		if !okA || !okB {
 			return a == b
 		}
-		return ra.Cmp(rb) == 0
+		return da.cmp(db) == 0
 	case []any:
 		b, ok := b.([]any)
 		if !ok || len(a) != len(b) {

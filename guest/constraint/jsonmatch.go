@@ -57,7 +57,7 @@ const (
 // Generation limits: objects and arrays nested, and spaces and tabs after a newline between tokens.
 const (
 	maxNesting = 32
-	maxIndent  = 64
+	maxIndent  = 32
 )
 
 // jsonMatcher matches JSON text against a compiled schema.

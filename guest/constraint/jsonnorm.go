@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,7 +46,7 @@ type objPart struct {
 
 // bound is a numeric bound: its value and whether it is exclusive.
 type bound struct {
-	r    *big.Rat
+	v    dec
 	excl bool
 }
 
@@ -224,7 +223,7 @@ func tighter(a, b *bound, dir int) *bound {
 	case b == nil:
 		return a
 	}
-	switch c := a.r.Cmp(b.r) * dir; {
+	switch c := a.v.cmp(b.v) * dir; {
 	case c > 0:
 		return a
 	case c < 0:

@@ -6,7 +6,6 @@ package constraint
 
 import (
 	"encoding/json"
-	"math/big"
 	"strconv"
 	"strings"
 )
@@ -45,98 +44,24 @@ func numericBounds(m map[string]any, path string) (lo, hi *bound, err error) {
 
 // parseBound reads a bound and moves it inward to maxDigits digits either side of the point.
 func parseBound(x any, excl, lower bool, path string) (*bound, error) {
-	n, ok := x.(json.Number)
+	n, _ := x.(json.Number)
+	d, ok := parseDec(string(n))
 	if !ok {
 		return nil, &SchemaError{path, "must be a number"}
 	}
-	mant, exp := string(n), 0
-	if i := strings.IndexAny(mant, "eE"); i >= 0 {
-		e, err := strconv.Atoi(mant[i+1:])
-		if err != nil || e > 1e6 || e < -1e6 {
-			e = 1e6 * sign(mant[i+1:])
-		}
-		mant, exp = mant[:i], e
-	}
-	r, ok := new(big.Rat).SetString(mant)
-	if !ok {
-		return nil, &SchemaError{path, "must be a number"}
-	}
-	b := &bound{r: r, excl: excl}
-	if r.Sign() == 0 {
-		return b, nil
-	}
-	limit := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(maxDigits), nil))
-	switch mag := magnitude(mant) + exp; {
-	case mag > maxDigits+20:
-		b.r = new(big.Rat).Mul(limit, big.NewRat(int64(r.Sign()), 1))
-	case mag < -maxDigits-20:
-		b.r = big.NewRat(int64(r.Sign()), 1)
-		b.r.Quo(b.r, limit)
-		b.r.Quo(b.r, big.NewRat(10, 1))
-	default:
-		p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(exp))), nil)
-		if exp >= 0 {
-			r.Mul(r, new(big.Rat).SetInt(p))
-		} else {
-			r.Quo(r, new(big.Rat).SetInt(p))
-		}
-	}
+	b := &bound{v: d, excl: excl}
 	// Past ±10^40: the bound on the far side of zero moves in to ±(10^40-1); on the near side the
 	// schema asks for numbers we do not write.
-	if new(big.Rat).Abs(b.r).Cmp(limit) >= 0 {
-		if lower == (b.r.Sign() > 0) {
+	if d.order() > maxDigits {
+		if lower != d.neg {
 			return nil, &SchemaError{path, "bounds beyond ±1e40 are not supported"}
 		}
-		b.r.Sub(limit, big.NewRat(1, 1))
-		if lower {
-			b.r.Neg(b.r)
-		}
-		b.excl = false
+		b.v, b.excl = dec{neg: d.neg, digits: strings.Repeat("9", maxDigits)}, false
 	}
-	roundBound(b, lower)
+	if r, moved := b.v.roundTo(-maxDigits, lower); moved {
+		b.v, b.excl = r, false
+	}
 	return b, nil
-}
-
-func sign(s string) int {
-	if strings.HasPrefix(s, "-") {
-		return -1
-	}
-	return 1
-}
-
-func abs(x int) int { return max(x, -x) }
-
-// magnitude is the decimal exponent of the leading significant digit of a nonzero decimal text.
-func magnitude(mant string) int {
-	mant = strings.TrimLeft(mant, "+-")
-	ip, fp, _ := strings.Cut(mant, ".")
-	if ip = strings.TrimLeft(ip, "0"); ip != "" {
-		return len(ip) - 1
-	}
-	return -(len(fp) - len(strings.TrimLeft(fp, "0")) + 1)
-}
-
-// roundBound moves b to a multiple of 10^-maxDigits inward (up for a lower bound, down for an upper
-// one); a bound that moves becomes inclusive.
-func roundBound(b *bound, lower bool) {
-	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(maxDigits), nil)
-	num := new(big.Int).Mul(b.r.Num(), scale)
-	q, rem := new(big.Int).DivMod(num, b.r.Denom(), new(big.Int))
-	if rem.Sign() != 0 {
-		if lower {
-			q.Add(q, big.NewInt(1))
-		}
-		b.excl = false
-	}
-	b.r = new(big.Rat).SetFrac(q, scale)
-}
-
-// decimalDigits writes |r| as integer digits (no leading zeros; "0") and fraction digits (no trailing
-// zeros); r has at most maxDigits fraction digits.
-func decimalDigits(r *big.Rat) (ip, fp string) {
-	s := new(big.Rat).Abs(r).FloatString(maxDigits)
-	ip, fp, _ = strings.Cut(s, ".")
-	return ip, strings.TrimRight(fp, "0")
 }
 
 // integerBounds turns bounds into inclusive integer ones: ceil/floor, one further in when exclusive.
@@ -145,13 +70,11 @@ func integerBounds(lo, hi *bound) (*bound, *bound) {
 		if b == nil {
 			return nil
 		}
-		q, rem := new(big.Int).DivMod(b.r.Num(), b.r.Denom(), new(big.Int)) // floor
-		if lower && (rem.Sign() != 0 || b.excl) {
-			q.Add(q, big.NewInt(1))
-		} else if !lower && rem.Sign() == 0 && b.excl {
-			q.Sub(q, big.NewInt(1))
+		v, _ := b.v.roundTo(0, lower)
+		if b.excl && v.cmp(b.v) == 0 {
+			v = v.step(0, lower)
 		}
-		return &bound{r: new(big.Rat).SetInt(q)}
+		return &bound{v: v}
 	}
 	return round(lo, true), round(hi, false)
 }
@@ -198,8 +121,8 @@ func lowerAlts(lo *bound, integer bool) []string {
 	if lo == nil {
 		return nil
 	}
-	ip, fp := decimalDigits(lo.r)
-	if lo.r.Sign() >= 0 {
+	ip, fp := lo.v.intFrac()
+	if !lo.v.neg {
 		return geAlts(ip, fp, lo.excl, integer)
 	}
 	all := natAll
@@ -214,8 +137,8 @@ func upperAlts(hi *bound, integer bool) []string {
 	if hi == nil {
 		return nil
 	}
-	ip, fp := decimalDigits(hi.r)
-	if hi.r.Sign() < 0 {
+	ip, fp := hi.v.intFrac()
+	if hi.v.neg {
 		return append([]string{}, negated(geAlts(ip, fp, hi.excl, integer))...)
 	}
 	pos := posFloat

@@ -2,7 +2,6 @@ package constraint
 
 import (
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -18,8 +17,8 @@ func (c *compiler) resolve(ref any, at string) (sub, error) {
 	if !strings.HasPrefix(s, "#") {
 		return sub{}, &SchemaError{at, fmt.Sprintf("$ref %q: only references into this schema (#...) are supported", s)}
 	}
-	frag, err := url.PathUnescape(s[1:])
-	if err != nil || frag != "" && frag[0] != '/' {
+	frag, ok := percentDecode(s[1:])
+	if !ok || frag != "" && frag[0] != '/' {
 		return sub{}, &SchemaError{at, fmt.Sprintf("$ref %q: only JSON pointers (#/...) are supported, not anchors", s)}
 	}
 	doc, path := c.root, "#"
@@ -46,4 +45,25 @@ func (c *compiler) resolve(ref any, at string) (sub, error) {
 		path += "/" + pointerToken(tok)
 	}
 	return sub{doc, path}, nil
+}
+
+// percentDecode undoes URI percent-encoding (%XX); false on a malformed escape.
+func percentDecode(s string) (string, bool) {
+	if !strings.Contains(s, "%") {
+		return s, true
+	}
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			sb.WriteByte(s[i])
+			continue
+		}
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return "", false
+		}
+		b, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+		sb.WriteByte(byte(b))
+		i += 2
+	}
+	return sb.String(), true
 }

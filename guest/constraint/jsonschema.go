@@ -29,7 +29,7 @@ import (
 // and decoding never loops or stalls:
 //   - whitespace: none before or after the whole value; between the tokens inside an object or array
 //     (after '{', '[', a key, ':', a value or ','), either nothing, one space, or a newline followed by
-//     at most 64 spaces and tabs, as pretty-printed JSON has it: at most 65 bytes in a row;
+//     at most 32 spaces and tabs, as pretty-printed JSON has it: at most 33 bytes in a row;
 //   - objects and arrays nest at most 32 deep; an alternative that cannot be finished within that depth
 //     is never started (a recursive schema whose every finite value is deeper is empty);
 //   - "properties" without "additionalProperties" allows only the listed properties (the spec's

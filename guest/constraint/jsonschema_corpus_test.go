@@ -248,3 +248,60 @@ func numberTexts(v int) []string {
 	}
 	return append(out, big.NewRat(int64(v), 100).FloatString(2), big.NewRat(int64(v), 1000).FloatString(4))
 }
+
+// TestDecAgainstBigRat holds the exact decimals against math/big: parsing, comparison, integrality and
+// rounding to 10^-2 and to integers, on random number texts.
+func TestDecAgainstBigRat(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	digits := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('0' + rng.Intn(10))
+		}
+		return string(b)
+	}
+	text := func() string {
+		s := [...]string{"", "-"}[rng.Intn(2)] + digits(1+rng.Intn(4))
+		if rng.Intn(2) == 0 {
+			s += "." + digits(1+rng.Intn(4))
+		}
+		if rng.Intn(3) == 0 {
+			s += [...]string{"e", "E", "e+", "e-"}[rng.Intn(4)] + digits(1+rng.Intn(1))
+		}
+		return s
+	}
+	scale := big.NewRat(1, 100)
+	for i := 0; i < 20000; i++ {
+		a, b := text(), text()
+		da, ok1 := parseDec(a)
+		db, ok2 := parseDec(b)
+		ra, _ := new(big.Rat).SetString(a)
+		rb, _ := new(big.Rat).SetString(b)
+		if !ok1 || !ok2 {
+			t.Fatalf("%s or %s not parsed", a, b)
+		}
+		if da.cmp(db) != ra.Cmp(rb) || da.isInt() != ra.IsInt() {
+			t.Fatalf("%s vs %s: cmp %d isInt %v, want %d %v", a, b, da.cmp(db), da.isInt(), ra.Cmp(rb), ra.IsInt())
+		}
+		for _, up := range []bool{false, true} {
+			for _, sc := range []int{-2, 0} {
+				r, moved := da.roundTo(sc, up)
+				unit := scale
+				if sc == 0 {
+					unit = big.NewRat(1, 1)
+				}
+				q := new(big.Rat).Quo(ra, unit) // want floor or ceil of q, times unit
+				fl := new(big.Int).Div(q.Num(), q.Denom())
+				if up && !q.IsInt() {
+					fl.Add(fl, big.NewInt(1))
+				}
+				want := new(big.Rat).Mul(new(big.Rat).SetInt(fl), unit)
+				ip, fp := r.intFrac()
+				got, _ := new(big.Rat).SetString(map[bool]string{true: "-", false: ""}[r.neg] + ip + "." + fp + "0")
+				if got.Cmp(want) != 0 || moved != !q.IsInt() {
+					t.Fatalf("%s rounded to 10^%d up=%v: %s (moved %v), want %s", a, sc, up, got.RatString(), moved, want.RatString())
+				}
+			}
+		}
+	}
+}
