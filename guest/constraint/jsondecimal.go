@@ -47,6 +47,7 @@ func parseDec(s string) (dec, bool) {
 	return d.norm(), true
 }
 
+// allDigits reports whether s is only ASCII digits.
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

@@ -345,6 +345,7 @@ func moreKeys(f *frame, n *tnode) bool { return f.cnt != 0 || n.allow&^f.seen !=
 // objectBytes are the bytes an object can take outside its keys and before a value starts.
 var objectBytes = [256]bool{'"': true, ':': true, ',': true, '}': true, ' ': true, '\n': true, '\t': true}
 
+// object advances an object frame over b.
 func (m *jsonMatcher) object(c config, b byte) {
 	f := &c.top
 	if f.st != oKey && f.st != oValue && !objectBytes[b] {
@@ -400,6 +401,7 @@ func (m *jsonMatcher) object(c config, b byte) {
 	m.emit(c)
 }
 
+// array advances an array frame over b.
 func (m *jsonMatcher) array(c config, b byte) {
 	f := &c.top
 	n := m.nodes[f.n]

@@ -89,6 +89,7 @@ type SchemaError struct {
 	Reason  string
 }
 
+// Error is "pointer: reason".
 func (e *SchemaError) Error() string { return e.Pointer + ": " + e.Reason }
 
 // kind is the kind of a typed schema node (and of a matcher frame).
@@ -332,6 +333,7 @@ func (c *compiler) objectNode(f *flat) (*tnode, error) {
 	return n, nil
 }
 
+// arrayNode compiles the array keywords of f (nil when minItems > maxItems).
 func (c *compiler) arrayNode(f *flat) (*tnode, error) {
 	items, err := c.value(f.items)
 	if err != nil {
@@ -352,6 +354,8 @@ var patternBytes = func() (a [256]bool) {
 	return
 }()
 
+// stringNode compiles the string keywords of f: lengths, and patterns and formats intersected in one
+// DFA over the decoded bytes (nil when no string fits).
 func stringNode(f *flat) (*tnode, error) {
 	n := &tnode{kind: kString, minLen: f.minLen, maxLen: f.maxLen}
 	if n.maxLen >= 0 && n.minLen > n.maxLen {

@@ -68,6 +68,8 @@ type corpusSchema struct {
 	docs         []string
 }
 
+// loadCorpus reads testdata/schemas: each NAME.json with its documents in NAME.docs, separated by
+// lines of "---".
 func loadCorpus(t *testing.T) []corpusSchema {
 	files, err := filepath.Glob("testdata/schemas/*.json")
 	if err != nil || len(files) < 10 {
