@@ -120,6 +120,8 @@ var featureSchemas = []string{
 	`{"type":"object","properties":{"deep":{"$ref":"#"},"n":{"type":"integer"}}}`,
 	`{"anyOf":[{"type":"array","items":{"$ref":"#"},"minItems":1,"maxItems":2},{"type":"integer","minimum":0,"maximum":9}]}`,
 	`{"type":"object","properties":{"a":{"type":"null"},"b":{"type":"boolean"},"c":{"enum":[[],{}]}},"required":["c","a"]}`,
+	`{"$defs":{"A":{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]}},"type":"object","properties":{"a":{"allOf":[{"$ref":"#/$defs/A"}],"default":{"x":1},"description":"older Pydantic"}},"required":["a"]}`,
+	`{"$defs":{"My Model":{"type":"string","enum":["p","q"]}},"type":"array","items":{"$ref":"#/$defs/My%20Model"},"minItems":1}`,
 }
 
 // refWalk checks random walks through schema's matcher against the reference validator; it returns
