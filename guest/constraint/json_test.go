@@ -18,8 +18,8 @@ type schemaCase struct {
 
 var schemaCases = []schemaCase{
 	{"any", ``,
-		[]string{`{}`, `[]`, `"x"`, `0`, `-1.5e+3`, `true`, `null`, `{"a":[1, {"b":null}],"c":"\u00e9\n"}`, `[1,2, 3]`, `{"a" :1}`, `[1 ,2]`, "[\n  1,\n\t2\n]", "{ }", "[\n" + strings.Repeat(" \t", 16) + "1]"},
-		[]string{` 1`, `1 `, "[1,\n\n2]", "[1, \n2]", "{\t\"a\":1}", "[\n" + strings.Repeat(" ", 33) + "1]", `01`, `1.`, `.5`, `+1`, `"a` + "\x01" + `"`, `"\x"`, `{,}`, `[1,]`, `tru`, `nul`, `"\ud800"`, "\"\xff\"", "\"\xe0\x80\x80\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xc3\"", `{}{}`, `[1,  2]`}},
+		[]string{`{}`, `[]`, `"x"`, `0`, `-1.5e+3`, `true`, `null`, `{"a":[1, {"b":null}],"c":"\u00e9\n"}`, `[1,2, 3]`, `{"a" :1}`, `[1 ,2]`, "[\n  1,\n\t2\n]", "{ }", "[\n" + strings.Repeat(" \t", 16) + "1]", strings.Repeat(`{"a":[`, 16) + strings.Repeat("]}", 16)},
+		[]string{` 1`, `1 `, "[1,\n\n2]", "[1, \n2]", "{\t\"a\":1}", "[\n" + strings.Repeat(" ", 33) + "1]", strings.Repeat("[", 33) + strings.Repeat("]", 33), `01`, `1.`, `.5`, `+1`, `"a` + "\x01" + `"`, `"\x"`, `{,}`, `[1,]`, `tru`, `nul`, `"\ud800"`, "\"\xff\"", "\"\xe0\x80\x80\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xc3\"", `{}{}`, `[1,  2]`}},
 	{"object", `{"type":"object","properties":{"name":{"type":"string","minLength":1,"maxLength":5},"age":{"type":"integer"},"tags":{"type":"array","items":{"type":"string"},"maxItems":2}},"required":["name","age"]}`,
 		[]string{`{"name":"bob","age":3}`, `{"age": -4, "name": "日本"}`, `{"name":"a","age":0,"tags":[]}`, `{"tags":["x", "y"],"age":1,"name":"x"}`},
 		[]string{`{"name":"bob"}`, `{"name":"","age":1}`, `{"name":"abcdef","age":1}`, `{"name":"a","age":1.5}`, `{"name":"a","age":1,"x":1}`, `{"name":"a","age":1,"tags":["a","b","c"]}`, `{"name":"a","name":"b","age":1}`, `[]`}},

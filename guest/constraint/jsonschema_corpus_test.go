@@ -309,3 +309,30 @@ func TestDecAgainstBigRat(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONNestingBound: at maxNesting open arrays a recursive schema that needs one more level to
+// finish offers only the alternative that closes (no dead end), and an object whose required property
+// would go deeper is not started.
+func TestJSONNestingBound(t *testing.T) {
+	m, err := JSONSchema([]byte(`{"$defs":{"n":{"anyOf":[{"type":"integer"},{"type":"array","items":{"$ref":"#/$defs/n"},"minItems":1},
+		{"type":"object","properties":{"x":{"$ref":"#/$defs/n"}},"required":["x"]}]}},"$ref":"#/$defs/n"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := strings.Repeat("[", maxNesting-1)
+	if !feedAll(m.Clone(), open+`{"x":1}`+strings.Repeat("]", maxNesting-1)) {
+		t.Fatalf("an object at depth %d refused", maxNesting)
+	}
+	deep := m.Clone()
+	for i := 0; i < len(open)+1; i++ {
+		if !deep.Advance('[') {
+			t.Fatalf("[ number %d refused", i+1)
+		}
+	}
+	if got := string(allowedBytes(deep)); got != "\n -0123456789" {
+		t.Fatalf("at depth %d allowed %q, want whitespace or an integer", maxNesting, got)
+	}
+	if !feedAll(deep, "7"+strings.Repeat("]", maxNesting)) {
+		t.Fatal("the deepest value refused")
+	}
+}
