@@ -57,7 +57,7 @@ import (
 // A schema no JSON text satisfies (false, an empty enum, a required property that cannot be written,
 // minLength > maxLength, ...) returns ErrEmpty.
 func JSONSchema(schema []byte) (Matcher, error) {
-	c := &compiler{memo: map[string]*value{}}
+	c := &compiler{memo: map[string]*value{}, dfas: map[string]*dfa{}}
 	var v *value
 	if len(bytes.TrimSpace(schema)) == 0 {
 		v = c.anyValue()
@@ -145,6 +145,7 @@ type compiler struct {
 	memo    map[string]*value // compiled conjunctions of subschemas, by their locations
 	work    int               // subschemas expanded so far
 	filters []litFilter       // enum/const values still to check against their sibling keywords
+	dfas    map[string]*dfa   // string and number DFAs by what they were built from (nil: none fits)
 }
 
 // litFilter is a literal node whose texts must also match a compiled schema.
@@ -244,12 +245,12 @@ func (c *compiler) nodes(f *flat) ([]*tnode, error) {
 		case tArray:
 			err = add(c.arrayNode(f))
 		case tString:
-			err = add(stringNode(f))
+			err = add(c.stringNode(f))
 		case tNumber:
-			err = add(numberNode(f, kNumber), nil)
+			err = add(c.numberNode(f, kNumber), nil)
 		case tInteger:
 			if f.types&tNumber == 0 {
-				err = add(numberNode(f, kInteger), nil)
+				err = add(c.numberNode(f, kInteger), nil)
 			}
 		case tBoolean:
 			out = append(out, &tnode{kind: kLiteral, lits: []string{"false", "true"}})
@@ -355,8 +356,8 @@ var patternBytes = func() (a [256]bool) {
 }()
 
 // stringNode compiles the string keywords of f: lengths, and patterns and formats intersected in one
-// DFA over the decoded bytes (nil when no string fits).
-func stringNode(f *flat) (*tnode, error) {
+// DFA over the decoded bytes (nil when no string fits). Equal keywords share their DFA.
+func (c *compiler) stringNode(f *flat) (*tnode, error) {
 	n := &tnode{kind: kString, minLen: f.minLen, maxLen: f.maxLen}
 	if n.maxLen >= 0 && n.minLen > n.maxLen {
 		return nil, nil
@@ -364,6 +365,29 @@ func stringNode(f *flat) (*tnode, error) {
 	if len(f.patterns) == 0 {
 		return n, nil
 	}
+	key := fmt.Sprintf("s%d,%d", n.minLen, n.maxLen)
+	for _, p := range f.patterns {
+		key += fmt.Sprintf(",%v%q", p.whole, p.re)
+	}
+	if d, ok := c.dfas[key]; ok {
+		if n.pat = d; d == nil {
+			return nil, nil
+		}
+		return n, nil
+	}
+	var err error
+	if n.pat, err = patternDFA(f, n.minLen, n.maxLen); err != nil {
+		return nil, err
+	}
+	c.dfas[key] = n.pat
+	if n.pat == nil {
+		return nil, nil
+	}
+	return n, nil
+}
+
+// patternDFA is the DFA of the decoded strings matching f's patterns and formats within the lengths.
+func patternDFA(f *flat, minLen, maxLen int) (*dfa, error) {
 	dotStar := &syntax.Regexp{Op: syntax.OpStar, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
 	nf := &nfa{}
 	for _, p := range f.patterns {
@@ -378,29 +402,37 @@ func stringNode(f *flat) (*tnode, error) {
 			return nil, &SchemaError{p.path, err.Error()}
 		}
 	}
-	if n.minLen > 0 || n.maxLen >= 0 {
-		if n.minLen > 1000 || n.maxLen > 1000 {
+	if minLen > 0 || maxLen >= 0 {
+		if minLen > 1000 || maxLen > 1000 {
 			return nil, &SchemaError{f.path, "minLength/maxLength above 1000 together with pattern or format is not supported"}
 		}
-		length := &syntax.Regexp{Op: syntax.OpRepeat, Min: n.minLen, Max: n.maxLen, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
+		length := &syntax.Regexp{Op: syntax.OpRepeat, Min: minLen, Max: maxLen, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
 		if err := nf.addRegexp(length); err != nil {
 			return nil, &SchemaError{f.path, "minLength/maxLength: " + err.Error()}
 		}
 	}
-	n.pat = newDFA(nf, &patternBytes)
-	if !n.pat.isLive(n.pat.start) {
+	d := newDFA(nf, &patternBytes)
+	if !d.isLive(d.start) {
 		return nil, nil
 	}
-	return n, nil
+	return d, nil
 }
 
-// numberNode compiles a number or integer with f's bounds (nil when none fits).
-func numberNode(f *flat, k kind) *tnode {
+// numberNode compiles a number or integer with f's bounds (nil when none fits). Equal bounds share
+// their DFA.
+func (c *compiler) numberNode(f *flat, k kind) *tnode {
 	n := &tnode{kind: k}
-	if f.lo != nil || f.hi != nil {
-		if n.num = numberDFA(f.lo, f.hi, k == kInteger); n.num == nil {
-			return nil
-		}
+	if f.lo == nil && f.hi == nil {
+		return n
+	}
+	key := fmt.Sprintf("n%v%v%v", k, f.lo, f.hi)
+	d, ok := c.dfas[key]
+	if !ok {
+		d = numberDFA(f.lo, f.hi, k == kInteger)
+		c.dfas[key] = d
+	}
+	if n.num = d; d == nil {
+		return nil
 	}
 	return n
 }
