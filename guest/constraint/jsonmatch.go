@@ -342,13 +342,13 @@ func wsStep(f *frame, b byte) bool {
 // moreKeys reports whether another member may follow.
 func moreKeys(f *frame, n *tnode) bool { return f.cnt != 0 || n.allow&^f.seen != 0 }
 
-// objectBytes are the bytes an object can take outside its keys and before a value starts.
-var objectBytes = [256]bool{'"': true, ':': true, ',': true, '}': true, ' ': true, '\n': true, '\t': true}
+// objectSyntax are the bytes an object can take outside its keys and before a value starts.
+var objectSyntax = [256]bool{'"': true, ':': true, ',': true, '}': true, ' ': true, '\n': true, '\t': true}
 
 // object advances an object frame over b.
 func (m *jsonMatcher) object(c config, b byte) {
 	f := &c.top
-	if f.st != oKey && f.st != oValue && !objectBytes[b] {
+	if f.st != oKey && f.st != oValue && !objectSyntax[b] {
 		return
 	}
 	n := m.nodes[f.n]
