@@ -5,69 +5,121 @@ package constraint
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
 )
 
-// literals compiles enum/const, keeping only values of the listed types.
-func literals(s map[string]any, used, types []string, path string) (*value, error) {
-	for _, k := range used {
-		if k != "enum" && k != "const" && k != "type" {
-			return nil, fmt.Errorf("%s: enum/const combined with %q is not supported", path, k)
-		}
-	}
-	var vals []any
-	if e, ok := s["enum"]; ok {
-		list, ok := e.([]any)
-		if !ok {
-			return nil, fmt.Errorf("%s/enum: must be an array", path)
-		}
-		vals = list
-	}
-	if cv, ok := s["const"]; ok {
-		if _, both := s["enum"]; both {
-			return nil, fmt.Errorf("%s: enum together with const is not supported", path)
-		}
-		vals = []any{cv}
-	}
+// literalNodes compiles an enum/const: its values of f's types, written canonically. Where f has other
+// keywords too, the values are checked against them once everything is compiled (filterLiterals).
+func (c *compiler) literalNodes(f *flat) ([]*tnode, error) {
 	set := map[string]bool{}
-	for _, x := range vals {
-		if contains(types, jsonType(x)) || jsonType(x) == "integer" && contains(types, "number") {
+	for _, x := range f.enum {
+		if f.types&typeBit(x) != 0 {
 			set[canonical(x)] = true
 		}
 	}
 	if len(set) == 0 {
-		return &value{}, nil
+		return nil, nil
 	}
 	n := &tnode{kind: kLiteral}
 	for t := range set {
 		n.lits = append(n.lits, t)
 	}
 	sort.Strings(n.lits)
-	return &value{alts: []*tnode{n}}, nil
+	if f.constrained() {
+		rest := *f
+		rest.hasEnum = false
+		nodes, err := c.nodes(&rest)
+		if err != nil {
+			return nil, err
+		}
+		c.filters = append(c.filters, litFilter{n, &value{nodes}})
+	}
+	return []*tnode{n}, nil
 }
 
-// jsonType names the type of a decoded value; integral numbers are "integer".
-func jsonType(x any) string {
+// filterLiterals keeps of each filtered literal node the texts its sibling keywords' matcher accepts.
+// It runs once every value is compiled (filled in), before pruning: a text the matcher accepts only
+// goes through nodes that can finish.
+func (c *compiler) filterLiterals() {
+	for _, lf := range c.filters {
+		m := newJSONMatcher(lf.rest)
+		kept := lf.n.lits[:0]
+		for _, t := range lf.n.lits {
+			mc := m.Clone()
+			ok := true
+			for i := 0; i < len(t) && ok; i++ {
+				ok = mc.Advance(t[i])
+			}
+			if ok && mc.Accepting() {
+				kept = append(kept, t)
+			}
+		}
+		lf.n.lits = kept
+	}
+}
+
+// typeBit is the type bit of a decoded value; integral numbers are integers.
+func typeBit(x any) uint8 {
 	switch x := x.(type) {
 	case nil:
-		return "null"
+		return tNull
 	case bool:
-		return "boolean"
+		return tBoolean
 	case string:
-		return "string"
+		return tString
 	case []any:
-		return "array"
+		return tArray
 	case map[string]any:
-		return "object"
+		return tObject
 	case json.Number:
-		if f, err := strconv.ParseFloat(string(x), 64); err == nil && f == math.Trunc(f) {
-			return "integer"
+		if d, ok := parseDec(string(x)); ok && d.isInt() {
+			return tInteger
 		}
 	}
-	return "number"
+	return tNumber
+}
+
+// sameJSON reports whether two decoded values are equal as JSON Schema compares them (numbers by value,
+// objects regardless of key order).
+func sameJSON(a, b any) bool {
+	switch a := a.(type) {
+	case json.Number:
+		b, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		da, okA := parseDec(string(a))
+		db, okB := parseDec(string(b))
+		if !okA || !okB {
+			return a == b
+		}
+		return da.cmp(db) == 0
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !sameJSON(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, x := range a {
+			if y, ok := b[k]; !ok || !sameJSON(x, y) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
 }
 
 // canonical writes a decoded value compactly, with sorted keys.

@@ -11,8 +11,10 @@ type frame struct {
 	n    int32  // node id
 	st   uint8  // state of the kind's machine
 	ls   uint8  // string lexer state (strings and object keys)
-	cnt  int32  // array items, string characters, literal position
-	a    int32  // key trie node (-1: no listed key), pattern DFA state, literal range start
+	ws   uint8  // objects and arrays: whitespace since the last token (see wsStep)
+	dep  uint8  // objects and arrays enclosing the value
+	cnt  int32  // array items, string characters, literal position; objects: 1 if other properties may appear
+	a    int32  // key trie node (-1: no listed key), pattern or number DFA state, literal range start
 	b    int32  // property of the current key (-1: additional), literal range end
 	seen uint64 // object properties present
 }
@@ -37,22 +39,25 @@ const (
 
 // Object states.
 const (
-	oOpen    = iota // after '{'
-	oKey            // inside a key
-	oColon          // after a key
-	oValue          // after ':'
-	oValueSp        // after ': '
-	oAfter          // after a member
-	oComma          // after ','
-	oCommaSp        // after ', '
+	oOpen  = iota // after '{'
+	oKey          // inside a key
+	oColon        // after a key
+	oValue        // after ':'
+	oAfter        // after a member
+	oComma        // after ','
 )
 
 // Array states.
 const (
-	aOpen    = iota // after '['
-	aAfter          // after an item
-	aComma          // after ','
-	aCommaSp        // after ', '
+	aOpen  = iota // after '['
+	aAfter        // after an item
+	aComma        // after ','
+)
+
+// Generation limits: objects and arrays nested, and spaces and tabs after a newline between tokens.
+const (
+	maxNesting = 32
+	maxIndent  = 32
 )
 
 // jsonMatcher matches JSON text against a compiled schema.
@@ -199,6 +204,9 @@ func (m *jsonMatcher) Done() bool {
 func (m *jsonMatcher) complete(f *frame) bool {
 	switch n := m.nodes[f.n]; n.kind {
 	case kNumber, kInteger:
+		if n.num != nil {
+			return n.num.accepting(f.a)
+		}
 		return f.st == nZero || f.st == nInt || f.st == nFrac || f.st == nExpD
 	case kLiteral:
 		return len(n.lits[f.a]) == int(f.cnt)
@@ -223,7 +231,7 @@ func (m *jsonMatcher) step(c config, b byte) {
 		switch n.kind {
 		case kRoot:
 			if f.st == rValue {
-				m.start(c, n.items, b, frame{n: f.n, st: rEnd})
+				m.start(c, n.items, b, frame{n: f.n, st: rEnd}, 0)
 			}
 			return
 		case kObject:
@@ -259,15 +267,26 @@ func (m *jsonMatcher) step(c config, b byte) {
 	}
 }
 
-// start begins a value of v with its first byte b; cont is the parent frame once the value is done.
-func (m *jsonMatcher) start(c config, v *value, b byte, cont frame) {
+// start begins a value of v with its first byte b at nesting depth d (the objects and arrays around
+// it); cont is the parent frame once the value is done. Alternatives that cannot finish within
+// maxNesting from there are not started.
+func (m *jsonMatcher) start(c config, v *value, b byte, cont frame, d uint8) {
 	l := int32(-1)
 	for _, n := range v.alts {
-		f := frame{n: n.id}
+		if int(d)+n.h > maxNesting {
+			continue
+		}
+		f := frame{n: n.id, dep: d}
 		switch n.kind {
 		case kObject:
 			if b != '{' {
 				continue
+			}
+			if n.unfit != nil {
+				f.seen = n.unfit[d+1]
+			}
+			if n.addl != nil && int(d)+1 <= n.addlMax {
+				f.cnt = 1
 			}
 		case kArray:
 			if b != '[' {
@@ -281,6 +300,9 @@ func (m *jsonMatcher) start(c config, v *value, b byte, cont frame) {
 				f.a = n.pat.start
 			}
 		case kNumber, kInteger:
+			if n.num != nil {
+				f.a = n.num.start
+			}
 			if !numberStep(&f, n, b) {
 				continue
 			}
@@ -298,21 +320,46 @@ func (m *jsonMatcher) start(c config, v *value, b byte, cont frame) {
 	}
 }
 
-// moreKeys reports whether another member may follow.
-func moreKeys(f *frame, n *tnode) bool { return n.addl != nil || n.allow&^f.seen != 0 }
+// wsStep takes b as whitespace between tokens if it may come here: a gap is empty, one space, or a
+// newline followed by at most maxIndent spaces and tabs. f.ws is 0 (nothing yet), 1 (a space) or 2
+// plus the spaces and tabs after the newline.
+func wsStep(f *frame, b byte) bool {
+	switch {
+	case b > ' ':
+		return false
+	case b == ' ' && f.ws == 0:
+		f.ws = 1
+	case b == '\n' && f.ws == 0:
+		f.ws = 2
+	case (b == ' ' || b == '\t') && f.ws >= 2 && f.ws < 2+maxIndent:
+		f.ws++
+	default:
+		return false
+	}
+	return true
+}
 
+// moreKeys reports whether another member may follow.
+func moreKeys(f *frame, n *tnode) bool { return f.cnt != 0 || n.allow&^f.seen != 0 }
+
+// objectSyntax are the bytes an object can take outside its keys and before a value starts.
+var objectSyntax = [256]bool{'"': true, ':': true, ',': true, '}': true, ' ': true, '\n': true, '\t': true}
+
+// object advances an object frame over b.
 func (m *jsonMatcher) object(c config, b byte) {
 	f := &c.top
+	if f.st != oKey && f.st != oValue && !objectSyntax[b] {
+		return
+	}
 	n := m.nodes[f.n]
 	switch f.st {
-	case oOpen, oComma, oCommaSp:
+	case oOpen, oComma:
 		switch {
 		case b == '"' && moreKeys(f, n):
-			f.st, f.ls, f.a = oKey, lsNorm, 0
-		case b == ' ' && f.st == oComma:
-			f.st = oCommaSp
+			f.st, f.ls, f.a, f.ws = oKey, lsNorm, 0, 0
 		case b == '}' && f.st == oOpen && n.req == 0:
 			m.pop(&c)
+		case wsStep(f, b):
 		default:
 			return
 		}
@@ -321,13 +368,15 @@ func (m *jsonMatcher) object(c config, b byte) {
 			return
 		}
 	case oColon:
-		if b != ':' {
+		switch {
+		case b == ':':
+			f.st, f.ws = oValue, 0
+		case wsStep(f, b):
+		default:
 			return
 		}
-		f.st = oValue
-	case oValue, oValueSp:
-		if b == ' ' && f.st == oValue {
-			f.st = oValueSp
+	case oValue:
+		if wsStep(f, b) {
 			break
 		}
 		v := n.addl
@@ -335,15 +384,16 @@ func (m *jsonMatcher) object(c config, b byte) {
 			v = n.props[f.b]
 		}
 		cont := *f
-		cont.st = oAfter
-		m.start(c, v, b, cont)
+		cont.st, cont.ws = oAfter, 0
+		m.start(c, v, b, cont, f.dep+1)
 		return
 	case oAfter:
 		switch {
 		case b == ',' && moreKeys(f, n):
-			f.st = oComma
+			f.st, f.ws = oComma, 0
 		case b == '}' && n.req&^f.seen == 0:
 			m.pop(&c)
+		case wsStep(f, b):
 		default:
 			return
 		}
@@ -351,6 +401,7 @@ func (m *jsonMatcher) object(c config, b byte) {
 	m.emit(c)
 }
 
+// array advances an array frame over b.
 func (m *jsonMatcher) array(c config, b byte) {
 	f := &c.top
 	n := m.nodes[f.n]
@@ -358,20 +409,21 @@ func (m *jsonMatcher) array(c config, b byte) {
 	case f.st == aOpen && b == ']' && n.minItems == 0,
 		f.st == aAfter && b == ']' && int(f.cnt) >= n.minItems:
 		m.pop(&c)
-	case f.st == aAfter:
-		if b != ',' || n.maxItems >= 0 && int(f.cnt) >= n.maxItems {
+	case f.st == aAfter && b == ',':
+		if n.maxItems >= 0 && int(f.cnt) >= n.maxItems {
 			return
 		}
-		f.st = aComma
-	case f.st == aComma && b == ' ':
-		f.st = aCommaSp
+		f.st, f.ws = aComma, 0
+	case wsStep(f, b):
+	case f.st == aAfter:
+		return
 	default: // an item starts
 		if f.st == aOpen && n.maxItems == 0 {
 			return
 		}
 		cont := *f
-		cont.st, cont.cnt = aAfter, f.cnt+1
-		m.start(c, n.items, b, cont)
+		cont.st, cont.cnt, cont.ws = aAfter, f.cnt+1, 0
+		m.start(c, n.items, b, cont, f.dep+1)
 		return
 	}
 	m.emit(c)

@@ -4,67 +4,93 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"regexp/syntax"
 	"sort"
-	"strconv"
 	"strings"
 )
 
 // JSONSchema returns a Matcher for the JSON texts valid against schema (an empty or missing schema, {}
 // and true mean any JSON value). The output is one JSON value and nothing else.
 //
-// Supported keywords: type (a name or a list), properties, required, additionalProperties, items,
-// minItems, maxItems, enum, const, anyOf, oneOf, minLength, maxLength, pattern. Annotations (title,
-// description, $schema, $id, $comment, default, examples, format, deprecated, readOnly, writeOnly,
-// contentMediaType, contentEncoding, $defs, definitions) are ignored. Any other keyword ($ref,
-// patternProperties, allOf, not, minimum, ...) is an error naming it.
+// Supported keywords: type (a name or a list; "null" included), properties, required,
+// additionalProperties (true, false or a schema), items (one schema), minItems, maxItems, enum and
+// const (values of any type), minLength, maxLength, pattern, format (date-time, date, time, duration,
+// email, uuid, uri, ipv4, ipv6, hostname; other formats are annotations), minimum, maximum,
+// exclusiveMinimum, exclusiveMaximum (numbers, or draft 4's booleans), uniqueItems: false, $ref to a
+// JSON pointer inside the schema (#, #/$defs/..., #/definitions/..., with ~0 ~1 and %-escapes; cycles
+// allowed, so recursive schemas work), allOf, anyOf and oneOf (alone or with sibling keywords).
+// Annotations (title, description, $schema, $id, $anchor, $comment, default, examples, deprecated,
+// readOnly, writeOnly, contentMediaType, contentEncoding, contentSchema, $defs, definitions,
+// discriminator) are ignored. Any other keyword (not, if/then/else, patternProperties,
+// dependentRequired, uniqueItems: true, contains, prefixItems, multipleOf, a $ref to another document,
+// ...) is an error: a *SchemaError naming it and its location as a JSON pointer.
 //
 // What the Matcher generates is a subset of what the schema allows, chosen so that every output is valid
 // and decoding never loops or stalls:
-//   - whitespace: none, except at most one space after ':' and after ',';
+//   - whitespace: none before or after the whole value; between the tokens inside an object or array
+//     (after '{', '[', a key, ':', a value or ','), either nothing, one space, or a newline followed by
+//     at most 32 spaces and tabs, as pretty-printed JSON has it: at most 33 bytes in a row;
+//   - objects and arrays nest at most 32 deep; an alternative that cannot be finished within that depth
+//     is never started (a recursive schema whose every finite value is deeper is empty);
 //   - "properties" without "additionalProperties" allows only the listed properties (the spec's
-//     default is true); listed properties appear at most once, in any order; "required" names that are
-//     not listed use the additionalProperties schema; at most 64 listed properties per object;
+//     default is true); listed properties appear at most once, in any order; an object closes only
+//     once every required property is present; "required" names that are not listed use the
+//     additionalProperties schema; at most 64 listed properties per object;
 //   - object keys are written in one canonical form: raw UTF-8 except \" \\ \b \f \n \r \t, which must be
 //     escaped; other control characters cannot appear in keys;
 //   - strings may use every JSON escape except \u escapes of surrogates (write the character raw); with a
-//     "pattern" no \u escape at all (so control characters other than \b \f \n \r \t cannot appear);
+//     "pattern" or an enforced format no \u escape at all (so control characters other than \b \f \n \r
+//     \t cannot appear);
 //   - "pattern" is RE2 syntax (Go regexp/syntax), unanchored as the spec says, on the decoded string;
-//     with a pattern, minLength and maxLength may be at most 1000;
-//   - "integer" is written without fraction or exponent; numbers follow the RFC 8259 grammar;
+//     with a pattern or format, minLength and maxLength may be at most 1000;
+//   - "integer" is written without fraction or exponent; numbers follow the RFC 8259 grammar, except
+//     that a number with a bound is written without exponent; bounds are exact to 40 digits either
+//     side of the point, and bounds beyond are moved inward;
 //   - enum and const values are written compactly, object keys sorted, strings escaped as above with
-//     \u00xx for other control characters, numbers exactly as in the schema; enum and const may only be
-//     combined with type (which filters them);
-//   - oneOf is treated as anyOf, and anyOf/oneOf may not be combined with other assertion keywords.
+//     \u00xx for other control characters, numbers exactly as in the schema; where other keywords than
+//     type apply too, a value is kept only if its text passes them under these rules;
+//   - allOf merges its subschemas (and $ref its target, and sibling keywords) into one: the union of
+//     properties and required, the intersection of types, the tighter bounds; anyOf and oneOf
+//     distribute over the siblings, and oneOf is treated as anyOf (an output may match several
+//     branches); at most 64 alternatives per subschema.
 //
 // A schema no JSON text satisfies (false, an empty enum, a required property that cannot be written,
 // minLength > maxLength, ...) returns ErrEmpty.
 func JSONSchema(schema []byte) (Matcher, error) {
-	c := &compiler{}
+	c := &compiler{memo: map[string]*value{}, dfas: map[string]*dfa{}}
 	var v *value
 	if len(bytes.TrimSpace(schema)) == 0 {
 		v = c.anyValue()
 	} else {
 		dec := json.NewDecoder(bytes.NewReader(schema))
 		dec.UseNumber()
-		var doc any
-		if err := dec.Decode(&doc); err != nil {
+		if err := dec.Decode(&c.root); err != nil {
 			return nil, fmt.Errorf("constraint: json schema: %w", err)
 		}
 		if dec.More() {
 			return nil, fmt.Errorf("constraint: json schema: trailing data after the schema")
 		}
 		var err error
-		if v, err = c.schema(doc, "#", 0); err != nil {
+		if v, err = c.value([]sub{{c.root, "#"}}); err != nil {
 			return nil, fmt.Errorf("constraint: json schema: %w", err)
 		}
 	}
-	if len(v.alts) == 0 {
+	c.filterLiterals()
+	if !prune(v) {
 		return nil, fmt.Errorf("json schema: %w", ErrEmpty)
 	}
 	return newJSONMatcher(v), nil
 }
+
+// SchemaError is a schema JSONSchema cannot compile: what is wrong (an unsupported keyword, a malformed
+// value) and where, as a JSON pointer in URI-fragment form ("#/properties/a/not").
+type SchemaError struct {
+	Pointer string
+	Reason  string
+}
+
+// Error is "pointer: reason".
+func (e *SchemaError) Error() string { return e.Pointer + ": " + e.Reason }
 
 // kind is the kind of a typed schema node (and of a matcher frame).
 type kind uint8
@@ -86,13 +112,16 @@ type value struct{ alts []*tnode }
 type tnode struct {
 	kind kind
 	id   int32 // index in the matcher's node table
+	h    int   // nesting of the shallowest finite value (objects and arrays count 1); > maxNesting: none
 
 	// kObject
-	keys  *keyTrie
-	props []*value // by property index
-	req   uint64   // required properties
-	allow uint64   // properties that may appear (listed, satisfiable, writable)
-	addl  *value   // schema of other properties; nil: none allowed
+	keys    *keyTrie
+	props   []*value // by property index
+	req     uint64   // required properties
+	allow   uint64   // properties that may appear (listed, satisfiable, writable)
+	addl    *value   // schema of other properties; nil: none allowed
+	unfit   []uint64 // by the depth of the members: allowed optional properties too deep to finish there
+	addlMax int      // the deepest members may be for additional properties to appear
 
 	// kArray (and kRoot: the value)
 	items              *value
@@ -102,26 +131,28 @@ type tnode struct {
 	minLen, maxLen int // maxLen < 0: no bound
 	pat            *dfa
 
+	// kNumber, kInteger: the texts within bounds; nil: none
+	num *dfa
+
 	// kLiteral: canonical texts, sorted, distinct
 	lits []string
 }
 
-const maxSchemaDepth = 128
-
-var annotations = map[string]bool{
-	"title": true, "description": true, "$schema": true, "$id": true, "$comment": true, "default": true,
-	"examples": true, "format": true, "deprecated": true, "readOnly": true, "writeOnly": true,
-	"contentMediaType": true, "contentEncoding": true, "$defs": true, "definitions": true,
-}
-
-var keywords = map[string]bool{
-	"type": true, "properties": true, "required": true, "additionalProperties": true, "items": true,
-	"minItems": true, "maxItems": true, "enum": true, "const": true, "anyOf": true, "oneOf": true,
-	"minLength": true, "maxLength": true, "pattern": true,
-}
-
 // compiler turns decoded schemas into values.
-type compiler struct{ any *value }
+type compiler struct {
+	root    any               // the schema document, for $ref
+	any     *value            // the value matching everything
+	memo    map[string]*value // compiled conjunctions of subschemas, by their locations
+	work    int               // subschemas expanded so far
+	filters []litFilter       // enum/const values still to check against their sibling keywords
+	dfas    map[string]*dfa   // string and number DFAs by what they were built from (nil: none fits)
+}
+
+// litFilter is a literal node whose texts must also match a compiled schema.
+type litFilter struct {
+	n    *tnode
+	rest *value
+}
 
 // anyValue is the value matching every JSON value; it refers to itself.
 func (c *compiler) anyValue() *value {
@@ -129,7 +160,7 @@ func (c *compiler) anyValue() *value {
 		v := &value{}
 		c.any = v
 		v.alts = []*tnode{
-			{kind: kObject, keys: newKeyTrie(nil), addl: v},
+			{kind: kObject, keys: newKeyTrie(nil), addl: v, addlMax: maxNesting},
 			{kind: kArray, items: v, maxItems: -1},
 			{kind: kString, maxLen: -1},
 			{kind: kNumber},
@@ -139,261 +170,180 @@ func (c *compiler) anyValue() *value {
 	return c.any
 }
 
-func (c *compiler) schema(doc any, path string, depth int) (*value, error) {
-	if depth > maxSchemaDepth {
-		return nil, fmt.Errorf("%s: schema nested too deeply", path)
-	}
-	switch s := doc.(type) {
-	case bool:
-		if s {
-			return c.anyValue(), nil
+// value compiles the conjunction of subs (no subs: any value). Each conjunction is compiled once: a
+// reference back to one being compiled gets its value before it is filled in, which is how recursion
+// compiles.
+func (c *compiler) value(subs []sub) (*value, error) {
+	var paths []string
+	for _, s := range subs {
+		if s.doc != true {
+			paths = append(paths, s.path)
 		}
-		return &value{}, nil
-	case map[string]any:
-		return c.object(s, path, depth)
 	}
-	return nil, fmt.Errorf("%s: a schema must be an object or a boolean", path)
-}
-
-func (c *compiler) object(s map[string]any, path string, depth int) (*value, error) {
-	var used []string
-	for k := range s {
-		if annotations[k] {
-			continue
-		}
-		if !keywords[k] {
-			return nil, fmt.Errorf("%s: unsupported keyword %q", path, k)
-		}
-		used = append(used, k)
-	}
-	sort.Strings(used)
-	if len(used) == 0 {
+	if len(paths) == 0 {
 		return c.anyValue(), nil
 	}
-	_, any1 := s["anyOf"]
-	_, one1 := s["oneOf"]
-	if any1 || one1 {
-		if len(used) > 1 {
-			return nil, fmt.Errorf("%s: anyOf/oneOf combined with %q is not supported", path, strings.Join(used, ", "))
-		}
-		key := "anyOf"
-		if one1 {
-			key = "oneOf"
-		}
-		list, ok := s[key].([]any)
-		if !ok || len(list) == 0 {
-			return nil, fmt.Errorf("%s/%s: must be a non-empty array", path, key)
-		}
-		u := &value{}
-		for i, sub := range list {
-			v, err := c.schema(sub, fmt.Sprintf("%s/%s/%d", path, key, i), depth+1)
-			if err != nil {
-				return nil, err
-			}
-			u.alts = append(u.alts, v.alts...)
-		}
-		return u, nil
-	}
-	types, err := typeList(s["type"], path)
-	if err != nil {
-		return nil, err
-	}
-	_, hasEnum := s["enum"]
-	_, hasConst := s["const"]
-	if hasEnum || hasConst {
-		return literals(s, used, types, path)
+	sort.Strings(paths)
+	paths = compactStrings(paths)
+	key := strings.Join(paths, "\x00")
+	if v, ok := c.memo[key]; ok {
+		return v, nil
 	}
 	v := &value{}
-	for _, t := range types {
-		var n *tnode
-		switch t {
-		case "object":
-			n, err = c.objectNode(s, path, depth)
-		case "array":
-			n, err = c.arrayNode(s, path, depth)
-		case "string":
-			n, err = stringNode(s, path)
-		case "number":
-			n = &tnode{kind: kNumber}
-		case "integer":
-			if !contains(types, "number") {
-				n = &tnode{kind: kInteger}
-			}
-		case "boolean":
-			n = &tnode{kind: kLiteral, lits: []string{"false", "true"}}
-		case "null":
-			n = &tnode{kind: kLiteral, lits: []string{"null"}}
-		}
+	c.memo[key] = v
+	flats := []flat{anyFlat(subs[0].path)}
+	for _, s := range subs {
+		fl, err := c.normalize(s, 0)
 		if err != nil {
 			return nil, err
 		}
-		if n != nil {
-			v.alts = append(v.alts, n)
+		if flats, err = product(flats, fl, s.path); err != nil {
+			return nil, err
 		}
+	}
+	for i := range flats {
+		nodes, err := c.nodes(&flats[i])
+		if err != nil {
+			return nil, err
+		}
+		v.alts = append(v.alts, nodes...)
 	}
 	return v, nil
 }
 
-var allTypes = []string{"object", "array", "string", "number", "integer", "boolean", "null"}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// compactStrings drops repeats from a sorted list.
+func compactStrings(s []string) []string {
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
 		}
 	}
-	return false
+	return out
 }
 
-// typeList returns the types "type" allows (all when absent).
-func typeList(t any, path string) ([]string, error) {
-	var list []string
-	switch t := t.(type) {
-	case nil:
-		return allTypes, nil
-	case string:
-		list = []string{t}
-	case []any:
-		for _, x := range t {
-			s, ok := x.(string)
-			if !ok {
-				return nil, fmt.Errorf("%s/type: must be a string or an array of strings", path)
+// nodes compiles a flat conjunction into typed nodes (none when nothing satisfies it).
+func (c *compiler) nodes(f *flat) ([]*tnode, error) {
+	if f.hasEnum {
+		return c.literalNodes(f)
+	}
+	var out []*tnode
+	add := func(n *tnode, err error) error {
+		if n != nil {
+			out = append(out, n)
+		}
+		return err
+	}
+	var err error
+	for _, t := range [...]uint8{tObject, tArray, tString, tNumber, tInteger, tBoolean, tNull} {
+		if f.types&t == 0 {
+			continue
+		}
+		switch t {
+		case tObject:
+			err = add(c.objectNode(f))
+		case tArray:
+			err = add(c.arrayNode(f))
+		case tString:
+			err = add(c.stringNode(f))
+		case tNumber:
+			err = add(c.numberNode(f, kNumber), nil)
+		case tInteger:
+			if f.types&tNumber == 0 {
+				err = add(c.numberNode(f, kInteger), nil)
 			}
-			list = append(list, s)
+		case tBoolean:
+			out = append(out, &tnode{kind: kLiteral, lits: []string{"false", "true"}})
+		case tNull:
+			out = append(out, &tnode{kind: kLiteral, lits: []string{"null"}})
 		}
-	default:
-		return nil, fmt.Errorf("%s/type: must be a string or an array of strings", path)
-	}
-	for _, s := range list {
-		if !contains(allTypes, s) {
-			return nil, fmt.Errorf("%s/type: unknown type %q", path, s)
-		}
-	}
-	return list, nil
-}
-
-// count reads a non-negative integer keyword; def when absent.
-func count(s map[string]any, key, path string, def int) (int, error) {
-	x, ok := s[key]
-	if !ok {
-		return def, nil
-	}
-	if n, ok := x.(json.Number); ok {
-		f, err := strconv.ParseFloat(string(n), 64)
-		if err == nil && f >= 0 && f == math.Trunc(f) {
-			return int(math.Min(f, 1<<30)), nil
-		}
-	}
-	return 0, fmt.Errorf("%s/%s: must be a non-negative integer", path, key)
-}
-
-func (c *compiler) objectNode(s map[string]any, path string, depth int) (*tnode, error) {
-	props := map[string]any{}
-	if p, ok := s["properties"]; ok {
-		if props, ok = p.(map[string]any); !ok {
-			return nil, fmt.Errorf("%s/properties: must be an object", path)
-		}
-	}
-	var addl *value
-	switch a := s["additionalProperties"].(type) {
-	case nil:
-		if _, listed := s["properties"]; !listed {
-			addl = c.anyValue()
-		}
-	case bool:
-		if a {
-			addl = c.anyValue()
-		}
-	default:
-		v, err := c.schema(a, path+"/additionalProperties", depth+1)
 		if err != nil {
 			return nil, err
 		}
-		if len(v.alts) > 0 {
-			addl = v
-		}
 	}
-	names := make([]string, 0, len(props))
-	for k := range props {
-		names = append(names, k)
-	}
-	var required []string
-	if r, ok := s["required"]; ok {
-		list, ok := r.([]any)
-		if !ok {
-			return nil, fmt.Errorf("%s/required: must be an array of strings", path)
+	return out, nil
+}
+
+// objectNode compiles the object keywords of f. A listed property's schema is the conjunction of the
+// parts that list it and the additionalProperties of those that do not; other properties follow the
+// conjunction of the explicit additionalProperties, or anything when no part lists properties.
+func (c *compiler) objectNode(f *flat) (*tnode, error) {
+	var names, required []string
+	var explicit []sub
+	listed := false
+	for _, p := range f.objs {
+		for name := range p.props {
+			names = append(names, name)
 		}
-		for _, x := range list {
-			name, ok := x.(string)
-			if !ok {
-				return nil, fmt.Errorf("%s/required: must be an array of strings", path)
-			}
-			required = append(required, name)
-			if _, listed := props[name]; !listed && !contains(names, name) {
-				names = append(names, name)
-			}
+		if p.addl != nil {
+			explicit = append(explicit, *p.addl)
 		}
+		listed = listed || p.listed
 	}
+	required = append(required, f.required...)
+	names = append(names, required...)
 	sort.Strings(names)
+	names = compactStrings(names)
 	if len(names) > 64 {
-		return nil, fmt.Errorf("%s/properties: more than 64 properties", path)
+		return nil, &SchemaError{f.path + "/properties", "more than 64 properties in one object"}
 	}
-	n := &tnode{kind: kObject, addl: addl, props: make([]*value, len(names))}
+	var addl *value
+	var err error
+	switch {
+	case len(explicit) > 0:
+		addl, err = c.value(explicit)
+	case !listed:
+		addl = c.anyValue()
+	}
+	if err != nil {
+		return nil, err
+	}
+	n := &tnode{kind: kObject, addl: addl, addlMax: maxNesting, props: make([]*value, len(names))}
 	enc := make([]string, len(names))
 	for i, name := range names {
-		if sub, listed := props[name]; listed {
-			v, err := c.schema(sub, path+"/properties/"+name, depth+1)
-			if err != nil {
+		var subs []sub
+		inPart := false
+		for _, p := range f.objs {
+			if s, ok := p.props[name]; ok {
+				subs, inPart = append(subs, s), true
+			} else if p.addl != nil {
+				subs = append(subs, *p.addl)
+			}
+		}
+		switch {
+		case inPart:
+			if n.props[i], err = c.value(subs); err != nil {
 				return nil, err
 			}
-			n.props[i] = v
-		} else if addl != nil {
+		case addl != nil:
 			n.props[i] = addl
-		} else {
+		default:
 			n.props[i] = &value{}
 		}
 		var ok bool
-		enc[i], ok = keyText(name)
-		if ok && len(n.props[i].alts) > 0 {
+		if enc[i], ok = keyText(name); ok {
 			n.allow |= 1 << i
 		}
-		if contains(required, name) {
-			n.req |= 1 << i
+		for _, r := range required {
+			if r == name {
+				n.req |= 1 << i
+			}
 		}
-	}
-	if n.req&^n.allow != 0 {
-		return nil, nil // a required property cannot be written: no object fits
 	}
 	n.keys = newKeyTrie(enc)
 	return n, nil
 }
 
-func (c *compiler) arrayNode(s map[string]any, path string, depth int) (*tnode, error) {
-	n := &tnode{kind: kArray, items: c.anyValue()}
-	if it, ok := s["items"]; ok {
-		if _, tuple := it.([]any); tuple {
-			return nil, fmt.Errorf("%s/items: an array of schemas (tuple form) is not supported", path)
-		}
-		v, err := c.schema(it, path+"/items", depth+1)
-		if err != nil {
-			return nil, err
-		}
-		n.items = v
-	}
-	var err error
-	if n.minItems, err = count(s, "minItems", path, 0); err != nil {
+// arrayNode compiles the array keywords of f (nil when minItems > maxItems).
+func (c *compiler) arrayNode(f *flat) (*tnode, error) {
+	items, err := c.value(f.items)
+	if err != nil {
 		return nil, err
 	}
-	if n.maxItems, err = count(s, "maxItems", path, -1); err != nil {
-		return nil, err
-	}
-	if len(n.items.alts) == 0 {
-		n.maxItems = 0
-	}
-	if n.maxItems >= 0 && n.minItems > n.maxItems {
+	if f.maxItems >= 0 && f.minItems > f.maxItems {
 		return nil, nil
 	}
-	return n, nil
+	return &tnode{kind: kArray, items: items, minItems: f.minItems, maxItems: f.maxItems}, nil
 }
 
 // patternBytes are the decoded bytes a string with a pattern can hold: no \u escapes, so of the
@@ -405,47 +355,84 @@ var patternBytes = func() (a [256]bool) {
 	return
 }()
 
-func stringNode(s map[string]any, path string) (*tnode, error) {
-	n := &tnode{kind: kString}
-	var err error
-	if n.minLen, err = count(s, "minLength", path, 0); err != nil {
-		return nil, err
-	}
-	if n.maxLen, err = count(s, "maxLength", path, -1); err != nil {
-		return nil, err
-	}
+// stringNode compiles the string keywords of f: lengths, and patterns and formats intersected in one
+// DFA over the decoded bytes (nil when no string fits). Equal keywords share their DFA.
+func (c *compiler) stringNode(f *flat) (*tnode, error) {
+	n := &tnode{kind: kString, minLen: f.minLen, maxLen: f.maxLen}
 	if n.maxLen >= 0 && n.minLen > n.maxLen {
 		return nil, nil
 	}
-	p, ok := s["pattern"]
-	if !ok {
+	if len(f.patterns) == 0 {
 		return n, nil
 	}
-	ps, ok := p.(string)
-	if !ok {
-		return nil, fmt.Errorf("%s/pattern: must be a string", path)
+	key := fmt.Sprintf("s%d,%d", n.minLen, n.maxLen)
+	for _, p := range f.patterns {
+		key += fmt.Sprintf(",%v%q", p.whole, p.re)
 	}
-	re, err := parseRegexp(ps)
-	if err != nil {
-		return nil, fmt.Errorf("%s/pattern: %w", path, err)
-	}
-	dotStar := &syntax.Regexp{Op: syntax.OpStar, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
-	nf := &nfa{}
-	if err := nf.addRegexp(&syntax.Regexp{Op: syntax.OpConcat, Sub: []*syntax.Regexp{dotStar, re, dotStar}}); err != nil {
-		return nil, fmt.Errorf("%s/pattern: %w", path, err)
-	}
-	if n.minLen > 0 || n.maxLen >= 0 {
-		if n.minLen > 1000 || n.maxLen > 1000 {
-			return nil, fmt.Errorf("%s: minLength/maxLength above 1000 together with pattern is not supported", path)
+	if d, ok := c.dfas[key]; ok {
+		if n.pat = d; d == nil {
+			return nil, nil
 		}
-		length := &syntax.Regexp{Op: syntax.OpRepeat, Min: n.minLen, Max: n.maxLen, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
-		if err := nf.addRegexp(length); err != nil {
-			return nil, fmt.Errorf("%s: minLength/maxLength: %w", path, err)
-		}
+		return n, nil
 	}
-	n.pat = newDFA(nf, &patternBytes)
-	if !n.pat.isLive(n.pat.start) {
+	var err error
+	if n.pat, err = patternDFA(f, n.minLen, n.maxLen); err != nil {
+		return nil, err
+	}
+	c.dfas[key] = n.pat
+	if n.pat == nil {
 		return nil, nil
 	}
 	return n, nil
+}
+
+// patternDFA is the DFA of the decoded strings matching f's patterns and formats within the lengths.
+func patternDFA(f *flat, minLen, maxLen int) (*dfa, error) {
+	dotStar := &syntax.Regexp{Op: syntax.OpStar, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
+	nf := &nfa{}
+	for _, p := range f.patterns {
+		re, err := parseRegexp(p.re)
+		if err != nil {
+			return nil, &SchemaError{p.path, err.Error()}
+		}
+		if !p.whole {
+			re = &syntax.Regexp{Op: syntax.OpConcat, Sub: []*syntax.Regexp{dotStar, re, dotStar}}
+		}
+		if err := nf.addRegexp(re); err != nil {
+			return nil, &SchemaError{p.path, err.Error()}
+		}
+	}
+	if minLen > 0 || maxLen >= 0 {
+		if minLen > 1000 || maxLen > 1000 {
+			return nil, &SchemaError{f.path, "minLength/maxLength above 1000 together with pattern or format is not supported"}
+		}
+		length := &syntax.Regexp{Op: syntax.OpRepeat, Min: minLen, Max: maxLen, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
+		if err := nf.addRegexp(length); err != nil {
+			return nil, &SchemaError{f.path, "minLength/maxLength: " + err.Error()}
+		}
+	}
+	d := newDFA(nf, &patternBytes)
+	if !d.isLive(d.start) {
+		return nil, nil
+	}
+	return d, nil
+}
+
+// numberNode compiles a number or integer with f's bounds (nil when none fits). Equal bounds share
+// their DFA.
+func (c *compiler) numberNode(f *flat, k kind) *tnode {
+	n := &tnode{kind: k}
+	if f.lo == nil && f.hi == nil {
+		return n
+	}
+	key := fmt.Sprintf("n%v%v%v", k, f.lo, f.hi)
+	d, ok := c.dfas[key]
+	if !ok {
+		d = numberDFA(f.lo, f.hi, k == kInteger)
+		c.dfas[key] = d
+	}
+	if n.num = d; d == nil {
+		return nil
+	}
+	return n
 }

@@ -20,7 +20,7 @@ func keyStep(f *frame, n *tnode, b byte) bool {
 	switch lx, _ := lex(&f.ls, b, lexKey); lx {
 	case lxMore:
 		f.a = n.keys.child(f.a, b, false)
-		return n.addl != nil || f.a >= 0 && n.keys.nodes[f.a].sub&n.allow&^f.seen != 0
+		return f.cnt != 0 || f.a >= 0 && n.keys.nodes[f.a].sub&n.allow&^f.seen != 0
 	case lxEnd:
 		p := int8(-1)
 		if f.a >= 0 {
@@ -29,11 +29,11 @@ func keyStep(f *frame, n *tnode, b byte) bool {
 		switch {
 		case p >= 0 && n.allow&^f.seen&(1<<p) != 0:
 			f.seen |= 1 << p
-		case p < 0 && n.addl != nil:
+		case p < 0 && f.cnt != 0:
 		default:
 			return false
 		}
-		f.st, f.b = oColon, int32(p)
+		f.st, f.b, f.ws = oColon, int32(p), 0
 		return true
 	}
 	return false
@@ -70,8 +70,17 @@ func stringStep(f *frame, n *tnode, b byte) (ok, end bool) {
 	return f.a != deadState, false
 }
 
-// numberStep advances a number frame over b.
+// numberStep advances a number frame over b: on the number's DFA when it has bounds, else on the RFC
+// 8259 grammar.
 func numberStep(f *frame, n *tnode, b byte) bool {
+	if n.num != nil {
+		s := n.num.next(f.a, b)
+		if s == deadState {
+			return false
+		}
+		f.a = s
+		return true
+	}
 	digit := b >= '0' && b <= '9'
 	real := n.kind == kNumber
 	switch f.st {

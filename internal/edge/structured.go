@@ -2,7 +2,11 @@ package edge
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
+	"strings"
+
+	"github.com/wasmoe/wasmoe/guest/constraint"
 )
 
 // responseFormat is a chat request's response_format, OpenAI's structured outputs: "text" (the default),
@@ -36,6 +40,9 @@ func (f *responseFormat) schema() (json.RawMessage, *apiError) {
 		if len(s) == 0 || s[0] != '{' {
 			return nil, badRequest("response_format.json_schema.schema", "response_format.json_schema.schema must be a JSON Schema object")
 		}
+		if e := checkSchema(s); e != nil {
+			return nil, e
+		}
 		return s, nil
 	}
 	return nil, badRequest("response_format.type", `response_format.type must be "text", "json_object" or "json_schema", got %q`, f.Type)
@@ -52,4 +59,22 @@ func structuredConfig(schema json.RawMessage, opensThinking bool, budget int) []
 		b = strconv.AppendInt(b, int64(max(budget, 1)), 10)
 	}
 	return append(b, '}')
+}
+
+// checkSchema compiles schema as the built-in policy will (guest/constraint runs natively too), so a
+// schema it refuses is the client's 400 before any work is queued: the message names the keyword and
+// its location as a JSON pointer, or says that no JSON value satisfies the schema.
+func checkSchema(schema json.RawMessage) *apiError {
+	const param = "response_format.json_schema.schema"
+	_, err := constraint.JSONSchema(schema)
+	var se *constraint.SchemaError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return badRequest(param, "JSON Schema at %s: %s", se.Pointer, se.Reason)
+	case errors.Is(err, constraint.ErrEmpty):
+		return badRequest(param, "no JSON value satisfies this schema (or none can be written within the structured-output rules)")
+	}
+	return badRequest(param, "not a valid JSON Schema: %s", strings.TrimPrefix(err.Error(), "constraint: json schema: "))
 }
