@@ -3,13 +3,13 @@ package constraint
 import (
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // Limits on a compiled GBNF grammar's expansions (see GBNF).
 const (
-	maxClosureStacks = 1 << 12 // parse stacks one position may expand to before a character
+	maxPosStacks     = 1 << 12 // parse stacks one position may expand to before a character
 	maxClosureInts   = 1 << 21 // positions in all the expansions together
+	maxClosureStacks = 1 << 21 // stacks in all the expansions together
 )
 
 // Element kinds of a compiled grammar's program.
@@ -68,7 +68,7 @@ type gbnf struct {
 //
 // Errors are *GrammarError with the line and column, or wrap ErrEmpty when no text matches root.
 // The state is a set of parse stacks: each position's expansion is computed once, and one is capped
-// at 4096 stacks (a grammar over it is an error, "too ambiguous"); a Matcher keeps at most 4096 stacks,
+// at 4096 stacks (a grammar over it is an error, "too ambiguous"); a Matcher keeps at most 1024 stacks,
 // dropping the rest, which only narrows the language of hugely ambiguous grammars.
 func GBNF(src string) (Matcher, error) {
 	g, err := compileGBNF(src)
@@ -314,10 +314,10 @@ func (p *gbnfParser) program(root int32) (*gbnf, error) {
 					continue
 				}
 				seen[string(key)] = true
-				if explored++; explored > maxClosureStacks {
+				if explored++; explored > maxPosStacks {
 					r := p.rules[owner[pos]]
 					return nil, p.errAt(r.at, "rule %q is too ambiguous: one reference expands to more than %d parse stacks",
-						r.owner, maxClosureStacks)
+						r.owner, maxPosStacks)
 				}
 				if len(st) == 0 {
 					c.pops = true
@@ -328,8 +328,9 @@ func (p *gbnfParser) program(root int32) (*gbnf, error) {
 				if te.kind == eTerm {
 					g.entries = append(g.entries, centry{term: top, off: int32(len(g.chains)), n: int32(len(st) - 1)})
 					g.chains = append(g.chains, st[:len(st)-1]...)
-					if len(g.chains) > maxClosureInts {
-						return nil, &GrammarError{Msg: fmt.Sprintf("the grammar is too ambiguous: its expansions hold more than %d positions", maxClosureInts)}
+					if len(g.chains) > maxClosureInts || len(g.entries) > maxClosureStacks {
+						return nil, &GrammarError{Msg: fmt.Sprintf("the grammar is too ambiguous: its expansions hold more than %d stacks or %d positions",
+							maxClosureStacks, maxClosureInts)}
 					}
 					continue
 				}
@@ -348,20 +349,4 @@ func (p *gbnfParser) program(root int32) (*gbnf, error) {
 		c.hi = int32(len(g.entries))
 	}
 	return g, nil
-}
-
-// String lists the program, for tests and debugging.
-func (g *gbnf) String() string {
-	var b strings.Builder
-	for i, e := range g.elems {
-		switch e.kind {
-		case eEnd:
-			fmt.Fprintf(&b, "%d: end\n", i)
-		case eTerm:
-			fmt.Fprintf(&b, "%d: %v\n", i, g.classes[e.arg].ranges)
-		case eRef:
-			fmt.Fprintf(&b, "%d: ref %d\n", i, e.arg)
-		}
-	}
-	return b.String()
 }

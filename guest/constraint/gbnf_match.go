@@ -7,7 +7,10 @@ package constraint
 // and unreachable ones are compacted away between snapshots.
 
 // maxGBNFStacks caps a matcher's stacks (GBNF's doc).
-const maxGBNFStacks = 4096
+const maxGBNFStacks = 1024
+
+// dedupScan is the number of stacks up to which add finds duplicates by scanning, past it by a set.
+const dedupScan = 16
 
 // minCompact is the arena size below which a matcher does not compact it.
 const minCompact = 1 << 12
@@ -44,6 +47,7 @@ type gbnfMatcher struct {
 	index []int32 // open addressing over links: link id + 1, 0 = empty
 
 	tmp       []gstack
+	inTmp     map[gstack]bool // the stacks in tmp, once there are more than dedupScan
 	saved     []gstack
 	marks     []gbnfMark
 	compactAt int
@@ -177,13 +181,28 @@ func (m *gbnfMatcher) compact() {
 
 // add adds a stack to tmp unless it is there already or tmp is full.
 func (m *gbnfMatcher) add(s gstack) {
-	if len(m.tmp) >= maxGBNFStacks {
+	switch {
+	case len(m.tmp) >= maxGBNFStacks:
 		return
-	}
-	for _, t := range m.tmp {
-		if t == s {
+	case len(m.tmp) < dedupScan:
+		for _, t := range m.tmp {
+			if t == s {
+				return
+			}
+		}
+	default:
+		if m.inTmp == nil {
+			m.inTmp = map[gstack]bool{}
+		}
+		if len(m.inTmp) == 0 {
+			for _, t := range m.tmp {
+				m.inTmp[t] = true
+			}
+		}
+		if m.inTmp[s] {
 			return
 		}
+		m.inTmp[s] = true
 	}
 	m.tmp = append(m.tmp, s)
 }
@@ -309,6 +328,7 @@ func (m *gbnfMatcher) step(r rune) bool {
 		m.compact()
 	}
 	m.tmp = m.tmp[:0]
+	clear(m.inTmp)
 	m.acc = false
 	for _, s := range m.cur {
 		if m.g.classes[m.g.elems[s.top].arg].contains(r) {
