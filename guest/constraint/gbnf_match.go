@@ -53,6 +53,7 @@ type gbnfMatcher struct {
 	compactAt int
 }
 
+// newGBNFMatcher returns a matcher of g before any byte: the stacks of root's alternatives.
 func newGBNFMatcher(g *gbnf) *gbnfMatcher {
 	m := &gbnfMatcher{g: g, index: make([]int32, 64), compactAt: minCompact}
 	for _, a := range g.rootAlts {
@@ -68,9 +69,13 @@ func (m *gbnfMatcher) Clone() Matcher {
 		links: append([]glink(nil), m.links...), index: append([]int32(nil), m.index...), compactAt: m.compactAt}
 }
 
+// Accepting reports whether the empty stack is there, between characters.
 func (m *gbnfMatcher) Accepting() bool { return m.acc && m.u.need == 0 }
-func (m *gbnfMatcher) Done() bool      { return m.acc && m.u.need == 0 && len(m.cur) == 0 }
 
+// Done reports whether the empty stack is the only one.
+func (m *gbnfMatcher) Done() bool { return m.acc && m.u.need == 0 && len(m.cur) == 0 }
+
+// Snapshot saves the stacks, the character so far and the arena's length.
 func (m *gbnfMatcher) Snapshot() int {
 	m.marks = append(m.marks, gbnfMark{int32(len(m.saved)), int32(len(m.links)), m.acc, m.u})
 	m.saved = append(m.saved, m.cur...)
@@ -102,6 +107,7 @@ func (m *gbnfMatcher) Restore(h int) {
 	m.marks = m.marks[:h]
 }
 
+// linkHash is the index slot of a link, before probing.
 func linkHash(l glink) uint32 {
 	h := uint64(uint32(l.pos))<<32 | uint64(uint32(l.next))
 	h *= 0x9E3779B97F4A7C15
@@ -262,6 +268,8 @@ func (c *gclass) overlaps(lo, hi rune) bool {
 	return i < len(rs) && rs[i].lo <= hi
 }
 
+// Advance takes one byte of a character: a lead byte or a continuation keeps the stacks whose class can
+// still hold the character, and the last byte steps them over it.
 func (m *gbnfMatcher) Advance(b byte) bool {
 	u := &m.u
 	if u.need == 0 {

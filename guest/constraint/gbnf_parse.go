@@ -24,6 +24,7 @@ type GrammarError struct {
 	Msg       string
 }
 
+// Error formats the error as "grammar: line L, column C: what".
 func (e *GrammarError) Error() string {
 	if e.Line == 0 {
 		return "grammar: " + e.Msg
@@ -75,6 +76,7 @@ func (p *gbnfParser) errAt(pos int, format string, args ...any) *GrammarError {
 // gbnfPanic carries a GrammarError out of the recursive descent.
 type gbnfPanic struct{ err *GrammarError }
 
+// fail stops the parse with the error at byte offset pos.
 func (p *gbnfParser) fail(pos int, format string, args ...any) {
 	panic(gbnfPanic{p.errAt(pos, format, args...)})
 }
@@ -109,6 +111,7 @@ func parseGBNF(src string) (p *gbnfParser, err error) {
 	return p, nil
 }
 
+// isWordChar reports a byte of a rule name: [a-zA-Z0-9-].
 func isWordChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
 }

@@ -95,6 +95,7 @@ var llamaGrammarCases = []struct {
 		[]string{"y", "yy"}},
 }
 
+// TestGBNFLlamaIntegration: each of llamaGrammarCases passes and fails its strings as in llama.cpp.
 func TestGBNFLlamaIntegration(t *testing.T) {
 	for _, c := range llamaGrammarCases {
 		m, err := GBNF(c.grammar)

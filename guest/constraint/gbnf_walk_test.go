@@ -84,6 +84,7 @@ func (r *recognizer) seq(seq []gsym, i int) []int {
 	return ends
 }
 
+// inRanges reports whether c is in one of rs.
 func inRanges(rs []crange, c rune) bool {
 	for _, x := range rs {
 		if x.lo <= c && c <= x.hi {

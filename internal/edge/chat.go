@@ -129,6 +129,8 @@ func (r *chatRequest) check(g *generation) *apiError {
 	switch {
 	case e != nil:
 		return e
+	case schema != nil && g.grammar != "":
+		return badRequest("grammar", "grammar and response_format %q: one constraint at most", r.ResponseFormat.Type)
 	case schema != nil && g.plugin != "":
 		return badRequest("response_format", "response_format %q runs the built-in plugin; it cannot be combined with plugin %q",
 			r.ResponseFormat.Type, g.plugin)
@@ -176,6 +178,9 @@ func (s *Server) chatJob(ctx *fasthttp.RequestCtx) (*job, *apiError) {
 	opens := chat.OpensThinking(text)
 	if req.schema != nil {
 		gen.pluginConfig = structuredConfig(req.schema, opens, cmp.Or(gen.maxTokens, sv.info.ContextLength))
+	}
+	if gen.grammar != "" {
+		gen.pluginConfig = grammarConfig(gen.grammar, opens, cmp.Or(gen.maxTokens, sv.info.ContextLength))
 	}
 	return &job{model: sv, prompt: prompt, gen: gen, chat: true, opensThinking: opens, param: "messages"}, nil
 }

@@ -20,6 +20,7 @@ const (
 type Config struct {
 	JSONSchema  json.RawMessage // nil when absent
 	Regex       *string
+	Grammar     *string // GBNF, as llama.cpp's grammar field
 	Stop        []string
 	Ban         []string
 	ThinkBudget *int
@@ -28,7 +29,7 @@ type Config struct {
 // fields maps each key a config may have to the field its value decodes into.
 func (c *Config) fields() map[string]any {
 	return map[string]any{"json_schema": &c.JSONSchema, "regex": &c.Regex, "stop": &c.Stop, "ban": &c.Ban,
-		"think_budget": &c.ThinkBudget}
+		"think_budget": &c.ThinkBudget, "grammar": &c.Grammar}
 }
 
 // ParseConfig decodes and checks a config (package doc). Errors wrap sdk.ErrBadInput and name the key.
@@ -50,7 +51,7 @@ func ParseConfig(b []byte) (*Config, error) {
 	for _, k := range keys {
 		dst, ok := fields[k]
 		if !ok {
-			return nil, badConfig("unknown key %q (known: ban, json_schema, regex, stop, think_budget)", k)
+			return nil, badConfig("unknown key %q (known: ban, grammar, json_schema, regex, stop, think_budget)", k)
 		}
 		if string(bytes.TrimSpace(raw[k])) == "null" {
 			continue
@@ -66,6 +67,9 @@ func ParseConfig(b []byte) (*Config, error) {
 func (c *Config) check() error {
 	if c.JSONSchema != nil && c.Regex != nil {
 		return badConfig("json_schema and regex: one constraint at most")
+	}
+	if c.Grammar != nil && (c.JSONSchema != nil || c.Regex != nil) {
+		return badConfig("grammar with json_schema or regex: one constraint at most")
 	}
 	for _, l := range []struct {
 		key   string

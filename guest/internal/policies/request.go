@@ -30,6 +30,10 @@ func compile(c *Config, v *vocab) (*request, error) {
 		if r.proto, err = constraint.Regex(*c.Regex); err != nil {
 			return nil, badConfig("regex: %v", err)
 		}
+	case c.Grammar != nil:
+		if r.proto, err = constraint.GBNF(*c.Grammar); err != nil {
+			return nil, badConfig("%v", err) // the error starts with "grammar: "
+		}
 	}
 	for _, s := range c.Stop {
 		r.stop = append(r.stop, []byte(s))
