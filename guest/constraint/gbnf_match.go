@@ -336,7 +336,9 @@ func (m *gbnfMatcher) step(r rune) bool {
 		m.compact()
 	}
 	m.tmp = m.tmp[:0]
-	clear(m.inTmp)
+	if len(m.inTmp) > 0 {
+		clear(m.inTmp)
+	}
 	m.acc = false
 	for _, s := range m.cur {
 		if m.g.classes[m.g.elems[s.top].arg].contains(r) {
