@@ -3,6 +3,7 @@ package constraint
 import (
 	"bufio"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand"
@@ -26,11 +27,21 @@ type recognizer struct {
 	busy map[[2]int]bool
 }
 
+// parsedGrammars caches the recognizer's parses by source.
+var parsedGrammars = map[string]*gbnfParser{}
+
 // recognize reports whether s is a word of the grammar src.
 func recognize(t *testing.T, src, s string) bool {
-	p, err := parseGBNF(src)
-	if err != nil {
-		t.Fatal(err)
+	p, ok := parsedGrammars[src]
+	if !ok {
+		var err error
+		if p, err = parseGBNF(src); err != nil {
+			t.Fatal(err)
+		}
+		if len(parsedGrammars) > 1000 { // the fuzzer's grammars
+			clear(parsedGrammars)
+		}
+		parsedGrammars[src] = p
 	}
 	if !utf8.ValidString(s) {
 		return false
@@ -146,7 +157,8 @@ func gbnfMutate(s string, rng *rand.Rand) string {
 	return s + alphabet[rng.Intn(len(alphabet))]
 }
 
-// walkGrammars are the grammars of the differential tests: llama.cpp's grammars/ and the cases above.
+// walkGrammars are the grammars of the differential tests: llama.cpp's grammars/, the cases above and
+// those of testdata/gbnf/integration.jsonl.
 func walkGrammars(t *testing.T) map[string]string {
 	files, err := filepath.Glob("testdata/gbnf/*.gbnf")
 	if err != nil || len(files) < 8 {
@@ -162,6 +174,17 @@ func walkGrammars(t *testing.T) map[string]string {
 	}
 	for _, c := range llamaGrammarCases {
 		out[c.name] = c.grammar
+	}
+	lines, err := os.ReadFile("testdata/gbnf/integration.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(lines)), "\n") {
+		var c struct{ Name, Grammar string }
+		if err := json.Unmarshal([]byte(l), &c); err != nil {
+			t.Fatal(err)
+		}
+		out["integration: "+c.Name] = c.Grammar
 	}
 	return out
 }
@@ -239,9 +262,12 @@ func TestGBNFWalks(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		walks := 0
-		for i := 0; i < 60; i++ {
-			w, ok := gbnfWalk(m, rng, 300)
+		walks, tries, max := 0, 60, 300
+		if strings.HasPrefix(name, "integration: ") { // many, and mostly like each other
+			tries, max = 8, 100
+		}
+		for i := 0; i < tries; i++ {
+			w, ok := gbnfWalk(m, rng, max)
 			if ok {
 				walks++
 				if !recognize(t, src, w) {
@@ -262,7 +288,7 @@ func TestGBNFWalks(t *testing.T) {
 				}
 			}
 		}
-		if walks < 3 {
+		if walks < tries/20 {
 			t.Errorf("%s: only %d walks ended", name, walks)
 		}
 	}
