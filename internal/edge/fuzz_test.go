@@ -23,6 +23,7 @@ func FuzzRequest(f *testing.F) {
 		`{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"},"plugin":"good","stream":true}`,
 		`{"prompt":"x","plugin":"nope","plugin_config":"s"}`,
 		`{"prompt":"x","plugin_config":[1]}`,
+		`{"prompt":"x","grammar":"root ::= (\"a\" | [b-z]{1,3})+ # c\nx ::= root"}`,
 	} {
 		f.Add(body)
 	}
