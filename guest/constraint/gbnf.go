@@ -63,8 +63,9 @@ type gbnf struct {
 // the same repetition rewrites and limits (a count over 2000 is an error, an upper bound over 2000 means
 // none), left-recursive rules refused. Differences: token references (<[id]>, <token>) are refused, a
 // rule defined twice is an error, and left recursion is judged with true nullability, so a rule that
-// reaches itself at its start through a nullable rule is refused where llama.cpp would loop, while a
-// rule that reaches itself only in tail position after something nullable, as in (x?)*, is accepted.
+// reaches itself at its start through a nullable rule (root ::= n root "a" | "b", n ::= m, m ::= "" | "c")
+// is refused where llama.cpp expands it forever, while a rule that reaches itself only in tail position
+// after something nullable, as the repetition of ("" | "a")*, is accepted where llama.cpp refuses it.
 //
 // Errors are *GrammarError with the line and column, or wrap ErrEmpty when no text matches root.
 // The state is a set of parse stacks: each position's expansion is computed once, and one is capped

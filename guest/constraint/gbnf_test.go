@@ -270,6 +270,7 @@ func TestGBNFSyntax(t *testing.T) {
 		{"root ::= ( \"a\" ){2,3}\n", []string{"aa", "aaa"}, []string{"a", "aaaa"}},
 		{"root ::= x*\nx ::= \"a\" | \"aa\"", []string{"", "a", "aaaaa"}, []string{"b"}},
 		{"root ::= (x? y?)* \"z\"\nx ::= \"a\"\ny ::= \"b\"", []string{"z", "abbaz"}, []string{"", "zz"}}, // a nullable loop body
+		{`root ::= ("" | "a")* "b"`, []string{"b", "aab"}, []string{"", "ba"}},                            // llama.cpp refuses it
 	} {
 		m, err := GBNF(c.grammar)
 		if err != nil {
