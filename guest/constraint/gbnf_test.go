@@ -2,6 +2,8 @@ package constraint
 
 import (
 	"errors"
+	"fmt"
+	"math/rand"
 	"strings"
 	"testing"
 )
@@ -336,5 +338,61 @@ func TestGBNFUTF8(t *testing.T) {
 	x.Advance(0xa0)
 	if !x.Accepting() || !x.Done() {
 		t.Error("à: not done")
+	}
+}
+
+// TestGBNFArena: over a long text whose parse stacks keep taking new shapes, the link arena stays
+// bounded by compaction (a matcher that never compacts grows past it), and nested snapshots restore
+// exactly.
+func TestGBNFArena(t *testing.T) {
+	m, err := GBNF("root ::= item*\nitem ::= \"(\" item* \")\" | \"[\" item* \"]\" | [a-z]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := m.(*gbnfMatcher)
+	never := m.Clone().(*gbnfMatcher)
+	never.compactAt = 1 << 30
+	rng := rand.New(rand.NewSource(5))
+	var text []byte
+	var open []byte
+	for len(text) < 200000 {
+		switch r := rng.Intn(3); {
+		case r == 0 && len(open) < 16:
+			c := "(["[rng.Intn(2)]
+			text, open = append(text, c), append(open, c)
+		case r == 1 && len(open) > 0:
+			text = append(text, map[byte]byte{'(': ')', '[': ']'}[open[len(open)-1]])
+			open = open[:len(open)-1]
+		default:
+			text = append(text, 'a'+byte(rng.Intn(26)))
+		}
+	}
+	for len(open) > 0 {
+		text = append(text, map[byte]byte{'(': ')', '[': ']'}[open[len(open)-1]])
+		open = open[:len(open)-1]
+	}
+	maxLinks := 0
+	for i, b := range text {
+		if !g.Advance(b) || !never.Advance(b) {
+			t.Fatalf("byte %d refused", i)
+		}
+		maxLinks = max(maxLinks, len(g.links))
+		if i%1000 == 0 { // a nested snapshot and restore leaves the state as it was
+			state := func() string { return fmt.Sprint(gbnfMatch(g, ")"), gbnfMatch(g, "]"), gbnfMatch(g, "(x)"), len(g.cur)) }
+			before := state()
+			h := g.Snapshot()
+			g.Advance('(')
+			h2 := g.Snapshot()
+			g.Advance('[')
+			g.Restore(h2)
+			g.Advance(')')
+			g.Restore(h)
+			if after := state(); after != before {
+				t.Fatalf("byte %d: restore changed the state: %s, was %s", i, after, before)
+			}
+		}
+	}
+	if !g.Accepting() || maxLinks > minCompact+1 || len(never.links) < 3*minCompact {
+		t.Errorf("accepting %v, at most %d links; without compaction %d", g.Accepting(), maxLinks, len(never.links))
 	}
 }
