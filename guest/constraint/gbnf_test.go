@@ -378,7 +378,9 @@ func TestGBNFArena(t *testing.T) {
 		}
 		maxLinks = max(maxLinks, len(g.links))
 		if i%1000 == 0 { // a nested snapshot and restore leaves the state as it was
-			state := func() string { return fmt.Sprint(gbnfMatch(g, ")"), gbnfMatch(g, "]"), gbnfMatch(g, "(x)"), len(g.cur)) }
+			state := func() string {
+				return fmt.Sprint(gbnfMatch(g, ")"), gbnfMatch(g, "]"), gbnfMatch(g, "(x)"), len(g.cur))
+			}
 			before := state()
 			h := g.Snapshot()
 			g.Advance('(')
