@@ -353,6 +353,9 @@ func (p *gbnfParser) sequence(pos int, name string, nested bool) (int, []gsym) {
 			if lo > maxRepetition {
 				p.fail(at, "a repetition of %d exceeds the limit of %d", lo, maxRepetition)
 			}
+			if hi >= 0 && hi < lo { // llama.cpp would generate rules without end
+				p.fail(at, "a repetition {%d,%d} has its upper bound below its lower one", lo, hi)
+			}
 			if hi > maxRepetition { // llama.cpp: no upper bound past the limit
 				hi = -1
 			}

@@ -150,6 +150,7 @@ func TestGBNFLlamaFailures(t *testing.T) {
 		{`root ::= "\x4"`, 1, 11, "expecting 2 hex digits"},
 		{`root ::= "\u12G4"`, 1, 11, "expecting 4 hex digits"},
 		{"root ::= * \"a\"", 1, 10, "expecting an item before"},
+		{`root ::= "a"{5,2}`, 1, 13, "upper bound below"},
 		{"root ::= \"a\" )", 1, 14, "expecting newline or end"},
 		{"root ::= \"a\"\nroot ::= \"b\"", 2, 1, `rule "root" is defined twice`},
 		{"root ::= \"é\" x\n  x ::= \"ü\" | x \"y\"", 2, 3, `rule "x" is left-recursive`},
