@@ -20,11 +20,16 @@ var gbnfOracle = flag.String("gbnf-oracle", "", "llama.cpp's oracle program (tes
 
 // recognizer decides membership by backtracking over a parsed grammar's rules, code point by code
 // point: a second, much simpler implementation than the matcher's parse stacks, for checking them.
+// Rules that reach themselves without consuming anything are solved by iterating to a fixed point: a
+// rule met again while it is being matched gives the ends it had in the pass before.
 type recognizer struct {
-	p    *gbnfParser
-	in   []rune
-	memo map[[2]int][]int // (rule, start) → the ends of its matches
-	busy map[[2]int]bool
+	p       *gbnfParser
+	in      []rune
+	prev    map[[2]int][]int // (rule, start) → the ends of its matches, in the last pass
+	memo    map[[2]int][]int // the same in this pass
+	busy    map[[2]int]bool
+	tail    map[[4]int][]int // (rule, alternative, symbol, start) → the ends of the alternative's rest
+	changed bool             // some rule has more ends than in the last pass
 }
 
 // parsedGrammars caches the recognizer's parses by source.
@@ -46,8 +51,15 @@ func recognize(t *testing.T, src, s string) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
-	r := &recognizer{p: p, in: []rune(s), memo: map[[2]int][]int{}, busy: map[[2]int]bool{}}
-	return slices.Contains(r.rule(int(p.ids["root"]), 0), len(r.in))
+	r := &recognizer{p: p, in: []rune(s), prev: map[[2]int][]int{}}
+	for {
+		r.memo, r.busy, r.tail, r.changed = map[[2]int][]int{}, map[[2]int]bool{}, map[[4]int][]int{}, false
+		ends := r.rule(int(p.ids["root"]), 0)
+		if !r.changed {
+			return slices.Contains(ends, len(r.in))
+		}
+		r.prev = r.memo
+	}
 }
 
 // rule returns the ends of rule id's matches from i.
@@ -56,13 +68,13 @@ func (r *recognizer) rule(id, i int) []int {
 	if e, ok := r.memo[k]; ok {
 		return e
 	}
-	if r.busy[k] { // a loop that consumed nothing adds no new ends
-		return nil
+	if r.busy[k] {
+		return r.prev[k]
 	}
 	r.busy[k] = true
 	var ends []int
-	for _, alt := range r.p.rules[id].alts {
-		for _, e := range r.seq(alt, i) {
+	for a := range r.p.rules[id].alts {
+		for _, e := range r.seq(id, a, 0, i) {
 			if !slices.Contains(ends, e) {
 				ends = append(ends, e)
 			}
@@ -70,28 +82,37 @@ func (r *recognizer) rule(id, i int) []int {
 	}
 	delete(r.busy, k)
 	r.memo[k] = ends
+	if len(ends) != len(r.prev[k]) {
+		r.changed = true
+	}
 	return ends
 }
 
-// seq returns the ends of a sequence's matches from i.
-func (r *recognizer) seq(seq []gsym, i int) []int {
-	if len(seq) == 0 {
+// seq returns the ends of the matches from i of alternative a of rule id from its symbol j on.
+func (r *recognizer) seq(id, a, j, i int) []int {
+	alt := r.p.rules[id].alts[a]
+	if j == len(alt) {
 		return []int{i}
 	}
+	k := [4]int{id, a, j, i}
+	if e, ok := r.tail[k]; ok {
+		return e
+	}
 	var firsts []int
-	if s := seq[0]; s.rule >= 0 {
+	if s := alt[j]; s.rule >= 0 {
 		firsts = r.rule(int(s.rule), i)
 	} else if i < len(r.in) && inRanges(r.p.classes[s.cls], r.in[i]) {
 		firsts = []int{i + 1}
 	}
 	var ends []int
 	for _, f := range firsts {
-		for _, e := range r.seq(seq[1:], f) {
+		for _, e := range r.seq(id, a, j+1, f) {
 			if !slices.Contains(ends, e) {
 				ends = append(ends, e)
 			}
 		}
 	}
+	r.tail[k] = ends
 	return ends
 }
 
