@@ -1,9 +1,12 @@
-// Package constraint holds byte-level acceptors of languages (RE2 regular expressions, JSON Schema) and a
-// token trie that turns an acceptor's state into a token mask for constrained decoding.
+// Package constraint holds byte-level acceptors of languages (RE2 regular expressions, JSON Schema,
+// llama.cpp's GBNF grammars) and a token trie that turns an acceptor's state into a token mask for
+// constrained decoding.
 //
-// Regex and JSONSchema build Matchers, and Grammar combines them with literals (Seq, Alt, Repeat); NewTrie indexes a vocabulary once and Trie.Mask computes the
+// Regex, JSONSchema and GBNF build Matchers, and Grammar combines them with literals (Seq, Alt, Repeat);
+// NewTrie indexes a vocabulary once and Trie.Mask computes the
 // allowed tokens for a Matcher's state. Matchers here also implement Snapshotter, and Mask has faster
-// paths for them (a regex is a DFA over integer states).
+// paths for some (a regex is a DFA over integer states); a GBNF matcher, a set of parse stacks as in
+// llama.cpp, takes the generic Snapshotter path.
 //
 // Everything here is pure Go with no dependencies beyond the standard library, so it runs natively and
 // in a GOOS=wasip1 guest. A Matcher, its clones and the automaton they share are not safe for concurrent

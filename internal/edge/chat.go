@@ -143,10 +143,14 @@ func (r *chatRequest) check(g *generation) *apiError {
 	case r.constrained() && schema != nil:
 		return badRequest("tool_choice", "tool_choice %q constrains the answer to calls; it cannot be combined with response_format %q",
 			r.choice, r.ResponseFormat.Type)
+	case r.constrained() && g.grammar != "":
+		return badRequest("tool_choice", "tool_choice %q constrains the answer to calls; it cannot be combined with grammar", r.choice)
 	case r.constrained() && g.plugin != "":
 		return badRequest("tool_choice", "tool_choice %q runs the built-in plugin; it cannot be combined with plugin %q", r.choice, g.plugin)
 	case r.constrained():
 		g.usePlugin(engine.BuiltinPolicy, nil, "tool_choice")
+	case schema != nil && g.grammar != "":
+		return badRequest("grammar", "grammar and response_format %q: one constraint at most", r.ResponseFormat.Type)
 	case schema != nil && g.plugin != "":
 		return badRequest("response_format", "response_format %q runs the built-in plugin; it cannot be combined with plugin %q",
 			r.ResponseFormat.Type, g.plugin)
@@ -205,6 +209,9 @@ func (s *Server) chatJob(ctx *fasthttp.RequestCtx) (*job, *apiError) {
 	budget := cmp.Or(gen.maxTokens, sv.info.ContextLength)
 	if req.schema != nil {
 		gen.pluginConfig = structuredConfig(req.schema, opens, budget)
+	}
+	if gen.grammar != "" {
+		gen.pluginConfig = grammarConfig(gen.grammar, opens, budget)
 	}
 	j := &job{model: sv, prompt: prompt, gen: gen, chat: true, opensThinking: opens, param: "messages"}
 	if req.parses() {

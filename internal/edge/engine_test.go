@@ -96,6 +96,7 @@ func TestRealEngine(t *testing.T) {
 	}
 	_, content, _ := streamed(t, post(s, "/v1/chat/completions", `{`+ask+`,"stream":true,`+format+`}`).chunks(t))
 	check("streamed", content)
+	t.Run("grammar", func(t *testing.T) { testGrammarRealEngine(t, s) })
 	// Any object: random weights write strings until max_tokens, so only the start is sure.
 	c = post(s, "/v1/chat/completions", `{`+ask+`,"max_tokens":8,"response_format":{"type":"json_object"}}`).completion(t)
 	if !strings.HasPrefix(c.Choices[0].Message.Content, `{`) {

@@ -24,6 +24,7 @@ func FuzzRequest(f *testing.F) {
 		`{"prompt":"x","plugin":"nope","plugin_config":"s"}`,
 		`{"prompt":"x","plugin_config":[1]}`,
 		`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"}`,
+		`{"prompt":"x","grammar":"root ::= (\"a\" | [b-z]{1,3})+ # c\nx ::= root"}`,
 	} {
 		f.Add(body)
 	}

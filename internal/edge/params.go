@@ -40,6 +40,7 @@ type commonRequest struct {
 	TopLogprobs *int            `json:"top_logprobs"` // chat: alternatives per token, with logprobs: true
 	IgnoreEOS   bool            `json:"ignore_eos"`   // llama.cpp's extension: generate past end-of-generation tokens
 	CachePrompt *bool           `json:"cache_prompt"` // llama.cpp's extension: false skips the prefix cache
+	Grammar     *string         `json:"grammar"`      // llama.cpp's extension: a GBNF grammar (useGrammar)
 
 	// wasmoe's extension: the policy plugin that steers the generation, and its config (any JSON value;
 	// a string is passed as its contents).
@@ -65,8 +66,9 @@ type generation struct {
 
 	plugin       string       // the policy plugin's name; "" for none
 	pluginConfig []byte       // its config
-	pluginParam  string       // the request field that asked for it: "plugin" or "response_format"
+	pluginParam  string       // the request field that asked for it: "plugin", "response_format" or "grammar"
 	policy       *wasm.Policy // the plugin, once resolved
+	grammar      string       // the request's GBNF grammar; "" for none
 }
 
 // maxStops is OpenAI's limit on stop sequences.
@@ -211,6 +213,9 @@ func (r *commonRequest) validate(defaultMax, vocab int) (*generation, *apiError)
 		return nil, badRequest("plugin_config", "plugin_config needs a plugin")
 	case r.Plugin != "":
 		g.usePlugin(r.Plugin, config, "plugin")
+	}
+	if e := r.useGrammar(g); e != nil {
+		return nil, e
 	}
 	return g, nil
 }

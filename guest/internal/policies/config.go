@@ -20,6 +20,7 @@ const (
 type Config struct {
 	JSONSchema  json.RawMessage // nil when absent
 	Regex       *string
+	Grammar     *string // GBNF, as llama.cpp's grammar field
 	Stop        []string
 	Ban         []string
 	ThinkBudget *int
@@ -29,7 +30,7 @@ type Config struct {
 // fields maps each key a config may have to the field its value decodes into.
 func (c *Config) fields() map[string]any {
 	return map[string]any{"json_schema": &c.JSONSchema, "regex": &c.Regex, "stop": &c.Stop, "ban": &c.Ban,
-		"think_budget": &c.ThinkBudget, "tool_calls": &c.ToolCalls}
+		"think_budget": &c.ThinkBudget, "tool_calls": &c.ToolCalls, "grammar": &c.Grammar}
 }
 
 // ParseConfig decodes and checks a config (package doc). Errors wrap sdk.ErrBadInput and name the key.
@@ -51,7 +52,7 @@ func ParseConfig(b []byte) (*Config, error) {
 	for _, k := range keys {
 		dst, ok := fields[k]
 		if !ok {
-			return nil, badConfig("unknown key %q (known: ban, json_schema, regex, stop, think_budget, tool_calls)", k)
+			return nil, badConfig("unknown key %q (known: ban, grammar, json_schema, regex, stop, think_budget, tool_calls)", k)
 		}
 		if string(bytes.TrimSpace(raw[k])) == "null" {
 			continue
@@ -65,8 +66,14 @@ func ParseConfig(b []byte) (*Config, error) {
 
 // check validates the decoded options.
 func (c *Config) check() error {
-	if (c.JSONSchema != nil) && (c.Regex != nil) || (c.JSONSchema != nil || c.Regex != nil) && c.ToolCalls != nil {
-		return badConfig("json_schema, regex and tool_calls: one constraint at most")
+	n := 0
+	for _, set := range []bool{c.JSONSchema != nil, c.Regex != nil, c.Grammar != nil, c.ToolCalls != nil} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return badConfig("json_schema, regex, grammar and tool_calls: one constraint at most")
 	}
 	if c.ToolCalls != nil {
 		if err := c.ToolCalls.check(); err != nil {

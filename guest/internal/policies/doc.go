@@ -3,17 +3,19 @@
 //
 //	{"json_schema": <schema>}  the answer is JSON text valid against the schema (guest/constraint)
 //	{"regex": "<RE2>"}         the whole answer matches the regular expression (guest/constraint)
+//	{"grammar": "<GBNF>"}      the whole answer is a word of the llama.cpp GBNF grammar (guest/constraint)
 //	{"stop": ["…", …]}         end when the text contains a stop string, which never reaches the client
 //	{"ban": ["…", …]}          the text never contains a banned word (bytes, case-sensitive)
 //	{"think_budget": N}        close an R1-style thinking block after N thinking tokens
 //	{"tool_calls": {…}}        the answer is tool calls in a model family's syntax (ToolCalls)
 //
-// Options combine; null is the same as a missing key; an unknown key, a wrong type, two of json_schema,
-// regex and tool_calls, an empty stop string or banned word, or more than 64 stop strings / 1024 banned
-// words / 256 bytes in one fail ctl_open with ErrBadInput and a log line that says why. An empty config means none.
+// Options combine; null is the same as a missing key; an unknown key, a wrong type, more than one of
+// json_schema, regex, grammar and tool_calls, an empty stop string or banned word, or more than 64 stop
+// strings / 1024 banned words / 256 bytes in one fail ctl_open with ErrBadInput and a log line that says
+// why. An empty config means none.
 //
-// Constraint (json_schema, regex, tool_calls): each step masks every token the matcher cannot consume
-// whole (a mask over the vocabulary from the vocab import, with a constraint.Trie built once per
+// Constraint (json_schema, regex, grammar, tool_calls): each step masks every token the matcher cannot
+// consume whole (a mask over the vocabulary from the vocab import, with a constraint.Trie built once per
 // instance); control tokens are never allowed, except the end-of-generation tokens (eos, eot from
 // model_info) while the matcher is Accepting, and, for tool_calls, the control tokens whose text occurs
 // in its fixed texts (DeepSeek's <｜tool▁calls▁begin｜>), which it reads as that text; once it is Done only they are allowed (or the sequence stops when the model has

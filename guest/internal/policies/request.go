@@ -36,6 +36,10 @@ func compile(c *Config, v *vocab) (*request, error) {
 			return nil, err
 		}
 		r.specials = v.specialsIn(c.ToolCalls.literals())
+	case c.Grammar != nil:
+		if r.proto, err = constraint.GBNF(*c.Grammar); err != nil {
+			return nil, badConfig("%v", err) // the error starts with "grammar: "
+		}
 	}
 	for _, s := range c.Stop {
 		r.stop = append(r.stop, []byte(s))
