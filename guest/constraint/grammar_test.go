@@ -133,16 +133,23 @@ func TestGrammarToolCalls(t *testing.T) {
 			continue
 		}
 		words++
-		for _, c := range strings.Split(sb.String(), "\n") {
-			body, ok := strings.CutPrefix(c, "<tool_call>")
-			body, ok2 := strings.CutSuffix(body, "</tool_call>")
+		// Calls are separated by "\n"; the arguments may hold newlines too (pretty-printed JSON), but never
+		// a newline followed by a call's start, which only a JSON string could hold, and it cannot hold a
+		// raw newline.
+		text := sb.String()
+		inner, ok := strings.CutPrefix(text, "<tool_call>")
+		inner, ok2 := strings.CutSuffix(inner, "</tool_call>")
+		if !ok || !ok2 {
+			t.Fatalf("%q is not framed as calls", text)
+		}
+		for _, body := range strings.Split(inner, "</tool_call>\n<tool_call>") {
 			var v struct {
 				Name      string `json:"name"`
 				Arguments map[string]any
 			}
-			if !ok || !ok2 || json.Unmarshal([]byte(body), &v) != nil || (v.Name != "get" && v.Name != "get_weather") ||
+			if json.Unmarshal([]byte(body), &v) != nil || (v.Name != "get" && v.Name != "get_weather") ||
 				(v.Arguments["city"] != "Paris" && v.Arguments["city"] != "Rome") {
-				t.Fatalf("call %q of %q does not follow the grammar", c, sb.String())
+				t.Fatalf("call %q of %q does not follow the grammar", body, text)
 			}
 		}
 	}

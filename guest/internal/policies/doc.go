@@ -39,7 +39,9 @@
 //
 // Banned words: each step masks every token that would complete a banned word given the text so far (a
 // token that contains the word, or that starts with the word's remainder after a suffix of the text), so
-// no backtracking is ever needed. The text that stop strings and banned words see is the streamed text:
+// no backtracking is ever needed. Together with a constraint that can be a dead end: a regex that allows
+// "no" with "no" banned takes nothing after "n" but the rest of the banned word. Bans never backtrack, so
+// there the step fails ("no token can follow (constraint and banned words leave none)"). The text that stop strings and banned words see is the streamed text:
 // the bytes of every generated token except control tokens, thinking included.
 //
 // think_budget: thinking starts when the prompt ends inside a thinking block (its last <think> — the

@@ -113,7 +113,8 @@ type outcome struct {
 	tokens   []int32 // the sequence's generated tokens at the end (after splices)
 	drawn    []int32 // every token sampled, in order, including those a splice took back
 	streamed []byte  // what the client received
-	end      string  // "stop" (the policy stopped), "eog" (an end token was sampled), "length"
+	end      string  // "stop" (the policy stopped), "eog" (an end token was sampled), "length", "fail"
+	failed   string  // with "fail": the policy's last log line
 	hidden   bool    // the last step hid tokens
 	splices  []int   // len(tokens) before each splice
 	masked   int     // steps that sent a mask
@@ -128,6 +129,8 @@ type host struct {
 	c    *sdk.Controller
 	cfg  *[]byte // the config the next request reads
 	logs []string
+	// failOK makes a failed step end the run with "fail" instead of failing the test.
+	failOK bool
 }
 
 func newHost(t testing.TB, m *testModel, config *[]byte) *host {
@@ -162,7 +165,11 @@ func (h *host) run(rng *rand.Rand, prompt []int32, maxTokens int, w weigh) outco
 		generated := len(reported) > 0 && len(out.tokens) > 0 // the prompt is never streamed
 		a := abi.UnpackAction(h.c.Step(0, reported))
 		if a.Err != 0 {
-			h.t.Fatalf("ctl_step: %d (log %q) after %q", a.Err, h.logs, h.m.textOf(out.tokens))
+			if !h.failOK || len(h.logs) == 0 {
+				h.t.Fatalf("ctl_step: %d (log %q) after %q", a.Err, h.logs, h.m.textOf(out.tokens))
+			}
+			out.failed, reported = h.logs[len(h.logs)-1], nil
+			return abi.Action{Kind: abi.ActStop}
 		}
 		if generated {
 			switch {
@@ -196,6 +203,10 @@ func (h *host) run(rng *rand.Rand, prompt []int32, maxTokens int, w weigh) outco
 	for {
 		switch a := step(); a.Kind {
 		case abi.ActStop:
+			if out.failed != "" {
+				out.end = "fail"
+				return out
+			}
 			return end("stop")
 		case abi.ActSplice:
 			if a.Arg > len(out.tokens) {

@@ -25,7 +25,8 @@ var toolSchemas = map[string]string{
 }
 
 // callPattern reads one call of the test syntax: the function's name and its arguments.
-var callPattern = regexp.MustCompile("^" + regexp.QuoteMeta(tcCall) + "function:([a-z_]+)\n```json\n(.*)\n```" + regexp.QuoteMeta(tcClose) + "$")
+// The arguments may be pretty-printed over several lines.
+var callPattern = regexp.MustCompile("(?s)^" + regexp.QuoteMeta(tcCall) + "function:([a-z_]+)\n```json\n(.*)\n```" + regexp.QuoteMeta(tcClose) + "$")
 
 // TestToolCallsProperty: over many seeds, a random model under the tool_calls constraint (which may write
 // the markers as control tokens or spell them out) ends with text that splits into calls of the listed
