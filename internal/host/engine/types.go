@@ -105,6 +105,10 @@ type Request struct {
 	// Tenant is who the request is billed to ("" = no tenant): the scheduler shares the model fairly
 	// across tenants, and each tenant's prompts are cached in a namespace of its own.
 	Tenant string
+
+	// Speculation chooses how the request's tokens are drafted for verification (spec.go); the zero
+	// value takes the engine's Config.Spec. It changes the speed, never the tokens.
+	Speculation Speculation
 }
 
 // Piece is one generated token and the text it completes. Text holds only whole UTF-8 characters: bytes of a
@@ -127,6 +131,10 @@ type Result struct {
 	CompletionTokens int    // all sequences together, hidden tokens included
 	FinishReason     string // sequence 0's: FinishStop or FinishLength
 	Choices          []Choice
+
+	// DraftTokens were proposed by speculative decoding and verified by the model; AcceptedDraftTokens
+	// of them were the tokens the request's sampler picked (OpenAI's accepted_prediction_tokens).
+	DraftTokens, AcceptedDraftTokens int
 }
 
 // Choice is how one sequence of a request ended; a request has more than one when its policy forks.
