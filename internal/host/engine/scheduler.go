@@ -464,4 +464,7 @@ func (sc *scheduler) publishStats() {
 	st.waiting.Store(int64(len(sc.waiting)))
 	st.used.Store(int64(sc.cache.Used()))
 	st.cached.Store(int64(sc.cache.Cached()))
+	if d := sc.e.drafts; d != nil {
+		st.draftUsed.Store(int64(d.cache.Used()))
+	}
 }

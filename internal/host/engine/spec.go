@@ -79,15 +79,15 @@ func (e *Engine) checkSpeculation(sp Speculation) error {
 	case "", SpecOff, SpecNgram:
 	case SpecDraft:
 		if e.drafts == nil {
-			return fmt.Errorf("engine: speculative mode %q needs a draft model (serve --draft-model)", sp.Mode)
+			return fmt.Errorf("%w: speculative mode %q needs a draft model (serve --draft-model)", ErrBadSpeculation, sp.Mode)
 		}
 	case SpecMTP:
-		return fmt.Errorf("engine: speculative mode %q needs the model's MTP forward, which this build does not run", sp.Mode)
+		return fmt.Errorf("%w: speculative mode %q needs the model's MTP forward, which this build does not run", ErrBadSpeculation, sp.Mode)
 	default:
-		return fmt.Errorf("engine: unknown speculative mode %q (want %s, %s, %s or %s)", sp.Mode, SpecOff, SpecNgram, SpecDraft, SpecMTP)
+		return fmt.Errorf("%w: unknown speculative mode %q (want %s, %s, %s or %s)", ErrBadSpeculation, sp.Mode, SpecOff, SpecNgram, SpecDraft, SpecMTP)
 	}
 	if sp.MaxTokens < 0 || sp.MaxTokens > MaxSpecTokens {
-		return fmt.Errorf("engine: %d speculative tokens asked, want 1 to %d", sp.MaxTokens, MaxSpecTokens)
+		return fmt.Errorf("%w: %d speculative tokens asked, want 1 to %d", ErrBadSpeculation, sp.MaxTokens, MaxSpecTokens)
 	}
 	return nil
 }

@@ -84,7 +84,7 @@ func (d *draftModel) propose(seqs []*sequence) {
 		rows = rows[:0]
 		next := active[:0]
 		for i, s := range active {
-			tok := argmaxLogit(logits[i*d.m.Vocab : (i+1)*d.m.Vocab])
+			tok := argmaxLogit(logits[i*d.m.Vocab:(i+1)*d.m.Vocab], s.req.req.Sampling.LogitBias)
 			if tok < 0 || int(tok) >= d.vocab {
 				continue
 			}
@@ -134,8 +134,15 @@ func commonPrefix(a, b []int32) int {
 	return n
 }
 
-// argmaxLogit is the first index of the largest logit, or -1 when none is above -Inf (NaNs never win).
-func argmaxLogit(logits []float32) int32 {
+// argmaxLogit adds the request's logit_bias to logits (in place) and returns the first index of the
+// largest, or -1 when none is above -Inf (NaNs never win). The bias steers the target's draws, so the
+// draft follows it.
+func argmaxLogit(logits []float32, bias map[int32]float32) int32 {
+	for id, b := range bias {
+		if int(id) < len(logits) {
+			logits[id] += b
+		}
+	}
 	best, m := int32(-1), float32(math.Inf(-1))
 	for i, l := range logits {
 		if l > m {

@@ -16,7 +16,7 @@ import (
 const (
 	statTopK    = 4
 	statTokens  = 3
-	statSamples = 1200
+	statSamples = 400
 )
 
 // exactTriples is the probability of each run of statTokens tokens after prompt when each is drawn from

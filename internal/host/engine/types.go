@@ -28,6 +28,9 @@ var (
 	// ErrWriteTimeout means the request's reader did not take its output within Config.WriteTimeout: the
 	// request was cut off and its sequences freed.
 	ErrWriteTimeout = errors.New("engine: the client did not read the output in time")
+	// ErrBadSpeculation means a request asked for a drafting mode or length the engine cannot serve
+	// (HTTP 400).
+	ErrBadSpeculation = errors.New("engine: bad speculative decoding request")
 	// ErrBadPlugin means a request named a plugin that does not exist or does not load (HTTP 400).
 	ErrBadPlugin = errors.New("engine: bad plugin")
 )
