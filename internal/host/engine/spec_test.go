@@ -52,9 +52,9 @@ func withoutDrafts(a answer) answer {
 
 // TestSpeculationSameTokens: with prompt lookup and with a draft model (a close copy of the model, and an
 // unrelated one), every request's answer (tokens, text, choices, finish), greedy or sampled with a seed,
-// is the one the engine gives without speculation, alone or many at once, on each architecture. Prompt
-// lookup's and the close draft's tokens must have been accepted, the unrelated draft's all rejected, or
-// the test would not test both ways a verification goes.
+// is the one the engine gives without speculation, alone or many at once, on each architecture. Drafted
+// tokens must have been both accepted and rejected, or the test would not test both ways a verification
+// goes.
 func TestSpeculationSameTokens(t *testing.T) {
 	for _, arch := range []string{"qwen2", "llama", "deepseek2"} {
 		t.Run(arch, func(t *testing.T) {
@@ -83,7 +83,7 @@ func TestSpeculationSameTokens(t *testing.T) {
 					sameAnswer(t, fmt.Sprintf("%s request %d alone", c.name, i), withoutDrafts(a), want[i])
 				}
 				st := e.Stats()
-				if st.SpecDraftTokens == 0 || (st.SpecAcceptedTokens == 0) != (c.name == "unrelated draft") {
+				if st.SpecAcceptedTokens == 0 || st.SpecAcceptedTokens == st.SpecDraftTokens {
 					t.Fatalf("%s: %d of %d drafted tokens accepted: the test does not test verification", c.name,
 						st.SpecAcceptedTokens, st.SpecDraftTokens)
 				}
