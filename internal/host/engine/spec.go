@@ -44,6 +44,8 @@ type specState struct {
 	mode  string // resolved: "" (off), SpecNgram or SpecDraft
 	max   int    // draft tokens per step at most
 	k     int    // draft tokens wanted per step, adapted to the acceptance (adapt)
+	pause int    // steps left without drafts, after single drafts that were rejected (adapt)
+	wait  int    // the next pause's length
 	want  int    // draft tokens wanted this step: k, less where the budget or the sequence's room end
 	draft draftSeq
 }
@@ -108,15 +110,24 @@ func (e *Engine) resolveSpeculation(sp Speculation) specState {
 	return specState{mode: mode, max: n, k: max(1, (n+1)/2)}
 }
 
+// maxSpecPause is the longest a sequence whose drafts keep failing goes without drafting, in steps.
+const maxSpecPause = 32
+
 // adapt sets the next draft length from the last one's outcome: one more after all were accepted, at most
-// one past the accepted ones after a rejection, within [1, max].
+// one past the accepted ones after a rejection, within [1, max]. A single drafted token that is rejected
+// pauses drafting for a number of steps that doubles with each such miss in a row (1, 3, 7, … up to
+// maxSpecPause), so that a drafter that never agrees with the model (another text, a useless draft model)
+// costs a verified row and a draft pass only now and then.
 func (sp *specState) adapt(proposed, accepted int) {
 	switch {
 	case proposed == 0:
 	case accepted == proposed:
-		sp.k = min(sp.k+1, sp.max)
+		sp.k, sp.wait = min(sp.k+1, sp.max), 0
+	case accepted == 0 && proposed == 1:
+		sp.wait = min(2*sp.wait+1, maxSpecPause)
+		sp.k, sp.pause = 1, sp.wait
 	default:
-		sp.k = max(1, min(sp.k-1, accepted+1))
+		sp.k, sp.wait = max(1, min(sp.k-1, accepted+1)), 0
 	}
 }
 
@@ -132,6 +143,10 @@ func (sc *scheduler) speculate(plan []chunk, budget int) int {
 		s.draft, s.spec.want = s.draft[:0], 0
 		d := sc.drafters[s.spec.mode]
 		if d == nil || budget <= 0 {
+			continue
+		}
+		if s.spec.pause > 0 {
+			s.spec.pause--
 			continue
 		}
 		room := sc.e.context - len(s.tokens) - 1

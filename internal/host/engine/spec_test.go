@@ -142,15 +142,18 @@ func TestDraftModelVocabulary(t *testing.T) {
 }
 
 // TestAdapt: the draft length grows by one on full acceptance, falls to one past the accepted tokens
-// (and by at least one) on a rejection, and stays within [1, max].
+// (and by at least one) on a rejection, and stays within [1, max]; a rejected single draft pauses drafting
+// for 1, 3, 7, … steps (up to maxSpecPause) until a draft is kept again.
 func TestAdapt(t *testing.T) {
 	sp := specState{max: 6, k: 3}
-	for _, c := range []struct{ proposed, accepted, want int }{
-		{3, 3, 4}, {4, 4, 5}, {5, 5, 6}, {6, 6, 6}, {6, 2, 3}, {3, 2, 2}, {2, 0, 1}, {1, 0, 1}, {0, 0, 1}, {1, 1, 2},
+	for _, c := range []struct{ proposed, accepted, k, pause int }{
+		{3, 3, 4, 0}, {4, 4, 5, 0}, {5, 5, 6, 0}, {6, 6, 6, 0}, {6, 2, 3, 0}, {3, 2, 2, 0}, {2, 0, 1, 0}, {1, 0, 1, 1},
+		{1, 0, 1, 3}, {1, 0, 1, 7}, {1, 0, 1, 15}, {1, 0, 1, 31}, {1, 0, 1, 32}, {1, 0, 1, 32}, {0, 0, 1, 32}, {1, 1, 2, 32},
+		{2, 0, 1, 32}, {1, 0, 1, 1},
 	} {
 		sp.adapt(c.proposed, c.accepted)
-		if sp.k != c.want {
-			t.Fatalf("after %d of %d accepted: k = %d, want %d", c.accepted, c.proposed, sp.k, c.want)
+		if sp.k != c.k || sp.pause != c.pause {
+			t.Fatalf("after %d of %d accepted: k = %d, pause %d; want %d, %d", c.accepted, c.proposed, sp.k, sp.pause, c.k, c.pause)
 		}
 	}
 }
