@@ -15,6 +15,7 @@ type draftingModel struct {
 	last engine.Speculation
 }
 
+// Generate records the request's Speculation and reports 7 drafted tokens, 5 of them kept.
 func (d *draftingModel) Generate(ctx context.Context, req engine.Request, emit func(engine.Piece) error) (engine.Result, error) {
 	d.mu.Lock()
 	d.last = req.Speculation

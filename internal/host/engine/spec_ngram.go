@@ -14,12 +14,14 @@ const (
 // alike. It keeps nothing between steps.
 type ngramDrafter struct{}
 
+// propose looks each sequence's context up for its draft.
 func (ngramDrafter) propose(seqs []*sequence) {
 	for _, s := range seqs {
 		s.draft = lookup(s.draft[:0], s.tokens, s.spec.want)
 	}
 }
 
+// forget has nothing to drop: prompt lookup keeps no state.
 func (ngramDrafter) forget(*sequence) {}
 
 // lookup appends to dst up to k tokens that followed the latest earlier occurrence of the longest suffix
