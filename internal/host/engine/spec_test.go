@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -253,5 +254,49 @@ func TestSpeculationInvariants(t *testing.T) {
 	idle(t, e)
 	if n := e.Stats().DraftKVBlocksUsed; n != 0 {
 		t.Fatalf("after a cancel the draft model's cache holds %d blocks", n)
+	}
+}
+
+// TestSpeculationPolicies: under the built-in policy — stop strings, banned words (which take tokens back
+// and splice), a regex (which masks) — every answer with prompt lookup or a draft model drafting is the
+// answer without speculation, greedy or sampled: the policy sees and steers each verified position in
+// order, as it does one token a step.
+func TestSpeculationPolicies(t *testing.T) {
+	const vocab = "ggml-vocab-deepseek-coder.gguf"
+	o := modelgen.Tiny("qwen2", kernels.Q8_0)
+	plain := openModelVocab(t, Config{}, o, vocab)
+	engines := map[string]*Engine{"ngram": openModelVocab(t, Config{Spec: SpecNgram}, o, vocab),
+		"draft": openModelVocab(t, Config{DraftModel: writeModel(t, modelgen.Tiny("qwen2", kernels.F32), vocab)}, o, vocab)}
+	reqs := specRequests(rand.New(rand.NewPCG(9, 10)), 8, plain.Info().VocabSize)
+	tested := 0
+	for i, req := range reqs[1:] { // the first has no bias towards a loop: little to draft
+		req.N = 0
+		free := []rune(generate(context.Background(), plain, req).text[0])
+		if len(free) < 12 {
+			continue
+		}
+		for _, cfg := range []map[string]any{{"stop": []string{string(free[8:10])}}, {"ban": []string{string(free[4:6])}},
+			{"regex": "[^0-9]{0,60}"}} {
+			req.PolicyConfig, _ = json.Marshal(cfg)
+			var err error
+			if req.Policy, err = plain.Policy(BuiltinPolicy); err != nil {
+				t.Fatal(err)
+			}
+			want := generate(context.Background(), plain, req)
+			for name, e := range engines {
+				if req.Policy, err = e.Policy(BuiltinPolicy); err != nil {
+					t.Fatal(err)
+				}
+				got := generate(context.Background(), e, req)
+				sameAnswer(t, fmt.Sprintf("%s request %d %s", name, i+1, req.PolicyConfig), withoutDrafts(got), want)
+				tested++
+			}
+		}
+	}
+	for name, e := range engines {
+		if st := e.Stats(); tested < 12 || st.SpecAcceptedTokens == 0 || st.SpecAcceptedTokens == st.SpecDraftTokens {
+			t.Fatalf("%s: %d answers compared, %d of %d drafted tokens kept: the test does not test verification under a policy",
+				name, tested, st.SpecAcceptedTokens, st.SpecDraftTokens)
+		}
 	}
 }
