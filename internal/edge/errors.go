@@ -67,6 +67,8 @@ func knownError(err error, param string) *apiError {
 	case errors.Is(err, engine.ErrPromptTooLong):
 		return &apiError{Status: fasthttp.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Param: param,
 			Code: "context_length_exceeded", Message: err.Error()}
+	case errors.Is(err, engine.ErrBadSpeculation):
+		return badRequest("speculative", "%s", err.Error())
 	case errors.Is(err, engine.ErrOverloaded):
 		return &apiError{Status: fasthttp.StatusServiceUnavailable, Type: typeServer, Code: "overloaded", Message: "the model is overloaded; retry later"}
 	case errors.Is(err, engine.ErrClosed), errors.Is(err, errShutdown):

@@ -122,7 +122,7 @@ func newMetrics(cfg Config, ids []string, models map[string]*served) *metrics {
 }
 
 // registerEngine adds the gauges a model's engine answers at scrape time: its scheduler's load, its KV
-// cache's use and size, its preemptions.
+// cache's use and size, its preemptions, and speculative decoding's drafts (vLLM's spec_decode_* counters).
 func (m *metrics) registerEngine(id string, sm statsModel) {
 	model := prometheus.Labels{"model_name": id}
 	gauge := func(name, help string, labels prometheus.Labels, f func(engine.Stats) float64) {
@@ -146,6 +146,17 @@ func (m *metrics) registerEngine(id string, sm statsModel) {
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: metricsPrefix + "num_preemptions_total",
 		Help: "Cumulative number of preemption from the engine.", ConstLabels: model},
 		func() float64 { return float64(sm.Stats().Preemptions) }))
+	for _, c := range []struct {
+		name, help string
+		f          func(engine.Stats) int64
+	}{
+		{"spec_decode_num_drafts_total", "Number of spec decoding drafts.", func(st engine.Stats) int64 { return st.SpecDrafts }},
+		{"spec_decode_num_draft_tokens_total", "Number of draft tokens.", func(st engine.Stats) int64 { return st.SpecDraftTokens }},
+		{"spec_decode_num_accepted_tokens_total", "Number of accepted tokens.", func(st engine.Stats) int64 { return st.SpecAcceptedTokens }},
+	} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: metricsPrefix + c.name, Help: c.help,
+			ConstLabels: model}, func() float64 { return float64(c.f(sm.Stats())) }))
+	}
 }
 
 // gather returns every metric family, with their vLLM names too when asked: every wasmoe:NAME as

@@ -264,8 +264,8 @@ func TestMetricsVLLMNames(t *testing.T) {
 		}
 		twins++
 	}
-	if twins != 13 { // 5 request counters, 3 latency histograms, 5 engine metrics (the plugin ones have no series yet)
-		t.Errorf("%d metrics have a vllm: twin, want 13", twins)
+	if twins != 16 { // 5 request counters, 3 latency histograms, 8 engine metrics (the plugin ones have no series yet)
+		t.Errorf("%d metrics have a vllm: twin, want 16", twins)
 	}
 	model := []string{"model_name", "fake"}
 	if w, r, u, old := gauge(t, f, "vllm:num_requests_waiting", model...), gauge(t, f, "vllm:num_requests_running", model...),

@@ -46,6 +46,9 @@ type commonRequest struct {
 	// a string is passed as its contents).
 	Plugin       string          `json:"plugin"`
 	PluginConfig json.RawMessage `json:"plugin_config"`
+
+	// wasmoe's extension: speculative decoding's drafting for this request (speculative.go).
+	Speculative json.RawMessage `json:"speculative"`
 }
 
 // generation is a validated request's engine parameters and response options.
@@ -69,6 +72,8 @@ type generation struct {
 	pluginParam  string       // the request field that asked for it: "plugin", "response_format" or "grammar"
 	policy       *wasm.Policy // the plugin, once resolved
 	grammar      string       // the request's GBNF grammar; "" for none
+
+	speculation engine.Speculation // the "speculative" field
 }
 
 // maxStops is OpenAI's limit on stop sequences.
@@ -205,6 +210,9 @@ func (r *commonRequest) validate(defaultMax, vocab int) (*generation, *apiError)
 		return nil, e
 	}
 	g.stop = stop
+	if g.speculation, e = parseSpeculative(r.Speculative); e != nil {
+		return nil, e
+	}
 	config, e := pluginConfig(r.PluginConfig)
 	switch {
 	case e != nil:
@@ -281,5 +289,5 @@ func parseStop(raw json.RawMessage) ([]string, *apiError) {
 func (g *generation) request(prompt []int32) engine.Request {
 	return engine.Request{Prompt: prompt, MaxTokens: g.maxTokens, Sampling: g.sampling, IgnoreEOS: g.ignoreEOS, N: g.n,
 		Policy: g.policy, PolicyConfig: g.pluginConfig, NoPromptCache: g.noCache, Logprobs: g.logprobs, TopLogprobs: g.topLogprobs,
-		PromptLogprobs: g.echo && g.logprobs}
+		PromptLogprobs: g.echo && g.logprobs, Speculation: g.speculation}
 }

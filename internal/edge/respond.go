@@ -76,7 +76,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, j *job) {
 		b = appendChoice(b, j, i, &out.choices[i], p.choices[i].think.reasoned)
 	}
 	b = append(b, `],"usage":`...)
-	b = appendUsage(b, len(j.prompt), p.tokens, r.res.CachedTokens)
+	b = appendUsage(b, len(j.prompt), p.tokens, r.res)
 	ctx.SetContentType(contentJSON)
 	ctx.SetBody(append(b, '}'))
 }
@@ -148,7 +148,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, j *job, r *run, unwatch func()
 			}
 			return
 		}
-		if j.gen.includeUsage && sse.usage(len(j.prompt), p.tokens, r.res.CachedTokens) != nil {
+		if j.gen.includeUsage && sse.usage(len(j.prompt), p.tokens, r.res) != nil {
 			return
 		}
 		sse.done()

@@ -99,11 +99,11 @@ func (s *sseWriter) finish(index int, reason string) error {
 }
 
 // usage sends the last chunk of a stream with stream_options.include_usage: no choices, the usage.
-func (s *sseWriter) usage(prompt, completion, cached int) error {
+func (s *sseWriter) usage(prompt, completion int, res engine.Result) error {
 	b := append(s.buf[:0], "data: "...)
 	b = append(b, s.head...)
 	b = append(b, `"choices":[],"usage":`...)
-	b = appendUsage(b, prompt, completion, cached)
+	b = appendUsage(b, prompt, completion, res)
 	return s.send(append(b, "}\n\n"...))
 }
 
@@ -173,8 +173,11 @@ func appendHead(b []byte, id, object string, created int64, model string) []byte
 	return append(b, ',')
 }
 
-// appendUsage appends OpenAI's usage object; cached is the prompt tokens the prefix cache gave.
-func appendUsage(b []byte, prompt, completion, cached int) []byte {
+// appendUsage appends OpenAI's usage object: the prompt tokens the prefix cache gave (res.CachedTokens)
+// and, when speculative decoding drafted tokens, completion_tokens_details with the drafted tokens kept
+// (accepted_prediction_tokens) and thrown away (rejected_prediction_tokens).
+func appendUsage(b []byte, prompt, completion int, res engine.Result) []byte {
+	cached := res.CachedTokens
 	b = append(b, `{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, int64(prompt), 10)
 	b = append(b, `,"completion_tokens":`...)
@@ -183,6 +186,12 @@ func appendUsage(b []byte, prompt, completion, cached int) []byte {
 	b = strconv.AppendInt(b, int64(prompt+completion), 10)
 	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
 	b = strconv.AppendInt(b, int64(cached), 10)
+	if res.DraftTokens > 0 {
+		b = append(b, `},"completion_tokens_details":{"accepted_prediction_tokens":`...)
+		b = strconv.AppendInt(b, int64(res.AcceptedDraftTokens), 10)
+		b = append(b, `,"rejected_prediction_tokens":`...)
+		b = strconv.AppendInt(b, int64(res.DraftTokens-res.AcceptedDraftTokens), 10)
+	}
 	return append(b, "}}"...)
 }
 

@@ -22,6 +22,7 @@ func bench(args []string) error {
 	var ef engineFlags
 	ef.register(fs)
 	np := fs.Int("prompt-tokens", 128, "prompt length")
+	period := fs.Int("prompt-period", 0, "repeat the prompt's first N tokens to its length: a repetitive prompt, for --spec ngram (0 = no repeat)")
 	ng := fs.Int("gen-tokens", 64, "tokens to generate")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of prefill and decode to this file (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
@@ -42,6 +43,9 @@ func bench(args []string) error {
 	prompt, err := benchPrompt(e.Model().File, *np)
 	if err != nil {
 		return err
+	}
+	for i := *period; *period > 0 && i < len(prompt); i++ {
+		prompt[i] = prompt[i-*period]
 	}
 	sp := engine.DefaultSampling()
 	sp.Temperature = 0
@@ -76,7 +80,7 @@ func bench(args []string) error {
 	}
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{"engine": "wasmoe", "prompt_tokens": *np, "gen_tokens": n,
 		"prefill_tok_s": float64(*np) / first.Sub(t0).Seconds(), "decode_tok_s": float64(n-1) / t1.Sub(first).Seconds(),
-		"max_rss_mib": peakRSS() >> 20})
+		"max_rss_mib": peakRSS() >> 20, "draft_tokens": res.DraftTokens, "accepted_draft_tokens": res.AcceptedDraftTokens})
 }
 
 // peakRSS is the process's peak resident set in bytes (VmHWM; mapped model pages count once touched), or 0

@@ -38,6 +38,10 @@ type engineFlags struct {
 	cpuBudget    time.Duration // per request inside a plugin
 	pluginMemory int           // MiB of linear memory per plugin instance
 	models       modelList     // extra models for plugins, name=path
+
+	spec       string // speculative decoding's default drafting mode
+	draftModel string // the draft model of --spec draft
+	specTokens int    // the most tokens drafted per step
 }
 
 // modelList collects repeated --extra-model name=path flags.
@@ -66,6 +70,11 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.pluginMemory, "plugin-memory-mb", 512, "linear memory cap of each plugin instance, MiB")
 	f.models = modelList{}
 	fs.Var(f.models, "extra-model", "name=path of a further model plugins may run through the host kernels (repeatable)")
+	fs.StringVar(&f.spec, "spec", "", "speculative decoding's drafting, unless a request picks its own: off, ngram (prompt lookup), "+
+		"draft (--draft-model) or mtp (default: draft with --draft-model, else off)")
+	fs.StringVar(&f.draftModel, "draft-model", "", "a smaller model with the same tokenizer that drafts tokens for the model to verify")
+	fs.IntVar(&f.specTokens, "spec-tokens", 0, fmt.Sprintf("the most tokens drafted per step, 1 to %d (default %d; fewer while drafts are rejected)",
+		engine.MaxSpecTokens, engine.DefaultSpecTokens))
 }
 
 // cacheDir is where generated models and compiled guests are kept.
@@ -96,6 +105,22 @@ func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
 		}
 		fmt.Fprintf(os.Stderr, "wasmoe: no --model given: using %s, a small model with RANDOM weights (its output is noise).\n"+
 			"wasmoe: serve a real model with --model path/to/model.gguf (e.g. a DeepSeek-R1-Distill-Qwen GGUF)\n", path)
+	}
+	if f.draftModel != "" {
+		if _, err := isHFDir(f.draftModel); err != nil {
+			return nil, fmt.Errorf("--draft-model: %w", err)
+		}
+	}
+	switch f.spec {
+	case "", engine.SpecOff, engine.SpecNgram, engine.SpecDraft, engine.SpecMTP:
+	default:
+		return nil, fmt.Errorf("--spec %s: want %s, %s, %s or %s", f.spec, engine.SpecOff, engine.SpecNgram, engine.SpecDraft, engine.SpecMTP)
+	}
+	if f.spec == engine.SpecDraft && f.draftModel == "" {
+		return nil, fmt.Errorf("--spec %s needs --draft-model", f.spec)
+	}
+	if f.specTokens < 0 || f.specTokens > engine.MaxSpecTokens {
+		return nil, fmt.Errorf("--spec-tokens %d: want 1 to %d", f.specTokens, engine.MaxSpecTokens)
 	}
 	for name, p := range f.models {
 		if p, err = resolveModel(ctx, p); err == nil {
@@ -128,7 +153,8 @@ func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
 	}
 	return engine.Open(engine.Config{ModelPath: path, Threads: f.threads, Context: f.ctx, Runtime: rt, MaxQueue: f.maxQueue,
 		Parallel: f.parallel, BatchTokens: f.batchTokens, KVCacheTokens: f.kvCacheTokens, WriteTimeout: f.writeTimeout,
-		TokenizerWasm: builtin.Tokenizer, SamplerWasm: samplerWasm, PluginRuntime: plugins, PluginDir: f.pluginDir, Models: f.models})
+		TokenizerWasm: builtin.Tokenizer, SamplerWasm: samplerWasm, PluginRuntime: plugins, PluginDir: f.pluginDir, Models: f.models,
+		Spec: f.spec, DraftModel: f.draftModel, SpecTokens: f.specTokens})
 }
 
 // newRuntime starts the runtime of the built-in guests: trusted code, no deadlines.

@@ -39,6 +39,13 @@ type Config struct {
 	PluginDir string
 	// Models are more models a plugin may run through the host kernels (e.g. a draft model), by name.
 	Models map[string]string
+
+	// Spec is the drafting mode requests get by default: SpecOff (""), SpecNgram or SpecDraft (which
+	// needs DraftModel); SpecTokens is the most tokens drafted per step (0 = DefaultSpecTokens).
+	Spec       string
+	SpecTokens int
+	// DraftModel is a smaller model with the model's vocabulary, for SpecDraft ("" = none).
+	DraftModel string
 }
 
 // Engine serves one model: it owns the weights, the kernel threads, the paged KV cache and the guests. One
@@ -80,6 +87,11 @@ type Engine struct {
 	policyModelVal  *wasm.PolicyModel
 	policyModelErr  error
 	models          map[string]*model.Model // Config.Models, loaded
+
+	specMode                              string       // Config.Spec, checked
+	specTokens                            int          // Config.SpecTokens, or its default
+	drafts                                *draftModel  // Config.DraftModel, loaded; nil without
+	specDrafts, specDrafted, specAccepted atomic.Int64 // drafts verified, their tokens, the tokens kept
 }
 
 // Open loads the model, sizes its KV cache, starts its guests and its scheduler.
@@ -161,12 +173,17 @@ func (e *Engine) init(cfg Config) error {
 	e.info = ModelInfo{ID: id, Arch: m.Arch, ContextLength: e.context, VocabSize: m.Vocab, ChatTemplate: tmpl,
 		BOSToken: tokenText(v, v.BOS), EOSToken: tokenText(v, v.EOS), AddBOS: v.AddBOS}
 
+	drafters, err := e.initSpeculation(cfg, v.Tokens, max(kvTokens, e.context+model.BlockTokens))
+	if err != nil {
+		return err
+	}
 	e.inbox = make(chan message, 256)
 	e.done = make(chan struct{})
 	e.loopDone = make(chan struct{})
 	e.warmed = make(chan struct{})
 	e.sched = &scheduler{e: e, cache: m.NewCache(max(kvTokens, e.context+model.BlockTokens)),
-		tenants: newTenants(namespace(id))}
+		tenants: newTenants(namespace(id)), drafters: drafters}
+
 	e.stats.total.Store(int64(e.sched.cache.Blocks()))
 	go e.sched.loop()
 	e.workers.Add(1)
@@ -230,6 +247,9 @@ func (e *Engine) Close() error {
 		}
 		for _, m := range e.models {
 			m.Close()
+		}
+		if e.drafts != nil {
+			e.drafts.close()
 		}
 		e.policies.closeRuntimes()
 		err = e.model.Close()

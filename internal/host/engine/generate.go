@@ -95,6 +95,9 @@ func (e *Engine) check(req Request) error {
 	if req.TopLogprobs < 0 || req.TopLogprobs > MaxTopLogprobs {
 		return fmt.Errorf("engine: %d top logprobs asked, want 0 to %d", req.TopLogprobs, MaxTopLogprobs)
 	}
+	if err := e.checkSpeculation(req.Speculation); err != nil {
+		return err
+	}
 	if len(req.Prompt) >= e.context {
 		return fmt.Errorf("%w: %d prompt tokens, context is %d", ErrPromptTooLong, len(req.Prompt), e.context)
 	}
@@ -132,6 +135,8 @@ type generation struct {
 	raw    []float32   // with Request.Logprobs and a policy: the step's logits before the policy changes them
 	res    Result      // set when run returns, with err
 	err    error
+
+	drafted, accepted int // speculative tokens verified, and kept
 }
 
 // run is the worker: it takes the sequences the scheduler has computed, steps each until it needs the
@@ -269,6 +274,7 @@ func (g *generation) advance(work []*sequence) ([]*sequence, error) {
 	for _, s := range work {
 		s.valid = len(s.tokens)
 		s.fresh = true
+		g.drafted += len(s.draft)
 	}
 	for {
 		stepped := false
@@ -280,10 +286,11 @@ func (g *generation) advance(work []*sequence) ([]*sequence, error) {
 			if err := g.ctx.Err(); err != nil {
 				return nil, err
 			}
-			n := len(g.seqs)
+			n, before := len(g.seqs), len(s.tokens)
 			if err := g.step(s); err != nil {
 				return nil, err
 			}
+			g.verify(s, before, n)
 			work = append(work, g.seqs[n:]...)
 			stepped = true
 		}
@@ -301,6 +308,7 @@ func (g *generation) result(res Result) Result {
 	}
 	res.FinishReason = g.seqs[0].finish
 	res.CachedTokens = int(g.r.hit.Load())
+	res.DraftTokens, res.AcceptedDraftTokens = g.drafted, g.accepted
 	return res
 }
 

@@ -40,6 +40,8 @@ type scheduler struct {
 	stepNo  uint64
 	late    int           // sequences of the last step still with their workers
 	last    time.Duration // the last step's forward pass
+
+	drafters map[string]*modeDrafter // by drafting mode (spec.go)
 }
 
 // chunk is a sequence's share of a step: its next n tokens.
@@ -163,6 +165,7 @@ func (sc *scheduler) handle(m message) {
 	case submit:
 		r.tenant = sc.tenants.join(r.req.Tenant)
 		sc.tenants.arrive(r.tenant, sc.waiting, sc.running)
+		r.seqs[0].spec = sc.e.resolveSpeculation(r.req.Speculation)
 		sc.waiting = append(sc.waiting, r.seqs[0])
 	case handBack:
 		for _, s := range m.seqs { // forks first: they start on their parents' blocks as the worker saw them
@@ -194,6 +197,7 @@ func (sc *scheduler) adoptFork(s *sequence) {
 	s.req.seqs = append(s.req.seqs, s)
 	s.busy, s.step = true, sc.stepNo+1 // comes back just below, not counted late
 	s.charged = p.charged              // the shared start was charged to the parent; handBack trims it to s.valid
+	s.spec = specState{mode: p.spec.mode, max: p.spec.max, k: p.spec.k}
 	if p.kv == nil || !p.running {
 		sc.waiting = slices.Insert(sc.waiting, 0, s)
 		return
@@ -210,6 +214,7 @@ func (sc *scheduler) handBack(s *sequence) {
 		sc.late--
 	}
 	s.busy = false
+	sc.settle(s)
 	if s.finish != "" || s.req.ended {
 		sc.release(s)
 		return
@@ -227,6 +232,7 @@ func (sc *scheduler) release(s *sequence) {
 		s.kv.Free()
 		s.kv = nil
 	}
+	sc.forgetSpec(s)
 	s.running = false
 	sc.running = slices.DeleteFunc(sc.running, func(q *sequence) bool { return q == s })
 	sc.waiting = slices.DeleteFunc(sc.waiting, func(q *sequence) bool { return q == s })
@@ -286,8 +292,9 @@ func (sc *scheduler) ready(s *sequence) bool {
 }
 
 // planStep picks the step's chunks: one token for each generating sequence, round-robin from a start
-// that moves each step, then prompt chunks up to the token budget, the least served tenant's first
-// (prefillOrder). It reserves their cache blocks, preempting the newest sequences when the pool runs out.
+// that moves each step, with the tokens drafted to follow it (speculate), then prompt chunks up to the
+// token budget, the least served tenant's first (prefillOrder). It reserves their cache blocks,
+// preempting the newest sequences when the pool runs out (a draft is dropped before anyone is preempted).
 func (sc *scheduler) planStep(plan []chunk) []chunk {
 	budget, n := sc.e.batchTokens, len(sc.running)
 	for k := 0; k < n && budget > 0; k++ {
@@ -296,6 +303,7 @@ func (sc *scheduler) planStep(plan []chunk) []chunk {
 			budget--
 		}
 	}
+	budget -= sc.speculate(plan, budget)
 	sc.prefill = sc.prefill[:0]
 	for _, s := range sc.running {
 		if sc.ready(s) && len(s.tokens)-s.cached > 1 {
@@ -319,6 +327,9 @@ func (sc *scheduler) planStep(plan []chunk) []chunk {
 	}
 	for i := 0; i < len(plan); i++ {
 		s := plan[i].s
+		if len(s.draft) > 0 && s.kv.Reserve(s.cached+plan[i].n) != nil {
+			dropDraft(&plan[i])
+		}
 		for s.kv.Reserve(s.cached+plan[i].n) != nil {
 			v := sc.newest()
 			sc.preempt(v)
@@ -351,6 +362,9 @@ func (sc *scheduler) newest() *sequence {
 // preempt takes s's blocks away: it goes back to the front of the queue and recomputes its tokens when it
 // is admitted again. Its worker, if it has it, is not disturbed.
 func (sc *scheduler) preempt(s *sequence) {
+	if !s.busy { // a draft its worker has is the worker's to verify
+		s.draft = s.draft[:0]
+	}
 	s.kv.Free()
 	s.kv, s.cached, s.running = nil, 0, false
 	sc.running = slices.DeleteFunc(sc.running, func(q *sequence) bool { return q == s })
@@ -359,16 +373,22 @@ func (sc *scheduler) preempt(s *sequence) {
 }
 
 // step runs the planned chunks through the model and hands each sequence whose last token ran to its
-// worker, with its logits; with Request.PromptLogprobs, the logits of its prompt rows go to the worker
-// as they are computed.
+// worker, with its logits (and those after each drafted token, to verify); with Request.PromptLogprobs,
+// the logits of its prompt rows go to the worker as they are computed.
 func (sc *scheduler) step() {
 	rows := sc.batch.Rows[:0]
 	for _, c := range sc.plan {
 		s := c.s
 		from, to := promptRange(s, c.n)
 		for pos := s.cached; pos < s.cached+c.n; pos++ {
-			rows = append(rows, model.Row{Token: s.tokens[pos], Seq: s.kv, Pos: pos,
-				Logits: pos == len(s.tokens)-1 || (from <= pos && pos < to)})
+			tok := int32(0)
+			if pos < len(s.tokens) {
+				tok = s.tokens[pos]
+			} else {
+				tok = s.draft[pos-len(s.tokens)]
+			}
+			rows = append(rows, model.Row{Token: tok, Seq: s.kv, Pos: pos,
+				Logits: pos >= len(s.tokens)-1 || (from <= pos && pos < to)})
 		}
 	}
 	sc.batch.Rows = rows
@@ -397,8 +417,10 @@ func (sc *scheduler) step() {
 			if s.cached < len(s.tokens) {
 				continue // a prompt chunk: the rest comes in later steps
 			}
-			s.logits = append(s.logits[:0], logits[j*V:(j+1)*V]...)
-			j++
+			k := 1 + len(s.draft) // the last token's row, then each drafted token's
+			s.rows = append(s.rows[:0], logits[j*V:(j+k)*V]...)
+			s.logits, s.row = s.rows[:V:V], 0
+			j += k
 		}
 		s.busy, s.step = true, sc.stepNo
 		select {
@@ -442,4 +464,7 @@ func (sc *scheduler) publishStats() {
 	st.waiting.Store(int64(len(sc.waiting)))
 	st.used.Store(int64(sc.cache.Used()))
 	st.cached.Store(int64(sc.cache.Cached()))
+	if d := sc.e.drafts; d != nil {
+		st.draftUsed.Store(int64(d.cache.Used()))
+	}
 }

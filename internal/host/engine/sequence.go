@@ -32,6 +32,11 @@ type sequence struct {
 	resync    bool        // the sampler's history must be rebuilt before the next sample (backtrack)
 	logprobs  []*Logprobs // with Request.Logprobs: by generated token (tokens[prompt+i]); nil for a spliced one
 
+	// speculation (spec.go): set by the scheduler with the logits, verified by the worker (spec_verify.go)
+	draft []int32   // tokens drafted to follow tokens, whose rows the step also ran
+	rows  []float32 // the logits after the last token, then after each drafted one: [1+len(draft)][V]
+	row   int       // the row logits is: drafted tokens the worker has accepted so far
+
 	// scheduler
 	err       error        // the step failed: the worker ends the request with it
 	step      uint64       // the step that last handed it to the worker
@@ -43,6 +48,7 @@ type sequence struct {
 	published bool         // its prompt's full blocks are in the prefix cache
 	charged   int          // positions whose tokens its tenant has been charged for (vtc.go)
 	promptRow int          // with Request.PromptLogprobs: prompt positions whose logits went to the worker
+	spec      specState    // how it drafts (spec.go)
 }
 
 // request is one Generate call as the scheduler and its worker share it.

@@ -17,11 +17,16 @@ type Stats struct {
 	KVBlockTokens int   // positions per block
 	CachedBlocks  int   // blocks the prefix cache keeps (some also used by sequences)
 	Preemptions   int64 // sequences preempted since the engine started
+
+	// Speculative decoding since the engine started: drafts verified, the tokens they proposed, and those
+	// the target kept (vLLM's spec_decode_num_drafts, _num_draft_tokens, _num_accepted_tokens).
+	SpecDrafts, SpecDraftTokens, SpecAcceptedTokens int64
+	DraftKVBlocksUsed                               int // blocks of the draft model's cache held by sequences
 }
 
 // stats is where the scheduler publishes Stats after each step.
 type stats struct {
-	running, waiting, used, total, cached atomic.Int64
+	running, waiting, used, total, cached, draftUsed atomic.Int64
 }
 
 // Stats returns the scheduler's state as of its last step.
@@ -29,7 +34,8 @@ func (e *Engine) Stats() Stats {
 	s := &e.stats
 	return Stats{Running: int(s.running.Load()), Waiting: int(s.waiting.Load()), KVBlocksUsed: int(s.used.Load()),
 		KVBlocksTotal: int(s.total.Load()), KVBlockTokens: model.BlockTokens, CachedBlocks: int(s.cached.Load()),
-		Preemptions: e.preemptions.Load()}
+		Preemptions: e.preemptions.Load(), SpecDrafts: e.specDrafts.Load(), SpecDraftTokens: e.specDrafted.Load(),
+		SpecAcceptedTokens: e.specAccepted.Load(), DraftKVBlocksUsed: int(s.draftUsed.Load())}
 }
 
 // defaultCacheTokens sizes the KV cache when Config.KVCacheTokens is 0: room for parallel full contexts,

@@ -28,6 +28,9 @@ var (
 	// ErrWriteTimeout means the request's reader did not take its output within Config.WriteTimeout: the
 	// request was cut off and its sequences freed.
 	ErrWriteTimeout = errors.New("engine: the client did not read the output in time")
+	// ErrBadSpeculation means a request asked for a drafting mode or length the engine cannot serve
+	// (HTTP 400).
+	ErrBadSpeculation = errors.New("engine: bad speculative decoding request")
 	// ErrBadPlugin means a request named a plugin that does not exist or does not load (HTTP 400).
 	ErrBadPlugin = errors.New("engine: bad plugin")
 )
@@ -105,6 +108,10 @@ type Request struct {
 	// Tenant is who the request is billed to ("" = no tenant): the scheduler shares the model fairly
 	// across tenants, and each tenant's prompts are cached in a namespace of its own.
 	Tenant string
+
+	// Speculation chooses how the request's tokens are drafted for verification (spec.go); the zero
+	// value takes the engine's Config.Spec. It changes the speed, never the tokens.
+	Speculation Speculation
 }
 
 // Piece is one generated token and the text it completes. Text holds only whole UTF-8 characters: bytes of a
@@ -127,6 +134,10 @@ type Result struct {
 	CompletionTokens int    // all sequences together, hidden tokens included
 	FinishReason     string // sequence 0's: FinishStop or FinishLength
 	Choices          []Choice
+
+	// DraftTokens were proposed by speculative decoding and verified by the model; AcceptedDraftTokens
+	// of them were the tokens the request's sampler picked (OpenAI's accepted_prediction_tokens).
+	DraftTokens, AcceptedDraftTokens int
 }
 
 // Choice is how one sequence of a request ended; a request has more than one when its policy forks.

@@ -73,7 +73,11 @@ func (p *pool) put(inst *instance) {
 	if keep {
 		inst.log.reset()
 		inst.used = 0
-		p.idle <- inst
+		select {
+		case p.idle <- inst:
+		default: // every idle place is taken: warm started one while get started another, so one goes
+			keep = false
+		}
 	}
 	p.mu.Unlock()
 	if !keep {
