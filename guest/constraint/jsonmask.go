@@ -1,8 +1,8 @@
 package constraint
 
-// The JSON matcher's Mask walk: while one configuration is alive it is carried by value down the trie,
-// so a trie node costs one step and no snapshot; where a byte splits it into several, the walk falls
-// back to snapshots for that subtree.
+// The JSON matcher's cursor for Mask's walk: while one configuration is alive it is stepped by value, so
+// a trie node costs one step and no snapshot; where a byte splits it into several, they are stepped
+// together until they merge or die. Its free runs: string and key characters, and digits.
 
 // Results of advance1.
 const (
@@ -42,29 +42,147 @@ func (m *jsonMatcher) advance1(c *config, b byte) int {
 	return adv1Many
 }
 
-// maskJSON is Mask for a JSON matcher in configuration c (m.cur is left as it is).
-func (t *Trie) maskJSON(m *jsonMatcher, c config, node int32, mask []uint32) {
-	nd := t.nodes[node]
-	links := len(m.links)
-	for ch := nd.first; ch < nd.first+nd.n; ch++ {
-		tn := &t.nodes[ch]
-		cc := c
-		switch m.advance1(&cc, tn.b) {
-		case adv1One:
-			t.allow(tn, mask)
-			if tn.n > 0 {
-				t.maskJSON(m, cc, ch, mask)
-			}
-		case adv1Many:
-			t.allow(tn, mask)
-			if tn.n > 0 {
-				saved := append([]config(nil), m.cur...)
-				m.cur, m.tmp = m.tmp, m.cur[:0]
-				m.dedupe()
-				t.maskSnap(m, ch, mask)
-				m.cur = append(m.cur[:0], saved...)
-			}
-		}
-		m.links = m.links[:links]
+// jsonCursor is a stack of sets of configurations, back to back in cfgs; m.cur is left as it is.
+type jsonCursor struct {
+	m     *jsonMatcher
+	cfgs  []config
+	ends  []int // level i holds cfgs[ends[i-1]:ends[i]] (level 0 from 0)
+	links []int // len(m.links) before each level's push: the links it made are dropped by pop
+}
+
+func (m *jsonMatcher) cursor() *jsonCursor {
+	return &jsonCursor{m: m, cfgs: append([]config(nil), m.cur...), ends: []int{len(m.cur)}, links: []int{len(m.links)}}
+}
+
+// top is the current level's configurations.
+func (c *jsonCursor) top() []config {
+	lo := 0
+	if n := len(c.ends); n > 1 {
+		lo = c.ends[n-2]
 	}
+	return c.cfgs[lo:]
+}
+
+func (c *jsonCursor) push(b byte) bool {
+	m, cur := c.m, c.top()
+	links := len(m.links)
+	if len(cur) == 1 {
+		cf := cur[0]
+		switch m.advance1(&cf, b) {
+		case adv1One:
+			c.cfgs = append(c.cfgs, cf)
+		case adv1Many:
+			c.cfgs = append(c.cfgs, dedupe(m.tmp)...)
+		default:
+			m.links = m.links[:links]
+			return false
+		}
+	} else {
+		m.tmp = m.tmp[:0]
+		for _, cf := range cur {
+			m.step(cf, b)
+		}
+		if len(m.tmp) == 0 {
+			m.links = m.links[:links]
+			return false
+		}
+		c.cfgs = append(c.cfgs, dedupe(m.tmp)...)
+	}
+	c.ends = append(c.ends, len(c.cfgs))
+	c.links = append(c.links, links)
+	return true
+}
+
+func (c *jsonCursor) pop() {
+	n := len(c.ends)
+	c.cfgs = c.cfgs[:c.ends[n-2]]
+	c.m.links = c.m.links[:c.links[n-1]]
+	c.ends, c.links = c.ends[:n-1], c.links[:n-1]
+}
+
+func (c *jsonCursor) free() (freeRun, bool) {
+	if cur := c.top(); len(cur) == 1 {
+		return c.m.configFree(&cur[0])
+	}
+	return freeRun{}, false
+}
+
+// free is the matcher's freeRun, for Mask's generic path: only a single configuration has one.
+func (m *jsonMatcher) free() (freeRun, bool) {
+	if len(m.cur) == 1 {
+		return m.configFree(&m.cur[0])
+	}
+	return freeRun{}, false
+}
+
+// Classes of free characters.
+var (
+	jsonText   charClass // what strings and keys hold unescaped: no '"', '\\' or control characters
+	digits     charClass // 0-9
+	digits1to9 charClass
+)
+
+func init() {
+	for b := byte(0x20); b < 0x80; b++ {
+		if b != '"' && b != '\\' {
+			jsonText.add(b)
+		}
+	}
+	jsonText.multi = true
+	for b := byte('0'); b <= '9'; b++ {
+		digits.add(b)
+		if b > '0' {
+			digits1to9.add(b)
+		}
+	}
+}
+
+// configFree is the freeRun of a configuration's top frame: characters of a string (with its pattern and
+// length bounds), of a key no listed property starts with (where other properties are allowed), and
+// digits of a number.
+func (m *jsonMatcher) configFree(c *config) (freeRun, bool) {
+	f := &c.top
+	n := m.nodes[f.n]
+	switch n.kind {
+	case kString:
+		if f.ls != lsNorm {
+			return freeRun{}, false
+		}
+		run := freeRun{cls: jsonText, max: -1}
+		if n.pat != nil {
+			p, ok := n.pat.free(f.a)
+			if !ok {
+				return freeRun{}, false
+			}
+			run = freeRun{cls: p.cls.and(jsonText), max: p.max, loop: p.loop}
+		}
+		if n.maxLen >= 0 {
+			if left := n.maxLen - int(f.cnt); run.max < 0 || left < run.max {
+				run.max = left
+			}
+		} else if run.max < 0 {
+			run.loop = max(run.loop, n.minLen-int(f.cnt))
+		}
+		return run, run.max != 0 && !run.cls.empty()
+	case kObject:
+		if f.st != oKey || f.ls != lsNorm || n.addl == nil {
+			break
+		}
+		if f.a < 0 {
+			return freeRun{cls: jsonText, max: -1}, true
+		}
+		if len(n.keys.nodes[f.a].edges) == 0 {
+			return freeRun{cls: jsonText, max: -1, loop: 1}, true
+		}
+	case kNumber, kInteger:
+		switch f.st {
+		case nInt, nFrac, nExpD:
+			return freeRun{cls: digits, max: -1}, true
+		case nDot, nExp, nExpSg:
+			return freeRun{cls: digits, max: -1, loop: 1}, true
+		case nMinus:
+			return freeRun{cls: digits1to9, max: -1, loop: 1}, true
+		}
+	}
+	return freeRun{}, false
 }

@@ -3,138 +3,128 @@ package constraint
 import (
 	"bytes"
 	"sort"
+	"sync"
 )
 
 // Trie holds a vocabulary's token byte strings, sharing prefixes, for computing token masks.
-// It is immutable once built and safe for concurrent use.
+// Its tokens are fixed once built; what Mask builds on first use (slice.go) is cached under a lock, so a
+// Trie is safe for concurrent use.
 type Trie struct {
-	nodes []trieNode
-	ids   []int32 // token ids ending at each node, in ranges trieNode.idLo..idHi
+	nodes []trieNode // depth first: node i's subtree is nodes[i:i+span], its first child nodes[i+1]
+	ids   []int32    // token ids in the nodes' order: node i's subtree holds ids[idLo:idLo+size], its own first
+	text  []byte     // the tokens' bytes in the same order: ids[k]'s are text[toff[k]:toff[k+1]]
+	toff  []int32
+
+	mu       sync.Mutex
+	slices   map[sliceKey]*sliceSet // nil entries: slicing that node by that class does not pay
+	sliceMem int                    // bytes the cached slices hold, about
 }
 
-// trieNode is one prefix; its children are nodes[first:first+n], ordered by edge byte.
+// trieNode is one prefix of the tokens.
 type trieNode struct {
-	first, n   int32
-	idLo, idHi int32
-	b          byte // the byte on the edge from the parent
+	span  int32  // nodes in the subtree, this one included: the next sibling is span nodes on
+	idLo  int32  // the subtree's first token in ids
+	own   int32  // tokens that are this prefix exactly: ids[idLo:idLo+own]
+	size  int32  // tokens in the subtree
+	depth uint16 // the prefix's length
+	b     byte   // its last byte (the edge from the parent)
 }
 
 // NewTrie builds the trie of tokens, where the index is the token id. Empty tokens (control tokens)
 // are left out, so Mask never allows them.
 func NewTrie(tokens [][]byte) *Trie {
-	order := make([]int32, 0, len(tokens))
+	texts := make([][]byte, 0, len(tokens))
+	ids := make([]int32, 0, len(tokens))
 	for id, tok := range tokens {
 		if len(tok) > 0 {
-			order = append(order, int32(id))
+			texts = append(texts, tok)
+			ids = append(ids, int32(id))
 		}
+	}
+	return buildTrie(texts, ids)
+}
+
+// buildTrie builds the trie of the non-empty texts, texts[i] being token ids[i]'s.
+func buildTrie(texts [][]byte, ids []int32) *Trie {
+	order := make([]int32, len(texts))
+	size := 0
+	for i := range order {
+		order[i] = int32(i)
+		size += len(texts[i])
 	}
 	sort.Slice(order, func(i, j int) bool {
-		if c := bytes.Compare(tokens[order[i]], tokens[order[j]]); c != 0 {
+		if c := bytes.Compare(texts[order[i]], texts[order[j]]); c != 0 {
 			return c < 0
 		}
-		return order[i] < order[j]
+		return ids[order[i]] < ids[order[j]]
 	})
-	t := &Trie{nodes: []trieNode{{}}, ids: make([]int32, 0, len(order))}
-	type span struct{ node, lo, hi, depth int32 }
-	queue := []span{{0, 0, int32(len(order)), 0}}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		lo := s.lo
-		nd := &t.nodes[s.node]
-		nd.idLo = int32(len(t.ids))
-		for lo < s.hi && int32(len(tokens[order[lo]])) == s.depth {
-			t.ids = append(t.ids, order[lo])
-			lo++
+	t := &Trie{ids: make([]int32, 0, len(order)), text: make([]byte, 0, size), toff: make([]int32, 1, len(order)+1)}
+	// add appends the node of the prefix of length depth shared by the texts order[lo:hi], then its subtree.
+	var add func(lo, hi, depth int, b byte)
+	add = func(lo, hi, depth int, b byte) {
+		i := len(t.nodes)
+		t.nodes = append(t.nodes, trieNode{idLo: int32(len(t.ids)), size: int32(hi - lo), depth: uint16(depth), b: b})
+		for ; lo < hi && len(texts[order[lo]]) == depth; lo++ { // the texts that end here sort first
+			t.ids = append(t.ids, ids[order[lo]])
+			t.text = append(t.text, texts[order[lo]]...)
+			t.toff = append(t.toff, int32(len(t.text)))
+			t.nodes[i].own++
 		}
-		nd.idHi = int32(len(t.ids))
-		nd.first = int32(len(t.nodes))
-		for lo < s.hi {
-			b := tokens[order[lo]][s.depth]
-			hi := lo + 1
-			for hi < s.hi && tokens[order[hi]][s.depth] == b {
-				hi++
+		for lo < hi {
+			c := texts[order[lo]][depth]
+			j := lo + 1
+			for j < hi && texts[order[j]][depth] == c {
+				j++
 			}
-			t.nodes = append(t.nodes, trieNode{b: b})
-			queue = append(queue, span{int32(len(t.nodes) - 1), lo, hi, s.depth + 1})
-			lo = hi
+			add(lo, j, depth+1, c)
+			lo = j
 		}
-		t.nodes[s.node].n = int32(len(t.nodes)) - t.nodes[s.node].first
+		t.nodes[i].span = int32(len(t.nodes) - i)
 	}
+	add(0, len(order), 0, 0)
 	return t
 }
 
 // Mask sets in mask (bit i%32 of word i/32 = token i) every token whose bytes m can consume entirely and
 // clears every other bit; tokens past the mask's end are left out. m is left in its state on entry.
-// The walk is depth-first over the trie, so tokens sharing a prefix share its matching work.
+//
+// The walk is depth-first over the trie, so tokens sharing a prefix share its matching work; where the
+// matcher's state lets a class of characters through freely (inside a string, a number, a regex's
+// character class), the tokens made of those characters are allowed in bulk (slice.go).
 func (t *Trie) Mask(m Matcher, mask []uint32) {
 	clear(mask)
-	switch mm := m.(type) {
-	case *regexMatcher:
-		t.maskDFA(mm.d, mm.s, 0, mask)
-	case *jsonMatcher:
-		if len(mm.cur) == 1 {
-			t.maskJSON(mm, mm.cur[0], 0, mask)
-		} else {
-			t.maskSnap(mm, 0, mask)
-		}
-	case Snapshotter:
-		t.maskSnap(mm, 0, mask)
-	default:
-		t.maskClone(m, 0, mask)
-	}
+	t.walk(cursorOf(m), 0, mask)
 }
 
-// allow sets the bits of the tokens ending at node n.
-func (t *Trie) allow(n *trieNode, mask []uint32) {
-	for _, id := range t.ids[n.idLo:n.idHi] {
-		if w := int(id >> 5); w < len(mask) {
-			mask[w] |= 1 << (id & 31)
-		}
+// walk allows the tokens below node (its own excluded) that the cursor's state can take.
+func (t *Trie) walk(c cursor, node int32, mask []uint32) {
+	if t.nodes[node].size >= sliceMinTokens && t.walkSliced(c, node, mask) {
+		return
 	}
+	t.walkChildren(c, node, nil, mask)
 }
 
-func (t *Trie) maskDFA(d *dfa, s int32, node int32, mask []uint32) {
-	nd := t.nodes[node]
-	for c := nd.first; c < nd.first+nd.n; c++ {
-		ch := &t.nodes[c]
-		ns := d.next(s, ch.b)
-		if ns == deadState {
+// walkChildren walks the children of node, except those whose edge byte starts a character of skip.
+func (t *Trie) walkChildren(c cursor, node int32, skip *charClass, mask []uint32) {
+	end := node + t.nodes[node].span
+	for ch := node + 1; ch < end; ch += t.nodes[ch].span {
+		tn := &t.nodes[ch]
+		if skip != nil && skip.starts(tn.b) || !c.push(tn.b) {
 			continue
 		}
-		t.allow(ch, mask)
-		if ch.n > 0 {
-			t.maskDFA(d, ns, c, mask)
+		allow(t.ids[tn.idLo:tn.idLo+tn.own], mask)
+		if tn.span > 1 {
+			t.walk(c, ch, mask)
 		}
+		c.pop()
 	}
 }
 
-func (t *Trie) maskSnap(m Snapshotter, node int32, mask []uint32) {
-	nd := t.nodes[node]
-	for c := nd.first; c < nd.first+nd.n; c++ {
-		ch := &t.nodes[c]
-		h := m.Snapshot()
-		if m.Advance(ch.b) {
-			t.allow(ch, mask)
-			if ch.n > 0 {
-				t.maskSnap(m, c, mask)
-			}
-		}
-		m.Restore(h)
-	}
-}
-
-// maskClone serves Matchers without snapshots: one Clone per trie node that has children.
-func (t *Trie) maskClone(m Matcher, node int32, mask []uint32) {
-	nd := t.nodes[node]
-	for c := nd.first; c < nd.first+nd.n; c++ {
-		ch := &t.nodes[c]
-		mc := m.Clone()
-		if mc.Advance(ch.b) {
-			t.allow(ch, mask)
-			if ch.n > 0 {
-				t.maskClone(mc, c, mask)
-			}
+// allow sets the bits of ids.
+func allow(ids []int32, mask []uint32) {
+	for _, id := range ids {
+		if w := int(id >> 5); w < len(mask) {
+			mask[w] |= 1 << (id & 31)
 		}
 	}
 }
