@@ -3,6 +3,8 @@ package constraint
 import (
 	"math/rand"
 	"testing"
+
+	"github.com/wasmoe/wasmoe/internal/testutil"
 )
 
 // benchVocab is a 129,280-token synthetic vocabulary of random byte strings of 1–12 bytes, mostly
@@ -68,11 +70,7 @@ func BenchmarkMask(b *testing.B) {
 			m := stateMatcher(b, c.regex, c.schema, c.prefix)
 			b.Run(v.name+"/"+c.name, func(b *testing.B) {
 				trie.Mask(m, mask) // build the lazy DFA and the slices
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					trie.Mask(m, mask)
-				}
+				testutil.LoopMedian(b, func() { trie.Mask(m, mask) })
 			})
 		}
 	}

@@ -8,6 +8,36 @@ type cursor interface {
 	pop()
 	// free is the current state's freeRun; false if it has none.
 	free() (freeRun, bool)
+	// next is a set of bytes that holds every byte the current state takes (and maybe more); false if
+	// the cursor cannot tell cheaply.
+	next() (byteSet, bool)
+}
+
+// byteSet is a set of bytes.
+type byteSet [4]uint64
+
+func (s *byteSet) has(b byte) bool { return s[b>>6]&(1<<(b&63)) != 0 }
+func (s *byteSet) add(b byte)      { s[b>>6] |= 1 << (b & 63) }
+
+// addAll adds the bytes of text.
+func (s *byteSet) addAll(text string) {
+	for i := 0; i < len(text); i++ {
+		s.add(text[i])
+	}
+}
+
+// or adds the bytes of o.
+func (s *byteSet) or(o *byteSet) {
+	for i := range s {
+		s[i] |= o[i]
+	}
+}
+
+// addRange adds the bytes lo to hi.
+func (s *byteSet) addRange(lo, hi byte) {
+	for b := int(lo); b <= int(hi); b++ {
+		s.add(byte(b))
+	}
 }
 
 // cursorOf returns the fastest cursor for m: its own for this package's matchers, else one over
@@ -49,6 +79,7 @@ func (c *dfaCursor) push(b byte) bool {
 
 func (c *dfaCursor) pop()                  { c.states = c.states[:len(c.states)-1] }
 func (c *dfaCursor) free() (freeRun, bool) { return c.d.free(c.states[len(c.states)-1]) }
+func (c *dfaCursor) next() (byteSet, bool) { return c.d.nextBytes(c.states[len(c.states)-1]), true }
 
 // snapCursor moves a Snapshotter in place.
 type snapCursor struct {
@@ -72,6 +103,7 @@ func (c *snapCursor) pop() {
 }
 
 func (c *snapCursor) free() (freeRun, bool) { return freeOf(c.m) }
+func (c *snapCursor) next() (byteSet, bool) { return byteSet{}, false }
 
 // cloneCursor serves Matchers without snapshots: one Clone per byte pushed.
 type cloneCursor struct{ stack []Matcher }
@@ -87,3 +119,4 @@ func (c *cloneCursor) push(b byte) bool {
 
 func (c *cloneCursor) pop()                  { c.stack = c.stack[:len(c.stack)-1] }
 func (c *cloneCursor) free() (freeRun, bool) { return freeOf(c.stack[len(c.stack)-1]) }
+func (c *cloneCursor) next() (byteSet, bool) { return byteSet{}, false }

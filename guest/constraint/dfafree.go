@@ -131,3 +131,17 @@ func (d *dfa) multiTarget(s int32) int32 {
 	d.multis[s] = res
 	return res
 }
+
+// nextBytes is the set of bytes s takes, worked out on first use.
+func (d *dfa) nextBytes(s int32) byteSet {
+	if !d.nextOK[s] {
+		var set byteSet
+		for b := 0; b < 256; b++ {
+			if d.next(s, byte(b)) != deadState {
+				set.add(byte(b))
+			}
+		}
+		d.nexts[s], d.nextOK[s] = set, true
+	}
+	return d.nexts[s]
+}

@@ -107,6 +107,14 @@ func (c *jsonCursor) free() (freeRun, bool) {
 	return freeRun{}, false
 }
 
+func (c *jsonCursor) next() (byteSet, bool) {
+	var set byteSet
+	if cur := c.top(); len(cur) == 1 {
+		return set, c.m.nextBytes(cur[0], &set)
+	}
+	return set, false
+}
+
 // free is the matcher's freeRun, for Mask's generic path: only a single configuration has one.
 func (m *jsonMatcher) free() (freeRun, bool) {
 	if len(m.cur) == 1 {
@@ -185,4 +193,137 @@ func (m *jsonMatcher) configFree(c *config) (freeRun, bool) {
 		}
 	}
 	return freeRun{}, false
+}
+
+// Sets of bytes the frames take next.
+var (
+	setNumber byteSet             // digits, sign, point, exponent
+	setLexer  [lsC3F4 + 1]byteSet // by string lexer state
+)
+
+func init() {
+	setNumber.addAll("0123456789+-.eE")
+	for ls := range setLexer {
+		set := &setLexer[ls]
+		switch ls {
+		case lsNorm:
+			for b := 0; b < 0x80; b++ {
+				if jsonText.has(byte(b)) {
+					set.add(byte(b))
+				}
+			}
+			set.addAll(`"\`)
+			set.addRange(0xC2, 0xF4)
+		case lsEsc:
+			set.addAll(`"\/bfnrtu`)
+		case lsU1, lsU2, lsU3, lsU4:
+			set.addAll("0123456789abcdefABCDEF")
+		case lsU2D:
+			set.addAll("01234567")
+		default: // continuation bytes
+			set.addRange(0x80, 0xBF)
+		}
+	}
+}
+
+// nextBytes adds to set every byte configuration c takes next (and maybe more); false if it cannot
+// tell. A number or literal that may end adds what its parent takes after it.
+func (m *jsonMatcher) nextBytes(c config, set *byteSet) bool {
+	for {
+		f := &c.top
+		n := m.nodes[f.n]
+		switch n.kind {
+		case kRoot:
+			return f.st != rValue || m.valueStarts(n.items, set)
+		case kString:
+			set.or(&setLexer[f.ls])
+			return true
+		case kObject:
+			return m.objectBytes(f, n, set)
+		case kArray:
+			if f.st == aAfter {
+				set.addAll(",]")
+				return true
+			}
+			switch f.st {
+			case aOpen:
+				set.add(']')
+			case aComma:
+				set.add(' ')
+			}
+			return m.valueStarts(n.items, set)
+		case kNumber, kInteger:
+			set.or(&setNumber)
+		case kLiteral:
+			for _, l := range n.lits[f.a:f.b] {
+				if len(l) > int(f.cnt) {
+					set.add(l[f.cnt])
+				}
+			}
+		default:
+			return false
+		}
+		if !m.complete(f) {
+			return true
+		}
+		m.pop(&c)
+	}
+}
+
+// objectBytes is nextBytes for an object's frame.
+func (m *jsonMatcher) objectBytes(f *frame, n *tnode, set *byteSet) bool {
+	switch f.st {
+	case oOpen:
+		set.addAll(`"}`)
+	case oKey:
+		if n.addl != nil || f.a < 0 {
+			set.or(&setLexer[f.ls])
+			break
+		}
+		for _, e := range n.keys.nodes[f.a].edges {
+			set.add(e.b)
+		}
+		set.add('"')
+	case oColon:
+		set.add(':')
+	case oValue, oValueSp:
+		if f.st == oValue {
+			set.add(' ')
+		}
+		v := n.addl
+		if f.b >= 0 {
+			v = n.props[f.b]
+		}
+		return m.valueStarts(v, set)
+	case oAfter:
+		set.addAll(",}")
+	case oComma:
+		set.addAll(`" `)
+	case oCommaSp:
+		set.add('"')
+	}
+	return true
+}
+
+// valueStarts adds the first bytes of v's values; false if it cannot tell.
+func (m *jsonMatcher) valueStarts(v *value, set *byteSet) bool {
+	for _, n := range v.alts {
+		switch n.kind {
+		case kObject:
+			set.add('{')
+		case kArray:
+			set.add('[')
+		case kString:
+			set.add('"')
+		case kNumber, kInteger:
+			set.addAll("-0123456789")
+		case kLiteral:
+			for _, l := range n.lits {
+				set.add(l[0])
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }

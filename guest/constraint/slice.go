@@ -127,13 +127,14 @@ type sliceKey struct {
 // start with (a token's text here is what follows the node). Tokens below a child whose byte starts no
 // free character are not in it: Mask walks those children as usual.
 type sliceSet struct {
-	whole []int32                  // tokens made only of free characters, by count of them: bucket c ...
-	ends  [sliceDepth + 3]int32    // ... is whole[ends[c]:ends[c+1]], the last bucket more than sliceDepth
-	bits  [sliceDepth + 2][]uint32 // built on first use: the bits of whole[:ends[c+1]]; the last all of whole
-	tails []tailRef                // the other tokens, by the first byte after their free characters, then count
-	heads []tailHead               // one per first byte
-	tries map[[2]int32]*Trie       // built on first use: the trie of what follows the free characters of tails[lo:hi]
-	rest  *Trie                    // built on first use: what follows the first sliceDepth characters of tokens with more
+	whole []int32               // tokens made only of free characters, by count of them: bucket c ...
+	ends  [sliceDepth + 3]int32 // ... is whole[ends[c]:ends[c+1]], the last bucket more than sliceDepth
+	bits  [sliceDepth + 2]words // built on first use: the bits of whole[:ends[c+1]]; the last all of whole
+	tails []tailRef             // the other tokens, by the first byte after their free characters, then count
+	heads []tailHead            // one per first byte
+	tries map[[2]int32]*Trie    // built on first use: the trie of what follows the free characters of tails[lo:hi]
+	long  []int32               // the whole tokens with more than sliceDepth characters, by k
+	rest  *Trie                 // built on first use: what follows the first sliceDepth characters of tokens with more
 }
 
 // tailRef is a token that is not whole: trie position k (ids[k]) and what follows its free characters,
@@ -172,14 +173,13 @@ func (t *Trie) sliceSet(node int32, cls charClass) *sliceSet {
 // bucket is the whole-token bucket of a count of characters.
 func bucket(chars int) int { return min(chars, sliceDepth+1) }
 
-// buildSlice scans the tokens below node once and sorts them by counting. It does not pay when no token
-// is whole.
+// buildSlice reads the tokens below node once (at the root, their signatures mostly) and sorts them by
+// counting. It does not pay when no token is whole.
 func (t *Trie) buildSlice(node int32, cls charClass) *sliceSet {
 	nd := &t.nodes[node]
 	depth := int32(nd.depth)
-	type wholeRef struct{ id, chars int32 }
-	var whole []wholeRef
-	var tails []tailRef
+	s := &sliceSet{}
+	buckets := make([]uint8, nd.size) // by k - nd.idLo: the whole token's bucket, or 0
 	for ch := node + 1; ch < node+nd.span; ch += t.nodes[ch].span {
 		cn := &t.nodes[ch]
 		if !cls.starts(cn.b) {
@@ -187,34 +187,44 @@ func (t *Trie) buildSlice(node int32, cls charClass) *sliceSet {
 		}
 		for k := cn.idLo; k < cn.idLo+cn.size; k++ {
 			from := t.toff[k] + depth
-			chars, n, all := cls.scan(t.text[from:t.toff[k+1]], math.MaxInt32)
+			chars, all := int(t.sigs[k].chars), depth == 0 && t.sigs[k].within(&cls)
+			if !all {
+				var n int
+				chars, n, all = cls.scan(t.text[from:t.toff[k+1]], math.MaxInt32)
+				from += int32(n)
+			}
 			if all {
-				whole = append(whole, wholeRef{t.ids[k], int32(chars)})
+				b := bucket(chars)
+				buckets[k-nd.idLo] = uint8(b)
+				s.ends[b+1]++
+				if b > sliceDepth {
+					s.long = append(s.long, k)
+				}
 			} else {
-				tails = append(tails, tailRef{k, from + int32(n), int32(chars)})
+				s.tails = append(s.tails, tailRef{k, from, int32(chars)})
 			}
 		}
-	}
-	if len(whole) == 0 {
-		return nil
-	}
-	s := &sliceSet{whole: make([]int32, len(whole)), tails: make([]tailRef, len(tails))}
-	for _, w := range whole {
-		s.ends[bucket(int(w.chars))+1]++
 	}
 	for c := 1; c < len(s.ends); c++ {
 		s.ends[c] += s.ends[c-1]
 	}
+	if s.ends[len(s.ends)-1] == 0 {
+		return nil
+	}
+	s.whole = make([]int32, s.ends[len(s.ends)-1])
 	next := s.ends
-	for _, w := range whole {
-		b := bucket(int(w.chars))
-		s.whole[next[b]] = w.id
-		next[b]++
+	for i, b := range buckets {
+		if b > 0 {
+			s.whole[next[b]] = t.ids[nd.idLo+int32(i)]
+			next[b]++
+		}
 	}
 	// Tails by first byte, then count of free characters, by counting: key = byte*(sliceDepth+1) + count.
 	const per = sliceDepth + 1
 	var at [256 * per]int32
 	key := func(r tailRef) int { return int(t.text[r.from])*per + min(int(r.chars), sliceDepth) }
+	tails := s.tails
+	s.tails = make([]tailRef, len(tails))
 	for _, r := range tails {
 		at[key(r)]++
 	}
@@ -245,8 +255,8 @@ func (t *Trie) buildSlice(node int32, cls charClass) *sliceSet {
 }
 
 // walkSliced is walk's fast path at node: false (nothing done) when the state offers no free run or the
-// run's sliceSet would not pay.
-func (t *Trie) walkSliced(c cursor, node int32, mask []uint32) bool {
+// run's sliceSet would not pay. fresh means mask is still to be cleared (Mask's first call).
+func (t *Trie) walkSliced(c cursor, node int32, mask []uint32, fresh bool) bool {
 	run, ok := c.free()
 	if !ok {
 		return false
@@ -255,39 +265,34 @@ func (t *Trie) walkSliced(c cursor, node int32, mask []uint32) bool {
 	if s == nil {
 		return false
 	}
+	// The tails of tokens with fewer than exact free characters are walked one count at a time, from the
+	// state after that many; those with more (more: as tails, for a loop, or from rest) from the state
+	// after exact. The whole tokens with at most bulk characters are allowed at once.
+	exact, bulk, more := run.max+1, run.max, 0 // a tight run: no token with more is taken
+	switch {
+	case run.max < 0 && run.loop < sliceDepth: // the state stays once loop characters are in
+		exact, bulk, more = run.loop, sliceDepth+1, moreTails
+	case run.max < 0 || run.max >= sliceDepth:
+		exact, bulk, more = sliceDepth, sliceDepth, moreRest
+	}
+	t.allowWhole(s, bulk, mask, fresh)
 	t.walkChildren(c, node, &run.cls, mask)
 	rep := run.cls.rep()
 	pushed := 0
-	to := func(chars int) { // the state after chars free characters
-		for ; pushed < chars*len(rep); pushed++ {
-			if !c.push(rep[pushed%len(rep)]) {
-				panic("constraint: a matcher refused a character of the free run it offered")
-			}
+	for l := 0; l < exact; l++ {
+		if l > 0 {
+			pushed += pushChar(c, rep)
 		}
+		t.walkTails(c, s, l, l+1, mask)
 	}
-	switch {
-	case run.max < 0 && run.loop < sliceDepth: // the state stays once loop characters are in
-		t.allowWhole(s, sliceDepth+1, mask)
-		for l := 0; l < run.loop; l++ {
-			to(l)
-			t.walkTails(c, s, l, l+1, mask)
-		}
-		to(run.loop)
-		t.walkTails(c, s, run.loop, sliceDepth+1, mask)
-	case run.max < 0 || run.max >= sliceDepth:
-		t.allowWhole(s, sliceDepth, mask)
-		for l := 0; l < sliceDepth; l++ {
-			to(l)
-			t.walkTails(c, s, l, l+1, mask)
-		}
-		to(sliceDepth)
+	if more != 0 && exact > 0 {
+		pushed += pushChar(c, rep)
+	}
+	switch more {
+	case moreTails:
+		t.walkTails(c, s, exact, sliceDepth+1, mask)
+	case moreRest:
 		t.restTrie(s, node, run.cls).walk(c, 0, mask)
-	default: // tight: no token with more than max free characters is taken
-		t.allowWhole(s, run.max, mask)
-		for l := 0; l <= run.max; l++ {
-			to(l)
-			t.walkTails(c, s, l, l+1, mask)
-		}
 	}
 	for ; pushed > 0; pushed-- {
 		c.pop()
@@ -295,13 +300,31 @@ func (t *Trie) walkSliced(c cursor, node int32, mask []uint32) bool {
 	return true
 }
 
+// Where walkSliced finds the tokens with more free characters than it walks one count at a time.
+const (
+	moreTails = 1 + iota // the tails, as for fewer: the state no longer changes
+	moreRest             // the rest trie
+)
+
+// pushChar pushes the bytes of a free character and returns how many. A refused one breaks the
+// matcher's promise, a bug that would make masks wrong, so it panics.
+func pushChar(c cursor, char []byte) int {
+	for _, b := range char {
+		if !c.push(b) {
+			panic("constraint: a matcher refused a character of the free run it offered")
+		}
+	}
+	return len(char)
+}
+
 // walkTails walks the tails with from ≤ free characters < to (buckets), by first byte: a byte the state
 // refuses skips its tails at once.
 func (t *Trie) walkTails(c cursor, s *sliceSet, from, to int, mask []uint32) {
+	next, filter := c.next()
 	for i := range s.heads {
 		h := &s.heads[i]
 		lo, hi := h.at[from], h.at[to]
-		if lo == hi || !c.push(h.b) {
+		if lo == hi || filter && !next.has(h.b) || !c.push(h.b) {
 			continue
 		}
 		c.pop()
@@ -348,44 +371,79 @@ func (t *Trie) restTrie(s *sliceSet, node int32, cls charClass) *Trie {
 				add(r.k)
 			}
 		}
-		// Whole tokens with more than sliceDepth characters: find them by id below node.
-		long := map[int32]bool{}
-		for _, id := range s.whole[s.ends[sliceDepth+1]:] {
-			long[id] = true
-		}
-		nd := &t.nodes[node]
-		for k := nd.idLo; k < nd.idLo+nd.size && len(long) > 0; k++ {
-			if long[t.ids[k]] {
-				add(k)
-			}
+		for _, k := range s.long {
+			add(k)
 		}
 		s.rest = buildTrie(texts, ids)
 	}
 	return s.rest
 }
 
-// allowWhole sets the bits of the whole tokens with at most chars characters (all when chars > sliceDepth).
-func (t *Trie) allowWhole(s *sliceSet, chars int, mask []uint32) {
+// allowWhole sets the bits of the whole tokens with at most chars characters (all when chars > sliceDepth);
+// fresh: and clears the others.
+func (t *Trie) allowWhole(s *sliceSet, chars int, mask []uint32, fresh bool) {
 	ids := s.whole[:s.ends[bucket(chars)+1]]
-	if len(ids) < 1024 {
+	if len(ids) < 256 {
+		if fresh {
+			clear(mask)
+		}
 		allow(ids, mask)
 		return
 	}
 	t.mu.Lock()
-	bits := s.bits[bucket(chars)]
-	if bits == nil {
-		for _, id := range ids {
-			w := int(id >> 5)
-			if w >= len(bits) {
-				bits = append(bits, make([]uint32, w+1-len(bits))...)
-			}
-			bits[w] |= 1 << (id & 31)
-		}
-		s.bits[bucket(chars)] = bits
-		t.sliceMem += 4 * len(bits)
+	bits := &s.bits[bucket(chars)]
+	if bits.w == nil {
+		*bits = newWords(ids)
+		t.sliceMem += 4 * len(bits.w)
 	}
 	t.mu.Unlock()
-	for i, w := range bits[:min(len(bits), len(mask))] {
-		mask[i] |= w
+	if fresh {
+		clear(mask[:min(bits.lo, len(mask))])
+		if bits.lo < len(mask) {
+			clear(mask[bits.lo+copy(mask[bits.lo:], bits.w):])
+		}
+		return
+	}
+	if bits.lo < len(mask) {
+		or(mask[bits.lo:], bits.w)
+	}
+}
+
+// words is a run of mask words: mask[lo:lo+len(w)].
+type words struct {
+	lo int
+	w  []uint32
+}
+
+// newWords is the words holding ids' bits, from the first word with one to the last.
+func newWords(ids []int32) words {
+	lo, hi := int(ids[0]>>5), int(ids[0]>>5)
+	for _, id := range ids {
+		lo, hi = min(lo, int(id>>5)), max(hi, int(id>>5))
+	}
+	b := words{lo: lo, w: make([]uint32, hi+1-lo)}
+	for _, id := range ids {
+		b.w[int(id>>5)-lo] |= 1 << (id & 31)
+	}
+	return b
+}
+
+// or sets in a the bits set in b, eight words at a time (the loop's cost dominates in wasm).
+func or(a, b []uint32) {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		x, y := (*[8]uint32)(a[i:i+8]), (*[8]uint32)(b[i:i+8])
+		x[0] |= y[0]
+		x[1] |= y[1]
+		x[2] |= y[2]
+		x[3] |= y[3]
+		x[4] |= y[4]
+		x[5] |= y[5]
+		x[6] |= y[6]
+		x[7] |= y[7]
+	}
+	for ; i < n; i++ {
+		a[i] |= b[i]
 	}
 }

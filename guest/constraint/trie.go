@@ -2,6 +2,7 @@ package constraint
 
 import (
 	"bytes"
+	"math"
 	"sort"
 	"sync"
 )
@@ -14,6 +15,7 @@ type Trie struct {
 	ids   []int32    // token ids in the nodes' order: node i's subtree holds ids[idLo:idLo+size], its own first
 	text  []byte     // the tokens' bytes in the same order: ids[k]'s are text[toff[k]:toff[k+1]]
 	toff  []int32
+	sigs  []tokenSig // by k, like toff
 
 	mu       sync.Mutex
 	slices   map[sliceKey]*sliceSet // nil entries: slicing that node by that class does not pay
@@ -28,7 +30,12 @@ type trieNode struct {
 	size  int32  // tokens in the subtree
 	depth uint16 // the prefix's length
 	b     byte   // its last byte (the edge from the parent)
+	wide  bool   // it has more than wideKids children
 }
+
+// wideKids is the most children for which Mask's walk tries each child's byte without asking the cursor
+// first which bytes its state may take.
+const wideKids = 4
 
 // NewTrie builds the trie of tokens, where the index is the token id. Empty tokens (control tokens)
 // are left out, so Mask never allows them.
@@ -70,7 +77,8 @@ func buildTrie(texts [][]byte, ids []int32) *Trie {
 			t.toff = append(t.toff, int32(len(t.text)))
 			t.nodes[i].own++
 		}
-		for lo < hi {
+		kids := 0
+		for ; lo < hi; kids++ {
 			c := texts[order[lo]][depth]
 			j := lo + 1
 			for j < hi && texts[order[j]][depth] == c {
@@ -80,9 +88,42 @@ func buildTrie(texts [][]byte, ids []int32) *Trie {
 			lo = j
 		}
 		t.nodes[i].span = int32(len(t.nodes) - i)
+		t.nodes[i].wide = kids > wideKids
 	}
 	add(0, len(order), 0, 0)
+	t.sigs = make([]tokenSig, len(t.ids))
+	for k := range t.sigs {
+		t.sigs[k] = sign(t.text[t.toff[k]:t.toff[k+1]])
+	}
 	return t
+}
+
+// tokenSig sums up a token's text for slicing at the root without reading it (slice.go): which ASCII
+// bytes it holds, and whether it is valid UTF-8 (a character cut short at the end allowed) of chars
+// characters, and whether some of them are multibyte.
+type tokenSig struct {
+	ascii charClass
+	chars int32
+	utf8  bool
+}
+
+func sign(text []byte) tokenSig {
+	var sg tokenSig
+	for _, b := range text {
+		if b < 0x80 {
+			sg.ascii.add(b)
+		} else {
+			sg.ascii.multi = true
+		}
+	}
+	chars, _, valid := anyChar.scan(text, math.MaxInt32)
+	sg.chars, sg.utf8 = int32(chars), valid
+	return sg
+}
+
+// within reports whether a token signed sg is made only of characters of c.
+func (sg *tokenSig) within(c *charClass) bool {
+	return sg.utf8 && sg.ascii.ascii[0]&^c.ascii[0] == 0 && sg.ascii.ascii[1]&^c.ascii[1] == 0 && (!sg.ascii.multi || c.multi)
 }
 
 // Mask sets in mask (bit i%32 of word i/32 = token i) every token whose bytes m can consume entirely and
@@ -92,13 +133,16 @@ func buildTrie(texts [][]byte, ids []int32) *Trie {
 // matcher's state lets a class of characters through freely (inside a string, a number, a regex's
 // character class), the tokens made of those characters are allowed in bulk (slice.go).
 func (t *Trie) Mask(m Matcher, mask []uint32) {
-	clear(mask)
-	t.walk(cursorOf(m), 0, mask)
+	c := cursorOf(m)
+	if t.nodes[0].size < sliceMinTokens || !t.walkSliced(c, 0, mask, true) {
+		clear(mask)
+		t.walkChildren(c, 0, nil, mask)
+	}
 }
 
 // walk allows the tokens below node (its own excluded) that the cursor's state can take.
 func (t *Trie) walk(c cursor, node int32, mask []uint32) {
-	if t.nodes[node].size >= sliceMinTokens && t.walkSliced(c, node, mask) {
+	if t.nodes[node].size >= sliceMinTokens && t.walkSliced(c, node, mask, false) {
 		return
 	}
 	t.walkChildren(c, node, nil, mask)
@@ -106,10 +150,16 @@ func (t *Trie) walk(c cursor, node int32, mask []uint32) {
 
 // walkChildren walks the children of node, except those whose edge byte starts a character of skip.
 func (t *Trie) walkChildren(c cursor, node int32, skip *charClass, mask []uint32) {
-	end := node + t.nodes[node].span
+	nd := &t.nodes[node]
+	var next byteSet
+	filter := false
+	if nd.wide {
+		next, filter = c.next()
+	}
+	end := node + nd.span
 	for ch := node + 1; ch < end; ch += t.nodes[ch].span {
 		tn := &t.nodes[ch]
-		if skip != nil && skip.starts(tn.b) || !c.push(tn.b) {
+		if filter && !next.has(tn.b) || skip != nil && skip.starts(tn.b) || !c.push(tn.b) {
 			continue
 		}
 		allow(t.ids[tn.idLo:tn.idLo+tn.own], mask)
