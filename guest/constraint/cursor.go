@@ -26,6 +26,20 @@ func (s *byteSet) addAll(text string) {
 	}
 }
 
+// and keeps the bytes of o.
+func (s *byteSet) and(o *byteSet) {
+	for i := range s {
+		s[i] &= o[i]
+	}
+}
+
+// andNot drops the bytes of o.
+func (s *byteSet) andNot(o *byteSet) {
+	for i := range s {
+		s[i] &^= o[i]
+	}
+}
+
 // or adds the bytes of o.
 func (s *byteSet) or(o *byteSet) {
 	for i := range s {

@@ -126,6 +126,8 @@ func (m *jsonMatcher) free() (freeRun, bool) {
 // Classes of free characters.
 var (
 	jsonText   charClass // what strings and keys hold unescaped: no '"', '\\' or control characters
+	jsonString charClass // and escapes but \u
+	jsonKey    charClass // and escapes but \u and \/
 	digits     charClass // 0-9
 	digits1to9 charClass
 )
@@ -137,6 +139,13 @@ func init() {
 		}
 	}
 	jsonText.multi = true
+	jsonString, jsonKey = jsonText, jsonText
+	for _, e := range []byte(`"\\/bfnrt`) {
+		jsonString.esc[e>>6] |= 1 << (e & 63)
+		if e != '/' {
+			jsonKey.esc[e>>6] |= 1 << (e & 63)
+		}
+	}
 	for b := byte('0'); b <= '9'; b++ {
 		digits.add(b)
 		if b > '0' {
@@ -156,8 +165,8 @@ func (m *jsonMatcher) configFree(c *config) (freeRun, bool) {
 		if f.ls != lsNorm {
 			return freeRun{}, false
 		}
-		run := freeRun{cls: jsonText, max: -1}
-		if n.pat != nil {
+		run := freeRun{cls: jsonString, max: -1}
+		if n.pat != nil { // the pattern's characters, unescaped
 			p, ok := n.pat.free(f.a)
 			if !ok {
 				return freeRun{}, false
@@ -177,10 +186,10 @@ func (m *jsonMatcher) configFree(c *config) (freeRun, bool) {
 			break
 		}
 		if f.a < 0 {
-			return freeRun{cls: jsonText, max: -1}, true
+			return freeRun{cls: jsonKey, max: -1}, true
 		}
 		if len(n.keys.nodes[f.a].edges) == 0 {
-			return freeRun{cls: jsonText, max: -1, loop: 1}, true
+			return freeRun{cls: jsonKey, max: -1, loop: 1}, true
 		}
 	case kNumber, kInteger:
 		switch f.st {

@@ -42,31 +42,47 @@ type slicer interface {
 	free() (freeRun, bool)
 }
 
-// charClass is a set of characters: ASCII ones one by one, and every valid UTF-8 character of two or
-// more bytes as a whole (JSON strings and most regex classes take all of them or none).
+// charClass is a set of characters: ASCII ones one by one; every valid UTF-8 character of two or more
+// bytes as a whole (JSON strings and most regex classes take all of them or none); and escapes, a
+// backslash and an ASCII letter, for JSON strings and keys.
 type charClass struct {
 	ascii [2]uint64
+	esc   [2]uint64 // the letters that may follow a backslash
 	multi bool
 }
 
-// anyChar holds every character.
+// anyChar holds every character but escapes.
 var anyChar = charClass{ascii: [2]uint64{math.MaxUint64, math.MaxUint64}, multi: true}
 
 func (c *charClass) has(b byte) bool { return c.ascii[b>>6]&(1<<(b&63)) != 0 }
 func (c *charClass) add(b byte)      { c.ascii[b>>6] |= 1 << (b & 63) }
-func (c charClass) empty() bool      { return c.ascii == [2]uint64{} && !c.multi }
+func (c *charClass) escapes() bool   { return c.esc != [2]uint64{} }
+func (c charClass) empty() bool      { return c.ascii == [2]uint64{} && !c.escapes() && !c.multi }
 
 // and is the intersection of c and o.
 func (c charClass) and(o charClass) charClass {
-	return charClass{ascii: [2]uint64{c.ascii[0] & o.ascii[0], c.ascii[1] & o.ascii[1]}, multi: c.multi && o.multi}
+	return charClass{ascii: [2]uint64{c.ascii[0] & o.ascii[0], c.ascii[1] & o.ascii[1]},
+		esc: [2]uint64{c.esc[0] & o.esc[0], c.esc[1] & o.esc[1]}, multi: c.multi && o.multi}
 }
 
 // starts reports whether byte b can start a character of c.
 func (c *charClass) starts(b byte) bool {
 	if b < utf8.RuneSelf {
-		return c.has(b)
+		return c.has(b) || b == '\\' && c.escapes()
 	}
 	return c.multi && b >= 0xC2 && b <= 0xF4
+}
+
+// startBytes is the set of bytes that start a character of c.
+func (c *charClass) startBytes() byteSet {
+	set := byteSet{c.ascii[0], c.ascii[1]}
+	if c.escapes() {
+		set.add('\\')
+	}
+	if c.multi {
+		set.addRange(0xC2, 0xF4)
+	}
+	return set
 }
 
 // rep is one character of c (c not empty): its lowest ASCII one, else é.
@@ -91,25 +107,34 @@ var asciiBytes = func() (a [utf8.RuneSelf]byte) {
 }()
 
 // scan counts the characters of c that s starts with, at most limit: chars of them, n bytes long. whole
-// reports that they are all of s, counting a valid start of a multibyte character cut short by the end
-// of s as one more character when c holds multibyte characters.
+// reports that they are all of s, counting the start of a character of c cut short by the end of s (a
+// multibyte one or an escape) as one more.
 func (c *charClass) scan(s []byte, limit int) (chars, n int, whole bool) {
 	for n < len(s) && chars < limit {
 		b, size := s[n], 1
-		if b >= utf8.RuneSelf {
+		switch {
+		case b == '\\' && c.escapes():
+			if n+1 == len(s) {
+				return chars + 1, len(s), true
+			}
+			if e := s[n+1]; e >= utf8.RuneSelf || c.esc[e>>6]&(1<<(e&63)) == 0 {
+				return chars, n, false
+			}
+			size = 2
+		case b >= utf8.RuneSelf:
 			if !c.multi {
-				break
+				return chars, n, false
 			}
 			if !utf8.FullRune(s[n:]) {
 				return chars + 1, len(s), true
 			}
-			if r, sz := utf8.DecodeRune(s[n:]); r == utf8.RuneError && sz == 1 {
-				break
-			} else {
-				size = sz
+			r, sz := utf8.DecodeRune(s[n:])
+			if r == utf8.RuneError && sz == 1 {
+				return chars, n, false
 			}
-		} else if !c.has(b) {
-			break
+			size = sz
+		case !c.has(b):
+			return chars, n, false
 		}
 		chars++
 		n += size
@@ -276,7 +301,8 @@ func (t *Trie) walkSliced(c cursor, node int32, mask []uint32, fresh bool) bool 
 		exact, bulk, more = sliceDepth, sliceDepth, moreRest
 	}
 	t.allowWhole(s, bulk, mask, fresh)
-	t.walkChildren(c, node, &run.cls, mask)
+	skip := run.cls.startBytes()
+	t.walkChildren(c, node, &skip, mask)
 	rep := run.cls.rep()
 	pushed := 0
 	for l := 0; l < exact; l++ {

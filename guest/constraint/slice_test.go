@@ -214,6 +214,11 @@ func checkFreeRun(t *testing.T, rng *rand.Rand, m Matcher) {
 			chars = append(chars, []byte{b})
 		}
 	}
+	for e := byte(0); e < utf8.RuneSelf; e++ {
+		if run.cls.esc[e>>6]&(1<<(e&63)) != 0 {
+			chars = append(chars, []byte{'\\', e})
+		}
+	}
 	if run.cls.multi {
 		for _, r := range []rune{'é', 'ß', 'я', '日', '\uFFFD', '😀', utf8.MaxRune} {
 			chars = append(chars, []byte(string(r)))

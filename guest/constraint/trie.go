@@ -3,6 +3,7 @@ package constraint
 import (
 	"bytes"
 	"math"
+	"math/bits"
 	"sort"
 	"sync"
 )
@@ -16,6 +17,8 @@ type Trie struct {
 	text  []byte     // the tokens' bytes in the same order: ids[k]'s are text[toff[k]:toff[k+1]]
 	toff  []int32
 	sigs  []tokenSig // by k, like toff
+	wide  []kidTable // the children of nodes with many, by byte
+	kids  []int32    // kidTable's node indices
 
 	mu       sync.Mutex
 	slices   map[sliceKey]*sliceSet // nil entries: slicing that node by that class does not pay
@@ -30,12 +33,19 @@ type trieNode struct {
 	size  int32  // tokens in the subtree
 	depth uint16 // the prefix's length
 	b     byte   // its last byte (the edge from the parent)
-	wide  bool   // it has more than wideKids children
+	wide  int32  // with more than wideKids children: its kidTable in Trie.wide; else -1
 }
 
-// wideKids is the most children for which Mask's walk tries each child's byte without asking the cursor
-// first which bytes its state may take.
+// wideKids is the most children for which Mask's walk tries each child's byte; past it the walk asks the
+// cursor which bytes its state may take and visits only the children with those, through a kidTable.
 const wideKids = 4
+
+// kidTable indexes a node's children by byte: the child with byte b is kids[at+r], r being the number of
+// bytes below b in bytes.
+type kidTable struct {
+	bytes byteSet
+	at    int32
+}
 
 // NewTrie builds the trie of tokens, where the index is the token id. Empty tokens (control tokens)
 // are left out, so Mask never allows them.
@@ -70,7 +80,7 @@ func buildTrie(texts [][]byte, ids []int32) *Trie {
 	var add func(lo, hi, depth int, b byte)
 	add = func(lo, hi, depth int, b byte) {
 		i := len(t.nodes)
-		t.nodes = append(t.nodes, trieNode{idLo: int32(len(t.ids)), size: int32(hi - lo), depth: uint16(depth), b: b})
+		t.nodes = append(t.nodes, trieNode{idLo: int32(len(t.ids)), size: int32(hi - lo), depth: uint16(depth), b: b, wide: -1})
 		for ; lo < hi && len(texts[order[lo]]) == depth; lo++ { // the texts that end here sort first
 			t.ids = append(t.ids, ids[order[lo]])
 			t.text = append(t.text, texts[order[lo]]...)
@@ -88,7 +98,15 @@ func buildTrie(texts [][]byte, ids []int32) *Trie {
 			lo = j
 		}
 		t.nodes[i].span = int32(len(t.nodes) - i)
-		t.nodes[i].wide = kids > wideKids
+		if kids > wideKids {
+			tb := kidTable{at: int32(len(t.kids))}
+			for ch := i + 1; ch < len(t.nodes); ch += int(t.nodes[ch].span) {
+				tb.bytes.add(t.nodes[ch].b)
+				t.kids = append(t.kids, int32(ch))
+			}
+			t.nodes[i].wide = int32(len(t.wide))
+			t.wide = append(t.wide, tb)
+		}
 	}
 	add(0, len(order), 0, 0)
 	t.sigs = make([]tokenSig, len(t.ids))
@@ -148,26 +166,48 @@ func (t *Trie) walk(c cursor, node int32, mask []uint32) {
 	t.walkChildren(c, node, nil, mask)
 }
 
-// walkChildren walks the children of node, except those whose edge byte starts a character of skip.
-func (t *Trie) walkChildren(c cursor, node int32, skip *charClass, mask []uint32) {
+// walkChildren walks the children of node, except those whose byte is in skip (nil: none).
+func (t *Trie) walkChildren(c cursor, node int32, skip *byteSet, mask []uint32) {
 	nd := &t.nodes[node]
-	var next byteSet
-	filter := false
-	if nd.wide {
-		next, filter = c.next()
-	}
-	end := node + nd.span
-	for ch := node + 1; ch < end; ch += t.nodes[ch].span {
-		tn := &t.nodes[ch]
-		if filter && !next.has(tn.b) || skip != nil && skip.starts(tn.b) || !c.push(tn.b) {
-			continue
+	if nd.wide < 0 {
+		for ch := node + 1; ch < node+nd.span; ch += t.nodes[ch].span {
+			if skip == nil || !skip.has(t.nodes[ch].b) {
+				t.walkChild(c, ch, mask)
+			}
 		}
-		allow(t.ids[tn.idLo:tn.idLo+tn.own], mask)
-		if tn.span > 1 {
-			t.walk(c, ch, mask)
-		}
-		c.pop()
+		return
 	}
+	tb := &t.wide[nd.wide]
+	want := tb.bytes
+	if next, ok := c.next(); ok {
+		want.and(&next)
+	}
+	if skip != nil {
+		want.andNot(skip)
+	}
+	for w, x := range want {
+		for ; x != 0; x &= x - 1 {
+			b := w<<6 | bits.TrailingZeros64(x)
+			r := bits.OnesCount64(tb.bytes[w] & (1<<(b&63) - 1))
+			for _, y := range tb.bytes[:w] {
+				r += bits.OnesCount64(y)
+			}
+			t.walkChild(c, t.kids[int(tb.at)+r], mask)
+		}
+	}
+}
+
+// walkChild walks node ch, a child of the cursor's state's node.
+func (t *Trie) walkChild(c cursor, ch int32, mask []uint32) {
+	tn := &t.nodes[ch]
+	if !c.push(tn.b) {
+		return
+	}
+	allow(t.ids[tn.idLo:tn.idLo+tn.own], mask)
+	if tn.span > 1 {
+		t.walk(c, ch, mask)
+	}
+	c.pop()
 }
 
 // allow sets the bits of ids.
