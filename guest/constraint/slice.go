@@ -3,6 +3,7 @@ package constraint
 import (
 	"math"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Slicing, Trie.Mask's fast path. Inside a JSON string, a number or a regex's character class, the matcher
@@ -447,6 +448,7 @@ func newWords(ids []int32) words {
 	for _, id := range ids {
 		lo, hi = min(lo, int(id>>5)), max(hi, int(id>>5))
 	}
+	lo &^= 1 // even, so that or can pair words
 	b := words{lo: lo, w: make([]uint32, hi+1-lo)}
 	for _, id := range ids {
 		b.w[int(id>>5)-lo] |= 1 << (id & 31)
@@ -454,20 +456,30 @@ func newWords(ids []int32) words {
 	return b
 }
 
-// or sets in a the bits set in b, eight words at a time (the loop's cost dominates in wasm).
+// or sets in a the bits set in b. Where both are 8-byte aligned (as Go allocates them, and newWords
+// starts on an even word) it works on word pairs: the loop dominates in wasm, and this halves it.
 func or(a, b []uint32) {
 	n := min(len(a), len(b))
 	i := 0
-	for ; i+8 <= n; i += 8 {
-		x, y := (*[8]uint32)(a[i:i+8]), (*[8]uint32)(b[i:i+8])
-		x[0] |= y[0]
-		x[1] |= y[1]
-		x[2] |= y[2]
-		x[3] |= y[3]
-		x[4] |= y[4]
-		x[5] |= y[5]
-		x[6] |= y[6]
-		x[7] |= y[7]
+	if n >= 16 && uintptr(unsafe.Pointer(&a[0]))%8 == 0 && uintptr(unsafe.Pointer(&b[0]))%8 == 0 {
+		x := unsafe.Slice((*uint64)(unsafe.Pointer(&a[0])), n/2)
+		y := unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), n/2)
+		j := 0
+		for ; j+8 <= len(x); j += 8 {
+			p, q := (*[8]uint64)(x[j:j+8]), (*[8]uint64)(y[j:j+8])
+			p[0] |= q[0]
+			p[1] |= q[1]
+			p[2] |= q[2]
+			p[3] |= q[3]
+			p[4] |= q[4]
+			p[5] |= q[5]
+			p[6] |= q[6]
+			p[7] |= q[7]
+		}
+		for ; j < len(x); j++ {
+			x[j] |= y[j]
+		}
+		i = 2 * len(x)
 	}
 	for ; i < n; i++ {
 		a[i] |= b[i]

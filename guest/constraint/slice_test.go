@@ -31,6 +31,7 @@ var sliceStarts = []struct{ schema, prefix string }{
 	{`{"type":"number"}`, `1E-`}, {`{"type":"number"}`, `0`}, {``, `"\`}, {``, `"\u`}, {``, "\"\xe6"},
 	{``, `{"x`}, {``, `[[`}, {`{"type":"string","minLength":2}`, `"`},
 	{`{"properties":{"i":{"type":"integer"}},"additionalProperties":{"type":"string"}}`, `{"i`},
+	{`{"type":"object"}`, `{"a":1, `}, {``, `[1, `}, {``, `{"a": `}, {``, `[true`},
 }
 
 // sliceMatchers compiles sliceRegexes and sliceSchemas, and sliceStarts.
@@ -240,7 +241,7 @@ func checkFreeRun(t *testing.T, rng *rand.Rand, m Matcher) {
 		}
 		return c
 	}
-	for k := 0; k <= n; k++ {
+	for _, k := range []int{1, rng.Intn(n + 1), n} {
 		if behaviour(after(k)) != behaviour(after(k)) {
 			t.Fatalf("free run %+v: two texts of %d characters lead to different states", run, k)
 		}
@@ -261,9 +262,9 @@ func checkFreeRun(t *testing.T, rng *rand.Rand, m Matcher) {
 // TestMaskSlicesSynthetic checks Mask against the byte-by-byte mask on a synthetic vocabulary.
 func TestMaskSlicesSynthetic(t *testing.T) {
 	rng := rand.New(rand.NewSource(11))
-	walks, steps := 4, 12
+	walks, steps := 2, 10
 	if testing.Short() {
-		walks = 2
+		walks = 1
 	}
 	checkMasks(t, rng, sliceVocab(rng, 4000), sliceMatchers(t), walks, steps, true)
 }
@@ -280,7 +281,7 @@ func TestMaskSlicesDeepSeekV3(t *testing.T) {
 
 // probes are the texts behaviour tries: every string of up to three of these characters.
 var probes = func() (out []string) {
-	alpha := []string{`"`, `:`, `1`, `a`, `,`, `}`, ` `, `-`, `é`, `\`, "\n", "\xc3"}
+	alpha := []string{`"`, `:`, `1`, `a`, `,`, `}`, `\`, "\n", "\xc3"}
 	out = []string{""}
 	for n, lo := 0, 0; n < 3; n++ {
 		hi := len(out)
