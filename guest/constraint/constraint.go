@@ -8,6 +8,16 @@
 // paths for some (a regex is a DFA over integer states); a GBNF matcher, a set of parse stacks as in
 // llama.cpp, takes the generic Snapshotter path.
 //
+// Mask walks the trie depth first, one byte of the matcher's state per trie node, and asks the state
+// which bytes it may take so it visits only those children. Its fast path is slicing (slice.go): where a
+// state takes a whole class of characters freely (a JSON string's or key's text, a number's digits, a
+// regex's character class) it says so with a free run: every text of up to so many characters of the
+// class is taken, and the state after it depends only on how many it had. Mask then allows the tokens
+// made only of such characters in bulk (a precomputed mask per trie node and class, by count of
+// characters) and walks only what follows the free characters of the other tokens, from the state after
+// that many characters. At DeepSeek-V3's vocabulary a mask costs some µs to tens of µs in every state,
+// in wasm too (BENCHMARKS.md); building a slice the first time a class is met costs some ms.
+//
 // Everything here is pure Go with no dependencies beyond the standard library, so it runs natively and
 // in a GOOS=wasip1 guest. A Matcher, its clones and the automaton they share are not safe for concurrent
 // use: build one per goroutine.

@@ -50,6 +50,11 @@ type dfa struct {
 	done    []int8
 	index   map[string]int32
 	start   int32
+	frees   []freeRun // by state, with freeOK: the state's free run (dfafree.go)
+	freeOK  []int8
+	multis  []int32   // by state: multiTarget's answer, or multiUnknown
+	nexts   []byteSet // by state, with nextOK: the bytes it takes
+	nextOK  []bool
 
 	// scratch
 	seen   []uint32
@@ -189,6 +194,11 @@ func (d *dfa) addState(pcs []int32, ctx uint8) int32 {
 	d.live = append(d.live, unknown)
 	d.acc = append(d.acc, unknown)
 	d.done = append(d.done, unknown)
+	d.frees = append(d.frees, freeRun{})
+	d.freeOK = append(d.freeOK, unknown)
+	d.multis = append(d.multis, multiUnknown)
+	d.nexts = append(d.nexts, byteSet{})
+	d.nextOK = append(d.nextOK, false)
 	d.mark = append(d.mark, 0)
 	return id
 }

@@ -153,16 +153,15 @@ func (m *jsonMatcher) Advance(b byte) bool {
 		m.step(c, b)
 	}
 	m.cur, m.tmp = m.tmp, m.cur
-	if len(m.cur) > 1 {
-		m.dedupe()
-	}
+	m.cur = dedupe(m.cur)
 	return len(m.cur) > 0
 }
 
-func (m *jsonMatcher) dedupe() {
-	out := m.cur[:0]
+// dedupe drops repeated configurations from cs in place.
+func dedupe(cs []config) []config {
+	out := cs[:0]
 next:
-	for _, c := range m.cur {
+	for _, c := range cs {
 		for _, o := range out {
 			if o == c {
 				continue next
@@ -170,7 +169,7 @@ next:
 		}
 		out = append(out, c)
 	}
-	m.cur = out
+	return out
 }
 
 func (m *jsonMatcher) Accepting() bool {

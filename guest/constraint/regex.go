@@ -38,9 +38,10 @@ type regexMatcher struct {
 	s int32
 }
 
-func (m *regexMatcher) Advance(b byte) bool { m.s = m.d.next(m.s, b); return m.s != deadState }
-func (m *regexMatcher) Accepting() bool     { return m.d.accepting(m.s) }
-func (m *regexMatcher) Done() bool          { return m.d.isDone(m.s) }
-func (m *regexMatcher) Clone() Matcher      { c := *m; return &c }
-func (m *regexMatcher) Snapshot() int       { return int(m.s) }
-func (m *regexMatcher) Restore(h int)       { m.s = int32(h) }
+func (m *regexMatcher) Advance(b byte) bool   { m.s = m.d.next(m.s, b); return m.s != deadState }
+func (m *regexMatcher) Accepting() bool       { return m.d.accepting(m.s) }
+func (m *regexMatcher) Done() bool            { return m.d.isDone(m.s) }
+func (m *regexMatcher) Clone() Matcher        { c := *m; return &c }
+func (m *regexMatcher) Snapshot() int         { return int(m.s) }
+func (m *regexMatcher) Restore(h int)         { m.s = int32(h) }
+func (m *regexMatcher) free() (freeRun, bool) { return m.d.free(m.s) }

@@ -2,139 +2,219 @@ package constraint
 
 import (
 	"bytes"
+	"math"
+	"math/bits"
 	"sort"
+	"sync"
 )
 
 // Trie holds a vocabulary's token byte strings, sharing prefixes, for computing token masks.
-// It is immutable once built and safe for concurrent use.
+// Its tokens are fixed once built; what Mask builds on first use (slice.go) is cached under a lock, so a
+// Trie is safe for concurrent use.
 type Trie struct {
-	nodes []trieNode
-	ids   []int32 // token ids ending at each node, in ranges trieNode.idLo..idHi
+	nodes []trieNode // depth first: node i's subtree is nodes[i:i+span], its first child nodes[i+1]
+	ids   []int32    // token ids in the nodes' order: node i's subtree holds ids[idLo:idLo+size], its own first
+	text  []byte     // the tokens' bytes in the same order: ids[k]'s are text[toff[k]:toff[k+1]]
+	toff  []int32
+	sigs  []tokenSig // by k, like toff
+	wide  []kidTable // the children of nodes with many, by byte
+	kids  []int32    // kidTable's node indices
+
+	mu       sync.Mutex
+	slices   map[sliceKey]*sliceSet // nil entries: slicing that node by that class does not pay
+	sliceMem int                    // bytes the cached slices hold, about
 }
 
-// trieNode is one prefix; its children are nodes[first:first+n], ordered by edge byte.
+// trieNode is one prefix of the tokens.
 type trieNode struct {
-	first, n   int32
-	idLo, idHi int32
-	b          byte // the byte on the edge from the parent
+	span  int32  // nodes in the subtree, this one included: the next sibling is span nodes on
+	idLo  int32  // the subtree's first token in ids
+	own   int32  // tokens that are this prefix exactly: ids[idLo:idLo+own]
+	size  int32  // tokens in the subtree
+	depth uint16 // the prefix's length
+	b     byte   // its last byte (the edge from the parent)
+	wide  int32  // with more than wideKids children: its kidTable in Trie.wide; else -1
+}
+
+// wideKids is the most children for which Mask's walk tries each child's byte; past it the walk asks the
+// cursor which bytes its state may take and visits only the children with those, through a kidTable.
+const wideKids = 4
+
+// kidTable indexes a node's children by byte: the child with byte b is kids[at+r], r being the number of
+// bytes below b in bytes.
+type kidTable struct {
+	bytes byteSet
+	at    int32
 }
 
 // NewTrie builds the trie of tokens, where the index is the token id. Empty tokens (control tokens)
 // are left out, so Mask never allows them.
 func NewTrie(tokens [][]byte) *Trie {
-	order := make([]int32, 0, len(tokens))
+	texts := make([][]byte, 0, len(tokens))
+	ids := make([]int32, 0, len(tokens))
 	for id, tok := range tokens {
 		if len(tok) > 0 {
-			order = append(order, int32(id))
+			texts = append(texts, tok)
+			ids = append(ids, int32(id))
 		}
 	}
+	return buildTrie(texts, ids)
+}
+
+// buildTrie builds the trie of the non-empty texts, texts[i] being token ids[i]'s.
+func buildTrie(texts [][]byte, ids []int32) *Trie {
+	order := make([]int32, len(texts))
+	size := 0
+	for i := range order {
+		order[i] = int32(i)
+		size += len(texts[i])
+	}
 	sort.Slice(order, func(i, j int) bool {
-		if c := bytes.Compare(tokens[order[i]], tokens[order[j]]); c != 0 {
+		if c := bytes.Compare(texts[order[i]], texts[order[j]]); c != 0 {
 			return c < 0
 		}
-		return order[i] < order[j]
+		return ids[order[i]] < ids[order[j]]
 	})
-	t := &Trie{nodes: []trieNode{{}}, ids: make([]int32, 0, len(order))}
-	type span struct{ node, lo, hi, depth int32 }
-	queue := []span{{0, 0, int32(len(order)), 0}}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		lo := s.lo
-		nd := &t.nodes[s.node]
-		nd.idLo = int32(len(t.ids))
-		for lo < s.hi && int32(len(tokens[order[lo]])) == s.depth {
-			t.ids = append(t.ids, order[lo])
-			lo++
+	t := &Trie{ids: make([]int32, 0, len(order)), text: make([]byte, 0, size), toff: make([]int32, 1, len(order)+1)}
+	// add appends the node of the prefix of length depth shared by the texts order[lo:hi], then its subtree.
+	var add func(lo, hi, depth int, b byte)
+	add = func(lo, hi, depth int, b byte) {
+		i := len(t.nodes)
+		t.nodes = append(t.nodes, trieNode{idLo: int32(len(t.ids)), size: int32(hi - lo), depth: uint16(depth), b: b, wide: -1})
+		for ; lo < hi && len(texts[order[lo]]) == depth; lo++ { // the texts that end here sort first
+			t.ids = append(t.ids, ids[order[lo]])
+			t.text = append(t.text, texts[order[lo]]...)
+			t.toff = append(t.toff, int32(len(t.text)))
+			t.nodes[i].own++
 		}
-		nd.idHi = int32(len(t.ids))
-		nd.first = int32(len(t.nodes))
-		for lo < s.hi {
-			b := tokens[order[lo]][s.depth]
-			hi := lo + 1
-			for hi < s.hi && tokens[order[hi]][s.depth] == b {
-				hi++
+		kids := 0
+		for ; lo < hi; kids++ {
+			c := texts[order[lo]][depth]
+			j := lo + 1
+			for j < hi && texts[order[j]][depth] == c {
+				j++
 			}
-			t.nodes = append(t.nodes, trieNode{b: b})
-			queue = append(queue, span{int32(len(t.nodes) - 1), lo, hi, s.depth + 1})
-			lo = hi
+			add(lo, j, depth+1, c)
+			lo = j
 		}
-		t.nodes[s.node].n = int32(len(t.nodes)) - t.nodes[s.node].first
+		t.nodes[i].span = int32(len(t.nodes) - i)
+		if kids > wideKids {
+			tb := kidTable{at: int32(len(t.kids))}
+			for ch := i + 1; ch < len(t.nodes); ch += int(t.nodes[ch].span) {
+				tb.bytes.add(t.nodes[ch].b)
+				t.kids = append(t.kids, int32(ch))
+			}
+			t.nodes[i].wide = int32(len(t.wide))
+			t.wide = append(t.wide, tb)
+		}
+	}
+	add(0, len(order), 0, 0)
+	t.sigs = make([]tokenSig, len(t.ids))
+	for k := range t.sigs {
+		t.sigs[k] = sign(t.text[t.toff[k]:t.toff[k+1]])
 	}
 	return t
 }
 
+// tokenSig sums up a token's text for slicing at the root without reading it (slice.go): which ASCII
+// bytes it holds, and whether it is valid UTF-8 (a character cut short at the end allowed) of chars
+// characters, and whether some of them are multibyte.
+type tokenSig struct {
+	ascii charClass
+	chars int32
+	utf8  bool
+}
+
+func sign(text []byte) tokenSig {
+	var sg tokenSig
+	for _, b := range text {
+		if b < 0x80 {
+			sg.ascii.add(b)
+		} else {
+			sg.ascii.multi = true
+		}
+	}
+	chars, _, valid := anyChar.scan(text, math.MaxInt32)
+	sg.chars, sg.utf8 = int32(chars), valid
+	return sg
+}
+
+// within reports whether a token signed sg is made only of characters of c.
+func (sg *tokenSig) within(c *charClass) bool {
+	return sg.utf8 && sg.ascii.ascii[0]&^c.ascii[0] == 0 && sg.ascii.ascii[1]&^c.ascii[1] == 0 && (!sg.ascii.multi || c.multi)
+}
+
 // Mask sets in mask (bit i%32 of word i/32 = token i) every token whose bytes m can consume entirely and
 // clears every other bit; tokens past the mask's end are left out. m is left in its state on entry.
-// The walk is depth-first over the trie, so tokens sharing a prefix share its matching work.
+//
+// The walk is depth-first over the trie, so tokens sharing a prefix share its matching work; where the
+// matcher's state lets a class of characters through freely (inside a string, a number, a regex's
+// character class), the tokens made of those characters are allowed in bulk (slice.go).
 func (t *Trie) Mask(m Matcher, mask []uint32) {
-	clear(mask)
-	switch mm := m.(type) {
-	case *regexMatcher:
-		t.maskDFA(mm.d, mm.s, 0, mask)
-	case *jsonMatcher:
-		if len(mm.cur) == 1 {
-			t.maskJSON(mm, mm.cur[0], 0, mask)
-		} else {
-			t.maskSnap(mm, 0, mask)
-		}
-	case Snapshotter:
-		t.maskSnap(mm, 0, mask)
-	default:
-		t.maskClone(m, 0, mask)
+	c := cursorOf(m)
+	if t.nodes[0].size < sliceMinTokens || !t.walkSliced(c, 0, mask, true) {
+		clear(mask)
+		t.walkChildren(c, 0, nil, mask)
 	}
 }
 
-// allow sets the bits of the tokens ending at node n.
-func (t *Trie) allow(n *trieNode, mask []uint32) {
-	for _, id := range t.ids[n.idLo:n.idHi] {
+// walk allows the tokens below node (its own excluded) that the cursor's state can take.
+func (t *Trie) walk(c cursor, node int32, mask []uint32) {
+	if t.nodes[node].size >= sliceMinTokens && t.walkSliced(c, node, mask, false) {
+		return
+	}
+	t.walkChildren(c, node, nil, mask)
+}
+
+// walkChildren walks the children of node, except those whose byte is in skip (nil: none).
+func (t *Trie) walkChildren(c cursor, node int32, skip *byteSet, mask []uint32) {
+	nd := &t.nodes[node]
+	if nd.wide < 0 {
+		for ch := node + 1; ch < node+nd.span; ch += t.nodes[ch].span {
+			if skip == nil || !skip.has(t.nodes[ch].b) {
+				t.walkChild(c, ch, mask)
+			}
+		}
+		return
+	}
+	tb := &t.wide[nd.wide]
+	want := tb.bytes
+	if next, ok := c.next(); ok {
+		want.and(&next)
+	}
+	if skip != nil {
+		want.andNot(skip)
+	}
+	for w, x := range want {
+		for ; x != 0; x &= x - 1 {
+			b := w<<6 | bits.TrailingZeros64(x)
+			r := bits.OnesCount64(tb.bytes[w] & (1<<(b&63) - 1))
+			for _, y := range tb.bytes[:w] {
+				r += bits.OnesCount64(y)
+			}
+			t.walkChild(c, t.kids[int(tb.at)+r], mask)
+		}
+	}
+}
+
+// walkChild walks node ch, a child of the cursor's state's node.
+func (t *Trie) walkChild(c cursor, ch int32, mask []uint32) {
+	tn := &t.nodes[ch]
+	if !c.push(tn.b) {
+		return
+	}
+	allow(t.ids[tn.idLo:tn.idLo+tn.own], mask)
+	if tn.span > 1 {
+		t.walk(c, ch, mask)
+	}
+	c.pop()
+}
+
+// allow sets the bits of ids.
+func allow(ids []int32, mask []uint32) {
+	for _, id := range ids {
 		if w := int(id >> 5); w < len(mask) {
 			mask[w] |= 1 << (id & 31)
-		}
-	}
-}
-
-func (t *Trie) maskDFA(d *dfa, s int32, node int32, mask []uint32) {
-	nd := t.nodes[node]
-	for c := nd.first; c < nd.first+nd.n; c++ {
-		ch := &t.nodes[c]
-		ns := d.next(s, ch.b)
-		if ns == deadState {
-			continue
-		}
-		t.allow(ch, mask)
-		if ch.n > 0 {
-			t.maskDFA(d, ns, c, mask)
-		}
-	}
-}
-
-func (t *Trie) maskSnap(m Snapshotter, node int32, mask []uint32) {
-	nd := t.nodes[node]
-	for c := nd.first; c < nd.first+nd.n; c++ {
-		ch := &t.nodes[c]
-		h := m.Snapshot()
-		if m.Advance(ch.b) {
-			t.allow(ch, mask)
-			if ch.n > 0 {
-				t.maskSnap(m, c, mask)
-			}
-		}
-		m.Restore(h)
-	}
-}
-
-// maskClone serves Matchers without snapshots: one Clone per trie node that has children.
-func (t *Trie) maskClone(m Matcher, node int32, mask []uint32) {
-	nd := t.nodes[node]
-	for c := nd.first; c < nd.first+nd.n; c++ {
-		ch := &t.nodes[c]
-		mc := m.Clone()
-		if mc.Advance(ch.b) {
-			t.allow(ch, mask)
-			if ch.n > 0 {
-				t.maskClone(mc, c, mask)
-			}
 		}
 	}
 }

@@ -1,0 +1,117 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/wasmoe/wasmoe/guest/abi"
+	"github.com/wasmoe/wasmoe/internal/builtin"
+	"github.com/wasmoe/wasmoe/internal/testutil"
+)
+
+// deepSeekV3PolicyModel describes DeepSeek-V3's vocabulary (testdata/vocab) to policy guests the way the
+// engine does (internal/host/engine's policyModel): every token's bytes from the tokenizer guest.
+func deepSeekV3PolicyModel(b *testing.B) *PolicyModel {
+	v := loadVocab(b, "ggml-vocab-deepseek-v3.gguf")
+	tok, err := NewTokenizer(newRuntime(b), builtin.Tokenizer, v, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := &PolicyModel{NLogits: v3Vocab, NCtx: 4096, Pieces: make([][]byte, len(v.Tokens)), Types: v.Types,
+		BOS: v.BOS, EOS: v.EOS, EOT: v.EOT, ThinkOpen: -1, ThinkClose: -1}
+	for id := range m.Pieces {
+		if m.Pieces[id], err = tok.Piece(context.Background(), int32(id), true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return m
+}
+
+// BenchmarkPolicyMask is the built-in policy guest's step while a JSON schema or a regex constrains the
+// output, at DeepSeek-V3's vocabulary, on wazero with a per-call deadline (as plugins run): one ctl_step
+// reporting no new token, so the guest masks the same state every time, in each kind of state (the same
+// states as guest/constraint's BenchmarkMask, which gives the native figures). ms/first is the step that
+// reports the output so far and masks the state the first time, building what that state needs (the
+// states run in order on one instance, so later ones find some of it built).
+func BenchmarkPolicyMask(b *testing.B) {
+	const schema = `{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},` +
+		`"tags":{"type":"array","items":{"type":"string","maxLength":20}}},"required":["name"]}`
+	const jsonish = `\{"name": "[^"\\]{0,40}", "n": -?\d+(\.\d+)?\}`
+	states := []struct{ name, config, prefix string }{
+		{"json-string", schema, `{"name":"ab`},
+		{"json-string-maxlength", schema, `{"name":"a","tags":["ab`},
+		{"json-string-escape", schema, `{"name":"ab\`},
+		{"json-key", schema, `{"name":"ab","a`},
+		{"json-number", schema, `{"name":"a","age":12`},
+		{"json-after-value", schema, `{"name":"ab"`},
+		{"json-array", schema, `{"name":"a","tags":[`},
+		{"json-any-value", `{}`, `[1, `},
+		{"json-any-key", `{}`, `[1, {"x`},
+		{"regex-class", "", "Hello"},
+		{"regex-json-ish-class", "", `{"name": "ab`},
+		{"regex-json-ish-literal", "", `{"na`},
+	}
+	regexes := map[string]string{"regex-class": `[A-Za-z ,.!?]{0,400}`, "regex-json-ish-class": jsonish, "regex-json-ish-literal": jsonish}
+	m := deepSeekV3PolicyModel(b)
+	byteToken := map[byte]int32{} // a token spelling each single byte
+	for id, p := range m.Pieces {
+		if len(p) == 1 && (len(m.Types) == 0 || m.Types[id] == abi.TokenNormal) {
+			if _, ok := byteToken[p[0]]; !ok {
+				byteToken[p[0]] = int32(id)
+			}
+		}
+	}
+	p, err := NewPolicy(newRuntimeConfig(b, Config{Engine: EngineWazero, StepTimeout: 100e6, CPUBudget: 1e12}), builtin.Policy, m, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, st := range states {
+		cfg := map[string]any{"json_schema": json.RawMessage(st.config)}
+		if re, ok := regexes[st.name]; ok {
+			cfg = map[string]any{"regex": re}
+		}
+		config, err := json.Marshal(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var prefix []int32
+		for i := 0; i < len(st.prefix); i++ {
+			id, ok := byteToken[st.prefix[i]]
+			if !ok {
+				b.Fatalf("no token spells %q", st.prefix[i])
+			}
+			prefix = append(prefix, id)
+		}
+		b.Run(st.name, func(b *testing.B) {
+			s, err := p.Acquire(context.Background(), config, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Release()
+			if err := s.Open(0, -1); err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close(0)
+			if _, err := s.Step(0, []int32{m.BOS}); err != nil { // the prompt
+				b.Fatal(err)
+			}
+			start := time.Now()
+			if _, err := s.Step(0, prefix); err != nil { // the output so far, and the first mask in this state
+				b.Fatal(err)
+			}
+			first := time.Since(start)
+			testutil.LoopMedian(b, func() {
+				a, err := s.Step(0, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if a.mask == nil {
+					b.Fatal("the step has no mask")
+				}
+			})
+			b.ReportMetric(float64(first.Microseconds())/1e3, "ms/first")
+		})
+	}
+}
