@@ -221,6 +221,20 @@ func (m *grammarMatcher) Advance(b byte) bool {
 	return len(m.cur) > 0
 }
 
+// free is Trie.Mask's free run (slice.go) of a grammar with one thread inside a JSON sub-Matcher whose run
+// cannot finish the sub (jsonMatcher.freeInside): then no thread is added or ended along the run, and the
+// grammar's state is the sub's, so the sub's promises are the grammar's. Tool calls spend most of their
+// tokens in such states (inside their arguments' strings).
+func (m *grammarMatcher) free() (freeRun, bool) {
+	if len(m.cur) != 1 {
+		return freeRun{}, false
+	}
+	if j, ok := m.cur[0].sub.(*jsonMatcher); ok {
+		return j.freeInside()
+	}
+	return freeRun{}, false
+}
+
 // Accepting reports whether some thread has reached the end.
 func (m *grammarMatcher) Accepting() bool {
 	for _, t := range m.cur {

@@ -123,6 +123,20 @@ func (m *jsonMatcher) free() (freeRun, bool) {
 	return freeRun{}, false
 }
 
+// freeInside is free when no text of the run can complete the value: every run but the digits of a
+// number that is the whole value (strings and keys lie inside their value, which their characters never
+// close). A matcher holding this one (Grammar) may then use the run as its own.
+func (m *jsonMatcher) freeInside() (freeRun, bool) {
+	if len(m.cur) != 1 || m.Accepting() {
+		return freeRun{}, false
+	}
+	c := &m.cur[0]
+	if k := m.nodes[c.top.n].kind; (k == kNumber || k == kInteger) && m.nodes[m.links[c.rest].f.n].kind == kRoot {
+		return freeRun{}, false
+	}
+	return m.configFree(c)
+}
+
 // Classes of free characters.
 var (
 	jsonText   charClass // what strings and keys hold unescaped: no '"', '\\' or control characters

@@ -66,6 +66,44 @@ func sliceMatchers(t *testing.T) []Matcher {
 		}
 		ms = append(ms, m)
 	}
+	return append(ms, sliceGrammars(t)...)
+}
+
+// sliceGrammars are Grammars around JSON matchers, fresh and after a prefix: tool calls, whose free runs
+// are their arguments', and an integer that is the whole sub-value followed by a literal starting with a
+// digit, whose digits must not be a run of the grammar (the sub accepts along it).
+func sliceGrammars(t *testing.T) []Matcher {
+	schema := func(s string) *Pattern {
+		m, err := JSONSchema([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Sub(m)
+	}
+	var ms []Matcher
+	for _, g := range []struct {
+		p        *Pattern
+		prefixes []string
+	}{
+		{Repeat(Seq(Lit(`<tool_call>{"name": "get", "arguments": `),
+			schema(`{"type":"object","properties":{"city":{"type":"string","maxLength":12},"n":{"type":"integer"}},"required":["city"]}`),
+			Lit("}</tool_call>")), Lit("\n"), 1, 3),
+			[]string{"", `<tool_call>{"name": "get", "arguments": {"city": "Ro`, `<tool_call>{"name": "get", "arguments": {"n": 1`}},
+		{Seq(Lit("n="), schema(`{"type":"integer"}`), Lit("1,")), []string{"", "n=", "n=12"}},
+	} {
+		for _, pre := range g.prefixes {
+			m, err := Grammar(g.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < len(pre); i++ {
+				if !m.Advance(pre[i]) {
+					t.Fatalf("%q refused at %d", pre, i)
+				}
+			}
+			ms = append(ms, m)
+		}
+	}
 	return ms
 }
 
