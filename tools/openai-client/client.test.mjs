@@ -123,6 +123,48 @@ test("response_format json_schema: every answer parses and validates (ajv), acro
   }
 });
 
+const weather = {
+  type: "object",
+  properties: { city: { type: "string", maxLength: 20 }, unit: { enum: ["celsius", "fahrenheit"] } },
+  required: ["city", "unit"],
+  additionalProperties: false,
+};
+const validateWeather = new Ajv({ strict: true }).compile(weather);
+const tools = [{ type: "function", function: { name: "get_weather", description: "Weather in a city", parameters: weather } }];
+
+test("tools: a named tool_choice gives a call whose arguments validate (ajv); the stream gives the same call", async () => {
+  const params = {
+    model, messages: [{ role: "user", content: "Weather in Paris?" }], max_tokens: 120, seed: 3, temperature: 0, tools,
+    tool_choice: { type: "function", function: { name: "get_weather" } },
+  };
+  const whole = await client.chat.completions.create(params);
+  const choice = whole.choices[0];
+  assert.equal(choice.finish_reason, "tool_calls", JSON.stringify(choice));
+  const calls = choice.message.tool_calls;
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].type, "function");
+  assert.equal(calls[0].function.name, "get_weather");
+  const args = JSON.parse(calls[0].function.arguments);
+  assert.ok(validateWeather(args), `${calls[0].function.arguments}: ${JSON.stringify(validateWeather.errors)}`);
+
+  const stream = await client.chat.completions.create({ ...params, stream: true });
+  const got = [];
+  let finish = null;
+  for await (const chunk of stream) {
+    for (const c of chunk.choices) {
+      finish = c.finish_reason ?? finish;
+      for (const d of c.delta.tool_calls ?? []) {
+        if (d.id) got[d.index] = { id: d.id, name: d.function.name, arguments: "" };
+        got[d.index].arguments += d.function.arguments ?? "";
+      }
+    }
+  }
+  assert.equal(finish, "tool_calls");
+  assert.equal(got.length, 1);
+  assert.equal(got[0].name, "get_weather");
+  assert.equal(got[0].arguments, calls[0].function.arguments);
+});
+
 test("a bad parameter is BadRequestError with the server's message", async () => {
   const body = { model, messages, temperature: 9 };
   const raw = await fetch(base + "/v1/chat/completions", {
