@@ -165,6 +165,56 @@ test("tools: a named tool_choice gives a call whose arguments validate (ajv); th
   assert.equal(got[0].arguments, calls[0].function.arguments);
 });
 
+test("tools: tool_choice required gives calls of listed functions whose arguments validate, streamed and not", async () => {
+  const clock = { type: "object", properties: { zone: { type: "string", maxLength: 12 } }, required: ["zone"], additionalProperties: false };
+  const validateClock = new Ajv({ strict: true }).compile(clock);
+  const both = [...tools, { type: "function", function: { name: "get_time", parameters: clock } }];
+  const check = (name, args) => {
+    const v = JSON.parse(args);
+    const validate = name === "get_weather" ? validateWeather : validateClock;
+    assert.ok(["get_weather", "get_time"].includes(name), name);
+    assert.ok(validate(v), `${name}(${args}): ${JSON.stringify(validate.errors)}`);
+  };
+  for (const seed of [1, 2]) {
+    const params = { model, messages: [{ role: "user", content: "Weather and time in Oslo?" }], max_tokens: 160, seed, tools: both, tool_choice: "required" };
+    const whole = await client.chat.completions.create(params);
+    // Several calls may run into max_tokens ("length"); the calls that completed are returned either way.
+    assert.ok(["tool_calls", "length"].includes(whole.choices[0].finish_reason), JSON.stringify(whole.choices[0]));
+    assert.ok(whole.choices[0].message.tool_calls.length >= 1, JSON.stringify(whole.choices[0]));
+    for (const c of whole.choices[0].message.tool_calls) check(c.function.name, c.function.arguments);
+
+    const stream = await client.chat.completions.create({ ...params, stream: true });
+    const got = [];
+    for await (const chunk of stream) {
+      for (const d of chunk.choices[0]?.delta?.tool_calls ?? []) {
+        if (d.id) got[d.index] = { name: d.function.name, arguments: "" };
+        got[d.index].arguments += d.function.arguments ?? "";
+      }
+    }
+    assert.deepEqual(got.map((c) => c.name), whole.choices[0].message.tool_calls.map((c) => c.function.name));
+    for (const c of got) check(c.name, c.arguments);
+  }
+});
+
+test("response_format json_schema with $ref and $defs (recursive): every answer validates (ajv), across seeds", async () => {
+  const tree = {
+    $defs: { node: { type: "object", properties: { name: { type: "string", maxLength: 10 },
+      kids: { type: "array", items: { $ref: "#/$defs/node" }, maxItems: 2 } }, required: ["name"], additionalProperties: false } },
+    $ref: "#/$defs/node",
+  };
+  const validateTree = new Ajv({ strict: true }).compile(tree);
+  for (const seed of [1, 2, 3]) {
+    const r = await client.chat.completions.create({
+      model, messages, max_tokens: 300, seed,
+      response_format: { type: "json_schema", json_schema: { name: "tree", schema: tree, strict: true } },
+    });
+    const text = r.choices[0].message.content;
+    if (r.choices[0].finish_reason === "length") continue; // a deep tree may not close in 300 tokens
+    assert.equal(r.choices[0].finish_reason, "stop", `seed ${seed}: ${text}`);
+    assert.ok(validateTree(JSON.parse(text)), `seed ${seed}: ${text}: ${JSON.stringify(validateTree.errors)}`);
+  }
+});
+
 test("a bad parameter is BadRequestError with the server's message", async () => {
   const body = { model, messages, temperature: 9 };
   const raw = await fetch(base + "/v1/chat/completions", {
