@@ -198,7 +198,7 @@ func (sc *scheduler) adoptFork(s *sequence) {
 	s.req.seqs = append(s.req.seqs, s)
 	s.busy, s.step = true, sc.stepNo+1 // comes back just below, not counted late
 	s.charged = p.charged              // the shared start was charged to the parent; handBack trims it to s.valid
-	s.spec = specState{mode: p.spec.mode, max: p.spec.max, k: p.spec.k}
+	s.spec = specState{mode: p.spec.mode, max: p.spec.max, k: p.spec.k, mtp: p.spec.mtp.fork()}
 	if p.kv == nil || !p.running {
 		sc.waiting = slices.Insert(sc.waiting, 0, s)
 		return

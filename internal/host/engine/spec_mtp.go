@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/wasmoe/wasmoe/internal/host/model"
 	"github.com/wasmoe/wasmoe/internal/kernels"
@@ -29,6 +30,12 @@ type mtpSeq struct {
 	keep     []float32 // warm's scratch: the next hidden, kept while the rows read the last
 	from, to int
 	end      int
+}
+
+// fork is the state of a fork of the sequence: the same hidden states and rows, as it shares the cache
+// blocks (handBack trims what its own tokens changed).
+func (m *mtpSeq) fork() mtpSeq {
+	return mtpSeq{hidden: slices.Clone(m.hidden), from: m.from, to: m.to, end: m.end}
 }
 
 // trim drops the state that a sequence's handBack made stale: hidden states and MTP rows after tokens its
