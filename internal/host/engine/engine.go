@@ -91,6 +91,7 @@ type Engine struct {
 	specMode                              string       // Config.Spec, checked
 	specTokens                            int          // Config.SpecTokens, or its default
 	drafts                                *draftModel  // Config.DraftModel, loaded; nil without
+	mtp                                   *mtpDrafter  // the model's MTP block; nil on a model without one
 	specDrafts, specDrafted, specAccepted atomic.Int64 // drafts verified, their tokens, the tokens kept
 }
 

@@ -42,6 +42,7 @@ type scheduler struct {
 	last    time.Duration // the last step's forward pass
 
 	drafters map[string]*modeDrafter // by drafting mode (spec.go)
+	before   []int                   // scratch: each planned chunk's first position
 }
 
 // chunk is a sequence's share of a step: its next n tokens.
@@ -197,7 +198,7 @@ func (sc *scheduler) adoptFork(s *sequence) {
 	s.req.seqs = append(s.req.seqs, s)
 	s.busy, s.step = true, sc.stepNo+1 // comes back just below, not counted late
 	s.charged = p.charged              // the shared start was charged to the parent; handBack trims it to s.valid
-	s.spec = specState{mode: p.spec.mode, max: p.spec.max, k: p.spec.k}
+	s.spec = specState{mode: p.spec.mode, max: p.spec.max, k: p.spec.k, mtp: p.spec.mtp.fork()}
 	if p.kv == nil || !p.running {
 		sc.waiting = slices.Insert(sc.waiting, 0, s)
 		return
@@ -221,6 +222,7 @@ func (sc *scheduler) handBack(s *sequence) {
 	}
 	s.cached = min(s.cached, s.valid, len(s.tokens)-1) // at least the last token runs again, for its logits
 	s.charged = min(s.charged, s.valid)                // tokens after valid were replaced: new service
+	s.spec.mtp.trim(s.valid, s.cached)
 	if s.kv != nil {
 		s.kv.Truncate(s.cached)
 	}
@@ -376,9 +378,10 @@ func (sc *scheduler) preempt(s *sequence) {
 // worker, with its logits (and those after each drafted token, to verify); with Request.PromptLogprobs,
 // the logits of its prompt rows go to the worker as they are computed.
 func (sc *scheduler) step() {
-	rows := sc.batch.Rows[:0]
+	rows, before := sc.batch.Rows[:0], sc.before[:0]
 	for _, c := range sc.plan {
 		s := c.s
+		before = append(before, s.cached)
 		from, to := promptRange(s, c.n)
 		for pos := s.cached; pos < s.cached+c.n; pos++ {
 			tok := int32(0)
@@ -388,12 +391,15 @@ func (sc *scheduler) step() {
 				tok = s.draft[pos-len(s.tokens)]
 			}
 			rows = append(rows, model.Row{Token: tok, Seq: s.kv, Pos: pos,
-				Logits: pos >= len(s.tokens)-1 || (from <= pos && pos < to)})
+				Logits: pos >= len(s.tokens)-1 || (from <= pos && pos < to), Hidden: s.spec.mode == SpecMTP})
 		}
 	}
-	sc.batch.Rows = rows
+	sc.batch.Rows, sc.before = rows, before
 	start := time.Now()
 	logits, err := sc.forward()
+	if err == nil && sc.e.mtp != nil {
+		sc.e.mtp.warm(sc.plan, before, sc.batch.Hidden())
+	}
 	sc.last = time.Since(start)
 	sc.stepNo++
 	sc.late = 0

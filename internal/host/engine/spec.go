@@ -7,7 +7,7 @@ const (
 	SpecOff   = "off"   // no drafts: one token a step
 	SpecNgram = "ngram" // prompt lookup: the continuation of the latest earlier match of the context's end
 	SpecDraft = "draft" // a smaller model with the same vocabulary drafts greedily (Config.DraftModel)
-	SpecMTP   = "mtp"   // deepseek2's multi-token-prediction block: not run by this build (drafter)
+	SpecMTP   = "mtp"   // deepseek2's multi-token-prediction block drafts one token a step (spec_mtp.go)
 )
 
 // DefaultSpecTokens is the most tokens drafted per step when Config.SpecTokens is 0; MaxSpecTokens bounds
@@ -31,9 +31,6 @@ type Speculation struct {
 // drafter proposes tokens for sequences about to decode, in the scheduler goroutine. propose sets s.draft
 // of each sequence to at most s.spec.k tokens that may follow s.tokens (none is fine); forget drops what it
 // keeps for a sequence that ends.
-//
-// SpecMTP plugs in here: its drafter runs the model's MTP block over the target's last hidden state of
-// each sequence and the sequence's last token, k times, with a cache of its own per sequence.
 type drafter interface {
 	propose(seqs []*sequence)
 	forget(s *sequence)
@@ -41,13 +38,14 @@ type drafter interface {
 
 // specState is the scheduler's speculation state of one sequence.
 type specState struct {
-	mode  string // resolved: "" (off), SpecNgram or SpecDraft
+	mode  string // resolved: "" (off), SpecNgram, SpecDraft or SpecMTP
 	max   int    // draft tokens per step at most
 	k     int    // draft tokens wanted per step, adapted to the acceptance (adapt)
 	pause int    // steps left without drafts, after single drafts that were rejected (adapt)
 	wait  int    // the next pause's length
 	want  int    // draft tokens wanted this step: k, less where the budget or the sequence's room end
 	draft draftSeq
+	mtp   mtpSeq
 }
 
 // initSpeculation checks the node's drafting mode, loads the draft model with a cache of cacheTokens
@@ -72,6 +70,10 @@ func (e *Engine) initSpeculation(cfg Config, tokens []string, cacheTokens int) (
 		e.drafts = d
 		drafters[SpecDraft] = &modeDrafter{drafter: d}
 	}
+	if len(e.model.MTP) > 0 {
+		e.mtp = &mtpDrafter{m: e.model, pool: e.pool}
+		drafters[SpecMTP] = &modeDrafter{drafter: e.mtp}
+	}
 	return drafters, e.checkSpeculation(Speculation{Mode: e.specMode})
 }
 
@@ -84,7 +86,9 @@ func (e *Engine) checkSpeculation(sp Speculation) error {
 			return fmt.Errorf("%w: speculative mode %q needs a draft model (serve --draft-model)", ErrBadSpeculation, sp.Mode)
 		}
 	case SpecMTP:
-		return fmt.Errorf("%w: speculative mode %q needs the model's MTP forward, which this build does not run", ErrBadSpeculation, sp.Mode)
+		if e.mtp == nil {
+			return fmt.Errorf("%w: speculative mode %q needs a model with an MTP block (deepseek2 with nextn_predict_layers)", ErrBadSpeculation, sp.Mode)
+		}
 	default:
 		return fmt.Errorf("%w: unknown speculative mode %q (want %s, %s, %s or %s)", ErrBadSpeculation, sp.Mode, SpecOff, SpecNgram, SpecDraft, SpecMTP)
 	}
@@ -106,6 +110,9 @@ func (e *Engine) resolveSpeculation(sp Speculation) specState {
 	n := sp.MaxTokens
 	if n == 0 {
 		n = e.specTokens
+	}
+	if mode == SpecMTP { // one MTP block drafts one token
+		n = 1
 	}
 	return specState{mode: mode, max: n, k: max(1, (n+1)/2)}
 }

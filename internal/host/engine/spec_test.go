@@ -121,7 +121,7 @@ func TestSpeculationUsage(t *testing.T) {
 	}{
 		{Speculation{Mode: "lookahead"}, "unknown speculative mode"},
 		{Speculation{Mode: SpecDraft}, "needs a draft model"},
-		{Speculation{Mode: SpecMTP}, "MTP forward"},
+		{Speculation{Mode: SpecMTP}, "MTP block"},
 		{Speculation{Mode: SpecNgram, MaxTokens: MaxSpecTokens + 1}, "speculative tokens"},
 	} {
 		req.Speculation = c.sp
