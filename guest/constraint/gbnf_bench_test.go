@@ -5,15 +5,24 @@ import (
 	"testing"
 )
 
-// BenchmarkMaskGBNF is BenchmarkMask's step for llama.cpp's json.gbnf, on the same 129,280-token
-// synthetic vocabulary: inside a string, where most tokens are allowed, and after a comma, where a key
-// must start.
+// BenchmarkMaskGBNF is BenchmarkMask's step for llama.cpp's json.gbnf, on the same two 129,280-token
+// vocabularies (synthetic, DeepSeek-V3's): inside a string, where most tokens are allowed, after a comma,
+// where a key must start, and inside a key of a nested object.
 func BenchmarkMaskGBNF(b *testing.B) {
 	src, err := os.ReadFile("testdata/gbnf/json.gbnf")
 	if err != nil {
 		b.Fatal(err)
 	}
-	vocab := benchVocab()
+	for _, v := range []struct {
+		name  string
+		vocab [][]byte
+	}{{"synthetic", benchVocab()}, {"deepseek-v3", deepSeekV3Vocab(b)}} {
+		b.Run(v.name, func(b *testing.B) { benchGBNF(b, string(src), v.vocab) })
+	}
+}
+
+// benchGBNF is BenchmarkMaskGBNF on one vocabulary.
+func benchGBNF(b *testing.B, src string, vocab [][]byte) {
 	trie := NewTrie(vocab)
 	mask := make([]uint32, (len(vocab)+31)/32)
 	for _, c := range []struct{ name, prefix string }{
@@ -21,7 +30,7 @@ func BenchmarkMaskGBNF(b *testing.B) {
 		{"json-key", `{"name": "ab", `},
 		{"json-any", `{"a": [1, {"x`},
 	} {
-		m, err := GBNF(string(src))
+		m, err := GBNF(src)
 		if err != nil {
 			b.Fatal(err)
 		}

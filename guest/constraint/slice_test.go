@@ -3,6 +3,7 @@ package constraint
 import (
 	"fmt"
 	"math/rand"
+	"os"
 	"testing"
 	"unicode/utf8"
 )
@@ -66,7 +67,44 @@ func sliceMatchers(t *testing.T) []Matcher {
 		}
 		ms = append(ms, m)
 	}
-	return append(ms, sliceGrammars(t)...)
+	ms = append(ms, sliceGrammars(t)...)
+	return append(ms, sliceGBNFs(t)...)
+}
+
+// sliceGBNFs are GBNF matchers, fresh and after a prefix: llama.cpp's json.gbnf, a loop of a negated
+// class, a counted class, multibyte classes (whole, and partial, which offers no multibyte run), and two
+// loops whose classes overlap, where a character held by both stacks must not count as free.
+func sliceGBNFs(t *testing.T) []Matcher {
+	jsonGBNF, err := os.ReadFile("testdata/gbnf/json.gbnf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []Matcher
+	for _, g := range []struct {
+		src      string
+		prefixes []string
+	}{
+		{string(jsonGBNF), []string{"", `{"a": "xy`, `{"a": [1, 2`, `{"ab`}},
+		{`root ::= "\"" [^"\\]* "\""`, []string{"", `"ab`}},
+		{`root ::= [a-z]+ ("," [0-9]{1,3})*`, []string{"", "ab", "ab,1"}},
+		{`root ::= "<" ([^\x00-\x7F] | [a-c])* ">" | [α-ω]+`, []string{"", "<", "<é", "α"}},
+		{`root ::= [a-m]* "!" | [h-z]* "?"`, []string{"", "k", "hi"}},
+		{`root ::= ([^a] | [é-ï] "a")*`, []string{"", "é", "x"}},
+	} {
+		for _, pre := range g.prefixes {
+			m, err := GBNF(g.src)
+			if err != nil {
+				t.Fatalf("%s: %v", g.src, err)
+			}
+			for i := 0; i < len(pre); i++ {
+				if !m.Advance(pre[i]) {
+					t.Fatalf("%s: %q refused at %d", g.src, pre, i)
+				}
+			}
+			ms = append(ms, m)
+		}
+	}
+	return ms
 }
 
 // sliceGrammars are Grammars around JSON matchers, fresh and after a prefix: tool calls, whose free runs
