@@ -6,8 +6,9 @@ import "fmt"
 // input dimension; quant blocks run along it). Data holds at least Rows·RowBytes(Cols) bytes and may be
 // an mmap view; it is only read.
 //
-// A Q8_0 matrix may also carry Interleaved, a copy of its first Rows&^7 rows in the layout of the
-// interleaved kernels (see Interleave); MatMul reads it where the kernel set has those kernels.
+// A Q8_0, Q4_K or Q6_K matrix may also carry Interleaved, a copy of its first Rows&^7 rows in the layout
+// of the interleaved kernels (see Interleave); MatMul and MoE read it where the kernel set has those
+// kernels.
 //
 // An F8_E4M3 matrix also needs Scale, its block multipliers (DeepSeek's weight_scale_inv), row-major
 // [ceil(Rows/128)][ceil(Cols/128)]: W[i][j] = fp8(Data[i·Cols+j]) · Scale[(i/128)·ceil(Cols/128) + j/128].
