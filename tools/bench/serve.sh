@@ -69,11 +69,12 @@ stop_servers() {
 trap stop_servers EXIT
 trap 'exit 130' INT TERM
 
-# start NAME PORT CMD...: runs a server in the background (log in $logs/NAME.log) and waits, at most 10
-# minutes, until its /health answers 200. The port must be free, so no stray server is measured instead.
+# start NAME PORT PATH CMD...: runs a server in the background (log in $logs/NAME.log) and waits, at most
+# 10 minutes, until PATH answers 200: wasmoe's /ready (its /health answers while the model still loads),
+# llama-server's /health. The port must be free, so no stray server is measured instead.
 start() {
-  local name=$1 p=$2
-  shift 2
+  local name=$1 p=$2 path=$3
+  shift 3
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     echo "serve.sh: port $p is already in use (set PORT)" >&2
     exit 1
@@ -88,10 +89,10 @@ start() {
       tail -20 "$logs/$name.log" >&2
       exit 1
     fi
-    curl -sf --max-time 2 "http://127.0.0.1:$p/health" > /dev/null && return 0
+    curl -sf --max-time 2 "http://127.0.0.1:$p$path" > /dev/null && return 0
     sleep 1
   done
-  echo "serve.sh: $name did not become healthy in 10 minutes ($logs/$name.log)" >&2
+  echo "serve.sh: $name did not answer $path in 10 minutes ($logs/$name.log)" >&2
   exit 1
 }
 
@@ -109,12 +110,12 @@ if grep -q -- '-parallel' <<< "$serve_help"; then
 else
   echo "note: this wasmoe serve has no --parallel yet: it serves one request at a time"
 fi
-start wasmoe "$port" "${wasmoe_cmd[@]}"
+start wasmoe "$port" /ready "${wasmoe_cmd[@]}"
 for np in $llama_nps; do
   port=$((port + 1))
   labels+=("llama-np$np")
   urls+=("http://127.0.0.1:$port")
-  start "llama-np$np" "$port" "$llama_server" -m "$model" -t "$threads" -np "$np" -c $((slot_ctx * np)) --reasoning-format none \
+  start "llama-np$np" "$port" /health "$llama_server" -m "$model" -t "$threads" -np "$np" -c $((slot_ctx * np)) --reasoning-format none \
     --host 127.0.0.1 --port "$port"
 done
 for i in "${!labels[@]}"; do # one short request each, so no timed run pays for first-touch costs
