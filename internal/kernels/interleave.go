@@ -49,7 +49,7 @@ func interleavedKernel(tr *typeTraits) bool {
 	sets := available()
 	best := sets[len(sets)-1]
 	if tr.loop == loopQ8 {
-		return best.dotQ8I8 != nil
+		return best.level >= 1 && best.dotQ8I8 != nil
 	}
 	for l := best.level; l >= 1; l-- {
 		if tr.dotI8[l] != nil {

@@ -34,6 +34,7 @@ var scalarSet = &kernelSet{
 	dotQ8:    dotQ8Ref,
 	dotQ8x2:  dotQ8x2Ref,
 	dotQ8x8:  dotQ8x8Ref,
+	dotQ8I8:  dotQ8I8Ref,
 	dotF8:    dotF8Blocks,
 	quantQ8:  quantizeActQ8_0Ref,
 	axpy:     axpyRef,

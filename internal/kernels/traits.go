@@ -124,9 +124,11 @@ func (tr *typeTraits) dotx4For(k *kernelSet) func(out []float32, stride int, w, 
 	return nil
 }
 
-// dotI8For returns the interleaved kernel of kernel set k for the type, as dotx4For does.
+// dotI8For returns the interleaved kernel of kernel set k for the type: the one registered at k's level
+// or the nearest SIMD one below; the scalar reference only for the scalar set (a SIMD set without an
+// interleaved kernel is faster on the rows). nil when there is none.
 func (tr *typeTraits) dotI8For(k *kernelSet) func(out []float32, stride int, w, x []byte, xStride, nb, n int) {
-	for l := k.level; l >= 0; l-- {
+	for l := k.level; l >= min(k.level, 1); l-- {
 		if tr.dotI8[l] != nil {
 			return tr.dotI8[l]
 		}
