@@ -55,32 +55,24 @@ func dotQ8I8VNNI(out []float32, stride int, w []byte, xq []int8, xd []float32, x
 	}
 }
 
-// dotQ4KI8VNNI is dotQ4KI8Ref on AVX-512 VNNI: four vectors at a time, the rest one by one.
-func dotQ4KI8VNNI(out []float32, stride int, w, x []byte, xStride, nb, n int) {
-	j := 0
-	for ; j+4 <= n; j += 4 {
-		amd64.DotQ4KI8x4VNNI(out[j*stride:], stride, w, x[j*xStride:], xStride, nb)
-	}
-	for ; j < n; j++ {
-		amd64.DotQ4KI8VNNI(out[j*stride:], w, x[j*xStride:], nb)
-	}
-}
-
-// dotQ6KI8VNNI is dotQ6KI8Ref on AVX-512 VNNI: four vectors at a time, the rest one by one.
-func dotQ6KI8VNNI(out []float32, stride int, w, x []byte, xStride, nb, n int) {
-	j := 0
-	for ; j+4 <= n; j += 4 {
-		amd64.DotQ6KI8x4VNNI(out[j*stride:], stride, w, x[j*xStride:], xStride, nb)
-	}
-	for ; j < n; j++ {
-		amd64.DotQ6KI8VNNI(out[j*stride:], w, x[j*xStride:], nb)
+// packedI8 makes a typeTraits.dotI8 entry of a block type's one- and four-vector interleaved kernels:
+// four vectors at a time, the rest one by one.
+func packedI8(x1 func(out []float32, w, x []byte, nb int), x4 func(out []float32, stride int, w, x []byte, xStride, nb int)) func(out []float32, stride int, w, x []byte, xStride, nb, n int) {
+	return func(out []float32, stride int, w, x []byte, xStride, nb, n int) {
+		j := 0
+		for ; j+4 <= n; j += 4 {
+			x4(out[j*stride:], stride, w, x[j*xStride:], xStride, nb)
+		}
+		for ; j < n; j++ {
+			x1(out[j*stride:], w, x[j*xStride:], nb)
+		}
 	}
 }
 
 // The interleaved kernels of the block types (AVX-512 VNNI only).
 func init() {
-	typeTable[Q4_K].dotI8[avx512Set.level] = dotQ4KI8VNNI
-	typeTable[Q6_K].dotI8[avx512Set.level] = dotQ6KI8VNNI
+	typeTable[Q4_K].dotI8[avx512Set.level] = packedI8(amd64.DotQ4KI8VNNI, amd64.DotQ4KI8x4VNNI)
+	typeTable[Q6_K].dotI8[avx512Set.level] = packedI8(amd64.DotQ6KI8VNNI, amd64.DotQ6KI8x4VNNI)
 }
 
 // The dot kernels of the block types, per level: avx2, then avx512 (VNNI).
