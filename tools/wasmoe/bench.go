@@ -24,6 +24,7 @@ func bench(args []string) error {
 	np := fs.Int("prompt-tokens", 128, "prompt length")
 	period := fs.Int("prompt-period", 0, "repeat the prompt's first N tokens to its length: a repetitive prompt, for --spec ngram (0 = no repeat)")
 	ng := fs.Int("gen-tokens", 64, "tokens to generate")
+	printPrompt := fs.Bool("print-prompt", false, "print the prompt's token ids as a JSON array and exit (to give another engine the same prompt)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of prefill and decode to this file (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -46,6 +47,9 @@ func bench(args []string) error {
 	}
 	for i := *period; *period > 0 && i < len(prompt); i++ {
 		prompt[i] = prompt[i-*period]
+	}
+	if *printPrompt {
+		return json.NewEncoder(os.Stdout).Encode(prompt)
 	}
 	sp := engine.DefaultSampling()
 	sp.Temperature = 0

@@ -22,6 +22,7 @@ func mkmodel(args []string) error {
 	hfDType := fs.String("hf-dtype", "bf16", "--format hf: weight dtype, bf16 or fp8 (FP8 E4M3 with 128x128 block scales)")
 	tokDir := fs.String("tokenizer", "", "--format hf: directory holding tokenizer.json and tokenizer_config.json to copy")
 	mtp := fs.Int("mtp", 0, "deepseek2: multi-token-prediction blocks after the main ones (DeepSeek-V3 has 1)")
+	cycle := fs.Int("cycle", 0, "qwen2, llama: a predictable model whose greedy output walks cycles of N token ids (a speculative-decoding benchmark fixture)")
 	shape := fs.String("shape", "", "a real model shape instead of the tiny default: qwen2-1.5b, llama-1b, deepseek-v2-lite")
 	var f modelgen.Options
 	fs.IntVar(&f.Layers, "layers", 0, "transformer blocks (default: the architecture's tiny model)")
@@ -82,6 +83,7 @@ func mkmodel(args []string) error {
 		}
 	})
 	o.Seed = f.Seed
+	o.Cycle = *cycle
 	if *mtp != 0 {
 		if o.DeepSeek == nil || *mtp < 0 {
 			return fmt.Errorf("--mtp %d: only deepseek2 models have multi-token-prediction blocks, 0 or more", *mtp)

@@ -400,6 +400,9 @@ func (sc *scheduler) step() {
 	if err == nil && sc.e.mtp != nil {
 		sc.e.mtp.warm(sc.plan, before, sc.batch.Hidden())
 	}
+	if err == nil && sc.e.drafts != nil {
+		sc.e.drafts.warm(sc.plan, before)
+	}
 	sc.last = time.Since(start)
 	sc.stepNo++
 	sc.late = 0

@@ -11,9 +11,10 @@ import (
 	"github.com/wasmoe/wasmoe/internal/kernels"
 )
 
-// draftModel drafts with a smaller model of the same vocabulary (Config.DraftModel), greedily: each
-// drafting sequence first catches the draft model's cache up with its tokens, then the draft model runs
-// one batched step per drafted token, one row per sequence still drafting.
+// draftModel drafts with a smaller model of the same vocabulary (Config.DraftModel), greedily: the draft
+// model reads each prompt chunk in the step that computes it (warm), then, when the sequence decodes,
+// catches its cache up with the tokens since and runs one batched step per drafted token, one row per
+// sequence still drafting.
 type draftModel struct {
 	m      *model.Model
 	pool   *kernels.Pool
@@ -99,6 +100,47 @@ func (d *draftModel) propose(seqs []*sequence) {
 		active = next
 	}
 	d.batch.Rows, d.active = rows[:0], active[:0]
+}
+
+// warm runs the prompt rows of the step's drafting sequences through the draft model, in the step that
+// runs them through the target (before is each chunk's first position), so a prompt costs the draft model
+// its prefill when the target prefills it, not a catch-up in the first decode step. It leaves each
+// sequence's last token to propose, which needs its logits. A sequence whose draft cache does not fit is
+// left to propose, which then drafts nothing for it; a failed pass only leaves more to catch up.
+func (d *draftModel) warm(plan []chunk, before []int) {
+	rows := d.batch.Rows[:0]
+	for i, c := range plan {
+		s := c.s
+		to := min(before[i]+c.n, len(s.tokens)-1)
+		if s.spec.mode != SpecDraft || before[i] >= to {
+			continue
+		}
+		ds := &s.spec.draft
+		if ds.kv == nil {
+			ds.kv = d.cache.NewSeq()
+		}
+		from := commonPrefix(ds.toks, s.tokens[:to])
+		ds.kv.Truncate(from)
+		ds.toks = ds.toks[:from]
+		if to > d.m.Context || ds.kv.Reserve(to) != nil {
+			continue
+		}
+		for pos := from; pos < to; pos++ {
+			rows = append(rows, model.Row{Token: s.tokens[pos], Seq: ds.kv, Pos: pos})
+		}
+		ds.toks = append(ds.toks, s.tokens[from:to]...)
+	}
+	d.batch.Rows = rows
+	if len(rows) > 0 {
+		if _, err := d.forward(); err != nil {
+			for _, c := range plan {
+				if c.s.spec.mode == SpecDraft {
+					d.forget(c.s)
+				}
+			}
+		}
+	}
+	d.batch.Rows = rows[:0]
 }
 
 // forward runs the draft model's batch; a panic in the kernels is an error, as in the scheduler's step.

@@ -300,3 +300,31 @@ func TestSpeculationPolicies(t *testing.T) {
 		}
 	}
 }
+
+// TestDraftWarm: the draft model reads a prompt in the steps that prefill it (warm), chunk by chunk, up to
+// the last token, which propose then runs alone; the drafts are those of a draft model that catches up on
+// the whole prompt when the sequence first decodes.
+func TestDraftWarm(t *testing.T) {
+	const vocab = "ggml-vocab-deepseek-coder.gguf"
+	o := modelgen.Tiny("qwen2", kernels.Q8_0)
+	e := openModelVocab(t, Config{DraftModel: writeModel(t, modelgen.Tiny("llama", kernels.F32), vocab)}, o, vocab)
+	d := e.drafts
+	prompt := []int32{5, 900, 31, 31, 2048, 7, 77, 300, 12, 9, 4000, 64, 3}
+	seq := func() *sequence {
+		return &sequence{req: &request{req: Request{Sampling: DefaultSampling()}}, tokens: prompt,
+			spec: specState{mode: SpecDraft, want: 4}}
+	}
+	warmed, cold := seq(), seq()
+	defer d.forget(warmed)
+	defer d.forget(cold)
+	d.warm([]chunk{{warmed, 6}}, []int{0})
+	d.warm([]chunk{{warmed, len(prompt) - 6}}, []int{6})
+	if got := warmed.spec.draft.toks; !slices.Equal(got, prompt[:len(prompt)-1]) {
+		t.Fatalf("after the prompt's steps the draft cache holds %v, want the prompt but its last token", got)
+	}
+	d.propose([]*sequence{warmed})
+	d.propose([]*sequence{cold})
+	if len(cold.draft) != 4 || !slices.Equal(warmed.draft, cold.draft) {
+		t.Fatalf("drafts after a warmed prompt %v, after a catch-up %v: want the same 4", warmed.draft, cold.draft)
+	}
+}

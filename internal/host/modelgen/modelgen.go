@@ -30,7 +30,14 @@ type Options struct {
 	LinearRope float32 `json:",omitempty"` // if > 0: linear RoPE scaling with this factor
 	TiedOutput bool    // omit output.weight (the model reuses token_embd)
 	Seed       uint64  // same seed, same weights
-	Name       string  // general.name
+	// Cycle, if > 0, makes a predictable model (qwen2, llama): the tokens fall into groups of Cycle
+	// consecutive ids, output.weight maps each token's embedding to the next id of its group (the last
+	// back to the first), and the blocks write into the residual stream at a tenth of the usual scale, so
+	// the embedding decides the next token and greedy decoding walks the group's cycle whatever the
+	// quantization. The compute per token is the same as any model of the shape: a benchmark fixture for
+	// speculative decoding, whose drafts agree with such a model as drafts agree with real weights.
+	Cycle int    `json:",omitempty"`
+	Name  string // general.name
 	// ChatTemplate, if set, replaces the vocabulary file's tokenizer.chat_template.
 	ChatTemplate string `json:",omitempty"`
 	// DeepSeek holds the deepseek2 hyper-parameters; nil for the other architectures.
@@ -67,6 +74,9 @@ func Shape(name string, t kernels.DType) (Options, error) {
 
 func (o *Options) validate() error {
 	if o.Arch == "deepseek2" {
+		if o.Cycle != 0 {
+			return fmt.Errorf("modelgen: cycle is for qwen2 and llama models, not deepseek2")
+		}
 		return o.validateDeepSeek()
 	}
 	if o.Arch != "qwen2" && o.Arch != "llama" {
@@ -84,6 +94,9 @@ func (o *Options) validate() error {
 	bs := o.Type.BlockSize()
 	if o.Dim%bs != 0 || o.FFN%bs != 0 {
 		return fmt.Errorf("modelgen: dim %d and ffn %d must be multiples of the %s block size %d", o.Dim, o.FFN, o.Type, bs)
+	}
+	if o.Cycle < 0 || o.Cycle > 0 && o.TiedOutput {
+		return fmt.Errorf("modelgen: cycle %d needs a positive length and an output.weight (not tied)", o.Cycle)
 	}
 	if o.RopeBase == 0 {
 		o.RopeBase = map[string]float32{"qwen2": 10000, "llama": 500000}[o.Arch]
@@ -142,7 +155,10 @@ func Generate(o Options, vocab *gguf.File) (*gguf.Writer, error) {
 	// distributions are peaked (top probabilities ~0.1–0.9), so parity checks against llama.cpp mean something.
 	g.matrix("token_embd.weight", o.Dim, nVocab, 1)
 	g.norm("output_norm.weight", o.Dim)
-	if !o.TiedOutput {
+	switch {
+	case o.Cycle > 0:
+		g.cycleOutput(o.Dim, nVocab, 4/math.Sqrt(float64(o.Dim)))
+	case !o.TiedOutput:
 		g.matrix("output.weight", o.Dim, nVocab, 4/math.Sqrt(float64(o.Dim)))
 	}
 	if a == "deepseek2" {
@@ -152,7 +168,10 @@ func Generate(o Options, vocab *gguf.File) (*gguf.Writer, error) {
 	if o.Llama3Rope && a == "llama" {
 		g.f32("rope_freqs.weight", hfmap.Llama3Divisors(hd, o.RopeBase, llama3Factor, llama3Low, llama3High, llama3Orig))
 	}
-	in := 1 / math.Sqrt(float64(o.Dim))
+	in, write := 1/math.Sqrt(float64(o.Dim)), 1.0 // write: the scale of what a block adds to the residual
+	if o.Cycle > 0 {
+		write = 0.1
+	}
 	for l := 0; l < o.Layers; l++ {
 		p := fmt.Sprintf("blk.%d.", l)
 		g.norm(p+"attn_norm.weight", o.Dim)
@@ -164,11 +183,11 @@ func Generate(o Options, vocab *gguf.File) (*gguf.Writer, error) {
 			g.vector(p+"attn_k.bias", o.KVHeads*hd, 0.2)
 			g.vector(p+"attn_v.bias", o.KVHeads*hd, 0.2)
 		}
-		g.matrix(p+"attn_output.weight", o.Heads*hd, o.Dim, in)
+		g.matrix(p+"attn_output.weight", o.Heads*hd, o.Dim, write*in)
 		g.norm(p+"ffn_norm.weight", o.Dim)
 		g.matrix(p+"ffn_gate.weight", o.Dim, o.FFN, in)
 		g.matrix(p+"ffn_up.weight", o.Dim, o.FFN, in)
-		g.matrix(p+"ffn_down.weight", o.FFN, o.Dim, 1/math.Sqrt(float64(o.FFN)))
+		g.matrix(p+"ffn_down.weight", o.FFN, o.Dim, write/math.Sqrt(float64(o.FFN)))
 	}
 	return w, g.err
 }
