@@ -31,6 +31,11 @@ type wranglerConfig struct {
 		CORSOrigin string `toml:"CORS_ORIGIN"`
 		// true: no web playground at / (--no-playground).
 		NoPlayground bool `toml:"NO_PLAYGROUND"`
+		// Speculative decoding unless a request picks its own: off, ngram, draft or mtp (--spec); the draft
+		// model, relative to the config file (--draft-model); the most tokens drafted a step (--spec-tokens).
+		Spec       string `toml:"SPEC"`
+		DraftModel string `toml:"DRAFT_MODEL"`
+		SpecTokens int    `toml:"SPEC_TOKENS"`
 	} `toml:"vars"`
 	Limits struct {
 		MaxQueue       int      `toml:"max_queue"`        // requests waiting for the model before 503

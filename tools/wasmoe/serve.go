@@ -87,6 +87,9 @@ func serve(args []string) error {
 		apply("alias", func() { aliases = c.Vars.Aliases })
 		apply("cors-origin", func() { *corsOrigin = c.Vars.CORSOrigin })
 		apply("no-playground", func() { *noPlayground = c.Vars.NoPlayground })
+		apply("spec", func() { ef.spec = c.Vars.Spec })
+		apply("draft-model", func() { ef.draftModel = rel(c.Vars.DraftModel) })
+		apply("spec-tokens", func() { ef.specTokens = c.Vars.SpecTokens })
 		apply("ctx", func() { ef.ctx = c.Vars.Context })
 		apply("threads", func() { ef.threads = c.Vars.Threads })
 		apply("max-queue", func() {

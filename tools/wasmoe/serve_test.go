@@ -235,13 +235,16 @@ func TestServeEndToEnd(t *testing.T) {
 	})
 }
 
-// TestServeConfig: a wrangler.toml with an unknown key or a bad METRICS_NAMES is refused, naming it; a
+// TestServeConfig: a wrangler.toml with an unknown key or a bad METRICS_NAMES, SPEC, DRAFT_MODEL (resolved
+// against the file's directory) or SPEC_TOKENS is refused, naming it; a
 // good one serves, and its METRICS_NAMES = "vllm" puts vLLM's names in /metrics beside wasmoe's. /ready
 // answers 200 once the engine has warmed up.
 func TestServeConfig(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.toml")
-	for _, c := range []struct{ vars, want string }{{"MODLE = \"typo\"", "MODLE"}, {"METRICS_NAMES = \"prom\"", "METRICS_NAMES"}} {
+	for _, c := range []struct{ vars, want string }{{"MODLE = \"typo\"", "MODLE"}, {"METRICS_NAMES = \"prom\"", "METRICS_NAMES"},
+		{"SPEC = \"magic\"", "--spec magic"}, {"DRAFT_MODEL = \"nodraft.gguf\"", filepath.Join(dir, "nodraft.gguf")},
+		{"SPEC_TOKENS = 99", "--spec-tokens 99"}} {
 		os.WriteFile(bad, []byte("name = \"x\"\n[vars]\n"+c.vars+"\n"), 0o644)
 		out, err := exec.Command(bin, "serve", "--config", bad).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), c.want) {
