@@ -39,7 +39,9 @@ wasmoe() { # MODE FLAGS...
 llama() { # MODE FLAGS...
   local mode=$1
   shift
-  "$llama_bin/llama-server" -m "$model" -t "$threads" -c 1024 -np 1 --port "$port" --no-webui "$@" >/dev/null 2>&1 &
+  local log
+  log=$(mktemp)
+  "$llama_bin/llama-server" -m "$model" -t "$threads" -c 1024 -np 1 --port "$port" --no-webui "$@" >"$log" 2>&1 &
   local pid=$!
   until curl -sf "localhost:$port/health" >/dev/null; do
     kill -0 $pid 2>/dev/null || { echo "llama-server ($mode) did not start" >&2; return 1; }
@@ -50,6 +52,8 @@ llama() { # MODE FLAGS...
       draft_tokens: .timings.draft_n, accepted_draft_tokens: .timings.draft_n_accepted}'
   kill $pid
   wait $pid 2>/dev/null || true
+  grep -o "draft acceptance = .*" "$log" | sed "s/^/  llama.cpp $mode: /" || true
+  rm -f "$log"
 }
 for round in $(seq "$rounds"); do
   echo "round $round"
