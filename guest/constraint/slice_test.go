@@ -71,15 +71,19 @@ func sliceMatchers(t *testing.T) []Matcher {
 	return append(ms, sliceGBNFs(t)...)
 }
 
-// sliceGBNFs are GBNF matchers, fresh and after a prefix: llama.cpp's json.gbnf, a loop of a negated
-// class, a counted class, multibyte classes (whole, and partial, which offers no multibyte run), and two
-// loops whose classes overlap, where a character held by both stacks must not count as free.
+// sliceGBNFs are GBNF matchers, fresh and after a prefix: the benchmarks' states (gbnfStates), llama.cpp's
+// json.gbnf, a loop of a negated class, a counted class, multibyte classes (whole, and partial, which offers
+// no multibyte run), two loops whose classes overlap, where a character held by both stacks must not count
+// as free, and counted repetitions, whose runs end (tight) rather than loop.
 func sliceGBNFs(t *testing.T) []Matcher {
 	jsonGBNF, err := os.ReadFile("testdata/gbnf/json.gbnf")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ms []Matcher
+	for _, st := range gbnfStates {
+		ms = append(ms, gbnfState(t, st.grammar, st.prefix))
+	}
 	for _, g := range []struct {
 		src      string
 		prefixes []string
@@ -90,6 +94,7 @@ func sliceGBNFs(t *testing.T) []Matcher {
 		{`root ::= "<" ([^\x00-\x7F] | [a-c])* ">" | [α-ω]+`, []string{"", "<", "<é", "α"}},
 		{`root ::= [a-m]* "!" | [h-z]* "?"`, []string{"", "k", "hi"}},
 		{`root ::= ([^a] | [é-ï] "a")*`, []string{"", "é", "x"}},
+		{`root ::= "x" [ \t]{0,20} "\"" ([^"\\] | "\\u" [0-9a-f]{4})* "\""`, []string{"x", "x  ", `x"\u0`}},
 	} {
 		for _, pre := range g.prefixes {
 			m, err := GBNF(g.src)
