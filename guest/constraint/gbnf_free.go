@@ -100,10 +100,17 @@ func (m *gbnfMatcher) findFree() (freeRun, bool) {
 			return freeRun{cls: cls, max: k, loop: k}, k > 0 && !cls.empty()
 		case loop:
 			return freeRun{cls: cls, max: -1, loop: k}, true
+		case k == 0 && !cls.multi && bits.OnesCount64(cls.ascii[0])+bits.OnesCount64(cls.ascii[1]) < minChainChars:
+			return freeRun{}, false
 		}
 	}
 	return freeRun{cls: cls, max: sliceDepth, loop: sliceDepth}, true
 }
+
+// minChainChars is the fewest characters a run that is not a loop from the start must have: for fewer
+// (the quote that opens a string, say) slicing costs more than the walk, which visits only the children
+// of those bytes.
+const minChainChars = 4
 
 // uniformStep narrows cls to the largest part whose characters all lead from the state to one state,
 // steps the matcher there and reports whether it is the state it left (loop); ok is false when no
