@@ -7,10 +7,12 @@ import (
 
 // TestMaskCacheKeys: masks cached by state key are the masks of those states and no other: two grammars
 // whose compiled programs are alike (only a literal differs) each get their own mask from one Trie, a
-// state reached again along another text gets the mask it had, and a state inside a character differs
-// from the one before it.
+// state reached again along another text gets the mask it had, a state inside a character differs
+// from the one before it, and two states whose stacks have the same tops but return to different places
+// (a string in braces, in brackets) differ.
 func TestMaskCacheKeys(t *testing.T) {
-	vocab := [][]byte{[]byte("a"), []byte("b"), []byte("ab"), []byte("ba"), []byte("é"), []byte("\xa9"), []byte("\xc3")}
+	vocab := [][]byte{[]byte("a"), []byte("b"), []byte("ab"), []byte("ba"), []byte("é"), []byte("\xa9"), []byte("\xc3"),
+		[]byte(`"}`), []byte(`"]`)}
 	trie := NewTrie(vocab)
 	allowed := func(m Matcher) []string {
 		mask := make([]uint32, 1)
@@ -40,6 +42,7 @@ func TestMaskCacheKeys(t *testing.T) {
 		}
 		return m
 	}
+	const brackets = "root ::= \"{\" s \"}\" | \"[\" s \"]\"\ns ::= \"\\\"\" [a-z]* \"\\\"\"" // the same string stacks over different returns
 	for _, c := range []struct {
 		src, text string
 		want      []string
@@ -51,6 +54,8 @@ func TestMaskCacheKeys(t *testing.T) {
 		{`root ::= ("ab" | "ba") "é"`, "ab", []string{"é", "\xc3"}},
 		{`root ::= ("ab" | "ba") "é"`, "ba", []string{"é", "\xc3"}},
 		{`root ::= ("ab" | "ba") "é"`, "ab\xc3", []string{"\xa9"}},
+		{brackets, `{"a`, []string{"a", "b", "ab", "ba", `"}`}},
+		{brackets, `["a`, []string{"a", "b", "ab", "ba", `"]`}},
 	} {
 		m := after(c.src, c.text)
 		for range 2 {
