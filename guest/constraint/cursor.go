@@ -117,7 +117,20 @@ func (c *snapCursor) pop() {
 }
 
 func (c *snapCursor) free() (freeRun, bool) { return freeOf(c.m) }
-func (c *snapCursor) next() (byteSet, bool) { return byteSet{}, false }
+
+// next asks the matcher where it is a nexter.
+func (c *snapCursor) next() (byteSet, bool) {
+	if n, ok := c.m.(nexter); ok {
+		return n.nextBytes(), true
+	}
+	return byteSet{}, false
+}
+
+// nexter is implemented by Matchers that can tell cheaply a set of bytes holding every byte their state
+// takes (cursor.next).
+type nexter interface {
+	nextBytes() byteSet
+}
 
 // cloneCursor serves Matchers without snapshots: one Clone per byte pushed.
 type cloneCursor struct{ stack []Matcher }

@@ -3,6 +3,8 @@ package constraint
 import (
 	"fmt"
 	"strconv"
+	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Limits on a compiled GBNF grammar's expansions (see GBNF).
@@ -25,10 +27,13 @@ type gelem struct {
 	arg  int32
 }
 
-// gclass is a character class: sorted disjoint ranges of code points, and the ASCII ones as bits.
+// gclass is a character class: sorted disjoint ranges of code points, the ASCII ones as bits, the bytes
+// that start its characters, and whether it holds every multibyte character (multi) or some (someMulti).
 type gclass struct {
-	ranges []crange
-	ascii  [2]uint64
+	ranges           []crange
+	ascii            [2]uint64
+	first            byteSet
+	multi, someMulti bool
 }
 
 // closure is what a position expands to before the next character: the parse stacks (entries[lo:hi],
@@ -53,7 +58,11 @@ type gbnf struct {
 	entries  []centry
 	chains   []int32
 	rootAlts []int32 // where root's alternatives start
+	id       uint64  // tells grammars apart in mask cache keys (maskcache.go)
 }
+
+// gbnfIDs numbers compiled grammars.
+var gbnfIDs atomic.Uint64
 
 // GBNF returns a Matcher for a grammar in llama.cpp's GBNF (grammars/README.md there): rules
 // `name ::= …` with root as the start, alternatives |, sequences, groups ( ), * + ? {m} {m,} {m,n},
@@ -258,14 +267,15 @@ func (p *gbnfParser) prune(root int32) bool {
 
 // program lays the rules out as one program and computes every position's closure.
 func (p *gbnfParser) program(root int32) (*gbnf, error) {
-	g := &gbnf{classes: make([]gclass, len(p.classes))}
+	g := &gbnf{classes: make([]gclass, len(p.classes)), id: gbnfIDs.Add(1)}
 	for i, rs := range p.classes {
-		c := gclass{ranges: rs}
+		c := gclass{ranges: rs, first: firstBytes(rs)}
 		for _, r := range rs {
 			for ch := r.lo; ch <= min(r.hi, 127); ch++ {
 				c.ascii[ch>>6] |= 1 << (ch & 63)
 			}
 		}
+		c.multi, c.someMulti = c.coversMulti(), c.overlaps(utf8.RuneSelf, utf8.MaxRune)
 		g.classes[i] = c
 	}
 	alts := make([][]int32, len(p.rules))

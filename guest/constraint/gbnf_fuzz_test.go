@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,9 @@ func FuzzGBNF(f *testing.F) {
 }
 
 // FuzzGBNFMatch feeds arbitrary bytes to llama.cpp's json.gbnf matcher: its verdict agrees with the
-// recognizer's, and after bytes it accepted it is a word or some byte follows.
+// recognizer's, after bytes it accepted it is a word or some byte follows, and there Trie.Mask over a
+// vocabulary that makes it slice (sliceVocab), fresh and again from the mask cache, allows exactly the
+// tokens it takes byte by byte.
 func FuzzGBNFMatch(f *testing.F) {
 	src, err := os.ReadFile("testdata/gbnf/json.gbnf")
 	if err != nil {
@@ -55,6 +58,8 @@ func FuzzGBNFMatch(f *testing.F) {
 	for _, s := range []string{`{"a": [1, 2.5e3, "x\u00e9"], "b" : {}}`, `[]`, `{"k":"\ud83d"}`, "{\"\xc3\xa9\":null}"} {
 		f.Add([]byte(s))
 	}
+	vocab := sliceVocab(rand.New(rand.NewSource(5)), 1500)
+	trie, words := NewTrie(vocab), (len(vocab)+31)/32
 	f.Fuzz(func(t *testing.T, input []byte) {
 		if len(input) > 96 {
 			return
@@ -66,6 +71,14 @@ func FuzzGBNFMatch(f *testing.F) {
 		for _, b := range input {
 			if !x.Advance(b) {
 				return
+			}
+		}
+		want := snapMask(vocab, x.(Snapshotter), words)
+		for again := range 2 {
+			got := make([]uint32, words)
+			trie.Mask(x, got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%q: mask %d differs from the byte-by-byte one", input, again)
 			}
 		}
 		live := x.Accepting()

@@ -1,9 +1,6 @@
 package constraint
 
-import (
-	"slices"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // A GBNF matcher's state is a set of parse stacks, as in llama.cpp: each stack is a terminal on top of
 // the positions to return to. The top is held by value; the rest is a link in an arena of interned
@@ -56,6 +53,10 @@ type gbnfMatcher struct {
 	saved     []gstack
 	marks     []gbnfMark
 	compactAt int
+	trials    trials                // free's
+	results   []gstack              // free's scratch
+	frees     map[string]cachedFree // free's, by state key
+	key       []byte                // free's scratch
 }
 
 // newGBNFMatcher returns a matcher of g before any byte: the stacks of root's alternatives.
@@ -373,81 +374,4 @@ func (m *gbnfMatcher) step(r rune) bool {
 	}
 	m.cur, m.tmp = m.tmp, m.cur
 	return len(m.cur) > 0 || m.acc
-}
-
-// maxFreeStacks is the most stacks a state may have for free to look for a run.
-const maxFreeStacks = 8
-
-// free is Trie.Mask's free run (slice.go) where the state is a loop: the characters whose step gives back
-// the same stacks, so that any text of them leaves the state as it is (loop 0). Stepping over a
-// character continues exactly the stacks whose class holds it, the same way whatever the character, so
-// one trial step per set of holding stacks decides every character with that set. Characters of two or
-// more bytes join as a whole (charClass.multi) only where each stack's class holds all of them or none.
-func (m *gbnfMatcher) free() (freeRun, bool) {
-	if m.u.need != 0 || len(m.cur) == 0 || len(m.cur) > maxFreeStacks {
-		return freeRun{}, false
-	}
-	var holders [utf8.RuneSelf]uint8 // by ASCII character: the stacks whose class holds it
-	var multi uint8                  // the stacks whose class holds every multibyte character
-	for i, st := range m.cur {
-		c := &m.g.classes[m.g.elems[st.top].arg]
-		for b := range utf8.RuneSelf {
-			if c.ascii[b>>6]&(1<<(b&63)) != 0 {
-				holders[b] |= 1 << i
-			}
-		}
-		switch {
-		case c.coversMulti():
-			multi |= 1 << i
-		case c.overlaps(utf8.RuneSelf, utf8.MaxRune):
-			multi = 0xff // some but not all: no multibyte run
-		}
-	}
-	var known, keeps [256 / 64]uint64 // by holder set: decided, and whether the step keeps the state
-	decide := func(set uint8) bool {
-		if known[set>>6]&(1<<(set&63)) == 0 {
-			known[set>>6] |= 1 << (set & 63)
-			if m.keeps(set) {
-				keeps[set>>6] |= 1 << (set & 63)
-			}
-		}
-		return keeps[set>>6]&(1<<(set&63)) != 0
-	}
-	var run freeRun
-	run.max = -1
-	for b, set := range holders {
-		if set != 0 && decide(set) {
-			run.cls.add(byte(b))
-		}
-	}
-	if multi != 0 && multi != 0xff && decide(multi) {
-		run.cls.multi = true
-	}
-	return run, !run.cls.empty()
-}
-
-// keeps reports whether continuing the stacks in set (bits of m.cur) over a character gives back the
-// state: the same stacks, and the same completeness.
-func (m *gbnfMatcher) keeps(set uint8) bool {
-	h := m.Snapshot()
-	acc := m.acc
-	m.tmp = m.tmp[:0]
-	if len(m.inTmp) > 0 {
-		clear(m.inTmp)
-	}
-	m.acc = false
-	for i, st := range m.cur {
-		if set&(1<<i) != 0 {
-			m.cont(st.top+1, st.rest)
-		}
-	}
-	same := m.acc == acc && len(m.tmp) == len(m.cur)
-	for _, t := range m.tmp {
-		if !same {
-			break
-		}
-		same = slices.Contains(m.cur, t)
-	}
-	m.Restore(h)
-	return same
 }

@@ -23,6 +23,7 @@ type Trie struct {
 	mu       sync.Mutex
 	slices   map[sliceKey]*sliceSet // nil entries: slicing that node by that class does not pay
 	sliceMem int                    // bytes the cached slices hold, about
+	masks    maskCache              // the masks of recent states (maskcache.go)
 }
 
 // trieNode is one prefix of the tokens.
@@ -150,11 +151,23 @@ func (sg *tokenSig) within(c *charClass) bool {
 // The walk is depth-first over the trie, so tokens sharing a prefix share its matching work; where the
 // matcher's state lets a class of characters through freely (inside a string, a number, a regex's
 // character class), the tokens made of those characters are allowed in bulk (slice.go).
+//
+// A matcher whose states have a canonical key (stateKeyer, maskcache.go) gets a state's mask from the
+// cache when the Trie masked that state recently.
 func (t *Trie) Mask(m Matcher, mask []uint32) {
+	var key []byte
+	if k, ok := m.(stateKeyer); ok {
+		if key = k.stateKey(nil); t.cachedMask(key, mask) {
+			return
+		}
+	}
 	c := cursorOf(m)
 	if t.nodes[0].size < sliceMinTokens || !t.walkSliced(c, 0, mask, true) {
 		clear(mask)
 		t.walkChildren(c, 0, nil, mask)
+	}
+	if key != nil {
+		t.cacheMask(key, mask)
 	}
 }
 

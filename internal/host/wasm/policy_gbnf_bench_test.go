@@ -1,0 +1,164 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/wasmoe/wasmoe/guest/abi"
+	"github.com/wasmoe/wasmoe/internal/builtin"
+	"github.com/wasmoe/wasmoe/internal/testutil"
+)
+
+// gbnfMaskStates are BenchmarkPolicyGBNFMask's states, guest/constraint's gbnfStates (BenchmarkMaskGBNF
+// gives the native figures): a grammar of guest/constraint/testdata/gbnf and the text taken so far.
+var gbnfMaskStates = []struct{ name, grammar, prefix string }{
+	{"json-string", "json.gbnf", `{"name": "ab`},
+	{"json-key-start", "json.gbnf", `{"name": "ab", `},
+	{"json-nested-key", "json.gbnf", `{"a": [1, {"x`},
+	{"json-value-start", "json.gbnf", `{"a": `},
+	{"json-array-start", "json.gbnf", `{"a": [`},
+	{"json-number", "json.gbnf", `{"a": [[[1`},
+	{"json-utf8-lead", "json.gbnf", "{\"name\": \"a\xc3"},
+	{"json-utf8-mid", "json.gbnf", "{\"name\": \"a\xe4\xb8"},
+	{"c-statement-start", "c.gbnf", `int main(){if(a<b){x = 1;}`},
+	{"c-call-args", "c.gbnf", `int main(){return f(a, b`},
+	{"c-comment", "c.gbnf", `int main(){/* hello`},
+	{"arithmetic-ident", "arithmetic.gbnf", `(((ab`},
+	{"japanese", "japanese.gbnf", "あ"},
+}
+
+// syntheticMaskModel is guest/constraint's benchVocab as a model: 129,280 random byte strings of 1–12
+// bytes, mostly printable ASCII, a tenth of the bytes random, tokens 0–255 the single bytes.
+func syntheticMaskModel() *PolicyModel {
+	rng := rand.New(rand.NewSource(42))
+	m := &PolicyModel{NLogits: v3Vocab, NCtx: 4096, Pieces: make([][]byte, v3Vocab), BOS: 0, EOS: 1, EOT: -1,
+		ThinkOpen: -1, ThinkClose: -1}
+	for i := range m.Pieces {
+		if i < 256 {
+			m.Pieces[i] = []byte{byte(i)}
+			continue
+		}
+		m.Pieces[i] = make([]byte, 1+rng.Intn(12))
+		for j := range m.Pieces[i] {
+			if rng.Intn(10) == 0 {
+				m.Pieces[i][j] = byte(rng.Intn(256))
+			} else {
+				m.Pieces[i][j] = byte(' ' + rng.Intn(95))
+			}
+		}
+	}
+	return m
+}
+
+// BenchmarkPolicyGBNFMask is BenchmarkPolicyMask for GBNF grammars (the grammar key), in the states of
+// gbnfMaskStates, at DeepSeek-V3's vocabulary and the synthetic one. Three figures per state: ms/first is
+// the first session's step that takes the text so far and masks the state, building what it needs (the
+// states run in order on one instance, so later ones find some of it built); µs/new is the same step in
+// 5 fresh sessions (median): a state the matcher and the mask cache have not seen, the slices built;
+// µs/med is a step masking the state again, as ctl_step does when no token came, which the guest's mask
+// cache answers.
+func BenchmarkPolicyGBNFMask(b *testing.B) {
+	for _, v := range []struct {
+		name  string
+		model func() *PolicyModel
+	}{{"deepseek-v3", func() *PolicyModel { return deepSeekV3PolicyModel(b) }}, {"synthetic", syntheticMaskModel}} {
+		m := v.model()
+		byteToken := map[byte]int32{} // a token spelling each single byte
+		for id, p := range m.Pieces {
+			if len(p) == 1 && (len(m.Types) == 0 || m.Types[id] == abi.TokenNormal) {
+				if _, ok := byteToken[p[0]]; !ok {
+					byteToken[p[0]] = int32(id)
+				}
+			}
+		}
+		p, err := NewPolicy(newRuntimeConfig(b, Config{Engine: EngineWazero, StepTimeout: 100e6, CPUBudget: 1e12}), builtin.Policy, m, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, st := range gbnfMaskStates {
+			src, err := os.ReadFile(filepath.Join(testutil.Root(), "guest/constraint/testdata/gbnf", st.grammar))
+			if err != nil {
+				b.Fatal(err)
+			}
+			config, err := json.Marshal(map[string]string{"grammar": string(src)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var prefix []int32
+			for i := 0; i < len(st.prefix); i++ {
+				id, ok := byteToken[st.prefix[i]]
+				if !ok {
+					b.Fatalf("no token spells %q", st.prefix[i])
+				}
+				prefix = append(prefix, id)
+			}
+			b.Run(v.name+"/"+st.name, func(b *testing.B) { benchGBNFState(b, p, m, config, prefix) })
+		}
+	}
+}
+
+// benchGBNFState is BenchmarkPolicyGBNFMask in one state: sessions of config on p that take prefix.
+func benchGBNFState(b *testing.B, p *Policy, m *PolicyModel, config []byte, prefix []int32) {
+	// session closes the last session and opens a sequence of a new request, past its prompt.
+	var last *PolicySession
+	release := func() {
+		if last != nil {
+			last.Close(0)
+			last.Release()
+			last = nil
+		}
+	}
+	defer release()
+	session := func() *PolicySession {
+		release()
+		s, err := p.Acquire(context.Background(), config, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = s
+		if err := s.Open(0, -1); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Step(0, []int32{m.BOS}); err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
+	// reach steps the output so far into s and masks the state.
+	reach := func(s *PolicySession) time.Duration {
+		start := time.Now()
+		a, err := s.Step(0, prefix)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if a.mask == nil {
+			b.Fatal("the step has no mask")
+		}
+		return time.Since(start)
+	}
+	first := reach(session())
+	var fresh []time.Duration
+	for range 5 {
+		fresh = append(fresh, reach(session()))
+	}
+	slices.Sort(fresh)
+	s := session()
+	reach(s)
+	testutil.LoopMedian(b, func() {
+		a, err := s.Step(0, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if a.mask == nil {
+			b.Fatal("the step has no mask")
+		}
+	})
+	b.ReportMetric(float64(first.Microseconds())/1e3, "ms/first")
+	b.ReportMetric(float64(fresh[len(fresh)/2].Nanoseconds())/1e3, "µs/new")
+}
