@@ -111,33 +111,33 @@ func dotQ4_0Ref(w, x []byte, n int) float32 {
 }
 
 // dotQ4_1Ref is the reference dot product of a row of n values (n/32 Q4_1 blocks w) with an activation row
-// x packed as Q8_1 blocks (fp16 dx, fp16 sx = dx·Σx_j as ggml's quantizer rounds it, 32 int8). Per block it
-// forms sumi = Σ q_j·x_j exactly and adds t = float32(sumi)·float32(dw·dx) + float32(mw·sx), every product
-// and the sum rounded to float32, to one float32 accumulator in block order: acc += t. ggml's
-// ggml_vec_dot_q4_1_q8_1 agrees to float32 rounding.
+// x packed as Q8_1 blocks (fp16 dx, fp16 sx = dx·Σx_j as ggml's quantizer rounds it, 32 int8), in the
+// float order of ggml-cpu's x86 ggml_vec_dot_q4_1_q8_1: see legacyLanesQ8_1.
 func dotQ4_1Ref(w, x []byte, n int) float32 {
-	var acc float32
+	var acc laneAcc
+	var summs float32
+	var q [32]int32
 	for b := 0; b < n/32; b++ {
 		wb := w[b*q4_1BlockSize : (b+1)*q4_1BlockSize]
-		xb := x[b*q8_1BlockSize : (b+1)*q8_1BlockSize]
-		var sumi int32
-		for j, q := range wb[4:] {
-			sumi += int32(q&15)*int32(int8(xb[4+j])) + int32(q>>4)*int32(int8(xb[20+j]))
+		for j, v := range wb[4:] {
+			q[j], q[j+16] = int32(v&15), int32(v>>4)
 		}
-		acc += legacyTermQ8_1(sumi, wb, xb)
+		summs = legacyLanesQ8_1(&acc, summs, &q, wb, x[b*q8_1BlockSize:(b+1)*q8_1BlockSize])
 	}
-	return acc
+	return acc.sum() + summs
 }
 
-// legacyTermQ8_1 is one block's term of a dot with Q8_1 activations for weights with a scale d and an
-// offset m (the first 4 bytes of wb, as of xb): float32(sumi)·float32(dw·dx) + float32(mw·sx).
-func legacyTermQ8_1(sumi int32, wb, xb []byte) float32 {
+// legacyLanesQ8_1 adds one block of a dot with Q8_1 activations xb, for weights with a scale d and an offset
+// m (the first 4 bytes of wb) and levels q, as ggml-cpu's x86 Q4_1 and Q5_1 dots do: the lanes of acc take
+// fma(dw·dx, lane sum, acc) and the returned offset sum is fma(mw, sx, summs) (gcc contracts ggml's
+// summs += m·s). The dot is then acc.sum() + summs.
+func legacyLanesQ8_1(acc *laneAcc, summs float32, q *[32]int32, wb, xb []byte) float32 {
 	dw := F16ToF32(binary.LittleEndian.Uint16(wb))
 	mw := F16ToF32(binary.LittleEndian.Uint16(wb[2:]))
 	dx := F16ToF32(binary.LittleEndian.Uint16(xb))
 	sx := F16ToF32(binary.LittleEndian.Uint16(xb[2:]))
-	d := dw * dx
-	return float32(float32(sumi)*d) + float32(mw*sx)
+	acc.add(dw*dx, q, xb[4:])
+	return fma32(mw, sx, summs)
 }
 
 // absMaxFirst returns the largest |v| of x and the first value v that has it (0, 0 for an all-zero or

@@ -133,22 +133,16 @@ func dotQ5_0Ref(w, x []byte, n int) float32 {
 }
 
 // dotQ5_1Ref is the reference dot product of a row of n values (n/32 Q5_1 blocks w) with an activation row
-// x packed as Q8_1 blocks. Per block it forms sumi = Σ q_j·x_j exactly and adds
-// t = float32(sumi)·float32(dw·dx) + float32(mw·sx), every product and the sum rounded to float32, to one
-// float32 accumulator in block order (as dotQ4_1Ref). ggml's ggml_vec_dot_q5_1_q8_1 agrees to float32
-// rounding.
+// x packed as Q8_1 blocks, in the float order of ggml-cpu's x86 ggml_vec_dot_q5_1_q8_1 (legacyLanesQ8_1, as
+// dotQ4_1Ref).
 func dotQ5_1Ref(w, x []byte, n int) float32 {
-	var acc float32
+	var acc laneAcc
+	var summs float32
 	var q [32]int32
 	for b := 0; b < n/32; b++ {
 		wb := w[b*q5_1BlockSize : (b+1)*q5_1BlockSize]
-		xb := x[b*q8_1BlockSize : (b+1)*q8_1BlockSize]
 		q5Quants(&q, wb[4:8], wb[8:])
-		var sumi int32
-		for j, v := range q {
-			sumi += v * int32(int8(xb[4+j]))
-		}
-		acc += legacyTermQ8_1(sumi, wb, xb)
+		summs = legacyLanesQ8_1(&acc, summs, &q, wb, x[b*q8_1BlockSize:(b+1)*q8_1BlockSize])
 	}
-	return acc
+	return acc.sum() + summs
 }

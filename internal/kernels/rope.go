@@ -8,8 +8,8 @@ import (
 // RoPEWithAngles rotates, in place, the first 2·len(theta) dimensions of each of the nHeads heads of x (head
 // h is x[h·headDim : (h+1)·headDim]): pair p turns by the angle theta[p]. With neox false the pairs are (2p,
 // 2p+1) (ggml's NORM mode, llama), with neox true they are (p, p+len(theta)) (NEOX mode, qwen2). The cosine
-// and sine are math.Cos/Sin rounded to float32, and each output is x0·cos − x1·sin, x0·sin + x1·cos with
-// every product rounded (no fused multiply-add). RoPEAngles gives the angles as ggml forms them.
+// and sine are math.Cos/Sin rounded to float32, and the outputs are x0·cos − x1·sin and x0·sin + x1·cos
+// with ggml-cpu's fused multiply-adds (rotatePair). RoPEAngles gives the angles as ggml forms them.
 func RoPEWithAngles(x []float32, nHeads, headDim int, theta []float32, neox bool) {
 	checkRoPE(x, nHeads, headDim, len(theta))
 	for p, t := range theta {
@@ -44,10 +44,15 @@ func rotate(x []float32, nHeads, headDim, p, half int, theta float32, neox bool)
 	}
 	for h := 0; h < nHeads; h++ {
 		v := x[h*headDim : (h+1)*headDim]
-		x0, x1 := v[i0], v[i1]
-		v[i0] = float32(x0*c) - float32(x1*s)
-		v[i1] = float32(x0*s) + float32(x1*c)
+		v[i0], v[i1] = rotatePair(v[i0], v[i1], c, s)
 	}
+}
+
+// rotatePair turns (x0, x1) by the angle whose cosine and sine are c and s as gcc compiles ggml-cpu's
+// rotate_pairs (x0·cos − x1·sin, x0·sin + x1·cos): the second product of each rounded, the first fused,
+// fma(x0, c, −x1·s) and fma(x0, s, x1·c), in NORM and NEOX mode alike.
+func rotatePair(x0, x1, c, s float32) (float32, float32) {
+	return fma32(x0, c, -float32(x1*s)), fma32(x0, s, float32(x1*c))
 }
 
 func checkRoPE(x []float32, nHeads, headDim, pairs int) {

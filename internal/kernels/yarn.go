@@ -36,7 +36,8 @@ func YaRNCorrDims(dims, origCtx int, base, betaFast, betaSlow float32) (low, hig
 // FreqScale·t_p, and with ExtFactor ≠ 0 the blend interp·(1−r) + t_p·r with the ramp
 // r = ExtFactor·(1 − clamp((p − Low)/max(0.001, High − Low), 0, 1)); then
 // cos = cosf(angle)·m and sin = sinf(angle)·m with m = AttnFactor, times 1 + 0.1·ln(1/FreqScale) when
-// ExtFactor ≠ 0. Every product is rounded to float32 (no fused multiply-add). It panics if cos or sin
+// ExtFactor ≠ 0. The blend and the 1 + 0.1·ln factor are fused multiply-adds, as gcc compiles ggml's rope_yarn
+// (fma(interp, 1−r, t_p·r) and fma(ln, 0.1, 1)); every other product is rounded to float32. It panics if cos or sin
 // does not hold Dims/2 values.
 func (y *YaRN) CosSin(cos, sin []float32, pos int) {
 	half := y.Dims / 2
@@ -46,7 +47,7 @@ func (y *YaRN) CosSin(cos, sin []float32, pos int) {
 	s := float32(math.Pow(float64(y.Base), float64(float32(-2)/float32(y.Dims))))
 	mscale := y.AttnFactor
 	if y.ExtFactor != 0 {
-		mscale *= 1 + float32(0.1*log32(1/y.FreqScale))
+		mscale *= fma32(log32(1/y.FreqScale), 0.1, 1) // gcc fuses ggml's 1.0f + 0.1f·logf(…)
 	}
 	t := float32(pos)
 	for p := range half {
@@ -54,7 +55,7 @@ func (y *YaRN) CosSin(cos, sin []float32, pos int) {
 		if y.ExtFactor != 0 {
 			r := (float32(p) - y.Low) / max(0.001, y.High-y.Low)
 			mix := (1 - min(1, max(0, r))) * y.ExtFactor
-			angle = float32(angle*(1-mix)) + float32(t*mix)
+			angle = fma32(angle, 1-mix, float32(t*mix)) // as gcc fuses ggml's rope_yarn
 		}
 		cos[p] = float32(math.Cos(float64(angle))) * mscale
 		sin[p] = float32(math.Sin(float64(angle))) * mscale
@@ -64,7 +65,7 @@ func (y *YaRN) CosSin(cos, sin []float32, pos int) {
 
 // RoPECosSin rotates, in place, nHeads heads of x (head h starts at x[h·stride]) by the given cosines and
 // sines: pair p is (2p, 2p+1) with neox false (ggml's NORM mode) or (p, p+len(cos)) with neox true, and
-// turns to x0·cos − x1·sin, x0·sin + x1·cos with every product rounded. Only the first 2·len(cos) values
+// turns to x0·cos − x1·sin, x0·sin + x1·cos with ggml-cpu's fused multiply-adds (rotatePair). Only the first 2·len(cos) values
 // of each head change. It panics if x is too short or sin differs in length from cos.
 func RoPECosSin(x []float32, nHeads, stride int, cos, sin []float32, neox bool) {
 	half := len(cos)
@@ -78,10 +79,7 @@ func RoPECosSin(x []float32, nHeads, stride int, cos, sin []float32, neox bool) 
 			if neox {
 				i0, i1 = p, p+half
 			}
-			c, s := cos[p], sin[p]
-			x0, x1 := v[i0], v[i1]
-			v[i0] = float32(x0*c) - float32(x1*s)
-			v[i1] = float32(x0*s) + float32(x1*c)
+			v[i0], v[i1] = rotatePair(v[i0], v[i1], cos[p], sin[p])
 		}
 	}
 }

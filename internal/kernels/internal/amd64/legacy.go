@@ -5,9 +5,10 @@ package amd64
 // Legacy block dot products: a row of n values of a legacy weight type (n/32 blocks) with one activation
 // row packed in ggml's vec_dot_type, Q8_0 (34-byte blocks: fp16 d, 32 int8) or Q8_1 (36-byte blocks:
 // fp16 d, fp16 s, 32 int8). Each returns bit for bit what package kernels' dotXRef returns: per block an
-// exact integer sum for any int8 activations, then acc += float32(sumi)·float32(dw·dx) (plus
-// float32(mw·sx) in the block's term for Q4_1 and Q5_1) in block order. The AVX2 kernels need AVX2 and
-// F16C; the VNNI ones also AVX512VL and AVX512VNNI.
+// exact integer sum for any int8 activations, then for Q4_0, Q5_0 and IQ4_NL acc += float32(sumi)·float32(dw·dx)
+// in block order, and for Q4_1 and Q5_1 ggml-cpu's x86 order (eight lane sums fused into eight float32
+// lanes, the offsets' mw·sx fused into one sum, ggml's hsum_float_8 of the lanes plus that sum). The AVX2
+// kernels need AVX2, FMA and F16C; the VNNI ones also AVX512VL and AVX512VNNI.
 
 // legacyRow checks that w holds n/32 blocks of wbs bytes and x n/32 blocks of xbs bytes, and returns the
 // block count.

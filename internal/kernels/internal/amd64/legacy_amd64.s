@@ -5,8 +5,10 @@
 // activation: unsigned levels u (0..15 or 0..31, the fifth bit spread from qh) meet the signed quants in
 // VPMADDUBSW (pairs below 2·31·128 < 2^15), the offset 8 or 16 taken off as c·x pairs; IQ4_NL's signed
 // levels (-127..113) meet |x| as w·sign(x), exact for x = -128 too; the VNNI kernels use VPDPBUSD. The float
-// part is the scalar reference's: d = dw·dx, t = float32(sumi)·d (+ mw·sx for Q8_1), acc += t block after
-// block, the 8 terms of a group added in block order.
+// part is the scalar reference's: for Q4_0, Q5_0 and IQ4_NL d = dw·dx, t = float32(sumi)·d, acc += t block
+// after block, the 8 terms of a group added in block order; Q4_1 and Q5_1 follow ggml-cpu's x86 order
+// (package kernels' laneAcc): one block at a time, the int32x8 lane sums scaled into a float32x8 Y14 by
+// VFMADD231PS, fma(mw, sx, summs) in X12, and HSUMF8(Y14) + summs at the end.
 //
 // Registers: SI weights, DI activations, CX blocks left, X14 the accumulator, Y3..Y10 the int32x8 partial
 // sums of 8 blocks, Y11 their totals, Y12 the offset bytes c (or IQ4_NL's level table), Y13 0x0F bytes,
@@ -157,6 +159,16 @@ GLOBL liq4nl<>(SB), RODATA|NOPTR, $32
 	VPADDD       X1, X3, X3   \
 	VCVTDQ2PS    X3, X3
 
+// HSUMF8 adds the float32x8 Y14 into X0 as ggml's hsum_float_8: upper half plus lower half, then
+// (r0 + r2) + (r1 + r3).
+#define HSUMF8 \
+	VEXTRACTF128 $1, Y14, X0 \
+	VADDPS       X14, X0, X0 \
+	VMOVHLPS     X0, X0, X1  \
+	VADDPS       X1, X0, X0  \
+	VMOVSHDUP    X0, X1      \
+	VADDSS       X1, X0, X0
+
 // F16S(m, dst) widens the fp16 value at m into the float32 dst.
 #define F16S(m, dst) \
 	MOVWLZX   m, AX   \
@@ -302,73 +314,34 @@ TEXT ·dotQ41AVX2(SB), NOSPLIT, $0-60
 	MOVQ   w_base+0(FP), SI
 	MOVQ   x_base+24(FP), DI
 	MOVQ   nb+48(FP), CX
-	VXORPS X14, X14, X14
+	VXORPS Y14, Y14, Y14
+	VXORPS X12, X12, X12
 	VMOVDQU lmask0f<>(SB), Y13
-	CMPQ   CX, $8
-	JB     dotQ41AVX2tail
 
-dotQ41AVX2group:
-	PREFETCHT0 1920(SI)
-	PREFETCHT0 1984(SI)
-	PREFETCHT0 2048(SI)
-	NIBBLES((0+4)(SI))
-	UX_AVX2((0+4)(DI), Y3)
-	NIBBLES((20+4)(SI))
-	UX_AVX2((36+4)(DI), Y4)
-	NIBBLES((40+4)(SI))
-	UX_AVX2((72+4)(DI), Y5)
-	NIBBLES((60+4)(SI))
-	UX_AVX2((108+4)(DI), Y6)
-	NIBBLES((80+4)(SI))
-	UX_AVX2((144+4)(DI), Y7)
-	NIBBLES((100+4)(SI))
-	UX_AVX2((180+4)(DI), Y8)
-	NIBBLES((120+4)(SI))
-	UX_AVX2((216+4)(DI), Y9)
-	NIBBLES((140+4)(SI))
-	UX_AVX2((252+4)(DI), Y10)
-	HSUM8
-	GATHER16(0, SI, 20, Y3)
-	GATHER16(0, DI, 36, Y4)
-	VMULPS    Y4, Y3, Y3
-	VCVTDQ2PS Y11, Y11
-	VMULPS    Y3, Y11, Y11
-	GATHER16(2, SI, 20, Y5)
-	GATHER16(2, DI, 36, Y6)
-	VMULPS    Y6, Y5, Y5
-	VADDPS    Y5, Y11, Y11
-	ADD4(X11, X14, X0)
-	VEXTRACTF128 $1, Y11, X11
-	ADD4(X11, X14, X0)
-	ADDQ $(20*8), SI
-	ADDQ $(36*8), DI
-	SUBQ $8, CX
-	CMPQ CX, $8
-	JAE  dotQ41AVX2group
-
-dotQ41AVX2tail:
+dotQ41AVX2block:
 	TESTQ CX, CX
 	JZ    dotQ41AVX2done
-	NIBBLES((0+4)(SI))
-	UX_AVX2((0+4)(DI), Y3)
-	HSUM1
+	NIBBLES(4(SI))
+	UX_AVX2(4(DI), Y3)
+	VCVTDQ2PS Y3, Y3
 	F16S((SI), X4)
 	F16S((DI), X5)
-	VMULSS X5, X4, X4
-	VMULSS X4, X3, X3
+	VMULSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS  Y3, Y4, Y14
 	F16S(2(SI), X4)
 	F16S(2(DI), X5)
-	VMULSS X5, X4, X4
-	VADDSS X4, X3, X3
-	VADDSS X3, X14, X14
+	VFMADD231SS  X5, X4, X12
 	ADDQ  $20, SI
 	ADDQ  $36, DI
 	DECQ  CX
-	JMP   dotQ41AVX2tail
+	JMP   dotQ41AVX2block
 
 dotQ41AVX2done:
+	HSUMF8
+	VADDSS X12, X0, X0
 	VZEROUPPER
-	MOVSS X14, ret+56(FP)
+	MOVSS X0, ret+56(FP)
 	RET
 
 // func dotQ41VNNI(w, x []byte, nb int) float32
@@ -376,73 +349,34 @@ TEXT ·dotQ41VNNI(SB), NOSPLIT, $0-60
 	MOVQ   w_base+0(FP), SI
 	MOVQ   x_base+24(FP), DI
 	MOVQ   nb+48(FP), CX
-	VXORPS X14, X14, X14
+	VXORPS Y14, Y14, Y14
+	VXORPS X12, X12, X12
 	VMOVDQU lmask0f<>(SB), Y13
-	CMPQ   CX, $8
-	JB     dotQ41VNNItail
 
-dotQ41VNNIgroup:
-	PREFETCHT0 1920(SI)
-	PREFETCHT0 1984(SI)
-	PREFETCHT0 2048(SI)
-	NIBBLES((0+4)(SI))
-	UX_VNNI((0+4)(DI), Y3)
-	NIBBLES((20+4)(SI))
-	UX_VNNI((36+4)(DI), Y4)
-	NIBBLES((40+4)(SI))
-	UX_VNNI((72+4)(DI), Y5)
-	NIBBLES((60+4)(SI))
-	UX_VNNI((108+4)(DI), Y6)
-	NIBBLES((80+4)(SI))
-	UX_VNNI((144+4)(DI), Y7)
-	NIBBLES((100+4)(SI))
-	UX_VNNI((180+4)(DI), Y8)
-	NIBBLES((120+4)(SI))
-	UX_VNNI((216+4)(DI), Y9)
-	NIBBLES((140+4)(SI))
-	UX_VNNI((252+4)(DI), Y10)
-	HSUM8
-	GATHER16(0, SI, 20, Y3)
-	GATHER16(0, DI, 36, Y4)
-	VMULPS    Y4, Y3, Y3
-	VCVTDQ2PS Y11, Y11
-	VMULPS    Y3, Y11, Y11
-	GATHER16(2, SI, 20, Y5)
-	GATHER16(2, DI, 36, Y6)
-	VMULPS    Y6, Y5, Y5
-	VADDPS    Y5, Y11, Y11
-	ADD4(X11, X14, X0)
-	VEXTRACTF128 $1, Y11, X11
-	ADD4(X11, X14, X0)
-	ADDQ $(20*8), SI
-	ADDQ $(36*8), DI
-	SUBQ $8, CX
-	CMPQ CX, $8
-	JAE  dotQ41VNNIgroup
-
-dotQ41VNNItail:
+dotQ41VNNIblock:
 	TESTQ CX, CX
 	JZ    dotQ41VNNIdone
-	NIBBLES((0+4)(SI))
-	UX_VNNI((0+4)(DI), Y3)
-	HSUM1
+	NIBBLES(4(SI))
+	UX_VNNI(4(DI), Y3)
+	VCVTDQ2PS Y3, Y3
 	F16S((SI), X4)
 	F16S((DI), X5)
-	VMULSS X5, X4, X4
-	VMULSS X4, X3, X3
+	VMULSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS  Y3, Y4, Y14
 	F16S(2(SI), X4)
 	F16S(2(DI), X5)
-	VMULSS X5, X4, X4
-	VADDSS X4, X3, X3
-	VADDSS X3, X14, X14
+	VFMADD231SS  X5, X4, X12
 	ADDQ  $20, SI
 	ADDQ  $36, DI
 	DECQ  CX
-	JMP   dotQ41VNNItail
+	JMP   dotQ41VNNIblock
 
 dotQ41VNNIdone:
+	HSUMF8
+	VADDSS X12, X0, X0
 	VZEROUPPER
-	MOVSS X14, ret+56(FP)
+	MOVSS X0, ret+56(FP)
 	RET
 
 // func dotQ50AVX2(w, x []byte, nb int) float32
@@ -604,83 +538,36 @@ TEXT ·dotQ51AVX2(SB), NOSPLIT, $0-60
 	MOVQ   w_base+0(FP), SI
 	MOVQ   x_base+24(FP), DI
 	MOVQ   nb+48(FP), CX
-	VXORPS X14, X14, X14
+	VXORPS Y14, Y14, Y14
+	VXORPS X12, X12, X12
 	VMOVDQU lmask0f<>(SB), Y13
 	VPCMPEQB Y15, Y15, Y15
-	CMPQ   CX, $8
-	JB     dotQ51AVX2tail
 
-dotQ51AVX2group:
-	PREFETCHT0 2304(SI)
-	PREFETCHT0 2368(SI)
-	PREFETCHT0 2432(SI)
-	NIBBLES((0+8)(SI))
-	HIGHBITS((0+4)(SI))
-	UX_AVX2((0+4)(DI), Y3)
-	NIBBLES((24+8)(SI))
-	HIGHBITS((24+4)(SI))
-	UX_AVX2((36+4)(DI), Y4)
-	NIBBLES((48+8)(SI))
-	HIGHBITS((48+4)(SI))
-	UX_AVX2((72+4)(DI), Y5)
-	NIBBLES((72+8)(SI))
-	HIGHBITS((72+4)(SI))
-	UX_AVX2((108+4)(DI), Y6)
-	NIBBLES((96+8)(SI))
-	HIGHBITS((96+4)(SI))
-	UX_AVX2((144+4)(DI), Y7)
-	NIBBLES((120+8)(SI))
-	HIGHBITS((120+4)(SI))
-	UX_AVX2((180+4)(DI), Y8)
-	NIBBLES((144+8)(SI))
-	HIGHBITS((144+4)(SI))
-	UX_AVX2((216+4)(DI), Y9)
-	NIBBLES((168+8)(SI))
-	HIGHBITS((168+4)(SI))
-	UX_AVX2((252+4)(DI), Y10)
-	HSUM8
-	GATHER16(0, SI, 24, Y3)
-	GATHER16(0, DI, 36, Y4)
-	VMULPS    Y4, Y3, Y3
-	VCVTDQ2PS Y11, Y11
-	VMULPS    Y3, Y11, Y11
-	GATHER16(2, SI, 24, Y5)
-	GATHER16(2, DI, 36, Y6)
-	VMULPS    Y6, Y5, Y5
-	VADDPS    Y5, Y11, Y11
-	ADD4(X11, X14, X0)
-	VEXTRACTF128 $1, Y11, X11
-	ADD4(X11, X14, X0)
-	ADDQ $(24*8), SI
-	ADDQ $(36*8), DI
-	SUBQ $8, CX
-	CMPQ CX, $8
-	JAE  dotQ51AVX2group
-
-dotQ51AVX2tail:
+dotQ51AVX2block:
 	TESTQ CX, CX
 	JZ    dotQ51AVX2done
-	NIBBLES((0+8)(SI))
-	HIGHBITS((0+4)(SI))
-	UX_AVX2((0+4)(DI), Y3)
-	HSUM1
+	NIBBLES(8(SI))
+	HIGHBITS(4(SI))
+	UX_AVX2(4(DI), Y3)
+	VCVTDQ2PS Y3, Y3
 	F16S((SI), X4)
 	F16S((DI), X5)
-	VMULSS X5, X4, X4
-	VMULSS X4, X3, X3
+	VMULSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS  Y3, Y4, Y14
 	F16S(2(SI), X4)
 	F16S(2(DI), X5)
-	VMULSS X5, X4, X4
-	VADDSS X4, X3, X3
-	VADDSS X3, X14, X14
+	VFMADD231SS  X5, X4, X12
 	ADDQ  $24, SI
 	ADDQ  $36, DI
 	DECQ  CX
-	JMP   dotQ51AVX2tail
+	JMP   dotQ51AVX2block
 
 dotQ51AVX2done:
+	HSUMF8
+	VADDSS X12, X0, X0
 	VZEROUPPER
-	MOVSS X14, ret+56(FP)
+	MOVSS X0, ret+56(FP)
 	RET
 
 // func dotQ51VNNI(w, x []byte, nb int) float32
@@ -688,83 +575,36 @@ TEXT ·dotQ51VNNI(SB), NOSPLIT, $0-60
 	MOVQ   w_base+0(FP), SI
 	MOVQ   x_base+24(FP), DI
 	MOVQ   nb+48(FP), CX
-	VXORPS X14, X14, X14
+	VXORPS Y14, Y14, Y14
+	VXORPS X12, X12, X12
 	VMOVDQU lmask0f<>(SB), Y13
 	VPCMPEQB Y15, Y15, Y15
-	CMPQ   CX, $8
-	JB     dotQ51VNNItail
 
-dotQ51VNNIgroup:
-	PREFETCHT0 2304(SI)
-	PREFETCHT0 2368(SI)
-	PREFETCHT0 2432(SI)
-	NIBBLES((0+8)(SI))
-	HIGHBITS((0+4)(SI))
-	UX_VNNI((0+4)(DI), Y3)
-	NIBBLES((24+8)(SI))
-	HIGHBITS((24+4)(SI))
-	UX_VNNI((36+4)(DI), Y4)
-	NIBBLES((48+8)(SI))
-	HIGHBITS((48+4)(SI))
-	UX_VNNI((72+4)(DI), Y5)
-	NIBBLES((72+8)(SI))
-	HIGHBITS((72+4)(SI))
-	UX_VNNI((108+4)(DI), Y6)
-	NIBBLES((96+8)(SI))
-	HIGHBITS((96+4)(SI))
-	UX_VNNI((144+4)(DI), Y7)
-	NIBBLES((120+8)(SI))
-	HIGHBITS((120+4)(SI))
-	UX_VNNI((180+4)(DI), Y8)
-	NIBBLES((144+8)(SI))
-	HIGHBITS((144+4)(SI))
-	UX_VNNI((216+4)(DI), Y9)
-	NIBBLES((168+8)(SI))
-	HIGHBITS((168+4)(SI))
-	UX_VNNI((252+4)(DI), Y10)
-	HSUM8
-	GATHER16(0, SI, 24, Y3)
-	GATHER16(0, DI, 36, Y4)
-	VMULPS    Y4, Y3, Y3
-	VCVTDQ2PS Y11, Y11
-	VMULPS    Y3, Y11, Y11
-	GATHER16(2, SI, 24, Y5)
-	GATHER16(2, DI, 36, Y6)
-	VMULPS    Y6, Y5, Y5
-	VADDPS    Y5, Y11, Y11
-	ADD4(X11, X14, X0)
-	VEXTRACTF128 $1, Y11, X11
-	ADD4(X11, X14, X0)
-	ADDQ $(24*8), SI
-	ADDQ $(36*8), DI
-	SUBQ $8, CX
-	CMPQ CX, $8
-	JAE  dotQ51VNNIgroup
-
-dotQ51VNNItail:
+dotQ51VNNIblock:
 	TESTQ CX, CX
 	JZ    dotQ51VNNIdone
-	NIBBLES((0+8)(SI))
-	HIGHBITS((0+4)(SI))
-	UX_VNNI((0+4)(DI), Y3)
-	HSUM1
+	NIBBLES(8(SI))
+	HIGHBITS(4(SI))
+	UX_VNNI(4(DI), Y3)
+	VCVTDQ2PS Y3, Y3
 	F16S((SI), X4)
 	F16S((DI), X5)
-	VMULSS X5, X4, X4
-	VMULSS X4, X3, X3
+	VMULSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS  Y3, Y4, Y14
 	F16S(2(SI), X4)
 	F16S(2(DI), X5)
-	VMULSS X5, X4, X4
-	VADDSS X4, X3, X3
-	VADDSS X3, X14, X14
+	VFMADD231SS  X5, X4, X12
 	ADDQ  $24, SI
 	ADDQ  $36, DI
 	DECQ  CX
-	JMP   dotQ51VNNItail
+	JMP   dotQ51VNNIblock
 
 dotQ51VNNIdone:
+	HSUMF8
+	VADDSS X12, X0, X0
 	VZEROUPPER
-	MOVSS X14, ret+56(FP)
+	MOVSS X0, ret+56(FP)
 	RET
 
 // func dotIQ4NLAVX2(w, x []byte, nb int) float32
