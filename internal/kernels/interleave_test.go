@@ -66,7 +66,7 @@ func TestMatMulInterleaved(t *testing.T) {
 		pools[th] = NewPool(th)
 		defer pools[th].Close()
 	}
-	for _, ty := range []DType{Q8_0, Q4_K, Q6_K} {
+	for _, ty := range []DType{Q8_0, Q4_K, Q6_K, Q5_0} {
 		sets := available()
 		for si, s := range shapes {
 			w := interleaved(randMatrix(uint64(200+si), ty, s.rows, s.cols))
@@ -119,7 +119,7 @@ func TestInterleave(t *testing.T) {
 // BenchmarkMatMulInterleaved compares the row layout and the interleaved copy on an FFN-shaped
 // matrix (8960×1536), for decode (1 vector) and prefill (64 vectors), on one thread.
 func BenchmarkMatMulInterleaved(b *testing.B) {
-	for _, ty := range []DType{Q8_0, Q4_K, Q6_K} {
+	for _, ty := range []DType{Q8_0, Q4_K, Q6_K, Q5_0} {
 		b.Run(ty.String(), func(b *testing.B) { benchInterleaved(b, ty) })
 	}
 }
@@ -157,7 +157,7 @@ func TestMoEInterleaved(t *testing.T) {
 	for _, p := range pools {
 		defer p.Close()
 	}
-	for _, ty := range []DType{Q8_0, Q4_K, Q6_K} {
+	for _, ty := range []DType{Q8_0, Q4_K, Q6_K, Q5_0} {
 		D, I := moeDims(ty)
 		const E, k = 8, 2
 		e := randExperts(E, E, D, I, ty, ty, ty)

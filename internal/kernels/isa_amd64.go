@@ -73,6 +73,7 @@ func packedI8(x1 func(out []float32, w, x []byte, nb int), x4 func(out []float32
 func init() {
 	typeTable[Q4_K].dotI8[avx512Set.level] = packedI8(amd64.DotQ4KI8VNNI, amd64.DotQ4KI8x4VNNI)
 	typeTable[Q6_K].dotI8[avx512Set.level] = packedI8(amd64.DotQ6KI8VNNI, amd64.DotQ6KI8x4VNNI)
+	typeTable[Q5_0].dotI8[avx512Set.level] = packedI8(amd64.DotQ5_0I8VNNI, amd64.DotQ5_0I8x4VNNI)
 }
 
 // The dot kernels of the block types, per level: avx2, then avx512 (VNNI).
