@@ -24,9 +24,11 @@ var avx2Set = &kernelSet{
 	axpy:     amd64.Axpy,
 	f16ToF32: amd64.F16ToF32,
 	roundF16: amd64.RoundF16,
+	siluMul:  amd64.SiLUMulAVX2,
 }
 
-// avx512Set is avx2Set with the Q8_0 products on AVX-512 VNNI (VPDPBUSD on 256-bit registers).
+// avx512Set is avx2Set with the Q8_0 products on AVX-512 VNNI (VPDPBUSD on 256-bit registers) and SiLU on
+// 512-bit registers.
 var avx512Set = &kernelSet{
 	name:     "avx512",
 	level:    2,
@@ -42,6 +44,7 @@ var avx512Set = &kernelSet{
 	axpy:     amd64.Axpy,
 	f16ToF32: amd64.F16ToF32,
 	roundF16: amd64.RoundF16,
+	siluMul:  amd64.SiLUMulAVX512,
 }
 
 // dotQ8I8VNNI is dotQ8I8Ref on AVX-512 VNNI: four vectors at a time, the rest one by one.

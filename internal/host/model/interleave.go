@@ -45,8 +45,8 @@ func (m *Model) interleaveOne(w *kernels.Matrix) {
 	}
 }
 
-// denseMatrices returns the weights MatMul reads: the blocks' projections, the shared experts and the
-// output heads.
+// denseMatrices returns the weights MatMul reads: the blocks' projections (MLA's per-head KB and VB
+// included), the shared experts and the output heads.
 func (m *Model) denseMatrices() []*kernels.Matrix {
 	ws := []*kernels.Matrix{&m.Output}
 	for i := range m.Layers {
@@ -55,6 +55,9 @@ func (m *Model) denseMatrices() []*kernels.Matrix {
 	}
 	mla := func(L *MLALayer) {
 		ws = append(ws, &L.Wq, &L.Wqa, &L.Wqb, &L.Wkva, &L.Wo, &L.Wgate, &L.Wup, &L.Wdown)
+		for h := range L.KB {
+			ws = append(ws, &L.KB[h], &L.VB[h])
+		}
 		if M := L.MoE; M != nil {
 			ws = append(ws, &M.SharedGate, &M.SharedUp, &M.SharedDown)
 		}
