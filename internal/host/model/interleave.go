@@ -12,8 +12,10 @@ import (
 // if all of them fit, then as many of the routed experts as fit, in layer order. A model larger than
 // memory thus keeps running from its mapped file. The rows copied are dropped from memory where they are
 // mapped from the file (gguf.File.Release), so the model is not resident twice.
-func (m *Model) interleave() {
-	budget := sysmem.Available() / 2
+func (m *Model) interleave() { m.interleaveWithin(sysmem.Available() / 2) }
+
+// interleaveWithin is interleave with budget bytes for the copies.
+func (m *Model) interleaveWithin(budget int64) {
 	dense := m.denseMatrices()
 	var need int64
 	for _, w := range dense {
