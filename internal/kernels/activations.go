@@ -8,7 +8,7 @@ type activations struct {
 	dT []float32 // actQ8Split: the same scales for each group of 8 vectors, block-major: [n/8][cols/32][8]
 	s  []int32   // actQ8Split with sums: 128 × the sum of each block's quants, [n][cols/32]
 	h  []float32 // actF16, actBF16: values rounded to fp16 or bf16, [n][cols]
-	b  []byte    // actQ8_0, actQ8_1, actQ8_K: whole blocks, [n][rowBytes]
+	b  []byte    // actQ8_0, actQ8_1, actQ8_K, actQ8Sums: whole blocks (and sums), [n][rowBytes]
 
 	rowBytes int  // bytes of one vector in b
 	sums     bool // the next prepare also fills s (for the interleaved Q8_0 kernels)
@@ -33,9 +33,8 @@ func (a *activations) size(kind actKind, cols, n int) {
 		}
 	case actF16, actBF16:
 		a.h = grow(a.h, n*cols)
-	case actQ8_0, actQ8_1, actQ8_K:
-		t, _ := kind.packedType()
-		a.rowBytes, _ = t.RowBytes(cols)
+	case actQ8_0, actQ8_1, actQ8_K, actQ8Sums:
+		a.rowBytes = kind.rowBytes(cols)
 		a.b = grow(a.b, n*a.rowBytes)
 	}
 }
@@ -86,6 +85,10 @@ func (a *activations) run(lo, hi int) {
 			}
 		case actQ8_0, actQ8_1, actQ8_K:
 			a.quant(a.b[i*a.rowBytes:(i+1)*a.rowBytes], xi)
+		case actQ8Sums:
+			xb := a.b[i*a.rowBytes : (i+1)*a.rowBytes]
+			a.quant(xb[:c/qk8*q8BlockSize], xi)
+			q8BlockSums(xb, c/qk8)
 		}
 	}
 }

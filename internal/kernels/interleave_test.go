@@ -66,7 +66,7 @@ func TestMatMulInterleaved(t *testing.T) {
 		pools[th] = NewPool(th)
 		defer pools[th].Close()
 	}
-	for _, ty := range []DType{Q8_0, Q4_K, Q6_K} {
+	for _, ty := range []DType{Q8_0, Q4_K, Q6_K, Q5_0} {
 		sets := available()
 		for si, s := range shapes {
 			w := interleaved(randMatrix(uint64(200+si), ty, s.rows, s.cols))
@@ -119,7 +119,7 @@ func TestInterleave(t *testing.T) {
 // BenchmarkMatMulInterleaved compares the row layout and the interleaved copy on an FFN-shaped
 // matrix (8960×1536), for decode (1 vector) and prefill (64 vectors), on one thread.
 func BenchmarkMatMulInterleaved(b *testing.B) {
-	for _, ty := range []DType{Q8_0, Q4_K, Q6_K} {
+	for _, ty := range []DType{Q8_0, Q4_K, Q6_K, Q5_0} {
 		b.Run(ty.String(), func(b *testing.B) { benchInterleaved(b, ty) })
 	}
 }
@@ -151,16 +151,19 @@ func benchInterleaved(b *testing.B, ty DType) {
 }
 
 // MoE over experts with interleaved copies must equal the naive per-token loop over the rows, bit for
-// bit, on every kernel set and thread count (Q8_0 needs the activation block sums in MoE's scratch too).
+// bit, on every kernel set and thread count (Q8_0 and Q5_0 need the activation block sums in MoE's scratch
+// too), also with Q4_K_M's mix of Q4_K gate and up and a Q5_0 down (DeepSeek-V2-Lite's 1408-wide experts).
 func TestMoEInterleaved(t *testing.T) {
 	pools := []*Pool{NewPool(1), NewPool(2), NewPool(3)}
 	for _, p := range pools {
 		defer p.Close()
 	}
-	for _, ty := range []DType{Q8_0, Q4_K, Q6_K} {
+	for _, ts := range [][3]DType{{Q8_0, Q8_0, Q8_0}, {Q4_K, Q4_K, Q4_K}, {Q6_K, Q6_K, Q6_K}, {Q5_0, Q5_0, Q5_0},
+		{Q4_K, Q4_K, Q5_0}} {
+		ty := ts[0]
 		D, I := moeDims(ty)
 		const E, k = 8, 2
-		e := randExperts(E, E, D, I, ty, ty, ty)
+		e := randExperts(E, E, D, I, ts[0], ts[1], ts[2])
 		ei := Experts{}
 		for i := range E {
 			ei.Gate = append(ei.Gate, interleaved(e.Gate[i]))
@@ -179,7 +182,7 @@ func TestMoEInterleaved(t *testing.T) {
 						var s MoEScratch
 						got := make([]float32, n*D)
 						p.MoE(got, x, n, &ei, ids, w, k, &s)
-						checkSame(t, fmt.Sprintf("%v n=%d on %s threads=%d", ty, n, ks.name, p.Threads()), got, want)
+						checkSame(t, fmt.Sprintf("%v n=%d on %s threads=%d", ts, n, ks.name, p.Threads()), got, want)
 					}
 				})
 			}

@@ -23,6 +23,7 @@ type kernelSet struct {
 	axpy     func(dst []float32, a float32, x []float32)                                               // len(x) >= len(dst)
 	f16ToF32 func(dst []float32, src []byte)                                                           // len(src) >= 2·len(dst)
 	roundF16 func(dst, src []float32)                                                                  // dst[i] = src[i] rounded to fp16; len(src) >= len(dst)
+	siluMul  func(gate, up []float32) int                                                              // siluMulRef on a prefix, returns its length; nil: none
 }
 
 // scalarSet is the portable reference implementation, always available.

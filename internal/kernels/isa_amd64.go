@@ -24,9 +24,11 @@ var avx2Set = &kernelSet{
 	axpy:     amd64.Axpy,
 	f16ToF32: amd64.F16ToF32,
 	roundF16: amd64.RoundF16,
+	siluMul:  amd64.SiLUMulAVX2,
 }
 
-// avx512Set is avx2Set with the Q8_0 products on AVX-512 VNNI (VPDPBUSD on 256-bit registers).
+// avx512Set is avx2Set with the Q8_0 products on AVX-512 VNNI (VPDPBUSD on 256-bit registers) and SiLU on
+// 512-bit registers.
 var avx512Set = &kernelSet{
 	name:     "avx512",
 	level:    2,
@@ -42,6 +44,7 @@ var avx512Set = &kernelSet{
 	axpy:     amd64.Axpy,
 	f16ToF32: amd64.F16ToF32,
 	roundF16: amd64.RoundF16,
+	siluMul:  amd64.SiLUMulAVX512,
 }
 
 // dotQ8I8VNNI is dotQ8I8Ref on AVX-512 VNNI: four vectors at a time, the rest one by one.
@@ -73,6 +76,7 @@ func packedI8(x1 func(out []float32, w, x []byte, nb int), x4 func(out []float32
 func init() {
 	typeTable[Q4_K].dotI8[avx512Set.level] = packedI8(amd64.DotQ4KI8VNNI, amd64.DotQ4KI8x4VNNI)
 	typeTable[Q6_K].dotI8[avx512Set.level] = packedI8(amd64.DotQ6KI8VNNI, amd64.DotQ6KI8x4VNNI)
+	typeTable[Q5_0].dotI8[avx512Set.level] = packedI8(amd64.DotQ5_0I8VNNI, amd64.DotQ5_0I8x4VNNI)
 }
 
 // The dot kernels of the block types, per level: avx2, then avx512 (VNNI).

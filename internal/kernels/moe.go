@@ -249,9 +249,8 @@ func (s *MoEScratch) segment(t DType, cols, a, m int) activations {
 			v.s = all.s[a*nb : (a+m)*nb]
 		}
 		return v
-	case actQ8_0, actQ8_1, actQ8_K:
-		pt, _ := kind.packedType()
-		rb, _ := pt.RowBytes(cols)
+	case actQ8_0, actQ8_1, actQ8_K, actQ8Sums:
+		rb := kind.rowBytes(cols)
 		return activations{b: all.b[a*rb : (a+m)*rb], rowBytes: rb}
 	}
 	return activations{}

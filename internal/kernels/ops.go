@@ -50,13 +50,15 @@ func Softmax(x []float32) {
 	}
 }
 
-// SiLUMul sets gate[i] = silu(gate[i])·up[i] with silu(g) = g/(1+exp(-g)) (ggml's swiglu). It panics if
-// up is shorter than gate.
+// SiLUMul sets gate[i] = silu(gate[i])·up[i] with silu(g) = g/(1+exp(-g)) (ggml's swiglu), e^x computed
+// as ggml-cpu's AVX-512 path does (see silu.go). It panics if up is shorter than gate.
 func SiLUMul(gate, up []float32) {
 	up = up[:len(gate)]
-	for i, g := range gate {
-		gate[i] = g / (1 + exp32(-g)) * up[i]
+	i := 0
+	if f := active.Load().siluMul; f != nil {
+		i = f(gate, up)
 	}
+	siluMulRef(gate[i:], up[i:])
 }
 
 // Add adds src[i] to dst[i]. It panics if src is shorter than dst.

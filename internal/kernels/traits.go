@@ -72,14 +72,15 @@ const (
 	actQ8_0                   // whole Q8_0 blocks, one row per vector
 	actQ8_1                   // whole Q8_1 blocks
 	actQ8_K                   // whole Q8_K blocks
+	actQ8Sums                 // whole Q8_0 blocks, then 16 × each block's sum of quants (Q5_0; q5_0_interleave.go)
 	actKinds
 )
 
-// packedType returns the block type of a packed activation kind (actQ8_0, actQ8_1, actQ8_K), and false for
-// the other kinds.
+// packedType returns the block type of a packed activation kind (actQ8_0, actQ8_1, actQ8_K, actQ8Sums),
+// and false for the other kinds.
 func (k actKind) packedType() (DType, bool) {
 	switch k {
-	case actQ8_0:
+	case actQ8_0, actQ8Sums:
 		return Q8_0, true
 	case actQ8_1:
 		return Q8_1, true
@@ -87,6 +88,16 @@ func (k actKind) packedType() (DType, bool) {
 		return Q8_K, true
 	}
 	return 0, false
+}
+
+// rowBytes is the size of one packed activation row of cols values (a multiple of the block) of kind k.
+func (k actKind) rowBytes(cols int) int {
+	if k == actQ8Sums {
+		return q8SumsRowBytes(cols)
+	}
+	t, _ := k.packedType()
+	n, _ := t.RowBytes(cols)
+	return n
 }
 
 // levels is the number of kernel set levels: scalar, avx2, avx512.
@@ -154,8 +165,10 @@ var typeTable = map[DType]*typeTraits{
 		dot: [levels]func(w, x []byte, n int) float32{dotQ4_0Ref}},
 	Q4_1: {name: "Q4_1", block: 32, size: 20, toFloat: dequantQ4_1, fromFloat: quantizeQ4_1, act: actQ8_1,
 		dot: [levels]func(w, x []byte, n int) float32{dotQ4_1Ref}},
-	Q5_0: {name: "Q5_0", block: 32, size: 22, toFloat: dequantQ5_0, fromFloat: quantizeQ5_0, act: actQ8_0,
-		dot: [levels]func(w, x []byte, n int) float32{dotQ5_0Ref}},
+	Q5_0: {name: "Q5_0", block: 32, size: 22, toFloat: dequantQ5_0, fromFloat: quantizeQ5_0, act: actQ8Sums,
+		dot:        [levels]func(w, x []byte, n int) float32{dotQ5_0Ref},
+		interleave: interleaveQ5_0, ilSize: q5_0GroupBytes,
+		dotI8: [levels]func(out []float32, stride int, w, x []byte, xStride, nb, n int){dotQ5_0I8Ref}},
 	Q5_1: {name: "Q5_1", block: 32, size: 24, toFloat: dequantQ5_1, fromFloat: quantizeQ5_1, act: actQ8_1,
 		dot: [levels]func(w, x []byte, n int) float32{dotQ5_1Ref}},
 	IQ4_NL: {name: "IQ4_NL", block: 32, size: 18, toFloat: dequantIQ4_NL, fromFloat: quantizeIQ4_NL, act: actQ8_0,

@@ -9,32 +9,46 @@ import (
 // and only where the CPU has its kernels; faster, with identical results), within half the memory the
 // machine has available: first the matrices MatMul reads (the blocks' projections, the shared experts,
 // the output head; not the embedding, which is read by rows — a tied output head gets its own copy),
-// then, if all of them fit too, the routed experts. A model larger than memory thus keeps running from
-// its mapped file. The rows copied are dropped from memory where they are mapped from the file
-// (gguf.File.Release), so the model is not resident twice.
-func (m *Model) interleave() {
-	budget := sysmem.Available() / 2
-	for _, ws := range [][]*kernels.Matrix{m.denseMatrices(), m.expertMatrices()} {
-		var need int64
-		for _, w := range ws {
-			need += int64(kernels.InterleavedBytes(*w))
-		}
-		if need > budget {
+// if all of them fit, then as many of the routed experts as fit, in layer order. A model larger than
+// memory thus keeps running from its mapped file. The rows copied are dropped from memory where they are
+// mapped from the file (gguf.File.Release), so the model is not resident twice.
+func (m *Model) interleave() { m.interleaveWithin(sysmem.Available() / 2) }
+
+// interleaveWithin is interleave with budget bytes for the copies.
+func (m *Model) interleaveWithin(budget int64) {
+	dense := m.denseMatrices()
+	var need int64
+	for _, w := range dense {
+		need += int64(kernels.InterleavedBytes(*w))
+	}
+	if need > budget {
+		return
+	}
+	budget -= need
+	for _, w := range dense {
+		m.interleaveOne(w)
+	}
+	for _, w := range m.expertMatrices() {
+		n := int64(kernels.InterleavedBytes(*w))
+		if n > budget {
 			return
 		}
-		budget -= need
-		for _, w := range ws {
-			*w = kernels.Interleave(*w)
-			if w.Interleaved != nil && m.File != nil {
-				rb, _ := w.Type.RowBytes(w.Cols)
-				m.File.Release(w.Data[:w.Rows&^7*rb])
-			}
-		}
+		budget -= n
+		m.interleaveOne(w)
 	}
 }
 
-// denseMatrices returns the weights MatMul reads: the blocks' projections, the shared experts and the
-// output heads.
+// interleaveOne gives w its interleaved copy, if its type has one, and releases the mapped rows copied.
+func (m *Model) interleaveOne(w *kernels.Matrix) {
+	*w = kernels.Interleave(*w)
+	if w.Interleaved != nil && m.File != nil {
+		rb, _ := w.Type.RowBytes(w.Cols)
+		m.File.Release(w.Data[:w.Rows&^7*rb])
+	}
+}
+
+// denseMatrices returns the weights MatMul reads: the blocks' projections (MLA's per-head KB and VB
+// included), the shared experts and the output heads.
 func (m *Model) denseMatrices() []*kernels.Matrix {
 	ws := []*kernels.Matrix{&m.Output}
 	for i := range m.Layers {
@@ -43,6 +57,9 @@ func (m *Model) denseMatrices() []*kernels.Matrix {
 	}
 	mla := func(L *MLALayer) {
 		ws = append(ws, &L.Wq, &L.Wqa, &L.Wqb, &L.Wkva, &L.Wo, &L.Wgate, &L.Wup, &L.Wdown)
+		for h := range L.KB {
+			ws = append(ws, &L.KB[h], &L.VB[h])
+		}
 		if M := L.MoE; M != nil {
 			ws = append(ws, &M.SharedGate, &M.SharedUp, &M.SharedDown)
 		}
