@@ -45,10 +45,13 @@ func expGGML(x float32) float32 {
 
 // fma32 is a·b + c with one rounding to float32, as VFMADD*PS computes it. The product is exact in
 // float64; the sum is rounded to odd there (round to nearest, then, if inexact and even, one step towards
-// the exact value), which makes the final rounding to float32 correct. Branch-free: the parity is random.
+// the exact value), which makes the final rounding to float32 correct; infinities and NaNs pass through.
 func fma32(a, b, c float32) float32 {
 	p, q := float64(float64(a)*float64(b)), float64(c) // the conversion forbids fusing p into s
 	s := p + q
+	if math.IsInf(s, 0) || s != s { // an infinite or NaN operand: no rounding to correct
+		return float32(s)
+	}
 	bb := s - p
 	e := (p - (s - bb)) + (q - bb) // the exact error of s (TwoSum)
 	sb, eb := math.Float64bits(s), math.Float64bits(e)

@@ -34,6 +34,14 @@ func TestFMA32(t *testing.T) {
 			t.Fatalf("fma32(%v, %v, %v) = %v, exact sum rounded %v", c.a, c.b, c.c, got, want)
 		}
 	}
+	// Infinities and NaNs, which big.Float does not hold: IEEE 754's fusedMultiplyAdd.
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	for _, c := range []struct{ a, b, c, want float32 }{{inf, 2, 1, inf}, {-inf, 2, 1, -inf}, {2, 3, -inf, -inf},
+		{inf, 1, -inf, nan}, {inf, 0, 1, nan}, {nan, 1, 1, nan}, {1, 1, nan, nan}} {
+		if got := fma32(c.a, c.b, c.c); !sameBits(got, c.want) && !(got != got && c.want != c.want) {
+			t.Errorf("fma32(%v, %v, %v) = %v, want %v", c.a, c.b, c.c, got, c.want)
+		}
+	}
 }
 
 // expGGML is an approximation of e^x: within 3 ulp of math.Exp over the float32 range that neither
