@@ -2,8 +2,9 @@
 # Speculative decoding's decode tok/s, wasmoe (`wasmoe bench`) next to llama.cpp (`llama-server`, its
 # /completion timings), same prompt ids, greedy, EOS ignored, same threads, rounds alternating. Per round,
 # each engine runs: plain; prompt lookup (wasmoe --spec ngram, llama-server --spec-type ngram-simple); a
-# draft model that is the Q4_K_M copy of the same weights; a draft model that is the Q4_K_M copy of their
-# first 4 blocks. The model is the predictable Qwen2-1.5B-shaped Q8_0 file (tools/bench/model.sh
+# draft model (wasmoe --draft-model, llama-server -md --spec-type draft-simple: without the type it loads the
+# draft and never drafts) that is the Q4_K_M copy of the same weights, then the Q4_K_M copy of their first
+# 4 blocks. The model is the predictable Qwen2-1.5B-shaped Q8_0 file (tools/bench/model.sh
 # qwen2-1.5b-cycle16: random weights whose greedy output walks cycles of 16 token ids, so drafts made from
 # the same weights agree with it as they do with real weights; the compute per token is the shape's), the
 # prompt repeats its first 16 ids. Prints one JSON line per engine, mode and round.
@@ -62,7 +63,7 @@ for round in $(seq "$rounds"); do
   wasmoe ngram --spec ngram --spec-tokens "$draft_max"
   llama ngram --spec-type ngram-simple --spec-draft-n-max "$draft_max"
   wasmoe draft-q4_k_m --draft-model "$draft" --spec-tokens "$draft_max"
-  llama draft-q4_k_m -md "$draft" -td "$threads" --spec-draft-n-max "$draft_max" --spec-draft-n-min 0
+  llama draft-q4_k_m -md "$draft" --spec-type draft-simple -td "$threads" --spec-draft-n-max "$draft_max" --spec-draft-n-min 0
   wasmoe draft-4-blocks --draft-model "$small" --spec-tokens "$draft_max"
-  llama draft-4-blocks -md "$small" -td "$threads" --spec-draft-n-max "$draft_max" --spec-draft-n-min 0
+  llama draft-4-blocks -md "$small" --spec-type draft-simple -td "$threads" --spec-draft-n-max "$draft_max" --spec-draft-n-min 0
 done
