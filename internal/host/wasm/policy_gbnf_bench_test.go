@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wasmoe/wasmoe/guest/abi"
 	"github.com/wasmoe/wasmoe/internal/builtin"
 	"github.com/wasmoe/wasmoe/internal/testutil"
 )
@@ -69,14 +68,7 @@ func BenchmarkPolicyGBNFMask(b *testing.B) {
 		model func() *PolicyModel
 	}{{"deepseek-v3", func() *PolicyModel { return deepSeekV3PolicyModel(b) }}, {"synthetic", syntheticMaskModel}} {
 		m := v.model()
-		byteToken := map[byte]int32{} // a token spelling each single byte
-		for id, p := range m.Pieces {
-			if len(p) == 1 && (len(m.Types) == 0 || m.Types[id] == abi.TokenNormal) {
-				if _, ok := byteToken[p[0]]; !ok {
-					byteToken[p[0]] = int32(id)
-				}
-			}
-		}
+		byteToken := singleByteTokens(m)
 		p, err := NewPolicy(newRuntimeConfig(b, Config{Engine: EngineWazero, StepTimeout: 100e6, CPUBudget: 1e12}), builtin.Policy, m, 1)
 		if err != nil {
 			b.Fatal(err)
@@ -90,14 +82,7 @@ func BenchmarkPolicyGBNFMask(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var prefix []int32
-			for i := 0; i < len(st.prefix); i++ {
-				id, ok := byteToken[st.prefix[i]]
-				if !ok {
-					b.Fatalf("no token spells %q", st.prefix[i])
-				}
-				prefix = append(prefix, id)
-			}
+			prefix := spellBytes(b, byteToken, st.prefix)
 			b.Run(v.name+"/"+st.name, func(b *testing.B) { benchGBNFState(b, p, m, config, prefix) })
 		}
 	}

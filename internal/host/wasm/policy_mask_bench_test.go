@@ -55,14 +55,7 @@ func BenchmarkPolicyMask(b *testing.B) {
 	}
 	regexes := map[string]string{"regex-class": `[A-Za-z ,.!?]{0,400}`, "regex-json-ish-class": jsonish, "regex-json-ish-literal": jsonish}
 	m := deepSeekV3PolicyModel(b)
-	byteToken := map[byte]int32{} // a token spelling each single byte
-	for id, p := range m.Pieces {
-		if len(p) == 1 && (len(m.Types) == 0 || m.Types[id] == abi.TokenNormal) {
-			if _, ok := byteToken[p[0]]; !ok {
-				byteToken[p[0]] = int32(id)
-			}
-		}
-	}
+	byteToken := singleByteTokens(m)
 	p, err := NewPolicy(newRuntimeConfig(b, Config{Engine: EngineWazero, StepTimeout: 100e6, CPUBudget: 1e12}), builtin.Policy, m, 1)
 	if err != nil {
 		b.Fatal(err)
@@ -76,14 +69,7 @@ func BenchmarkPolicyMask(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var prefix []int32
-		for i := 0; i < len(st.prefix); i++ {
-			id, ok := byteToken[st.prefix[i]]
-			if !ok {
-				b.Fatalf("no token spells %q", st.prefix[i])
-			}
-			prefix = append(prefix, id)
-		}
+		prefix := spellBytes(b, byteToken, st.prefix)
 		b.Run(st.name, func(b *testing.B) {
 			s, err := p.Acquire(context.Background(), config, nil)
 			if err != nil {
@@ -114,4 +100,30 @@ func BenchmarkPolicyMask(b *testing.B) {
 			b.ReportMetric(float64(first.Microseconds())/1e3, "ms/first")
 		})
 	}
+}
+
+// singleByteTokens maps each byte to a normal token of m that spells it alone (the first such id).
+func singleByteTokens(m *PolicyModel) map[byte]int32 {
+	byteToken := map[byte]int32{}
+	for id, p := range m.Pieces {
+		if len(p) == 1 && (len(m.Types) == 0 || m.Types[id] == abi.TokenNormal) {
+			if _, ok := byteToken[p[0]]; !ok {
+				byteToken[p[0]] = int32(id)
+			}
+		}
+	}
+	return byteToken
+}
+
+// spellBytes is text as single-byte tokens (singleByteTokens), one per byte.
+func spellBytes(tb testing.TB, byteToken map[byte]int32, text string) []int32 {
+	var ids []int32
+	for i := 0; i < len(text); i++ {
+		id, ok := byteToken[text[i]]
+		if !ok {
+			tb.Fatalf("no token spells %q", text[i])
+		}
+		ids = append(ids, id)
+	}
+	return ids
 }
