@@ -28,21 +28,7 @@ func TestGBNFLlamaIntegrationFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
-		m, err := GBNF(c.Grammar)
-		if err != nil {
-			t.Errorf("%s: %v", c.Name, err)
-			continue
-		}
-		for _, s := range c.Pass {
-			if !gbnfMatch(m, s) {
-				t.Errorf("%s: %q refused", c.Name, s)
-			}
-		}
-		for _, s := range c.Fail {
-			if gbnfMatch(m, s) {
-				t.Errorf("%s: %q accepted", c.Name, s)
-			}
-		}
+		checkGBNF(t, c.Name, c.Grammar, c.Pass, c.Fail)
 	}
 	if n < 45 {
 		t.Errorf("only %d cases", n)

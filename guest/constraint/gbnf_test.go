@@ -100,20 +100,27 @@ var llamaGrammarCases = []struct {
 // TestGBNFLlamaIntegration: each of llamaGrammarCases passes and fails its strings as in llama.cpp.
 func TestGBNFLlamaIntegration(t *testing.T) {
 	for _, c := range llamaGrammarCases {
-		m, err := GBNF(c.grammar)
-		if err != nil {
-			t.Errorf("%s: %v", c.name, err)
-			continue
+		checkGBNF(t, c.name, c.grammar, c.pass, c.fail)
+	}
+}
+
+// checkGBNF compiles grammar and checks that it matches each of pass and none of fail; errors name the
+// case.
+func checkGBNF(t *testing.T, name, grammar string, pass, fail []string) {
+	t.Helper()
+	m, err := GBNF(grammar)
+	if err != nil {
+		t.Errorf("%s: %v", name, err)
+		return
+	}
+	for _, s := range pass {
+		if !gbnfMatch(m, s) {
+			t.Errorf("%s: %q refused", name, s)
 		}
-		for _, s := range c.pass {
-			if !gbnfMatch(m, s) {
-				t.Errorf("%s: %q refused", c.name, s)
-			}
-		}
-		for _, s := range c.fail {
-			if gbnfMatch(m, s) {
-				t.Errorf("%s: %q accepted", c.name, s)
-			}
+	}
+	for _, s := range fail {
+		if gbnfMatch(m, s) {
+			t.Errorf("%s: %q accepted", name, s)
 		}
 	}
 }
@@ -211,21 +218,7 @@ func TestGBNFLlamaParser(t *testing.T) {
 		{arith, []string{"1+2=3\n", "1=1\n22*3=66\n"}, []string{"1+2=3", "a=1\n", "1 = 1\n"}},
 		{arithWS, []string{"1+2=3\n", "x = ( y )\n", "abc_1=2\n(a)=b\n"}, []string{"1+2=3", "A=1\n", " x=1\n"}},
 	} {
-		m, err := GBNF(c.grammar)
-		if err != nil {
-			t.Errorf("%q: %v", c.grammar, err)
-			continue
-		}
-		for _, s := range c.pass {
-			if !gbnfMatch(m, s) {
-				t.Errorf("%q: %q refused", c.grammar, s)
-			}
-		}
-		for _, s := range c.fail {
-			if gbnfMatch(m, s) {
-				t.Errorf("%q: %q accepted", c.grammar, s)
-			}
-		}
+		checkGBNF(t, fmt.Sprintf("%q", c.grammar), c.grammar, c.pass, c.fail)
 	}
 }
 
@@ -275,21 +268,7 @@ func TestGBNFSyntax(t *testing.T) {
 		{"root ::= (x? y?)* \"z\"\nx ::= \"a\"\ny ::= \"b\"", []string{"z", "abbaz"}, []string{"", "zz"}}, // a nullable loop body
 		{`root ::= ("" | "a")* "b"`, []string{"b", "aab"}, []string{"", "ba"}},                            // llama.cpp refuses it
 	} {
-		m, err := GBNF(c.grammar)
-		if err != nil {
-			t.Errorf("%q: %v", c.grammar, err)
-			continue
-		}
-		for _, s := range c.pass {
-			if !gbnfMatch(m, s) {
-				t.Errorf("%q: %q refused", c.grammar, s)
-			}
-		}
-		for _, s := range c.fail {
-			if gbnfMatch(m, s) {
-				t.Errorf("%q: %q accepted", c.grammar, s)
-			}
-		}
+		checkGBNF(t, fmt.Sprintf("%q", c.grammar), c.grammar, c.pass, c.fail)
 	}
 	for _, g := range []string{`root ::= [^\x00-\U0010FFFF]`, "root ::= x\nx ::= \"a\" x", `root ::= [\uD800-\uDFFF]`} {
 		if _, err := GBNF(g); !errors.Is(err, ErrEmpty) {
