@@ -457,13 +457,18 @@ func promptRange(s *sequence, n int) (from, to int) {
 }
 
 // forward runs the batch; a panic in the kernels fails the step's requests, not the server.
-func (sc *scheduler) forward() (logits []float32, err error) {
+func (sc *scheduler) forward() ([]float32, error) {
+	return guarded("forward pass", func() ([]float32, error) { return sc.e.model.ForwardBatch(sc.e.pool, &sc.batch) })
+}
+
+// guarded runs a forward pass (what names it) and turns a panic in the kernels into its error.
+func guarded(what string, pass func() ([]float32, error)) (logits []float32, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("engine: forward pass failed: %v", p)
+			err = fmt.Errorf("engine: %s failed: %v", what, p)
 		}
 	}()
-	return sc.e.model.ForwardBatch(sc.e.pool, &sc.batch)
+	return pass()
 }
 
 // publishStats makes the scheduler's state readable by Engine.Stats.

@@ -144,13 +144,8 @@ func (d *draftModel) warm(plan []chunk, before []int) {
 }
 
 // forward runs the draft model's batch; a panic in the kernels is an error, as in the scheduler's step.
-func (d *draftModel) forward() (logits []float32, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("engine: draft model's forward pass failed: %v", p)
-		}
-	}()
-	return d.m.ForwardBatch(d.pool, &d.batch)
+func (d *draftModel) forward() ([]float32, error) {
+	return guarded("draft model's forward pass", func() ([]float32, error) { return d.m.ForwardBatch(d.pool, &d.batch) })
 }
 
 // forget frees the draft model's cache of s.

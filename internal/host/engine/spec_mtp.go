@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/wasmoe/wasmoe/internal/host/model"
@@ -125,13 +124,8 @@ func (d *mtpDrafter) propose(seqs []*sequence) {
 }
 
 // forward runs the MTP batch; a panic in the kernels is an error, as in the scheduler's step.
-func (d *mtpDrafter) forward() (logits []float32, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("engine: MTP forward pass failed: %v", p)
-		}
-	}()
-	return d.m.ForwardMTP(d.pool, &d.mb)
+func (d *mtpDrafter) forward() ([]float32, error) {
+	return guarded("MTP forward pass", func() ([]float32, error) { return d.m.ForwardMTP(d.pool, &d.mb) })
 }
 
 // forget drops a sequence's hidden states; its MTP rows go with its cache blocks.
