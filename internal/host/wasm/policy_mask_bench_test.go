@@ -88,15 +88,7 @@ func BenchmarkPolicyMask(b *testing.B) {
 				b.Fatal(err)
 			}
 			first := time.Since(start)
-			testutil.LoopMedian(b, func() {
-				a, err := s.Step(0, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if a.mask == nil {
-					b.Fatal("the step has no mask")
-				}
-			})
+			maskAgain(b, s)
 			b.ReportMetric(float64(first.Microseconds())/1e3, "ms/first")
 		})
 	}
@@ -126,4 +118,17 @@ func spellBytes(tb testing.TB, byteToken map[byte]int32, text string) []int32 {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// maskAgain times, as the benchmark's µs/med, a step of s that takes no token and masks the same state.
+func maskAgain(b *testing.B, s *PolicySession) {
+	testutil.LoopMedian(b, func() {
+		a, err := s.Step(0, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if a.mask == nil {
+			b.Fatal("the step has no mask")
+		}
+	})
 }
