@@ -37,6 +37,7 @@ type engineFlags struct {
 	stepTimeout  time.Duration // per call into a plugin
 	cpuBudget    time.Duration // per request inside a plugin
 	pluginMemory int           // MiB of linear memory per plugin instance
+	pluginKeep   int           // MiB of memory per pool slot that idle plugin instances may keep
 	models       modelList     // extra models for plugins, name=path
 
 	spec       string // speculative decoding's default drafting mode
@@ -68,6 +69,7 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.stepTimeout, "plugin-step-timeout", 100*time.Millisecond, "longest one call into a plugin may run")
 	fs.DurationVar(&f.cpuBudget, "plugin-cpu-budget", 10*time.Second, "time one request may spend inside its plugin")
 	fs.IntVar(&f.pluginMemory, "plugin-memory-mb", 512, "linear memory cap of each plugin instance, MiB")
+	fs.IntVar(&f.pluginKeep, "plugin-keep-memory-mb", 64, "memory a plugin's idle instances keep between requests (their caches), MiB per --parallel slot")
 	f.models = modelList{}
 	fs.Var(f.models, "extra-model", "name=path of a further model plugins may run through the host kernels (repeatable)")
 	fs.StringVar(&f.spec, "spec", "", "speculative decoding's drafting, unless a request picks its own: off, ngram (prompt lookup), "+
@@ -146,8 +148,12 @@ func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
 	if f.pluginMemory <= 0 || f.pluginMemory > 4096 {
 		return nil, fmt.Errorf("--plugin-memory-mb %d: want 1 to 4096", f.pluginMemory)
 	}
+	if f.pluginKeep <= 0 || f.pluginKeep > f.pluginMemory {
+		return nil, fmt.Errorf("--plugin-keep-memory-mb %d: want 1 to --plugin-memory-mb (%d)", f.pluginKeep, f.pluginMemory)
+	}
 	plugins, err := wasm.NewRuntime(ctx, wasm.Config{Engine: f.engine, CacheDir: filepath.Join(cacheDir(), f.engine),
-		StepTimeout: f.stepTimeout, CPUBudget: f.cpuBudget, MemoryLimitPages: uint32(f.pluginMemory * 16)})
+		StepTimeout: f.stepTimeout, CPUBudget: f.cpuBudget, MemoryLimitPages: uint32(f.pluginMemory * 16),
+		KeepMemoryPages: uint32(f.pluginKeep * 16)})
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // TestSpecFlags: `run` with prompt lookup prints the text it prints without speculation (same seed), and
-// bad speculative flags fail with a message naming the flag.
+// bad speculative and plugin flags fail with a message naming the flag.
 func TestSpecFlags(t *testing.T) {
 	args := []string{"run", "--max-tokens", "12", "--seed", "5", "--temp", "0.8", "la la la la la la"}
 	plain := wasmoe(t, "", args...)
@@ -24,6 +24,9 @@ func TestSpecFlags(t *testing.T) {
 		{[]string{"--spec", "draft"}, "--draft-model"},
 		{[]string{"--spec-tokens", "99"}, "--spec-tokens 99"},
 		{[]string{"--draft-model", "/nonexistent.gguf"}, "--draft-model"},
+		{[]string{"--plugin-memory-mb", "5000"}, "--plugin-memory-mb 5000"},
+		{[]string{"--plugin-keep-memory-mb", "0"}, "--plugin-keep-memory-mb 0"},
+		{[]string{"--plugin-memory-mb", "64", "--plugin-keep-memory-mb", "65"}, "--plugin-keep-memory-mb 65"},
 	} {
 		cmd := exec.Command(bin, append(append([]string{"run"}, c.args...), "--max-tokens", "1", "hi")...)
 		var stderr bytes.Buffer

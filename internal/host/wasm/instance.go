@@ -249,12 +249,5 @@ func (inst *instance) view(ptr, n uint32) ([]byte, error) {
 // pages is the size of the instance's linear memory in 64 KiB pages.
 func (inst *instance) pages() uint32 { return uint32(len(inst.mod.memory()) >> 16) }
 
-// oversized says whether the instance's memory has grown past Config.KeepMemoryPages and past its size
-// when it started (a guest that needs more than that to start is kept at that size: closing it would make
-// every request start one).
-func (inst *instance) oversized() bool {
-	return inst.pages() > max(inst.r.cfg.KeepMemoryPages, inst.startPages)
-}
-
 // close closes the instance's module.
 func (inst *instance) close(ctx context.Context) { inst.mod.close(ctx) }

@@ -12,7 +12,10 @@ import (
 
 // newBalloon starts the hostile policy testdata/hostile/balloon (built by guest/c/build.sh) on a runtime
 // of cfg, with a pool of one instance.
-func newBalloon(t *testing.T, cfg Config) *Policy {
+func newBalloon(t *testing.T, cfg Config) *Policy { return newBalloonPool(t, cfg, 1) }
+
+// newBalloonPool is newBalloon with a pool of size instances.
+func newBalloonPool(t *testing.T, cfg Config, size int) *Policy {
 	t.Helper()
 	bin, err := os.ReadFile(filepath.Join("testdata", "hostile", "balloon.wasm"))
 	if err != nil {
@@ -20,7 +23,7 @@ func newBalloon(t *testing.T, cfg Config) *Policy {
 	}
 	m := &PolicyModel{NLogits: 4, NCtx: 64, Pieces: [][]byte{{'a'}, {'b'}, {'c'}, {'d'}}, BOS: -1, EOS: -1, EOT: -1,
 		ThinkOpen: -1, ThinkClose: -1}
-	p, err := NewPolicy(newRuntimeConfig(t, cfg), bin, m, 1)
+	p, err := NewPolicy(newRuntimeConfig(t, cfg), bin, m, size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +85,40 @@ func TestBigInstanceClosed(t *testing.T) {
 				t.Errorf("closing an instance of %d MiB: resident %d MiB → %d MiB, want it %d MiB lower", mib, before, after, 32)
 			}
 			t.Logf("keep %d pages: instance of %d MiB kept %v, resident %d MiB → %d MiB", c.keep, mib, p.p.live() == 1, before, after)
+		}
+	})
+}
+
+// TestPoolMemoryBudget: a pool of 3 with 64 MiB kept per slot keeps instances that grew 80 MiB while the
+// idle ones hold at most 192 MiB together: of three given back, two are kept and hold their memory for the
+// next request, and the third is closed.
+func TestPoolMemoryBudget(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		p := newBalloonPool(t, Config{Engine: engine, StepTimeout: 10 * time.Second, KeepMemoryPages: 1024}, 3)
+		var held []*PolicySession
+		for range 3 {
+			s, _, mib, err := balloonStep(t, p, 5) // grows 80 MiB
+			if err != nil || mib < 80 {
+				t.Fatalf("an 80 MiB step: %v, memory %d MiB", err, mib)
+			}
+			held = append(held, s)
+		}
+		for i, s := range held {
+			s.Release()
+			if want := min(i+1, 2); len(p.p.idle) != want {
+				t.Fatalf("after %d of 3 instances of 80 MiB came back: %d kept, want %d", i+1, len(p.p.idle), want)
+			}
+		}
+		if got := p.p.idlePages.Load(); got < 2*80*16 || got > 3*1024 {
+			t.Errorf("the 2 idle instances hold %d pages, want at least 2 × 80 MiB and at most the budget of 3 × 1024", got)
+		}
+		s, err := p.Acquire(context.Background(), []byte{0}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Release()
+		if mib := len(s.inst.mod.memory()) >> 20; mib < 80 {
+			t.Errorf("the next request got an instance of %d MiB, want one kept with its 80 MiB", mib)
 		}
 	})
 }

@@ -8,17 +8,19 @@ import (
 
 // pool hands out initialised instances of one module. At most size are out or idle at once: a caller holds
 // a slot while it uses an instance, takes an idle one or creates one, and frees the slot on put. Instances
-// that failed, or whose memory grew past Config.KeepMemoryPages, are closed on put, so the next caller
-// creates a fresh one.
+// that failed are closed on put, so the next caller creates a fresh one; so is an instance whose memory
+// would take the idle instances past the pool's memory budget (keepBudget): one guest may keep the memory
+// it grew for its caches while the others stay small.
 type pool struct {
 	r    *Runtime
 	cm   compiledModule
 	init func(context.Context, *instance) error // run once per new instance
 
-	slots   chan struct{}  // one value per instance in use
-	idle    chan *instance // initialised instances not in use
-	created atomic.Int64   // instances alive now
-	seeds   atomic.Uint64  // random seed of the next instance
+	slots     chan struct{}  // one value per instance in use
+	idle      chan *instance // initialised instances not in use
+	created   atomic.Int64   // instances alive now
+	idlePages atomic.Int64   // pages of linear memory the idle instances hold together
+	seeds     atomic.Uint64  // random seed of the next instance
 
 	mu     sync.Mutex // orders put's return to idle against close
 	closed bool       // close was called: instances given back are closed, none kept
@@ -38,6 +40,7 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 	}
 	select {
 	case inst := <-p.idle:
+		p.idlePages.Add(-int64(inst.pages()))
 		return inst, nil
 	default:
 	}
@@ -65,16 +68,18 @@ func (p *pool) start(ctx context.Context) (*instance, error) {
 	return inst, nil
 }
 
-// put gives an instance back and frees its slot; a broken or oversized instance, or any instance once the
-// pool is closed, is closed instead.
+// put gives an instance back and frees its slot; a broken instance, one whose memory does not fit in what
+// the budget leaves, or any instance once the pool is closed, is closed instead.
 func (p *pool) put(inst *instance) {
 	p.mu.Lock()
-	keep := !inst.broken && !inst.oversized() && !p.closed
+	pages := int64(inst.pages())
+	keep := !inst.broken && !p.closed && p.idlePages.Load()+pages <= p.keepBudget(inst)
 	if keep {
 		inst.log.reset()
 		inst.used = 0
 		select {
 		case p.idle <- inst:
+			p.idlePages.Add(pages)
 		default: // every idle place is taken: warm started one while get started another, so one goes
 			keep = false
 		}
@@ -103,9 +108,18 @@ func (p *pool) close() {
 	}
 	p.mu.Unlock()
 	for _, inst := range drained {
+		p.idlePages.Add(-int64(inst.pages()))
 		inst.close(context.Background())
 		p.created.Add(-1)
 	}
+}
+
+// keepBudget is the most pages the pool's idle instances may hold together: Config.KeepMemoryPages per
+// slot, or the size inst started at where that is more (a guest that needs more than that to start is
+// kept at that size: closing it would make every request start one). A request that grew its instance
+// far past it returns that memory to the OS; up to it, instances keep what they grew.
+func (p *pool) keepBudget(inst *instance) int64 {
+	return int64(cap(p.slots)) * int64(max(p.r.cfg.KeepMemoryPages, inst.startPages))
 }
 
 // live is the number of instances that exist now.

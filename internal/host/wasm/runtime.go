@@ -26,10 +26,11 @@ type Config struct {
 	CacheDir string
 	// MemoryLimitPages caps each instance's linear memory, in 64 KiB pages; 0 = 8192 (512 MiB).
 	MemoryLimitPages uint32
-	// KeepMemoryPages bounds the memory of the instances a pool keeps: an instance whose linear memory
-	// has grown past it, and past its size when it started, is closed when its request is done instead of
-	// kept for the next one, so that its memory goes back to the OS. In 64 KiB pages; 0 = 1024 (64 MiB);
-	// at most MemoryLimitPages.
+	// KeepMemoryPages bounds the memory of the instances a pool keeps, per slot of the pool: its idle
+	// instances hold at most its size times this (or times an instance's size when it started, where
+	// that is more) together. An instance given back that would take them past it is closed instead of
+	// kept for the next request, so that its memory goes back to the OS; below it, an instance keeps the
+	// memory it grew (a policy's caches). In 64 KiB pages; 0 = 1024 (64 MiB); at most MemoryLimitPages.
 	KeepMemoryPages uint32
 	// LogLimit is the bytes of log kept per instance and request; 0 = 64 KiB.
 	LogLimit int
