@@ -61,9 +61,9 @@ func residentMiB(t *testing.T) int {
 	return pages * os.Getpagesize() >> 20
 }
 
-// TestBigInstanceClosed: an instance whose memory grew past KeepMemoryPages in a call that succeeded is
-// closed when its request gives it back, and its memory leaves the process at once; one that stayed below
-// is kept.
+// TestBigInstanceClosed: in a pool of one, whose budget is KeepMemoryPages, an instance whose memory grew
+// past it in a call that succeeded is closed when its request gives it back, and its memory leaves the
+// process at once; one that stayed below is kept.
 func TestBigInstanceClosed(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		for _, c := range []struct {
