@@ -78,9 +78,10 @@ var gbnfIDs atomic.Uint64
 // Errors are *GrammarError with the line and column, or wrap ErrEmpty when no text matches root.
 // The state is a set of parse stacks: each position's expansion is computed once, and one is capped
 // at 4096 stacks (a grammar over it is an error, "too ambiguous"); a Matcher keeps at most 1024 stacks,
-// dropping the rest, which only narrows the language of hugely ambiguous grammars.
+// dropping the rest, which only narrows the language of hugely ambiguous grammars. Matchers of one
+// source text share its compiled program and cached masks (gbnfcache.go).
 func GBNF(src string) (Matcher, error) {
-	g, err := compileGBNF(src)
+	g, err := compiledGBNF(src)
 	if err != nil {
 		return nil, err
 	}
