@@ -262,6 +262,21 @@ func (c *gclass) contains(r rune) bool {
 	return i < len(rs) && rs[i].lo <= r
 }
 
+// holdsAll reports whether class c holds every code point in [lo, hi] (within one of its ranges).
+func (c *gclass) holdsAll(lo, hi rune) bool {
+	rs := c.ranges
+	i, j := 0, len(rs)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if rs[h].hi < lo {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	return i < len(rs) && rs[i].lo <= lo && hi <= rs[i].hi
+}
+
 // overlaps reports whether class c holds a code point in [lo, hi].
 func (c *gclass) overlaps(lo, hi rune) bool {
 	rs := c.ranges
