@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
-	"unicode/utf8"
 )
 
 // Limits on a compiled GBNF grammar's expansions (see GBNF).
@@ -28,12 +27,12 @@ type gelem struct {
 }
 
 // gclass is a character class: sorted disjoint ranges of code points, the ASCII ones as bits, the bytes
-// that start its characters, and whether it holds every multibyte character (multi) or some (someMulti).
+// that start its characters, and its multibyte characters.
 type gclass struct {
-	ranges           []crange
-	ascii            [2]uint64
-	first            byteSet
-	multi, someMulti bool
+	ranges []crange
+	ascii  [2]uint64
+	first  byteSet
+	mb     mbRanges
 }
 
 // closure is what a position expands to before the next character: the parse stacks (entries[lo:hi],
@@ -79,9 +78,10 @@ var gbnfIDs atomic.Uint64
 // Errors are *GrammarError with the line and column, or wrap ErrEmpty when no text matches root.
 // The state is a set of parse stacks: each position's expansion is computed once, and one is capped
 // at 4096 stacks (a grammar over it is an error, "too ambiguous"); a Matcher keeps at most 1024 stacks,
-// dropping the rest, which only narrows the language of hugely ambiguous grammars.
+// dropping the rest, which only narrows the language of hugely ambiguous grammars. Matchers of one
+// source text share its compiled program and cached masks (gbnfcache.go).
 func GBNF(src string) (Matcher, error) {
-	g, err := compileGBNF(src)
+	g, err := compiledGBNF(src)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +275,7 @@ func (p *gbnfParser) program(root int32) (*gbnf, error) {
 				c.ascii[ch>>6] |= 1 << (ch & 63)
 			}
 		}
-		c.multi, c.someMulti = c.coversMulti(), c.overlaps(utf8.RuneSelf, utf8.MaxRune)
+		c.mb = newMBRanges(rs)
 		g.classes[i] = c
 	}
 	alts := make([][]int32, len(p.rules))

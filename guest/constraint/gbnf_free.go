@@ -57,8 +57,8 @@ func leadByte(r rune) byte {
 // the chain stays put (a loop, as inside a string), every character of the class is refused (a tight
 // run, as after a counted repetition's last) or sliceDepth characters are in. Stepping over a character
 // continues exactly the stacks whose class holds it, the same way whatever the character, so one trial
-// step per set of holding stacks decides every character with that set. Characters of two or more bytes
-// join as a whole (charClass.multi) only where each stack's class holds all of them or none. The matcher
+// step per set of holding stacks decides every character with that set; characters of two or more bytes
+// are taken in ranges (multiSpans), so a class that holds some of them (japanese.gbnf's) has a run too. The matcher
 // is left as it was. Trie.Mask asks at many trie nodes, and a grammar's states recur, so the runs are
 // cached by state key (maskcache.go).
 func (m *gbnfMatcher) free() (freeRun, bool) {
@@ -100,7 +100,7 @@ func (m *gbnfMatcher) findFree() (freeRun, bool) {
 			return freeRun{cls: cls, max: k, loop: k}, k > 0 && !cls.empty()
 		case loop:
 			return freeRun{cls: cls, max: -1, loop: k}, true
-		case k == 0 && !cls.multi && bits.OnesCount64(cls.ascii[0])+bits.OnesCount64(cls.ascii[1]) < minChainChars:
+		case k == 0 && !cls.multi && cls.some == "" && bits.OnesCount64(cls.ascii[0])+bits.OnesCount64(cls.ascii[1]) < minChainChars:
 			return freeRun{}, false
 		}
 	}
@@ -114,16 +114,15 @@ const minChainChars = 4
 
 // uniformStep narrows cls to the largest part whose characters all lead from the state to one state,
 // steps the matcher there and reports whether it is the state it left (loop); ok is false when no
-// character of cls leads anywhere (cls then loses multibyte characters unless none of them leads
-// anywhere either), known false when the state has too many stacks to tell. Multibyte characters weigh
-// as much as all ASCII ones, as in dfa.uniformStep.
+// character of cls leads anywhere (cls then loses its multibyte characters if a byte that starts one is
+// still taken, by a character outside cls), known false when the state has too many stacks to tell.
+// Multibyte characters are taken in spans held by the same stacks (multiSpans); a span weighs as many
+// characters as it has, up to half as much as all ASCII ones, as in dfa.uniformStep.
 func (m *gbnfMatcher) uniformStep(cls *charClass) (loop, ok, known bool) {
 	if len(m.cur) > maxFreeStacks {
 		return false, false, false
 	}
 	var holders [utf8.RuneSelf]uint64 // by ASCII character of cls: the stacks whose class holds it
-	var multi uint64                  // the stacks whose class holds every multibyte character
-	mixed := false                    // some class holds some multibyte characters but not all
 	for i, st := range m.cur {
 		c := &m.g.classes[m.g.elems[st.top].arg]
 		for w := range c.ascii {
@@ -131,20 +130,8 @@ func (m *gbnfMatcher) uniformStep(cls *charClass) (loop, ok, known bool) {
 				holders[w<<6|bits.TrailingZeros64(x)] |= 1 << i
 			}
 		}
-		switch {
-		case c.multi:
-			multi |= 1 << i
-		case c.someMulti:
-			mixed = true
-		}
 	}
-	if mixed || multi == 0 {
-		cls.multi = cls.multi && !mixed && multi == 0 // kept only where every multibyte character is refused
-		multi = 0
-	}
-	if !cls.multi {
-		multi = 0
-	}
+	spans := m.multiSpans(cls.multiPart())
 	tr := &m.trials
 	tr.reset()
 	for _, set := range holders {
@@ -152,19 +139,32 @@ func (m *gbnfMatcher) uniformStep(cls *charClass) (loop, ok, known bool) {
 			tr.add(m, set, 1)
 		}
 	}
-	if multi != 0 {
-		tr.add(m, multi, utf8.RuneSelf)
+	for _, sp := range spans {
+		tr.add(m, sp.set, int(min(sp.hi-sp.lo+1, utf8.RuneSelf/2)))
 	}
 	best := tr.best()
 	if best < 0 {
+		if cls.multi || cls.some != "" {
+			next, starts := m.nextBytes(), cls.startBytes()
+			if next.and(&starts); next != (byteSet{}) {
+				cls.setMulti("")
+			}
+		}
 		return false, false, true
 	}
-	narrow := charClass{multi: multi != 0 && tr.state(multi) == best}
+	var narrow charClass
 	for b, set := range holders {
 		if set != 0 && tr.state(set) == best {
 			narrow.add(byte(b))
 		}
 	}
+	m.spanRanges = m.spanRanges[:0]
+	for _, sp := range spans {
+		if tr.state(sp.set) == best {
+			m.spanRanges = append(m.spanRanges, crange{sp.lo, sp.hi})
+		}
+	}
+	narrow.setMulti(newMBRanges(m.spanRanges))
 	*cls = narrow
 	next, acc := tr.stacks(best)
 	m.results = append(m.results[:0], m.cur...)
@@ -173,6 +173,54 @@ func (m *gbnfMatcher) uniformStep(cls *charClass) (loop, ok, known bool) {
 	m.cur = append(m.cur[:0], next...)
 	m.acc = acc
 	return loop, true, true
+}
+
+// mbSpan is a range of multibyte characters that the same stacks' classes hold (set: bits of m.cur).
+type mbSpan struct {
+	lo, hi rune
+	set    uint64
+}
+
+// mbEdge is where a class's range starts or ends (at: its hi + 1) in multiSpans' sweep: bit is the
+// stack's, or 0 for the characters asked about.
+type mbEdge struct {
+	at  rune
+	bit uint64
+}
+
+// multiSpans splits the multibyte characters of within into spans by the stacks whose class holds them,
+// leaving out those no stack holds, in order. The result is scratch, valid until the next call.
+func (m *gbnfMatcher) multiSpans(within mbRanges) []mbSpan {
+	m.spans = m.spans[:0]
+	if within == "" {
+		return m.spans
+	}
+	edges := m.edges[:0]
+	for i := range within.n() {
+		r := within.at(i)
+		edges = append(edges, mbEdge{r.lo, 0}, mbEdge{r.hi + 1, 0})
+	}
+	for i, st := range m.cur {
+		mb := m.g.classes[m.g.elems[st.top].arg].mb
+		for j := range mb.n() {
+			r := mb.at(j)
+			edges = append(edges, mbEdge{r.lo, 1 << i}, mbEdge{r.hi + 1, 1 << i})
+		}
+	}
+	slices.SortFunc(edges, func(a, b mbEdge) int { return int(a.at - b.at) })
+	in, set := false, uint64(0)
+	for i, e := range edges {
+		if e.bit == 0 {
+			in = !in
+		} else {
+			set ^= e.bit
+		}
+		if in && set != 0 && i+1 < len(edges) && edges[i+1].at > e.at {
+			m.spans = append(m.spans, mbSpan{e.at, edges[i+1].at - 1, set})
+		}
+	}
+	m.edges = edges
+	return m.spans
 }
 
 // trials are the trial steps of one uniformStep: per holder set, the state it leads to.

@@ -43,19 +43,29 @@ func FuzzGBNF(f *testing.F) {
 }
 
 // FuzzGBNFMatch feeds arbitrary bytes to llama.cpp's json.gbnf matcher: its verdict agrees with the
-// recognizer's, after bytes it accepted it is a word or some byte follows, and there Trie.Mask over a
-// vocabulary that makes it slice (sliceVocab), fresh and again from the mask cache, allows exactly the
-// tokens it takes byte by byte.
+// recognizer's, and after bytes it accepted it is a word or some byte follows. Where json.gbnf's and
+// japanese.gbnf's matchers stop taking the bytes (or at their end), Trie.Mask over a vocabulary that
+// makes it slice (sliceVocab), fresh and again from the mask cache, allows exactly the tokens the matcher
+// takes byte by byte.
 func FuzzGBNFMatch(f *testing.F) {
-	src, err := os.ReadFile("testdata/gbnf/json.gbnf")
-	if err != nil {
-		f.Fatal(err)
+	var ms []Matcher
+	var src []byte
+	for _, name := range []string{"json.gbnf", "japanese.gbnf"} {
+		b, err := os.ReadFile("testdata/gbnf/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		m, err := GBNF(string(b))
+		if err != nil {
+			f.Fatal(err)
+		}
+		if src == nil {
+			src = b
+		}
+		ms = append(ms, m)
 	}
-	m, err := GBNF(string(src))
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, s := range []string{`{"a": [1, 2.5e3, "x\u00e9"], "b" : {}}`, `[]`, `{"k":"\ud83d"}`, "{\"\xc3\xa9\":null}"} {
+	for _, s := range []string{`{"a": [1, 2.5e3, "x\u00e9"], "b" : {}}`, `[]`, `{"k":"\ud83d"}`, "{\"\xc3\xa9\":null}",
+		"日本語の テキスト\n一二", "あア\xe3\x81", "一\t\xe4"} {
 		f.Add([]byte(s))
 	}
 	vocab := sliceVocab(rand.New(rand.NewSource(5)), 1500)
@@ -64,22 +74,29 @@ func FuzzGBNFMatch(f *testing.F) {
 		if len(input) > 96 {
 			return
 		}
-		if got, want := gbnfMatch(m, string(input)), recognize(t, string(src), string(input)); got != want {
+		if got, want := gbnfMatch(ms[0], string(input)), recognize(t, string(src), string(input)); got != want {
 			t.Fatalf("%q: matcher %v, recognizer %v", input, got, want)
 		}
-		x := m.Clone()
-		for _, b := range input {
-			if !x.Advance(b) {
-				return
+		var x Matcher // json.gbnf's matcher after all of input, if it takes it
+		for i, m := range ms {
+			y, n := m.Clone(), 0
+			for n < len(input) && y.Advance(input[n]) {
+				n++
+			}
+			want := snapMask(vocab, y.(Snapshotter), words)
+			for again := range 2 {
+				got := make([]uint32, words)
+				trie.Mask(y, got)
+				if !slices.Equal(got, want) {
+					t.Fatalf("%q (%d bytes taken): mask %d differs from the byte-by-byte one", input, n, again)
+				}
+			}
+			if i == 0 && n == len(input) {
+				x = y
 			}
 		}
-		want := snapMask(vocab, x.(Snapshotter), words)
-		for again := range 2 {
-			got := make([]uint32, words)
-			trie.Mask(x, got)
-			if !slices.Equal(got, want) {
-				t.Fatalf("%q: mask %d differs from the byte-by-byte one", input, again)
-			}
+		if x == nil {
+			return
 		}
 		live := x.Accepting()
 		for b := 0; b < 256 && !live; b++ {

@@ -48,15 +48,18 @@ type gbnfMatcher struct {
 	links []glink
 	index []int32 // open addressing over links: link id + 1, 0 = empty
 
-	tmp       []gstack
-	inTmp     map[gstack]bool // the stacks in tmp, once there are more than dedupScan
-	saved     []gstack
-	marks     []gbnfMark
-	compactAt int
-	trials    trials                // free's
-	results   []gstack              // free's scratch
-	frees     map[string]cachedFree // free's, by state key
-	key       []byte                // free's scratch
+	tmp        []gstack
+	inTmp      map[gstack]bool // the stacks in tmp, once there are more than dedupScan
+	saved      []gstack
+	marks      []gbnfMark
+	compactAt  int
+	trials     trials                // free's
+	results    []gstack              // free's scratch
+	frees      map[string]cachedFree // free's, by state key
+	key        []byte                // free's scratch
+	spans      []mbSpan              // multiSpans' scratch
+	edges      []mbEdge              // multiSpans' scratch
+	spanRanges []crange              // uniformStep's scratch
 }
 
 // newGBNFMatcher returns a matcher of g before any byte: the stacks of root's alternatives.
@@ -259,25 +262,19 @@ func (c *gclass) contains(r rune) bool {
 	return i < len(rs) && rs[i].lo <= r
 }
 
-// coversMulti reports whether class c holds every character of two or more UTF-8 bytes (every code point
-// from 0x80 on but the surrogates).
-func (c *gclass) coversMulti() bool {
-	need := rune(0x80)
-	for _, r := range c.ranges {
-		if r.hi < need {
-			continue
-		}
-		if r.lo > need {
-			return false
-		}
-		if need = r.hi + 1; need == 0xD800 {
-			need = 0xE000
-		}
-		if need > utf8.MaxRune {
-			return true
+// holdsAll reports whether class c holds every code point in [lo, hi] (within one of its ranges).
+func (c *gclass) holdsAll(lo, hi rune) bool {
+	rs := c.ranges
+	i, j := 0, len(rs)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if rs[h].hi < lo {
+			i = h + 1
+		} else {
+			j = h
 		}
 	}
-	return false
+	return i < len(rs) && rs[i].lo <= lo && hi <= rs[i].hi
 }
 
 // overlaps reports whether class c holds a code point in [lo, hi].
@@ -298,11 +295,28 @@ func (c *gclass) overlaps(lo, hi rune) bool {
 // Advance takes one byte of a character: a lead byte or a continuation keeps the stacks whose class can
 // still hold the character, and the last byte steps them over it.
 func (m *gbnfMatcher) Advance(b byte) bool {
-	u := &m.u
+	if m.u.need == 0 && b < utf8.RuneSelf {
+		return m.step(rune(b))
+	}
+	lead := m.u.need == 0
+	done, ok := m.u.advance(b)
+	switch {
+	case !ok:
+		return false
+	case done:
+		return m.step(m.u.v)
+	}
+	if lead {
+		m.acc = false
+	}
+	return m.narrow()
+}
+
+// advance takes byte b of a multibyte character (u.need == 0: its lead byte): ok false (u unchanged)
+// if b cannot come next in valid UTF-8; done when the character is complete (u.v), else the code points
+// it may still be are [u.lo, u.hi].
+func (u *utf8State) advance(b byte) (done, ok bool) {
 	if u.need == 0 {
-		if b < 0x80 {
-			return m.step(rune(b))
-		}
 		switch {
 		case b >= 0xC2 && b <= 0xDF:
 			u.need, u.nlo, u.nhi = 1, 0x80, 0xBF
@@ -321,28 +335,27 @@ func (m *gbnfMatcher) Advance(b byte) bool {
 				u.nhi = 0x8F
 			}
 		default:
-			return false
+			return false, false
 		}
 		u.v = rune(b) & (0x3F >> u.need)
 		shift := 6 * uint(u.need-1)
 		u.lo = (u.v<<6 | rune(u.nlo&0x3F)) << shift
 		u.hi = (u.v<<6|rune(u.nhi&0x3F))<<shift | (1<<shift - 1)
-		m.acc = false
-		return m.narrow()
+		return false, true
 	}
 	if b < u.nlo || b > u.nhi {
-		return false
+		return false, false
 	}
 	u.v = u.v<<6 | rune(b&0x3F)
 	u.need--
 	u.nlo, u.nhi = 0x80, 0xBF
 	if u.need == 0 {
-		return m.step(u.v)
+		return true, true
 	}
 	shift := 6 * uint(u.need)
 	u.lo = u.v << shift
 	u.hi = u.lo | (1<<shift - 1)
-	return m.narrow()
+	return false, true
 }
 
 // narrow keeps the stacks whose terminal holds a code point in [u.lo, u.hi] and reports whether any is left.

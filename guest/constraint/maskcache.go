@@ -62,15 +62,26 @@ func (t *Trie) cacheMask(key []byte, mask []uint32) {
 }
 
 // stateKey is the grammar's id, the character so far and every stack, bottom link last (positions + 1,
-// so 0 ends a stack).
+// so 0 ends a stack). Between characters only the stacks count (not the last character's bits, which the
+// matcher keeps); inside a character whose every completion each stack's class holds (a JSON string's
+// [^"\\] after any lead byte), its bits so far are left out too: the bytes to come and the stacks after
+// them are the same whichever character it is, so all such states are one (keys mark that with a 1 in
+// place of the bits' 0).
 func (m *gbnfMatcher) stateKey(dst []byte) []byte {
 	dst = binary.AppendUvarint(dst, m.g.id)
 	acc := byte(0)
 	if m.acc {
 		acc = 1
 	}
-	dst = append(dst, acc, m.u.need, m.u.nlo, m.u.nhi)
-	dst = binary.AppendUvarint(dst, uint64(m.u.v))
+	switch {
+	case m.u.need == 0: // between characters: the last one's bits are no part of the state
+		dst = append(dst, acc, 0)
+	case m.heldWhole():
+		dst = append(dst, acc, m.u.need, m.u.nlo, m.u.nhi, 1)
+	default:
+		dst = append(dst, acc, m.u.need, m.u.nlo, m.u.nhi, 0)
+		dst = binary.AppendUvarint(dst, uint64(m.u.v))
+	}
 	for _, s := range m.cur {
 		dst = binary.AppendUvarint(dst, uint64(s.top)+1)
 		for r := s.rest; r >= 0; r = m.links[r].next {
@@ -79,4 +90,14 @@ func (m *gbnfMatcher) stateKey(dst []byte) []byte {
 		dst = append(dst, 0)
 	}
 	return dst
+}
+
+// heldWhole reports whether every stack's class holds every code point the character so far may become.
+func (m *gbnfMatcher) heldWhole() bool {
+	for _, st := range m.cur {
+		if !m.g.classes[m.g.elems[st.top].arg].holdsAll(m.u.lo, m.u.hi) {
+			return false
+		}
+	}
+	return true
 }

@@ -54,13 +54,14 @@ type slicer interface {
 	free() (freeRun, bool)
 }
 
-// charClass is a set of characters: ASCII ones one by one; every valid UTF-8 character of two or more
-// bytes as a whole (JSON strings and most regex classes take all of them or none); and escapes, a
-// backslash and an ASCII letter, for JSON strings and keys.
+// charClass is a set of characters: ASCII ones one by one; valid UTF-8 characters of two or more bytes,
+// every one (multi: JSON strings and most regex classes take all of them or none) or some (a GBNF class
+// like [一-鿿], multiclass.go); and escapes, a backslash and an ASCII letter, for JSON strings and keys.
 type charClass struct {
 	ascii [2]uint64
 	esc   [2]uint64 // the letters that may follow a backslash
 	multi bool
+	some  mbRanges // where !multi: the multibyte characters it holds
 }
 
 // anyChar holds every character but escapes.
@@ -69,12 +70,16 @@ var anyChar = charClass{ascii: [2]uint64{math.MaxUint64, math.MaxUint64}, multi:
 func (c *charClass) has(b byte) bool { return c.ascii[b>>6]&(1<<(b&63)) != 0 }
 func (c *charClass) add(b byte)      { c.ascii[b>>6] |= 1 << (b & 63) }
 func (c *charClass) escapes() bool   { return c.esc != [2]uint64{} }
-func (c charClass) empty() bool      { return c.ascii == [2]uint64{} && !c.escapes() && !c.multi }
+func (c charClass) empty() bool {
+	return c.ascii == [2]uint64{} && !c.escapes() && !c.multi && c.some == ""
+}
 
 // and is the intersection of c and o.
 func (c charClass) and(o charClass) charClass {
-	return charClass{ascii: [2]uint64{c.ascii[0] & o.ascii[0], c.ascii[1] & o.ascii[1]},
-		esc: [2]uint64{c.esc[0] & o.esc[0], c.esc[1] & o.esc[1]}, multi: c.multi && o.multi}
+	x := charClass{ascii: [2]uint64{c.ascii[0] & o.ascii[0], c.ascii[1] & o.ascii[1]},
+		esc: [2]uint64{c.esc[0] & o.esc[0], c.esc[1] & o.esc[1]}}
+	x.setMulti(c.multiPart().and(o.multiPart()))
+	return x
 }
 
 // starts reports whether byte b can start a character of c.
@@ -82,7 +87,7 @@ func (c *charClass) starts(b byte) bool {
 	if b < utf8.RuneSelf {
 		return c.has(b) || b == '\\' && c.escapes()
 	}
-	return c.multi && b >= 0xC2 && b <= 0xF4
+	return c.multi && b >= 0xC2 && b <= 0xF4 || c.some.leads(b)
 }
 
 // startBytes is the set of bytes that start a character of c.
@@ -94,15 +99,22 @@ func (c *charClass) startBytes() byteSet {
 	if c.multi {
 		set.addRange(0xC2, 0xF4)
 	}
+	for i := range c.some.n() {
+		r := c.some.at(i)
+		set.addRange(leadByte(r.lo), leadByte(r.hi))
+	}
 	return set
 }
 
-// rep is one character of c (c not empty): its lowest ASCII one, else é.
+// rep is one character of c (c not empty): its lowest ASCII one, else é, else its lowest multibyte one.
 func (c *charClass) rep() []byte {
 	for b := byte(0); b < utf8.RuneSelf; b++ {
 		if c.has(b) {
 			return asciiBytes[b : b+1]
 		}
+	}
+	if c.some != "" {
+		return utf8.AppendRune(nil, c.some.at(0).lo)
 	}
 	return multiRep
 }
@@ -134,14 +146,8 @@ func (c *charClass) scan(s []byte, limit int) (chars, n int, whole bool) {
 			}
 			size = 2
 		case b >= utf8.RuneSelf:
-			if !c.multi {
-				return chars, n, false
-			}
-			if !utf8.FullRune(s[n:]) {
-				return chars + 1, len(s), true
-			}
-			r, sz := utf8.DecodeRune(s[n:])
-			if r == utf8.RuneError && sz == 1 {
+			sz, ok := c.holdsMulti(s[n:])
+			if !ok {
 				return chars, n, false
 			}
 			size = sz

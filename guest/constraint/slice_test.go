@@ -72,11 +72,15 @@ func sliceMatchers(t *testing.T) []Matcher {
 }
 
 // sliceGBNFs are GBNF matchers, fresh and after a prefix: most of the benchmarks' states (gbnfStates), llama.cpp's
-// json.gbnf, a loop of a negated class, a counted class, multibyte classes (whole, and partial, which offers
-// no multibyte run), two loops whose classes overlap, where a character held by both stacks must not count
+// json.gbnf, a loop of a negated class, a counted class, multibyte classes (whole, and partial: some
+// multibyte characters, as japanese.gbnf's), two loops whose classes overlap, where a character held by both stacks must not count
 // as free, and counted repetitions, whose runs end (tight) rather than loop.
 func sliceGBNFs(t *testing.T) []Matcher {
 	jsonGBNF, err := os.ReadFile("testdata/gbnf/json.gbnf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	japaneseGBNF, err := os.ReadFile("testdata/gbnf/japanese.gbnf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +102,12 @@ func sliceGBNFs(t *testing.T) []Matcher {
 		{`root ::= "<" ([^\x00-\x7F] | [a-c])* ">" | [α-ω]+`, []string{"", "<", "<é", "α"}},
 		{`root ::= [a-m]* "!" | [h-z]* "?"`, []string{"", "k", "hi"}},
 		{`root ::= ([^a] | [é-ï] "a")*`, []string{"", "é", "x"}},
+		// Classes of some multibyte characters: japanese.gbnf's, two that share lead bytes and part ways
+		// (after 一 or 二 both go on), and a counted one followed by a class of the same lead byte, whose run
+		// must not end tight on that byte.
+		{string(japaneseGBNF), []string{"", "あ", "日本 ", "ア\n"}},
+		{`root ::= [一-龥]* "!" | [ぁ-ん一-二]* "?"`, []string{"", "一", "ぁ"}},
+		{`root ::= [α-γ]{3} [δ-ω] "x"`, []string{"", "α"}},
 		{`root ::= "x" [ \t]{0,20} "\"" ([^"\\] | "\\u" [0-9a-f]{4})* "\""`, []string{"x", "x  ", `x"\u0`}},
 	} {
 		for _, pre := range g.prefixes {
@@ -159,7 +169,8 @@ func sliceGrammars(t *testing.T) []Matcher {
 // multibyte characters and cut-short or invalid UTF-8, so that thousands share a first byte.
 func sliceVocab(rng *rand.Rand, n int) [][]byte {
 	alpha := []string{"a", "b", "e", "x", "y", "z", "A", "Q", " ", ",", ".", "!", "-", "0", "1", "7", "\"", "\\",
-		"n", "u", "{", "}", "[", "]", ":", "\n", "\t", "é", "日", "😀", "а", "я", "\xc3", "\xe6\x97", "\xbf", "\xff"}
+		"n", "u", "{", "}", "[", "]", ":", "\n", "\t", "é", "日", "😀", "а", "я", "\xc3", "\xe6\x97", "\xbf", "\xff",
+		"あ", "ア", "一", "二", "α", "δ", "\xe3\x81", "\xce"}
 	v := make([][]byte, 0, n)
 	for b := 0; b < 256; b++ {
 		v = append(v, []byte{byte(b)})
@@ -326,6 +337,12 @@ func checkFreeRun(t *testing.T, rng *rand.Rand, m Matcher) {
 	if run.cls.multi {
 		for _, r := range []rune{'é', 'ß', 'я', '日', '\uFFFD', '😀', utf8.MaxRune} {
 			chars = append(chars, []byte(string(r)))
+		}
+	}
+	for i := range run.cls.some.n() { // each range's ends and middle
+		r := run.cls.some.at(i)
+		for _, c := range []rune{r.lo, (r.lo + r.hi) / 2, r.hi} {
+			chars = append(chars, []byte(string(c)))
 		}
 	}
 	n := run.max

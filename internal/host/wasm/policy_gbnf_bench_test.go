@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -56,12 +57,13 @@ func syntheticMaskModel() *PolicyModel {
 }
 
 // BenchmarkPolicyGBNFMask is BenchmarkPolicyMask for GBNF grammars (the grammar key), in the states of
-// gbnfMaskStates, at DeepSeek-V3's vocabulary and the synthetic one. Three figures per state: ms/first is
+// gbnfMaskStates, at DeepSeek-V3's vocabulary and the synthetic one. Four figures per state: ms/first is
 // the first session's step that takes the text so far and masks the state, building what it needs (the
 // states run in order on one instance, so later ones find some of it built); µs/new is the same step in
-// 5 fresh sessions (median): a state the matcher and the mask cache have not seen, the slices built;
-// µs/med is a step masking the state again, as ctl_step does when no token came, which the guest's mask
-// cache answers.
+// 5 fresh sessions (median) whose grammar text differs by a comment: a state the matcher and the mask
+// cache have not seen, the slices built; µs/seen is the same in 5 fresh sessions with the first
+// session's text, a state an earlier request of the grammar reached; µs/med is a step masking the state
+// again, as ctl_step does when no token came, which the guest's mask cache answers.
 func BenchmarkPolicyGBNFMask(b *testing.B) {
 	for _, v := range []struct {
 		name  string
@@ -78,19 +80,20 @@ func BenchmarkPolicyGBNFMask(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			config, err := json.Marshal(map[string]string{"grammar": string(src)})
-			if err != nil {
-				b.Fatal(err)
-			}
 			prefix := spellBytes(b, byteToken, st.prefix)
-			b.Run(v.name+"/"+st.name, func(b *testing.B) { benchGBNFState(b, p, m, config, prefix) })
+			b.Run(v.name+"/"+st.name, func(b *testing.B) { benchGBNFState(b, p, m, string(src), prefix) })
 		}
 	}
 }
 
-// benchGBNFState is BenchmarkPolicyGBNFMask in one state: sessions of config on p that take prefix.
-func benchGBNFState(b *testing.B, p *Policy, m *PolicyModel, config []byte, prefix []int32) {
-	// session closes the last session and opens a sequence of a new request, past its prompt.
+// gbnfBenchRuns counts benchGBNFState's runs, to tell their grammar texts apart.
+var gbnfBenchRuns int
+
+// benchGBNFState is BenchmarkPolicyGBNFMask in one state: sessions of the grammar src on p that take
+// prefix.
+func benchGBNFState(b *testing.B, p *Policy, m *PolicyModel, src string, prefix []int32) {
+	// session closes the last session and opens a sequence of a new request under src and a comment,
+	// past its prompt.
 	var last *PolicySession
 	release := func() {
 		if last != nil {
@@ -100,8 +103,12 @@ func benchGBNFState(b *testing.B, p *Policy, m *PolicyModel, config []byte, pref
 		}
 	}
 	defer release()
-	session := func() *PolicySession {
+	session := func(comment string) *PolicySession {
 		release()
+		config, err := json.Marshal(map[string]string{"grammar": src + "\n# " + comment})
+		if err != nil {
+			b.Fatal(err)
+		}
 		s, err := p.Acquire(context.Background(), config, nil)
 		if err != nil {
 			b.Fatal(err)
@@ -127,15 +134,24 @@ func benchGBNFState(b *testing.B, p *Policy, m *PolicyModel, config []byte, pref
 		}
 		return time.Since(start)
 	}
-	first := reach(session())
-	var fresh []time.Duration
-	for range 5 {
-		fresh = append(fresh, reach(session()))
+	// median is the median of reach over 5 sessions, comment giving each its grammar's comment.
+	median := func(comment func(i int) string) time.Duration {
+		var d []time.Duration
+		for i := range 5 {
+			d = append(d, reach(session(comment(i))))
+		}
+		slices.Sort(d)
+		return d[len(d)/2]
 	}
-	slices.Sort(fresh)
-	s := session()
+	gbnfBenchRuns++
+	base := fmt.Sprintf("run %d", gbnfBenchRuns) // a text no other run's sessions send
+	first := reach(session(base))
+	fresh := median(func(i int) string { return fmt.Sprintf("%s new %d", base, i) })
+	seen := median(func(int) string { return base })
+	s := session(base)
 	reach(s)
 	maskAgain(b, s)
 	b.ReportMetric(float64(first.Microseconds())/1e3, "ms/first")
-	b.ReportMetric(float64(fresh[len(fresh)/2].Nanoseconds())/1e3, "µs/new")
+	b.ReportMetric(float64(fresh.Nanoseconds())/1e3, "µs/new")
+	b.ReportMetric(float64(seen.Nanoseconds())/1e3, "µs/seen")
 }

@@ -13,7 +13,7 @@ import (
 
 // deepSeekV3PolicyModel describes DeepSeek-V3's vocabulary (testdata/vocab) to policy guests the way the
 // engine does (internal/host/engine's policyModel): every token's bytes from the tokenizer guest.
-func deepSeekV3PolicyModel(b *testing.B) *PolicyModel {
+func deepSeekV3PolicyModel(b testing.TB) *PolicyModel {
 	v := loadVocab(b, "ggml-vocab-deepseek-v3.gguf")
 	tok, err := NewTokenizer(newRuntime(b), builtin.Tokenizer, v, 1)
 	if err != nil {
