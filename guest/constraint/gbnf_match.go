@@ -249,6 +249,12 @@ func (c *gclass) contains(r rune) bool {
 	if r < 128 {
 		return c.ascii[r>>6]&(1<<(r&63)) != 0
 	}
+	rs, i := c.ranges, c.rangeFrom(r)
+	return i < len(rs) && rs[i].lo <= r
+}
+
+// rangeFrom is the index of the first of c's ranges that ends at or after r (len(c.ranges): none).
+func (c *gclass) rangeFrom(r rune) int {
 	rs := c.ranges
 	i, j := 0, len(rs)
 	for i < j {
@@ -259,36 +265,18 @@ func (c *gclass) contains(r rune) bool {
 			j = h
 		}
 	}
-	return i < len(rs) && rs[i].lo <= r
+	return i
 }
 
 // holdsAll reports whether class c holds every code point in [lo, hi] (within one of its ranges).
 func (c *gclass) holdsAll(lo, hi rune) bool {
-	rs := c.ranges
-	i, j := 0, len(rs)
-	for i < j {
-		h := int(uint(i+j) >> 1)
-		if rs[h].hi < lo {
-			i = h + 1
-		} else {
-			j = h
-		}
-	}
+	rs, i := c.ranges, c.rangeFrom(lo)
 	return i < len(rs) && rs[i].lo <= lo && hi <= rs[i].hi
 }
 
 // overlaps reports whether class c holds a code point in [lo, hi].
 func (c *gclass) overlaps(lo, hi rune) bool {
-	rs := c.ranges
-	i, j := 0, len(rs)
-	for i < j {
-		h := int(uint(i+j) >> 1)
-		if rs[h].hi < lo {
-			i = h + 1
-		} else {
-			j = h
-		}
-	}
+	rs, i := c.ranges, c.rangeFrom(lo)
 	return i < len(rs) && rs[i].lo <= hi
 }
 

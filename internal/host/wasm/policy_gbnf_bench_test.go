@@ -1,7 +1,6 @@
 package wasm
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -94,29 +93,17 @@ var gbnfBenchRuns int
 func benchGBNFState(b *testing.B, p *Policy, m *PolicyModel, src string, prefix []int32) {
 	// session closes the last session and opens a sequence of a new request under src and a comment,
 	// past its prompt.
-	var last *PolicySession
-	release := func() {
-		if last != nil {
-			last.Close(0)
-			last.Release()
-			last = nil
-		}
-	}
-	defer release()
+	done := func() {}
+	defer func() { done() }()
 	session := func(comment string) *PolicySession {
-		release()
+		done()
+		done = func() {}
 		config, err := json.Marshal(map[string]string{"grammar": src + "\n# " + comment})
 		if err != nil {
 			b.Fatal(err)
 		}
-		s, err := p.Acquire(context.Background(), config, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		last = s
-		if err := s.Open(0, -1); err != nil {
-			b.Fatal(err)
-		}
+		var s *PolicySession
+		s, done = openSequence(b, p, config)
 		if _, err := s.Step(0, []int32{m.BOS}); err != nil {
 			b.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package wasm
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -38,15 +37,8 @@ func TestPolicyGBNFJapanese(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := p.Acquire(context.Background(), config, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Release()
-	if err := s.Open(0, -1); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(0)
+	s, done := openSequence(t, p, config)
+	defer done()
 	ids, text := []int32{m.BOS}, ""
 	for step := range 4 {
 		start := time.Now()

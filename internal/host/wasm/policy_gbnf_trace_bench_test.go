@@ -70,15 +70,8 @@ func BenchmarkPolicyGBNFTrace(b *testing.B) {
 // traceSteps runs one request of config on p that reports ids one a step after the prompt, and returns
 // each step's time (the prompt's included: it masks the state before the first token).
 func traceSteps(b *testing.B, p *Policy, m *PolicyModel, config []byte, ids []int32) []time.Duration {
-	s, err := p.Acquire(context.Background(), config, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Release()
-	if err := s.Open(0, -1); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close(0)
+	s, done := openSequence(b, p, config)
+	defer done()
 	var steps []time.Duration
 	for i := -1; i < len(ids); i++ {
 		step := []int32{m.BOS}

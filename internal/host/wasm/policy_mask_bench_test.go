@@ -71,15 +71,8 @@ func BenchmarkPolicyMask(b *testing.B) {
 		}
 		prefix := spellBytes(b, byteToken, st.prefix)
 		b.Run(st.name, func(b *testing.B) {
-			s, err := p.Acquire(context.Background(), config, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Release()
-			if err := s.Open(0, -1); err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close(0)
+			s, done := openSequence(b, p, config)
+			defer done()
 			if _, err := s.Step(0, []int32{m.BOS}); err != nil { // the prompt
 				b.Fatal(err)
 			}
@@ -91,6 +84,23 @@ func BenchmarkPolicyMask(b *testing.B) {
 			maskAgain(b, s)
 			b.ReportMetric(float64(first.Microseconds())/1e3, "ms/first")
 		})
+	}
+}
+
+// openSequence acquires a session of config on p and opens its sequence 0; done closes and releases it.
+func openSequence(tb testing.TB, p *Policy, config []byte) (s *PolicySession, done func()) {
+	tb.Helper()
+	s, err := p.Acquire(context.Background(), config, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.Open(0, -1); err != nil {
+		s.Release()
+		tb.Fatal(err)
+	}
+	return s, func() {
+		s.Close(0)
+		s.Release()
 	}
 }
 
