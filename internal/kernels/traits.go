@@ -72,7 +72,7 @@ const (
 	actQ8_0                   // whole Q8_0 blocks, one row per vector
 	actQ8_1                   // whole Q8_1 blocks
 	actQ8_K                   // whole Q8_K blocks
-	actQ8Sums                 // whole Q8_0 blocks, then 16 × each block's sum of quants (Q5_0; q5_0_interleave.go)
+	actQ8Sums                 // whole Q8_0 blocks, then each block's 8 lane sums × −16 (Q5_0; q5_0_interleave.go)
 	actKinds
 )
 
