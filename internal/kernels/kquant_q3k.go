@@ -133,10 +133,20 @@ func dotQ3_KRef(w, x []byte, n int) float32 {
 		hmask, qs, scales, q8 := blk[0:32], blk[32:96], blk[96:108], xb[4:4+qkK]
 		d := float32(math.Float32frombits(binary.LittleEndian.Uint32(xb)) * fp16(blk[108:]))
 		var isum [8]int32
-		for k := 0; k < 16; k++ {
+		for k := 0; k < 16; k++ { // group k: elements 16k.., e%32 = 16·(k%2) + 0..15, lanes 4·(k%2)..
 			sc := q3KScale(scales, k) - 32
-			for e := 16 * k; e < 16*k+16; e++ {
-				isum[e%32/4] += sc * q3KLevel(qs, hmask, e) * int32(int8(q8[e]))
+			h, j, i0 := k/8, k/2%4, 16*(k%2)
+			ql, hm, x8 := qs[32*h+i0:32*h+i0+16], hmask[i0:i0+16], q8[16*k:16*k+16]
+			for t := 0; t < 4; t++ {
+				var s int32
+				for i := 4 * t; i < 4*t+4; i++ {
+					q := int32(ql[i] >> (2 * j) & 3)
+					if hm[i]>>(4*h+j)&1 == 0 {
+						q -= 4
+					}
+					s += q * int32(int8(x8[i]))
+				}
+				isum[4*(k%2)+t] += sc * s
 			}
 		}
 		for k, s := range isum {
