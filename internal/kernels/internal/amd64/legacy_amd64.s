@@ -5,9 +5,9 @@
 // activation: unsigned levels u (0..15 or 0..31, the fifth bit spread from qh) meet the signed quants in
 // VPMADDUBSW (pairs below 2·31·128 < 2^15), the offset 8 or 16 taken off as c·x pairs; IQ4_NL's signed
 // levels (-127..113) meet |x| as w·sign(x), exact for x = -128 too; the VNNI kernels use VPDPBUSD. The float
-// part is the scalar reference's: for Q4_0 and IQ4_NL d = dw·dx, t = float32(sumi)·d, acc += t block
-// after block, the 8 terms of a group added in block order; Q5_0, Q4_1 and Q5_1 follow ggml-cpu's x86 order
-// (package kernels' laneAcc): one block at a time, the int32x8 lane sums scaled into a float32x8 Y14 by
+// part is the scalar reference's: for Q4_0 (DotQ4_0) and IQ4_NL d = dw·dx, t = float32(sumi)·d, acc += t
+// block after block, the 8 terms of a group added in block order; Q5_0, Q4_1, Q5_1 and DotQ4_0Vec follow
+// ggml-cpu's x86 order (package kernels' laneAcc): one block at a time, the int32x8 lane sums scaled into a float32x8 Y14 by
 // VFMADD231PS, for Q4_1 and Q5_1 fma(mw, sx, summs) in X12, and HSUMF8(Y14) (+ summs) at the end.
 //
 // Registers: SI weights, DI activations, CX blocks left, X14 the accumulator, Y3..Y10 the int32x8 partial
@@ -307,6 +307,68 @@ dotQ40VNNItail:
 dotQ40VNNIdone:
 	VZEROUPPER
 	MOVSS X14, ret+56(FP)
+	RET
+
+// func dotQ40VecAVX2(w, x []byte, nb int) float32
+TEXT ·dotQ40VecAVX2(SB), NOSPLIT, $0-60
+	MOVQ   w_base+0(FP), SI
+	MOVQ   x_base+24(FP), DI
+	MOVQ   nb+48(FP), CX
+	VXORPS Y14, Y14, Y14
+	VMOVDQU lmask0f<>(SB), Y13
+	VMOVDQU leights<>(SB), Y12
+
+dotQ40VecAVX2block:
+	TESTQ CX, CX
+	JZ    dotQ40VecAVX2done
+	NIBBLES((0+2)(SI))
+	UCX_AVX2((0+2)(DI), Y3)
+	VCVTDQ2PS Y3, Y3
+	F16S((SI), X4)
+	F16S((DI), X5)
+	VMULSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS  Y3, Y4, Y14
+	ADDQ  $18, SI
+	ADDQ  $34, DI
+	DECQ  CX
+	JMP   dotQ40VecAVX2block
+
+dotQ40VecAVX2done:
+	HSUMF8
+	VZEROUPPER
+	MOVSS X0, ret+56(FP)
+	RET
+
+// func dotQ40VecVNNI(w, x []byte, nb int) float32
+TEXT ·dotQ40VecVNNI(SB), NOSPLIT, $0-60
+	MOVQ   w_base+0(FP), SI
+	MOVQ   x_base+24(FP), DI
+	MOVQ   nb+48(FP), CX
+	VXORPS Y14, Y14, Y14
+	VMOVDQU lmask0f<>(SB), Y13
+	VMOVDQU leights<>(SB), Y12
+
+dotQ40VecVNNIblock:
+	TESTQ CX, CX
+	JZ    dotQ40VecVNNIdone
+	NIBBLES((0+2)(SI))
+	UCX_VNNI((0+2)(DI), Y3)
+	VCVTDQ2PS Y3, Y3
+	F16S((SI), X4)
+	F16S((DI), X5)
+	VMULSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS  Y3, Y4, Y14
+	ADDQ  $18, SI
+	ADDQ  $34, DI
+	DECQ  CX
+	JMP   dotQ40VecVNNIblock
+
+dotQ40VecVNNIdone:
+	HSUMF8
+	VZEROUPPER
+	MOVSS X0, ret+56(FP)
 	RET
 
 // func dotQ41AVX2(w, x []byte, nb int) float32
