@@ -96,6 +96,12 @@ func init() {
 	}
 }
 
+// The vec_dot-order kernels (see typeTraits.vecDot): avx2, then avx512 (VNNI).
+func init() {
+	typeTable[Q4_0].vecDot[avx2Set.level] = amd64.DotQ4_0Vec
+	typeTable[Q4_0].vecDot[avx512Set.level] = amd64.DotQ4_0VecVNNI
+}
+
 // The activation quantizers with SIMD versions.
 func init() {
 	typeTable[Q8_K].actFromFloat[avx2Set.level] = amd64.QuantizeQ8_K

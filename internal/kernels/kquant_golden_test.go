@@ -207,20 +207,23 @@ func genKQRow(n int, kind uint32, seed uint64) []float32 {
 	return v
 }
 
-// kqFuncs are the functions under test for one type; dot is nil where another file owns it.
+// kqFuncs are the functions under test for one type; dot is nil where another file owns it. x86 marks a
+// dot that adds in the float order of ggml-cpu's x86 vec_dot (the AVX2 code the golden file's build ran),
+// which must then give ggml's result bit for bit.
 type kqFuncs struct {
 	t        DType
 	dequant  func(dst []float32, src []byte)
 	quantize func(dst []byte, src []float32)
 	dot      func(w, x []byte, n int) float32
+	x86      bool
 }
 
 // kqTypes lists the K-quant types with their functions (the Q4_K and Q6_K dots live in kq_dot.go).
 var kqTypes = []kqFuncs{
 	{t: Q2_K, dequant: dequantQ2_K, quantize: quantizeQ2_K, dot: dotQ2_KRef},
-	{t: Q3_K, dequant: dequantQ3_K, quantize: quantizeQ3_K, dot: dotQ3_KRef},
+	{t: Q3_K, dequant: dequantQ3_K, quantize: quantizeQ3_K, dot: dotQ3_KRef, x86: true},
 	{t: Q4_K, dequant: dequantQ4_K, quantize: quantizeQ4_K, dot: dotQ4_KRef},
-	{t: Q5_K, dequant: dequantQ5_K, quantize: quantizeQ5_K, dot: dotQ5_KRef},
+	{t: Q5_K, dequant: dequantQ5_K, quantize: quantizeQ5_K, dot: dotQ5_KRef, x86: true},
 	{t: Q6_K, dequant: dequantQ6_K, quantize: quantizeQ6_K, dot: dotQ6_KRef},
 	{t: IQ4_XS, dequant: dequantIQ4_XS, quantize: quantizeIQ4_XS, dot: dotIQ4_XSRef},
 }
@@ -283,7 +286,8 @@ func TestKQuantGoldenQ8_K(t *testing.T) {
 }
 
 // TestKQuantGoldenDots checks the scalar reference dots against ggml-cpu's vec_dot, to float32 rounding:
-// |got - want| ≤ 2^-18 · Σ|w_j·x_j| (about 4e-6 of the sum of the products' magnitudes). It also
+// |got - want| ≤ 2^-18 · Σ|w_j·x_j| (about 4e-6 of the sum of the products' magnitudes), and bit for bit
+// where the reference follows ggml's x86 float order. It also
 // checks the golden vec_dot of every type (those without a dot here included) against a float64 dot of
 // ggml's own dequantized rows, so the file's dots are known to be right for whoever tests against them.
 func TestKQuantGoldenDots(t *testing.T) {
@@ -303,6 +307,9 @@ func TestKQuantGoldenDots(t *testing.T) {
 				}
 				if f.dot != nil {
 					got := f.dot(g.q, row.act, row.n)
+					if f.x86 && got != g.dot {
+						t.Errorf("row %d (kinds %d/%d): dot %g, ggml %g: not bit for bit", i, row.wkind, row.akind, got, g.dot)
+					}
 					if d := math.Abs(float64(got) - float64(g.dot)); !(d <= tol) {
 						t.Errorf("row %d (kinds %d/%d): dot %g, ggml %g (tolerance %g)", i, row.wkind, row.akind, got, g.dot, tol)
 					}

@@ -118,28 +118,40 @@ func quantizeQ3_K(dst []byte, src []float32) {
 }
 
 // dotQ3_KRef is the reference dot product of a row of n Q3_K weights w (n a multiple of 256) with n
-// activations x in Q8_K blocks. Per super-block, with d = float32(fp16(w.d)·x.d), the exact int32 sum
+// activations x in Q8_K blocks, in the float order of ggml-cpu's x86 ggml_vec_dot_q3_K_q8_K (the AVX2
+// code its AVX-512 builds run too). Per super-block, with d = float32(x.d·fp16(w.d)), lane k (0..7) holds
+// the exact int32 sum over the elements e with e%32 in 4k..4k+3 (what VPMADDUBSW and VPMADDWD leave there)
 //
-//	isum = Σ_k (scale_k - 32) · Σ_{l in group k} q3_l·q8_l   (k = 0..15, 16 elements each, q3 in [-4, 3])
+//	isum_k = Σ_e (scale_{e/16} - 32) · q3_e · q8_e   (q3 in [-4, 3])
 //
-// gives acc += float32(d·float32(isum)), added to one float32 accumulator in block order (no fused
-// multiply-add). ggml's vec_dot_q3_K_q8_K forms the same integer sum and differs only in float rounding.
+// and gets acc_k = fma(d, float32(isum_k), acc_k); the lanes are added as hsum_float_8 (laneAcc.sum).
 func dotQ3_KRef(w, x []byte, n int) float32 {
-	var acc float32
+	var acc laneAcc
 	for b := 0; b < n/qkK; b++ {
 		blk := w[b*q3KBlockSize : (b+1)*q3KBlockSize]
 		xb := x[b*q8KBlockSize : (b+1)*q8KBlockSize]
 		hmask, qs, scales, q8 := blk[0:32], blk[32:96], blk[96:108], xb[4:4+qkK]
-		d := float32(fp16(blk[108:]) * math.Float32frombits(binary.LittleEndian.Uint32(xb)))
-		var isum int32
-		for k := 0; k < 16; k++ {
-			var s int32
-			for e := 16 * k; e < 16*k+16; e++ {
-				s += q3KLevel(qs, hmask, e) * int32(int8(q8[e]))
+		d := float32(math.Float32frombits(binary.LittleEndian.Uint32(xb)) * fp16(blk[108:]))
+		var isum [8]int32
+		for k := 0; k < 16; k++ { // group k: elements 16k.., e%32 = 16·(k%2) + 0..15, lanes 4·(k%2)..
+			sc := q3KScale(scales, k) - 32
+			h, j, i0 := k/8, k/2%4, 16*(k%2)
+			ql, hm, x8 := qs[32*h+i0:32*h+i0+16], hmask[i0:i0+16], q8[16*k:16*k+16]
+			for t := 0; t < 4; t++ {
+				var s int32
+				for i := 4 * t; i < 4*t+4; i++ {
+					q := int32(ql[i] >> (2 * j) & 3)
+					if hm[i]>>(4*h+j)&1 == 0 {
+						q -= 4
+					}
+					s += q * int32(int8(x8[i]))
+				}
+				isum[4*(k%2)+t] += sc * s
 			}
-			isum += (q3KScale(scales, k) - 32) * s
 		}
-		acc += float32(d * float32(isum))
+		for k, s := range isum {
+			acc[k] = fma32(d, float32(s), acc[k])
+		}
 	}
-	return acc
+	return acc.sum()
 }

@@ -70,38 +70,42 @@ func quantizeQ5_K(dst []byte, src []float32) {
 }
 
 // dotQ5_KRef is the reference dot product of a row of n Q5_K weights w (n a multiple of 256) with n
-// activations x in Q8_K blocks. Per super-block, with d = float32(fp16(w.d)·x.d) and
-// dmin = float32(fp16(w.dmin)·x.d), two exact int32 sums are formed:
+// activations x in Q8_K blocks, in the float order of ggml-cpu's x86 ggml_vec_dot_q5_K_q8_K (the AVX2
+// code its AVX-512 builds run too). Per super-block, with d = float32(x.d·fp16(w.d)) and
+// dmin = float32(x.d·fp16(w.dmin)), lane k (0..7) holds the exact int32 sum over the elements l of each
+// 32-element sub-block j with l%32 in 4k..4k+3 (what VPMADDUBSW and VPMADDWD leave there)
 //
-//	isum = Σ_j sc_j · Σ_{l in sub-block j} q5_l·q8_l   (j = 0..7, 32 elements each)
-//	msum = Σ_k bsums_k · m_{k/2}                        (k = 0..15)
+//	isum_k = Σ_j sc_j · Σ_l q5_l·q8_l
 //
-// and acc += float32(d·float32(isum)) - float32(dmin·float32(msum)) is added to one float32 accumulator in
-// block order (every product rounded to float32, no fused multiply-add). ggml's vec_dot_q5_K_q8_K forms the
-// same integer sums and differs only in its float rounding.
+// and gets acc_k = fma(d, float32(isum_k), acc_k), while the exact msum = Σ_k bsums_k · m_{k/2} (k = 0..15)
+// goes into summs = fma(-dmin, float32(msum), summs). The result is hsum_float_8 of the lanes
+// (laneAcc.sum) plus summs.
 func dotQ5_KRef(w, x []byte, n int) float32 {
-	var acc float32
+	var acc laneAcc
+	var summs float32
 	for b := 0; b < n/qkK; b++ {
 		blk := w[b*q5KBlockSize : (b+1)*q5KBlockSize]
 		xb := x[b*q8KBlockSize : (b+1)*q8KBlockSize]
 		dx := math.Float32frombits(binary.LittleEndian.Uint32(xb))
-		d, dmin := float32(fp16(blk[0:])*dx), float32(fp16(blk[2:])*dx)
+		d, dmin := float32(dx*fp16(blk[0:])), float32(dx*fp16(blk[2:]))
 		scales, qh, ql, q8 := blk[4:16], blk[16:48], blk[48:176], xb[4:4+qkK]
-		var isum, msum int32
+		var isum [8]int32
+		var msum int32
 		for j := 0; j < 8; j++ {
 			sc, m := getScaleMinK4(j, scales)
 			shift, u := uint(4*(j&1)), uint8(1)<<j
-			var s int32
 			for l := 0; l < 32; l++ {
 				q := int32(ql[32*(j/2)+l]>>shift&0xF) + int32(qh[l]&u>>j)<<4
-				s += q * int32(int8(q8[32*j+l]))
+				isum[l/4] += int32(sc) * q * int32(int8(q8[32*j+l]))
 			}
-			isum += int32(sc) * s
 			msum += int32(m) * (bsum(xb, 2*j) + bsum(xb, 2*j+1))
 		}
-		acc += float32(d*float32(isum)) - float32(dmin*float32(msum))
+		for k, s := range isum {
+			acc[k] = fma32(d, float32(s), acc[k])
+		}
+		summs = fma32(-dmin, float32(msum), summs)
 	}
-	return acc
+	return acc.sum() + summs
 }
 
 // bsum is the k-th bsums entry (sum of 16 quants) of the Q8_K block xb.

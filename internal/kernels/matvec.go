@@ -10,6 +10,10 @@ import "fmt"
 // of the interleaved kernels (see Interleave); MatMul and MoE read it where the kernel set has those
 // kernels.
 //
+// VecDot marks a weight that llama.cpp multiplies with ggml-cpu's vec_dot rather than a repacked gemv (a
+// 3D weight of a plain MUL_MAT, such as deepseek2's per-head attn_k_b and attn_v_b): for a type whose
+// two float orders differ (Q4_0), MatMul then adds in vec_dot's.
+//
 // An F8_E4M3 matrix also needs Scale, its block multipliers (DeepSeek's weight_scale_inv), row-major
 // [ceil(Rows/128)][ceil(Cols/128)]: W[i][j] = fp8(Data[i·Cols+j]) · Scale[(i/128)·ceil(Cols/128) + j/128].
 // Scale is nil for every other type. It may be a view too; it is only read.
@@ -19,6 +23,7 @@ type Matrix struct {
 	Data        []byte
 	Scale       []float32
 	Interleaved []byte
+	VecDot      bool
 }
 
 // tileBytes is roughly how many bytes of weight rows MatMul keeps hot in cache while it runs every input
@@ -124,6 +129,9 @@ func newMatJob(k *kernelSet, tr *typeTraits, out []float32, w Matrix, rowBytes, 
 		tile: max(1, tileBytes/rowBytes), ilSize: tr.ilSize}
 	if m.loop == loopPacked {
 		m.dot, m.dotx4 = tr.dotFor(k), tr.dotx4For(k)
+		if v := tr.vecDotFor(k); w.VecDot && v != nil {
+			m.dot, m.dotx4 = v, nil
+		}
 	}
 	if w.Interleaved != nil {
 		if m.loop == loopQ8 {

@@ -90,6 +90,24 @@ func quantizeQ4_1(dst []byte, src []float32) {
 	}
 }
 
+// dotQ4_0VecRef is dotQ4_0Ref in the float order of ggml-cpu's x86 ggml_vec_dot_q4_0_q8_0 (the AVX2 code
+// its AVX-512 builds run too), which llama.cpp uses for the Q4_0 weights it does not repack (Matrix.VecDot):
+// block after block, lane k of a laneAcc takes fma(dw·dx, Σ (q_j − 8)·x_j, lane) over j = 4k..4k+3, and
+// the lanes are added as hsum_float_8.
+func dotQ4_0VecRef(w, x []byte, n int) float32 {
+	var acc laneAcc
+	var q [32]int32
+	for b := 0; b < n/32; b++ {
+		wb := w[b*q4_0BlockSize : (b+1)*q4_0BlockSize]
+		xb := x[b*q8BlockSize : (b+1)*q8BlockSize]
+		for j, v := range wb[2:18] {
+			q[j], q[j+16] = int32(v&15)-8, int32(v>>4)-8
+		}
+		acc.add(F16ToF32(binary.LittleEndian.Uint16(wb))*F16ToF32(binary.LittleEndian.Uint16(xb)), &q, xb[2:])
+	}
+	return acc.sum()
+}
+
 // dotQ4_0Ref is the reference dot product of a row of n values (n/32 Q4_0 blocks w) with an activation row
 // x packed as Q8_0 blocks (fp16 dx, 32 int8). Per block it forms sumi = Σ (q_j − 8)·x_j exactly, then
 // adds float32(sumi)·(dw·dx) to one float32 accumulator in block order: acc += float32(sumi)·float32(dw·dx),

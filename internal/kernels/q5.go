@@ -112,24 +112,22 @@ func quantizeQ5_1(dst []byte, src []float32) {
 }
 
 // dotQ5_0Ref is the reference dot product of a row of n values (n/32 Q5_0 blocks w) with an activation row
-// x packed as Q8_0 blocks. Per block it forms sumi = Σ (q_j − 16)·x_j exactly, then acc +=
-// float32(sumi)·float32(dw·dx) in block order, each product rounded to float32 (as dotQ4_0Ref). ggml's
-// ggml_vec_dot_q5_0_q8_0 agrees to float32 rounding.
+// x packed as Q8_0 blocks, in the float order of ggml-cpu's x86 ggml_vec_dot_q5_0_q8_0 (the AVX2 code its
+// AVX-512 builds run too): block after block, lane k of a laneAcc takes fma(dw·dx, Σ (q_j − 16)·x_j,
+// lane) over j = 4k..4k+3, and the lanes are added as hsum_float_8.
 func dotQ5_0Ref(w, x []byte, n int) float32 {
-	var acc float32
+	var acc laneAcc
 	var q [32]int32
 	for b := 0; b < n/32; b++ {
 		wb := w[b*q5_0BlockSize : (b+1)*q5_0BlockSize]
 		xb := x[b*q8BlockSize : (b+1)*q8BlockSize]
 		q5Quants(&q, wb[2:6], wb[6:])
-		var sumi int32
-		for j, v := range q {
-			sumi += (v - 16) * int32(int8(xb[2+j]))
+		for j := range q {
+			q[j] -= 16
 		}
-		d := F16ToF32(binary.LittleEndian.Uint16(wb)) * F16ToF32(binary.LittleEndian.Uint16(xb))
-		acc += float32(float32(sumi) * d)
+		acc.add(F16ToF32(binary.LittleEndian.Uint16(wb))*F16ToF32(binary.LittleEndian.Uint16(xb)), &q, xb[2:])
 	}
-	return acc
+	return acc.sum()
 }
 
 // dotQ5_1Ref is the reference dot product of a row of n values (n/32 Q5_1 blocks w) with an activation row

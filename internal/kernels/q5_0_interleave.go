@@ -44,39 +44,43 @@ func q5_0Expanded(g []byte, p int) int32 {
 
 // dotQ5_0I8Ref is the reference of the interleaved Q5_0 kernels: the dot products of one interleaved group
 // of 8 rows (nb blocks) with the n activation rows x[j·xStride:] (actQ8Sums: Q8_0 blocks, then the
-// blocks' sums) into out[j·stride + r], r = 0..7, each what dotQ5_0Ref gives on the row: per block
-// sumi = Σ (q − 16)·x, then acc += float32(sumi)·float32(dw·dx). It reads only the blocks.
+// blocks' lane sums) into out[j·stride + r], r = 0..7, each what dotQ5_0Ref gives on the row (ggml's x86
+// order: per block lane k takes fma(dw·dx, Σ (q − 16)·x over quants 4k..4k+3, lane), then hsum_float_8).
+// It reads only the blocks.
 func dotQ5_0I8Ref(out []float32, stride int, w, x []byte, xStride, nb, n int) {
+	var q [32]int32
 	for j := range n {
 		for r := range 8 {
-			var acc float32
+			var acc laneAcc
 			for b := range nb {
 				g := w[b*q5_0GroupBytes:][:q5_0GroupBytes]
 				xb := x[j*xStride+b*q8BlockSize:][:q8BlockSize]
-				var sumi int32
-				for i := range 32 {
-					sumi += (q5_0Expanded(g, 32*(i/4)+4*r+i%4) - 16) * int32(int8(xb[2+i]))
+				for i := range q {
+					q[i] = q5_0Expanded(g, 32*(i/4)+4*r+i%4) - 16
 				}
-				d := F16ToF32(binary.LittleEndian.Uint16(g[2*r:])) * F16ToF32(binary.LittleEndian.Uint16(xb))
-				acc += float32(float32(sumi) * d)
+				acc.add(F16ToF32(binary.LittleEndian.Uint16(g[2*r:]))*F16ToF32(binary.LittleEndian.Uint16(xb)), &q, xb[2:])
 			}
-			out[j*stride+r] = acc
+			out[j*stride+r] = acc.sum()
 		}
 	}
 }
 
 // q8SumsRowBytes is the size of one activation row of cols values in the actQ8Sums form: the Q8_0
-// blocks, then one int32 per block.
-func q8SumsRowBytes(cols int) int { return cols / qk8 * (q8BlockSize + 4) }
+// blocks, then eight int32 per block.
+func q8SumsRowBytes(cols int) int { return cols / qk8 * (q8BlockSize + 32) }
 
-// q8BlockSums writes after the nb Q8_0 blocks of the activation row x (actQ8Sums) 16 × each block's
-// sum of quants, little-endian int32: the term the interleaved Q5_0 kernels take back for q − 16.
+// q8BlockSums writes after the nb Q8_0 blocks of the activation row x (actQ8Sums) each block's eight lane
+// terms −16·(x_4k + … + x_4k+3), k = 0..7, little-endian int32: the interleaved Q5_0 kernels start lane k's
+// VPDPBUSD sum of q·x there, which makes it the sum of (q − 16)·x.
 func q8BlockSums(x []byte, nb int) {
 	for b := range nb {
-		var sum int32
-		for _, v := range x[b*q8BlockSize+2 : (b+1)*q8BlockSize] {
-			sum += int32(int8(v))
+		xb := x[b*q8BlockSize+2 : (b+1)*q8BlockSize]
+		for k := range 8 {
+			var sum int32
+			for _, v := range xb[4*k : 4*k+4] {
+				sum += int32(int8(v))
+			}
+			binary.LittleEndian.PutUint32(x[nb*q8BlockSize+32*b+4*k:], uint32(-16*sum))
 		}
-		binary.LittleEndian.PutUint32(x[nb*q8BlockSize+4*b:], uint32(16*sum))
 	}
 }

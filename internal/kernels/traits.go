@@ -39,6 +39,10 @@ type typeTraits struct {
 	// four packed activation rows x[j·xStride:], each bit for bit what dot returns; per level with the
 	// same fallback as dot. MatMul uses it for groups of four vectors when one is registered.
 	dotx4 [levels]func(out []float32, stride int, w, x []byte, xStride, n int)
+	// vecDot, where set, is dot in the float order of ggml-cpu's x86 vec_dot, for a type whose dot follows
+	// its repacked gemv instead (Q4_0): MatMul uses it on a Matrix marked VecDot, a weight llama.cpp does
+	// not repack. Per level with dot's fallback; every entry returns what vecDot[0] returns.
+	vecDot [levels]func(w, x []byte, n int) float32
 
 	// interleave, where set, lays out one group of 8 rows of rowBytes each (rows) for the type's
 	// interleaved kernels into dst, ilSize bytes per block of the group (see Interleave).
@@ -72,7 +76,7 @@ const (
 	actQ8_0                   // whole Q8_0 blocks, one row per vector
 	actQ8_1                   // whole Q8_1 blocks
 	actQ8_K                   // whole Q8_K blocks
-	actQ8Sums                 // whole Q8_0 blocks, then 16 × each block's sum of quants (Q5_0; q5_0_interleave.go)
+	actQ8Sums                 // whole Q8_0 blocks, then each block's 8 lane sums × −16 (Q5_0; q5_0_interleave.go)
 	actKinds
 )
 
@@ -124,6 +128,17 @@ func (tr *typeTraits) dotFor(k *kernelSet) func(w, x []byte, n int) float32 {
 	return nil
 }
 
+// vecDotFor returns the vec_dot-order dot kernel of kernel set k for the type, as dotFor does, or nil if
+// the type has none.
+func (tr *typeTraits) vecDotFor(k *kernelSet) func(w, x []byte, n int) float32 {
+	for l := k.level; l >= 0; l-- {
+		if tr.vecDot[l] != nil {
+			return tr.vecDot[l]
+		}
+	}
+	return nil
+}
+
 // dotx4For returns the four-vector dot kernel of kernel set k for the type: the one registered at k's
 // level, or the nearest one below, or nil if there is none.
 func (tr *typeTraits) dotx4For(k *kernelSet) func(out []float32, stride int, w, x []byte, xStride, n int) {
@@ -162,7 +177,8 @@ var typeTable = map[DType]*typeTraits{
 	F8_E4M3: {name: "F8_E4M3", block: 1, size: 1, toFloat: dequantF8Unscaled, act: actF32, loop: loopF8},
 
 	Q4_0: {name: "Q4_0", block: 32, size: 18, toFloat: dequantQ4_0, fromFloat: quantizeQ4_0, act: actQ8_0,
-		dot: [levels]func(w, x []byte, n int) float32{dotQ4_0Ref}},
+		dot:    [levels]func(w, x []byte, n int) float32{dotQ4_0Ref},
+		vecDot: [levels]func(w, x []byte, n int) float32{dotQ4_0VecRef}},
 	Q4_1: {name: "Q4_1", block: 32, size: 20, toFloat: dequantQ4_1, fromFloat: quantizeQ4_1, act: actQ8_1,
 		dot: [levels]func(w, x []byte, n int) float32{dotQ4_1Ref}},
 	Q5_0: {name: "Q5_0", block: 32, size: 22, toFloat: dequantQ5_0, fromFloat: quantizeQ5_0, act: actQ8Sums,

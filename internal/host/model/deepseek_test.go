@@ -202,6 +202,25 @@ func TestDeepSeekFileVariants(t *testing.T) {
 	}
 }
 
+// TestDeepSeekVecDotWeights checks which weights are marked for vec_dot's float order: llama.cpp repacks
+// only 2D weights of a MUL_MAT (ggml-cpu's repack supports_op), so the per-head attn_k_b and attn_v_b,
+// 3D, are the ones it multiplies with vec_dot; the projections around them are not marked.
+func TestDeepSeekVecDotWeights(t *testing.T) {
+	m := deepseekTiny(t, "v3", kernels.F32, nil)
+	for l, L := range m.MLALayers {
+		for h := range m.Heads {
+			if !L.KB[h].VecDot || !L.VB[h].VecDot {
+				t.Fatalf("block %d head %d: attn_k_b VecDot %v, attn_v_b VecDot %v", l, h, L.KB[h].VecDot, L.VB[h].VecDot)
+			}
+		}
+		for _, w := range []kernels.Matrix{L.Wqa, L.Wqb, L.Wkva, L.Wo} {
+			if w.VecDot {
+				t.Fatalf("block %d: a 2D projection is marked VecDot", l)
+			}
+		}
+	}
+}
+
 // TestDeepSeekConfig checks the hyper-parameters read from a V3-style file and the softmax scales the
 // spec computes for the real models (§3.4.4: V3/R1 0.1352338, V2-Lite 0.1147214).
 func TestDeepSeekConfig(t *testing.T) {

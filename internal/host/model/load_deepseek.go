@@ -124,6 +124,12 @@ func (l *loader) mlaLayer(c *Config, i int) MLALayer {
 		for _, kb := range L.KB {
 			L.UK = append(L.UK, l.transpose(p+"attn_k_b.weight", kb))
 		}
+		for h := range L.KB { // llama.cpp multiplies these 3D weights with vec_dot, never a repacked gemv
+			L.KB[h].VecDot = true
+		}
+		for h := range L.VB {
+			L.VB[h].VecDot = true
+		}
 	}
 	L.Wo = l.matrix(p+"attn_output.weight", H*dv, D)
 	L.FFNNorm = l.vector(p+"ffn_norm.weight", D)

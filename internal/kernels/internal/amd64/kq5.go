@@ -10,9 +10,10 @@ const (
 )
 
 // DotQ5_K returns the dot product of a row of n Q5_K weights w with n activations x in Q8_K blocks
-// (n a multiple of 256; AVX2 + F16C), bit for bit kernels.dotQ5_KRef: per super-block the exact int32
-// sums isum (scaled sub-block sums) and msum (bsums times mins), then
-// acc += float32(d·float32(isum)) - float32(dmin·float32(msum)) in block order.
+// (n a multiple of 256; AVX2 + F16C), bit for bit kernels.dotQ5_KRef (ggml-cpu's x86 float order): per
+// super-block the exact int32 lane sums of the scaled sub-blocks, each scaled into its float32 lane by a
+// fused multiply-add, and the exact msum (bsums times mins) into fma(-dmin, msum, summs); then
+// hsum_float_8 of the lanes plus summs.
 func DotQ5_K(w, x []byte, n int) float32 {
 	nb := n / qkK
 	if nb <= 0 {

@@ -2,7 +2,9 @@
 
 // Q5_K · Q8_K dot product and the Q8_K activation quantizer (AVX2 + F16C), bit for bit the scalar
 // references dotQ5_KRef and quantizeActQ8_K in package kernels. All integer sums are exact; the float
-// operations are the references' own, one rounding each, in the same order.
+// operations are the references' own, one rounding each, in the same order: the dot's are ggml-cpu's x86
+// order (eight lanes scaled into Y15 by VFMADD231PS, fma(-dmin, msum, summs) in X14, the lanes added as
+// hsum_float_8, then summs).
 
 DATA kqnib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA kqnib<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
@@ -76,7 +78,8 @@ TEXT ·dotQ5_KAVX2(SB), NOSPLIT, $0-60
 	MOVQ    w_base+0(FP), SI
 	MOVQ    x_base+24(FP), DI
 	MOVQ    nb+48(FP), CX
-	VXORPS  X15, X15, X15
+	VXORPS  Y15, Y15, Y15
+	VXORPS  X14, X14, X14
 	VMOVDQU kqnib<>(SB), Y13
 	VMOVDQU kqone8<>(SB), Y12
 
@@ -123,31 +126,38 @@ q5block:
 	SUBPAIR(1)
 	SUBPAIR(2)
 	SUBPAIR(3)
-	HSUMD(Y11, X11, X1, AX)
 	HSUMD(Y8, X8, X1, BX)
 
-	// acc += float32(d·float32(isum)) - float32(dmin·float32(msum)).
-	MOVWLZX    0(SI), R8
-	VMOVD      R8, X0
-	VCVTPH2PS  X0, X0
-	VMULSS     (DI), X0, X0
-	MOVWLZX    2(SI), R8
-	VMOVD      R8, X1
-	VCVTPH2PS  X1, X1
-	VMULSS     (DI), X1, X1
-	VCVTSI2SSL AX, X2, X2
-	VMULSS     X0, X2, X2
-	VCVTSI2SSL BX, X3, X3
-	VMULSS     X1, X3, X3
-	VSUBSS     X3, X2, X2
-	VADDSS     X2, X15, X15
+	// acc_k = fma(d, float32(isum_k), acc_k); summs = fma(-dmin, float32(msum), summs).
+	MOVWLZX      0(SI), R8
+	VMOVD        R8, X0
+	VCVTPH2PS    X0, X0
+	VMULSS       (DI), X0, X0
+	VBROADCASTSS X0, Y0
+	VCVTDQ2PS    Y11, Y11
+	VFMADD231PS  Y11, Y0, Y15
+	MOVWLZX      2(SI), R8
+	VMOVD        R8, X1
+	VCVTPH2PS    X1, X1
+	VMULSS       (DI), X1, X1
+	VCVTSI2SSL   BX, X3, X3
+	VFNMADD231SS X3, X1, X14
 
 	ADDQ $176, SI
 	ADDQ $292, DI
 	DECQ CX
 	JNZ  q5block
+
+	// hsum_float_8: upper half plus lower half, then (r0 + r2) + (r1 + r3); plus summs.
+	VEXTRACTF128 $1, Y15, X0
+	VADDPS       X15, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       X14, X0, X0
 	VZEROUPPER
-	MOVSS X15, ret+56(FP)
+	MOVSS X0, ret+56(FP)
 	RET
 
 // QUANT8(off, y) leaves in y the int32 quants min(127, nearest_int(iscale·x)) of the 8 floats at

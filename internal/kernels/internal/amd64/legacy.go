@@ -27,6 +27,14 @@ func DotQ4_0(w, x []byte, n int) float32 { return dotQ40AVX2(w, x, legacyRow(w, 
 // DotQ4_0VNNI is DotQ4_0 with AVX-512 VNNI.
 func DotQ4_0VNNI(w, x []byte, n int) float32 { return dotQ40VNNI(w, x, legacyRow(w, x, n, 18, 34)) }
 
+// DotQ4_0Vec is DotQ4_0 in the float order of ggml-cpu's x86 vec_dot (kernels.dotQ4_0VecRef; AVX2).
+func DotQ4_0Vec(w, x []byte, n int) float32 { return dotQ40VecAVX2(w, x, legacyRow(w, x, n, 18, 34)) }
+
+// DotQ4_0VecVNNI is DotQ4_0Vec with AVX-512 VNNI.
+func DotQ4_0VecVNNI(w, x []byte, n int) float32 {
+	return dotQ40VecVNNI(w, x, legacyRow(w, x, n, 18, 34))
+}
+
 // DotQ4_1 is the dot product of n values of Q4_1 weights w with Q8_1 activations x (AVX2).
 func DotQ4_1(w, x []byte, n int) float32 { return dotQ41AVX2(w, x, legacyRow(w, x, n, 20, 36)) }
 
@@ -58,6 +66,12 @@ func dotQ40AVX2(w, x []byte, nb int) float32
 
 //go:noescape
 func dotQ40VNNI(w, x []byte, nb int) float32
+
+//go:noescape
+func dotQ40VecAVX2(w, x []byte, nb int) float32
+
+//go:noescape
+func dotQ40VecVNNI(w, x []byte, nb int) float32
 
 //go:noescape
 func dotQ41AVX2(w, x []byte, nb int) float32

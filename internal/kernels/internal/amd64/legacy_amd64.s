@@ -5,10 +5,10 @@
 // activation: unsigned levels u (0..15 or 0..31, the fifth bit spread from qh) meet the signed quants in
 // VPMADDUBSW (pairs below 2·31·128 < 2^15), the offset 8 or 16 taken off as c·x pairs; IQ4_NL's signed
 // levels (-127..113) meet |x| as w·sign(x), exact for x = -128 too; the VNNI kernels use VPDPBUSD. The float
-// part is the scalar reference's: for Q4_0, Q5_0 and IQ4_NL d = dw·dx, t = float32(sumi)·d, acc += t block
-// after block, the 8 terms of a group added in block order; Q4_1 and Q5_1 follow ggml-cpu's x86 order
-// (package kernels' laneAcc): one block at a time, the int32x8 lane sums scaled into a float32x8 Y14 by
-// VFMADD231PS, fma(mw, sx, summs) in X12, and HSUMF8(Y14) + summs at the end.
+// part is the scalar reference's: for Q4_0 (DotQ4_0) and IQ4_NL d = dw·dx, t = float32(sumi)·d, acc += t
+// block after block, the 8 terms of a group added in block order; Q5_0, Q4_1, Q5_1 and DotQ4_0Vec follow
+// ggml-cpu's x86 order (package kernels' laneAcc): one block at a time, the int32x8 lane sums scaled into a float32x8 Y14 by
+// VFMADD231PS, for Q4_1 and Q5_1 fma(mw, sx, summs) in X12, and HSUMF8(Y14) (+ summs) at the end.
 //
 // Registers: SI weights, DI activations, CX blocks left, X14 the accumulator, Y3..Y10 the int32x8 partial
 // sums of 8 blocks, Y11 their totals, Y12 the offset bytes c (or IQ4_NL's level table), Y13 0x0F bytes,
@@ -309,6 +309,68 @@ dotQ40VNNIdone:
 	MOVSS X14, ret+56(FP)
 	RET
 
+// func dotQ40VecAVX2(w, x []byte, nb int) float32
+TEXT ·dotQ40VecAVX2(SB), NOSPLIT, $0-60
+	MOVQ   w_base+0(FP), SI
+	MOVQ   x_base+24(FP), DI
+	MOVQ   nb+48(FP), CX
+	VXORPS Y14, Y14, Y14
+	VMOVDQU lmask0f<>(SB), Y13
+	VMOVDQU leights<>(SB), Y12
+
+dotQ40VecAVX2block:
+	TESTQ CX, CX
+	JZ    dotQ40VecAVX2done
+	NIBBLES((0+2)(SI))
+	UCX_AVX2((0+2)(DI), Y3)
+	VCVTDQ2PS Y3, Y3
+	F16S((SI), X4)
+	F16S((DI), X5)
+	VMULSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS  Y3, Y4, Y14
+	ADDQ  $18, SI
+	ADDQ  $34, DI
+	DECQ  CX
+	JMP   dotQ40VecAVX2block
+
+dotQ40VecAVX2done:
+	HSUMF8
+	VZEROUPPER
+	MOVSS X0, ret+56(FP)
+	RET
+
+// func dotQ40VecVNNI(w, x []byte, nb int) float32
+TEXT ·dotQ40VecVNNI(SB), NOSPLIT, $0-60
+	MOVQ   w_base+0(FP), SI
+	MOVQ   x_base+24(FP), DI
+	MOVQ   nb+48(FP), CX
+	VXORPS Y14, Y14, Y14
+	VMOVDQU lmask0f<>(SB), Y13
+	VMOVDQU leights<>(SB), Y12
+
+dotQ40VecVNNIblock:
+	TESTQ CX, CX
+	JZ    dotQ40VecVNNIdone
+	NIBBLES((0+2)(SI))
+	UCX_VNNI((0+2)(DI), Y3)
+	VCVTDQ2PS Y3, Y3
+	F16S((SI), X4)
+	F16S((DI), X5)
+	VMULSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS  Y3, Y4, Y14
+	ADDQ  $18, SI
+	ADDQ  $34, DI
+	DECQ  CX
+	JMP   dotQ40VecVNNIblock
+
+dotQ40VecVNNIdone:
+	HSUMF8
+	VZEROUPPER
+	MOVSS X0, ret+56(FP)
+	RET
+
 // func dotQ41AVX2(w, x []byte, nb int) float32
 TEXT ·dotQ41AVX2(SB), NOSPLIT, $0-60
 	MOVQ   w_base+0(FP), SI
@@ -384,76 +446,33 @@ TEXT ·dotQ50AVX2(SB), NOSPLIT, $0-60
 	MOVQ   w_base+0(FP), SI
 	MOVQ   x_base+24(FP), DI
 	MOVQ   nb+48(FP), CX
-	VXORPS X14, X14, X14
+	VXORPS Y14, Y14, Y14
 	VMOVDQU lmask0f<>(SB), Y13
 	VMOVDQU lsixteens<>(SB), Y12
 	VPCMPEQB Y15, Y15, Y15
-	CMPQ   CX, $8
-	JB     dotQ50AVX2tail
 
-dotQ50AVX2group:
-	PREFETCHT0 2112(SI)
-	PREFETCHT0 2176(SI)
-	PREFETCHT0 2240(SI)
-	NIBBLES((0+6)(SI))
-	HIGHBITS((0+2)(SI))
-	UCX_AVX2((0+2)(DI), Y3)
-	NIBBLES((22+6)(SI))
-	HIGHBITS((22+2)(SI))
-	UCX_AVX2((34+2)(DI), Y4)
-	NIBBLES((44+6)(SI))
-	HIGHBITS((44+2)(SI))
-	UCX_AVX2((68+2)(DI), Y5)
-	NIBBLES((66+6)(SI))
-	HIGHBITS((66+2)(SI))
-	UCX_AVX2((102+2)(DI), Y6)
-	NIBBLES((88+6)(SI))
-	HIGHBITS((88+2)(SI))
-	UCX_AVX2((136+2)(DI), Y7)
-	NIBBLES((110+6)(SI))
-	HIGHBITS((110+2)(SI))
-	UCX_AVX2((170+2)(DI), Y8)
-	NIBBLES((132+6)(SI))
-	HIGHBITS((132+2)(SI))
-	UCX_AVX2((204+2)(DI), Y9)
-	NIBBLES((154+6)(SI))
-	HIGHBITS((154+2)(SI))
-	UCX_AVX2((238+2)(DI), Y10)
-	HSUM8
-	GATHER16(0, SI, 22, Y3)
-	GATHER16(0, DI, 34, Y4)
-	VMULPS    Y4, Y3, Y3
-	VCVTDQ2PS Y11, Y11
-	VMULPS    Y3, Y11, Y11
-	ADD4(X11, X14, X0)
-	VEXTRACTF128 $1, Y11, X11
-	ADD4(X11, X14, X0)
-	ADDQ $(22*8), SI
-	ADDQ $(34*8), DI
-	SUBQ $8, CX
-	CMPQ CX, $8
-	JAE  dotQ50AVX2group
-
-dotQ50AVX2tail:
+dotQ50AVX2block:
 	TESTQ CX, CX
 	JZ    dotQ50AVX2done
+	PREFETCHT0 1024(SI)
 	NIBBLES((0+6)(SI))
 	HIGHBITS((0+2)(SI))
 	UCX_AVX2((0+2)(DI), Y3)
-	HSUM1
+	VCVTDQ2PS Y3, Y3
 	F16S((SI), X4)
 	F16S((DI), X5)
-	VMULSS X5, X4, X4
-	VMULSS X4, X3, X3
-	VADDSS X3, X14, X14
+	VMULSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS  Y3, Y4, Y14
 	ADDQ  $22, SI
 	ADDQ  $34, DI
 	DECQ  CX
-	JMP   dotQ50AVX2tail
+	JMP   dotQ50AVX2block
 
 dotQ50AVX2done:
+	HSUMF8
 	VZEROUPPER
-	MOVSS X14, ret+56(FP)
+	MOVSS X0, ret+56(FP)
 	RET
 
 // func dotQ50VNNI(w, x []byte, nb int) float32
@@ -461,76 +480,33 @@ TEXT ·dotQ50VNNI(SB), NOSPLIT, $0-60
 	MOVQ   w_base+0(FP), SI
 	MOVQ   x_base+24(FP), DI
 	MOVQ   nb+48(FP), CX
-	VXORPS X14, X14, X14
+	VXORPS Y14, Y14, Y14
 	VMOVDQU lmask0f<>(SB), Y13
 	VMOVDQU lsixteens<>(SB), Y12
 	VPCMPEQB Y15, Y15, Y15
-	CMPQ   CX, $8
-	JB     dotQ50VNNItail
 
-dotQ50VNNIgroup:
-	PREFETCHT0 2112(SI)
-	PREFETCHT0 2176(SI)
-	PREFETCHT0 2240(SI)
-	NIBBLES((0+6)(SI))
-	HIGHBITS((0+2)(SI))
-	UCX_VNNI((0+2)(DI), Y3)
-	NIBBLES((22+6)(SI))
-	HIGHBITS((22+2)(SI))
-	UCX_VNNI((34+2)(DI), Y4)
-	NIBBLES((44+6)(SI))
-	HIGHBITS((44+2)(SI))
-	UCX_VNNI((68+2)(DI), Y5)
-	NIBBLES((66+6)(SI))
-	HIGHBITS((66+2)(SI))
-	UCX_VNNI((102+2)(DI), Y6)
-	NIBBLES((88+6)(SI))
-	HIGHBITS((88+2)(SI))
-	UCX_VNNI((136+2)(DI), Y7)
-	NIBBLES((110+6)(SI))
-	HIGHBITS((110+2)(SI))
-	UCX_VNNI((170+2)(DI), Y8)
-	NIBBLES((132+6)(SI))
-	HIGHBITS((132+2)(SI))
-	UCX_VNNI((204+2)(DI), Y9)
-	NIBBLES((154+6)(SI))
-	HIGHBITS((154+2)(SI))
-	UCX_VNNI((238+2)(DI), Y10)
-	HSUM8
-	GATHER16(0, SI, 22, Y3)
-	GATHER16(0, DI, 34, Y4)
-	VMULPS    Y4, Y3, Y3
-	VCVTDQ2PS Y11, Y11
-	VMULPS    Y3, Y11, Y11
-	ADD4(X11, X14, X0)
-	VEXTRACTF128 $1, Y11, X11
-	ADD4(X11, X14, X0)
-	ADDQ $(22*8), SI
-	ADDQ $(34*8), DI
-	SUBQ $8, CX
-	CMPQ CX, $8
-	JAE  dotQ50VNNIgroup
-
-dotQ50VNNItail:
+dotQ50VNNIblock:
 	TESTQ CX, CX
 	JZ    dotQ50VNNIdone
+	PREFETCHT0 1024(SI)
 	NIBBLES((0+6)(SI))
 	HIGHBITS((0+2)(SI))
 	UCX_VNNI((0+2)(DI), Y3)
-	HSUM1
+	VCVTDQ2PS Y3, Y3
 	F16S((SI), X4)
 	F16S((DI), X5)
-	VMULSS X5, X4, X4
-	VMULSS X4, X3, X3
-	VADDSS X3, X14, X14
+	VMULSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS  Y3, Y4, Y14
 	ADDQ  $22, SI
 	ADDQ  $34, DI
 	DECQ  CX
-	JMP   dotQ50VNNItail
+	JMP   dotQ50VNNIblock
 
 dotQ50VNNIdone:
+	HSUMF8
 	VZEROUPPER
-	MOVSS X14, ret+56(FP)
+	MOVSS X0, ret+56(FP)
 	RET
 
 // func dotQ51AVX2(w, x []byte, nb int) float32

@@ -3,15 +3,15 @@
 package amd64
 
 // Sizes of the interleaved Q5_0 kernels' operands: one block of a group of 8 rows (kernels.interleaveQ5_0)
-// and one block of an activation row with its sum (kernels.actQ8Sums: a Q8_0 block, and an int32 after
-// the row's blocks).
+// and one block of an activation row with its lane terms (kernels.actQ8Sums: a Q8_0 block, and eight int32
+// after the row's blocks).
 const (
 	q50I8GroupBytes = 8 * 22
-	q50SumRowBytes  = q8BlockSize + 4
+	q50SumRowBytes  = q8BlockSize + 32
 )
 
 // DotQ5_0I8VNNI computes one interleaved group of 8 Q5_0 rows (nb blocks in kernels.interleaveQ5_0's
-// layout) against the activation row x (nb Q8_0 blocks, then 16 × each block's quant sum as int32) into
+// layout) against the activation row x (nb Q8_0 blocks, then each block's eight int32 lane terms) into
 // out[0..7] (AVX-512 VNNI), each bit for bit the scalar reference's.
 func DotQ5_0I8VNNI(out []float32, w, x []byte, nb int) {
 	if nb <= 0 {
