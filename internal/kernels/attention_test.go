@@ -42,7 +42,7 @@ func contiguous(keys, values []float32, nPos int) Pages {
 // one piece: the reference the threaded and paged forms must match bit for bit.
 func attentionSerial(out, q, keys, values []float32, nPos, nHead, nKVHead, headDim int, scale float32, scratch []float32) {
 	a := attnJob{k: active.Load(), out: out, q: q, pages: contiguous(keys, values, nPos), nPos: nPos, nHead: nHead,
-		nKVHead: nKVHead, headDim: headDim, scale: scale, scratch: scratch}
+		nKVHead: nKVHead, headDim: headDim, scale: scale, scratch: scratch, threads: 1, rows: make([]float32, lanes*headDim+16)}
 	a.check()
 	a.run(0, nHead)
 }
@@ -153,5 +153,26 @@ func TestPagedAttentionSameAsContiguous(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkAttention times one query position of PagedAttention on 2 threads: MLA's absorbed shape
+// (DeepSeek-V2-Lite: 16 heads over one 576-wide latent head) and a dense grouped-query shape (Qwen2-1.5B:
+// 12 heads, 2 kv heads of 128), at 512 and 4096 cached positions.
+func BenchmarkAttention(b *testing.B) {
+	p := NewPool(2)
+	defer p.Close()
+	r := newRand(52)
+	for _, c := range []struct {
+		name               string
+		nHead, nKV, hd, nP int
+	}{{"mla-512", 16, 1, 576, 512}, {"mla-4096", 16, 1, 576, 4096}, {"gqa-512", 12, 2, 128, 512}, {"gqa-4096", 12, 2, 128, 4096}} {
+		kv := contiguous(randVec(r, c.nP*c.nKV*c.hd, 1), randVec(r, c.nP*c.nKV*c.hd, 1), c.nP)
+		q, out, scratch := randVec(r, c.nHead*c.hd, 1), make([]float32, c.nHead*c.hd), make([]float32, c.nHead*c.nP)
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				p.PagedAttention(out, q, kv, c.nP, c.nHead, c.nKV, c.hd, 0.1, scratch)
+			}
+		})
 	}
 }
