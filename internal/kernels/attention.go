@@ -106,10 +106,22 @@ func (a *attnJob) weigh(dst, p []float32, off int, acc []float32) {
 	hd, used := len(dst), min(len(p), lanes)
 	acc = acc[:used*hd]
 	clear(acc)
-	for t, pt := range p {
-		_, v := a.at(t)
-		l := t % lanes
-		a.k.axpyFMA(acc[l*hd:(l+1)*hd], pt, v[off:off+hd])
+	for b := 0; b < len(p); b += 4 * lanes { // four positions of each lane per pass over its row
+		for l := 0; l < lanes && b+l < len(p); l++ {
+			row, t := acc[l*hd:(l+1)*hd], b+l
+			if t+3*lanes < len(p) {
+				_, v0 := a.at(t)
+				_, v1 := a.at(t + lanes)
+				_, v2 := a.at(t + 2*lanes)
+				_, v3 := a.at(t + 3*lanes)
+				a.k.axpyFMA4(row, p[t], p[t+lanes], p[t+2*lanes], p[t+3*lanes], v0[off:], v1[off:], v2[off:], v3[off:])
+				continue
+			}
+			for ; t < len(p); t += lanes {
+				_, v := a.at(t)
+				a.k.axpyFMA(row, p[t], v[off:off+hd])
+			}
+		}
 	}
 	for w := lanes / 2; w >= 1; w /= 2 {
 		for k := 0; k < w && k+w < used; k++ {

@@ -167,6 +167,14 @@ func axpyFMARef(dst []float32, a float32, x []float32) {
 	}
 }
 
+// axpyFMA4Ref is axpyFMARef with a0 and x0, then a1 and x1, a2 and x2, a3 and x3.
+func axpyFMA4Ref(dst []float32, a0, a1, a2, a3 float32, x0, x1, x2, x3 []float32) {
+	axpyFMARef(dst, a0, x0)
+	axpyFMARef(dst, a1, x1)
+	axpyFMARef(dst, a2, x2)
+	axpyFMARef(dst, a3, x3)
+}
+
 // addRef adds x[i] to dst[i].
 func addRef(dst, x []float32) {
 	x = x[:len(dst)]

@@ -172,6 +172,8 @@ func TestAxpyMatchesReference(t *testing.T) {
 			{"axpy", func(d, x []float32) { k.axpy(d, 0.37, x) }, func(d, x []float32) { axpyRef(d, 0.37, x) }},
 			{"axpyFMA", func(d, x []float32) { k.axpyFMA(d, 0.37, x) }, func(d, x []float32) { axpyFMARef(d, 0.37, x) }},
 			{"add", k.add, addRef},
+			{"axpyFMA4", func(d, x []float32) { k.axpyFMA4(d, 0.37, -1.5, 2.25, 0.11, x, x[1:], x[2:], x) },
+				func(d, x []float32) { axpyFMA4Ref(d, 0.37, -1.5, 2.25, 0.11, x, x[1:], x[2:], x) }},
 		} {
 			for _, n := range dotSizes {
 				x, d := randVec(r, n+2, 1), randVec(r, n, 1)

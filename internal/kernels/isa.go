@@ -22,6 +22,7 @@ type kernelSet struct {
 	quantQ8  func(qs []int8, d, x []float32)                                                           // quantizeActQ8_0Ref over len(d) blocks
 	axpy     func(dst []float32, a float32, x []float32)                                               // len(x) >= len(dst)
 	axpyFMA  func(dst []float32, a float32, x []float32)                                               // axpyFMARef; len(x) >= len(dst)
+	axpyFMA4 func(dst []float32, a0, a1, a2, a3 float32, x0, x1, x2, x3 []float32)                     // axpyFMA4Ref
 	add      func(dst, x []float32)                                                                    // addRef; len(x) >= len(dst)
 	expSum   func(x []float32, m float32) float64                                                      // expSumRef; len(x) a multiple of 16
 	f16ToF32 func(dst []float32, src []byte)                                                           // len(src) >= 2·len(dst)
@@ -43,6 +44,7 @@ var scalarSet = &kernelSet{
 	quantQ8:  quantizeActQ8_0Ref,
 	axpy:     axpyRef,
 	axpyFMA:  axpyFMARef,
+	axpyFMA4: axpyFMA4Ref,
 	add:      addRef,
 	expSum:   expSumRef,
 	f16ToF32: f16ToF32RowRef,

@@ -323,6 +323,58 @@ fmadone:
 	VZEROUPPER
 	RET
 
+// func axpyFMA4AVX2(dst []float32, a0, a1, a2, a3 float32, x0, x1, x2, x3 *float32)
+// dst[i] = fma(a3, x3[i], fma(a2, x2[i], fma(a1, x1[i], fma(a0, x0[i], dst[i])))).
+TEXT ·axpyFMA4AVX2(SB), NOSPLIT, $0-72
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	VBROADCASTSS a0+24(FP), Y4
+	VBROADCASTSS a1+28(FP), Y5
+	VBROADCASTSS a2+32(FP), Y6
+	VBROADCASTSS a3+36(FP), Y7
+	MOVQ         x0+40(FP), R8
+	MOVQ         x1+48(FP), R9
+	MOVQ         x2+56(FP), R10
+	MOVQ         x3+64(FP), R11
+	MOVQ         CX, BX
+	ANDQ         $-16, BX
+	XORQ         AX, AX
+	CMPQ         AX, BX
+	JAE          fma4tail
+
+fma4loop:
+	VMOVUPS     (DI)(AX*4), Y0
+	VMOVUPS     32(DI)(AX*4), Y1
+	VFMADD231PS (R8)(AX*4), Y4, Y0
+	VFMADD231PS 32(R8)(AX*4), Y4, Y1
+	VFMADD231PS (R9)(AX*4), Y5, Y0
+	VFMADD231PS 32(R9)(AX*4), Y5, Y1
+	VFMADD231PS (R10)(AX*4), Y6, Y0
+	VFMADD231PS 32(R10)(AX*4), Y6, Y1
+	VFMADD231PS (R11)(AX*4), Y7, Y0
+	VFMADD231PS 32(R11)(AX*4), Y7, Y1
+	VMOVUPS     Y0, (DI)(AX*4)
+	VMOVUPS     Y1, 32(DI)(AX*4)
+	ADDQ        $16, AX
+	CMPQ        AX, BX
+	JB          fma4loop
+
+fma4tail:
+	CMPQ        AX, CX
+	JAE         fma4done
+	VMOVSS      (DI)(AX*4), X0
+	VFMADD231SS (R8)(AX*4), X4, X0
+	VFMADD231SS (R9)(AX*4), X5, X0
+	VFMADD231SS (R10)(AX*4), X6, X0
+	VFMADD231SS (R11)(AX*4), X7, X0
+	VMOVSS      X0, (DI)(AX*4)
+	INCQ        AX
+	JMP         fma4tail
+
+fma4done:
+	VZEROUPPER
+	RET
+
 // func addAVX2(dst, x []float32)
 // dst[i] += x[i].
 TEXT ·addAVX2(SB), NOSPLIT, $0-48
