@@ -119,7 +119,7 @@ var amplified = map[string]float64{
 	"qwen2-q3_k_m":     1e-2, // 0.0066
 	"deepseek2-q5_0":   3e-2, // 0.0233
 	"deepseek2-q3_k_m": 5e-2, // 0.0350
-	"deepseek2-q4_k_m": 2e-2, // 0.0145
+	"deepseek2-q4_k_m": 2e-2, // 0.0183
 	"deepseek2-q6_k":   4e-2, // 0.0276
 }
 
