@@ -42,14 +42,14 @@ func contiguous(keys, values []float32, nPos int) Pages {
 // one piece: the reference the threaded and paged forms must match bit for bit.
 func attentionSerial(out, q, keys, values []float32, nPos, nHead, nKVHead, headDim int, scale float32, scratch []float32) {
 	a := attnJob{k: active.Load(), out: out, q: q, pages: contiguous(keys, values, nPos), nPos: nPos, nHead: nHead,
-		nKVHead: nKVHead, headDim: headDim, scale: scale, scratch: scratch}
+		nKVHead: nKVHead, headDim: headDim, scale: scale, scratch: scratch, threads: 1, rows: make([]float32, lanes*headDim+16)}
 	a.check()
 	a.run(0, nHead)
 }
 
 func TestAttention(t *testing.T) {
 	r := newRand(50)
-	for _, c := range []struct{ nPos, nHead, nKV, hd int }{{1, 4, 4, 32}, {7, 4, 2, 64}, {100, 12, 2, 128}, {33, 6, 1, 40}} {
+	for _, c := range []struct{ nPos, nHead, nKV, hd int }{{1, 4, 4, 32}, {7, 4, 2, 64}, {100, 12, 2, 128}, {33, 6, 1, 40}, {300, 3, 1, 72}} {
 		q := randVec(r, c.nHead*c.hd, 1)
 		keys := randVec(r, c.nPos*c.nKV*c.hd, 1)
 		values := randVec(r, c.nPos*c.nKV*c.hd, 1)
@@ -90,19 +90,19 @@ func TestAttention(t *testing.T) {
 // The scalar kernels define the result: every kernel set gives the same bits.
 func TestAttentionSameOnEveryISA(t *testing.T) {
 	r := newRand(51)
-	q, kv := randVec(r, 8*64, 1), randVec(r, 40*2*64, 1)
+	q, kv := randVec(r, 8*64, 1), randVec(r, 300*2*64, 1)
 	want := make([]float32, 8*64)
 	prev := ISA()
 	if err := SetISA("scalar"); err != nil {
 		t.Fatal(err)
 	}
-	attentionSerial(want, q, kv, kv, 40, 8, 2, 64, 0.125, make([]float32, 8*40))
+	attentionSerial(want, q, kv, kv, 300, 8, 2, 64, 0.125, make([]float32, 8*300))
 	if err := SetISA(prev); err != nil {
 		t.Fatal(err)
 	}
 	eachISA(t, func(t *testing.T) {
 		got := make([]float32, 8*64)
-		attentionSerial(got, q, kv, kv, 40, 8, 2, 64, 0.125, make([]float32, 8*40))
+		attentionSerial(got, q, kv, kv, 300, 8, 2, 64, 0.125, make([]float32, 8*300))
 		for i := range got {
 			if !sameBits(got[i], want[i]) {
 				t.Fatalf("out[%d] = %v, scalar %v", i, got[i], want[i])
@@ -151,6 +151,50 @@ func TestPagedAttentionSameAsContiguous(t *testing.T) {
 				if !sameBits(got[i], want[i]) {
 					t.Fatalf("%+v threads=%d: out[%d] = %v, contiguous %v", c, th, i, got[i], want[i])
 				}
+			}
+		}
+	}
+}
+
+// BenchmarkAttention times one query position of PagedAttention on 2 threads: MLA's absorbed shape
+// (DeepSeek-V2-Lite: 16 heads over one 576-wide latent head) and a dense grouped-query shape (Qwen2-1.5B:
+// 12 heads, 2 kv heads of 128), at 512 and 4096 cached positions.
+func BenchmarkAttention(b *testing.B) {
+	p := NewPool(2)
+	defer p.Close()
+	r := newRand(52)
+	for _, c := range []struct {
+		name               string
+		nHead, nKV, hd, nP int
+	}{{"mla-512", 16, 1, 576, 512}, {"mla-4096", 16, 1, 576, 4096}, {"gqa-512", 12, 2, 128, 512}, {"gqa-4096", 12, 2, 128, 4096}} {
+		kv := contiguous(randVec(r, c.nP*c.nKV*c.hd, 1), randVec(r, c.nP*c.nKV*c.hd, 1), c.nP)
+		q, out, scratch := randVec(r, c.nHead*c.hd, 1), make([]float32, c.nHead*c.hd), make([]float32, c.nHead*c.nP)
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				p.PagedAttention(out, q, kv, c.nP, c.nHead, c.nKV, c.hd, 0.1, scratch)
+			}
+		})
+	}
+}
+
+// Each output is llama.cpp's weighted sum: ggml_vec_dot_f32 (dotF32Ref) of the attention weights, padded
+// with zeros to whole 64s as llama.cpp's cache rows are, with that element of the values.
+func TestAttentionWeighsAsVecDot(t *testing.T) {
+	r := newRand(53)
+	for _, nPos := range []int{5, 70, 300} {
+		const hd = 24
+		q, keys, values := randVec(r, hd, 1), randVec(r, nPos*hd, 1), randVec(r, nPos*hd, 1)
+		out, scratch := make([]float32, hd), make([]float32, nPos)
+		attentionSerial(out, q, keys, values, nPos, 1, 1, hd, 0.3, scratch)
+		pad := (nPos + 63) &^ 63
+		p, col := make([]float32, pad), make([]float32, pad)
+		copy(p, scratch)
+		for d := range hd {
+			for t := range nPos {
+				col[t] = values[t*hd+d]
+			}
+			if want := dotF32Ref(p, col); !sameBits(out[d], want) {
+				t.Fatalf("nPos=%d: out[%d] = %v, vec_dot of the weights %v", nPos, d, out[d], want)
 			}
 		}
 	}

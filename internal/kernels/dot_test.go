@@ -164,14 +164,26 @@ func TestDotQ8x8MatchesOneAtATime(t *testing.T) {
 func TestAxpyMatchesReference(t *testing.T) {
 	r := newRand(5)
 	eachISA(t, func(t *testing.T) {
-		for _, n := range dotSizes {
-			x, d := randVec(r, n+2, 1), randVec(r, n, 1)
-			want := append([]float32(nil), d...)
-			axpyRef(want, 0.37, x)
-			active.Load().axpy(d, 0.37, x)
-			for i := range d {
-				if !sameBits(d[i], want[i]) {
-					t.Fatalf("n=%d: element %d is %v, reference %v", n, i, d[i], want[i])
+		k := active.Load()
+		for _, c := range []struct {
+			name      string
+			got, want func(dst, x []float32)
+		}{
+			{"axpy", func(d, x []float32) { k.axpy(d, 0.37, x) }, func(d, x []float32) { axpyRef(d, 0.37, x) }},
+			{"axpyFMA", func(d, x []float32) { k.axpyFMA(d, 0.37, x) }, func(d, x []float32) { axpyFMARef(d, 0.37, x) }},
+			{"add", k.add, addRef},
+			{"axpyFMA4", func(d, x []float32) { k.axpyFMA4(d, 0.37, -1.5, 2.25, 0.11, x, x[1:], x[2:], x) },
+				func(d, x []float32) { axpyFMA4Ref(d, 0.37, -1.5, 2.25, 0.11, x, x[1:], x[2:], x) }},
+		} {
+			for _, n := range dotSizes {
+				x, d := randVec(r, n+2, 1), randVec(r, n, 1)
+				want := append([]float32(nil), d...)
+				c.want(want, x)
+				c.got(d, x)
+				for i := range d {
+					if !sameBits(d[i], want[i]) {
+						t.Fatalf("%s n=%d: element %d is %v, reference %v", c.name, n, i, d[i], want[i])
+					}
 				}
 			}
 		}

@@ -21,6 +21,10 @@ type kernelSet struct {
 	dotF8    func(w []byte, x []float32, scale []float32) float32                                      // len(scale) whole F8Blocks, scaled
 	quantQ8  func(qs []int8, d, x []float32)                                                           // quantizeActQ8_0Ref over len(d) blocks
 	axpy     func(dst []float32, a float32, x []float32)                                               // len(x) >= len(dst)
+	axpyFMA  func(dst []float32, a float32, x []float32)                                               // axpyFMARef; len(x) >= len(dst)
+	axpyFMA4 func(dst []float32, a0, a1, a2, a3 float32, x0, x1, x2, x3 []float32)                     // axpyFMA4Ref
+	add      func(dst, x []float32)                                                                    // addRef; len(x) >= len(dst)
+	expSum   func(x []float32, m float32) float64                                                      // expSumRef; len(x) a multiple of 16
 	f16ToF32 func(dst []float32, src []byte)                                                           // len(src) >= 2·len(dst)
 	roundF16 func(dst, src []float32)                                                                  // dst[i] = src[i] rounded to fp16; len(src) >= len(dst)
 	siluMul  func(gate, up []float32) int                                                              // siluMulRef on a prefix, returns its length; nil: none
@@ -39,6 +43,10 @@ var scalarSet = &kernelSet{
 	dotF8:    dotF8Blocks,
 	quantQ8:  quantizeActQ8_0Ref,
 	axpy:     axpyRef,
+	axpyFMA:  axpyFMARef,
+	axpyFMA4: axpyFMA4Ref,
+	add:      addRef,
+	expSum:   expSumRef,
 	f16ToF32: f16ToF32RowRef,
 	roundF16: roundF16Ref,
 }

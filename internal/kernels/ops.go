@@ -28,9 +28,17 @@ func RMSNorm(out, x, w []float32, eps float32) {
 	}
 }
 
-// Softmax replaces x by softmax(x) as ggml's soft_max does: subtract the maximum, exponentiate in float32,
-// sum the exponentials in float64, multiply each by float32(1/sum).
-func Softmax(x []float32) {
+// Softmax replaces x by softmax(x) as ggml's soft_max does in llama.cpp's AVX-512 build
+// (ggml_compute_forward_soft_max_f32 over ggml_vec_soft_max_f32): subtract the maximum; exponentiate each
+// whole 16 with ggml_v_expf (expGGML), fold the 16 in float32 (foldLanes) and add the fold to a float64 sum;
+// the last len(x)%16 with expf, each added to the sum; then multiply every value by float32(1/sum).
+func Softmax(x []float32) { softmax(x, len(x)&^15, nil) }
+
+// softmax is Softmax whose 16-wide part covers the first n16 values, n16 a multiple of 16 that may exceed
+// len(x): the values past len(x) count as −Inf (exponential 0), as llama.cpp's masked cache rows past the
+// sequence do (its attention rows are padded to 256 positions). The padded 16 is worked in stage (16
+// values; nil when n16 ≤ len(x)).
+func softmax(x []float32, n16 int, stage []float32) {
 	if len(x) == 0 {
 		return
 	}
@@ -38,9 +46,20 @@ func Softmax(x []float32) {
 	for _, v := range x {
 		m = max(m, v)
 	}
-	var sum float64
-	for i, v := range x {
-		e := exp32(v - m)
+	k := active.Load()
+	whole := min(n16, len(x)&^15)
+	sum := k.expSum(x[:whole], m)
+	if whole < n16 { // the last 16, padded
+		e := stage[:16]
+		c := copy(e, x[whole:])
+		for i := c; i < len(e); i++ {
+			e[i] = float32(math.Inf(-1))
+		}
+		sum += k.expSum(e, m)
+		copy(x[whole:], e[:c])
+	}
+	for i := n16; i < len(x); i++ {
+		e := exp32(x[i] - m)
 		sum += float64(e)
 		x[i] = e
 	}
@@ -48,6 +67,20 @@ func Softmax(x []float32) {
 	for i := range x {
 		x[i] *= s
 	}
+}
+
+// expSumRef sets x[i] = expGGML(x[i] − m) and returns the float64 sum of the foldLanes of each 16, added in
+// order; len(x) is a multiple of 16.
+func expSumRef(x []float32, m float32) float64 {
+	var sum float64
+	for c := 0; c < len(x); c += 16 {
+		e := x[c : c+16]
+		for i, v := range e {
+			e[i] = expGGML(v - m)
+		}
+		sum += float64(foldLanes(e))
+	}
+	return sum
 }
 
 // SiLUMul sets gate[i] = silu(gate[i])·up[i] with silu(g) = g/(1+exp(-g)) (ggml's swiglu), e^x computed

@@ -91,3 +91,25 @@ func TestSiLUMulAndAdd(t *testing.T) {
 		t.Errorf("Add = %v", d)
 	}
 }
+
+// The softmax exponentials of every kernel set are expSumRef's bits: the values and the float64 sum,
+// including the −Inf of masked positions and values past ggml_v_expf's cut-offs.
+func TestExpSumMatchesReference(t *testing.T) {
+	r := newRand(32)
+	x := randVec(r, 160, 30)
+	x[3], x[17], x[40], x[41] = float32(math.Inf(-1)), -200, 150, 0
+	eachISA(t, func(t *testing.T) {
+		for _, n := range []int{0, 16, 32, 160} {
+			want, got := append([]float32(nil), x[:n]...), append([]float32(nil), x[:n]...)
+			ws, gs := expSumRef(want, 2.5), active.Load().expSum(got, 2.5)
+			if ws != gs {
+				t.Fatalf("n=%d: sum %v, reference %v", n, gs, ws)
+			}
+			for i := range want {
+				if !sameBits(got[i], want[i]) {
+					t.Fatalf("n=%d: x[%d] = %v, reference %v", n, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}

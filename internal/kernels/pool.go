@@ -35,10 +35,11 @@ type Pool struct {
 	n   int
 
 	// Per-operation state, reused so that no call allocates.
-	fn   funcJob
-	mat  matJob
-	attn attnJob
-	act  activations
+	fn       funcJob
+	mat      matJob
+	attn     attnJob
+	attnRows []float32 // attnJob.rows
+	act      activations
 }
 
 // worker is the hand-off state of one worker goroutine.

@@ -8,7 +8,7 @@ const (
 	q8BlockSize = 34
 )
 
-// DotF32 returns the dot product of a and b[:len(a)] (AVX2).
+// DotF32 returns the dot product of a and b[:len(a)] in ggml_vec_dot_f32's order (AVX2 and FMA).
 func DotF32(a, b []float32) float32 {
 	b = b[:len(a)]
 	return dotF32AVX2(a, b)
@@ -112,6 +112,28 @@ func Axpy(dst []float32, a float32, x []float32) {
 	axpyAVX2(dst, a, x)
 }
 
+// AxpyFMA sets dst[i] = fma(a, x[i], dst[i]) for every i < len(dst) (AVX2 and FMA).
+func AxpyFMA(dst []float32, a float32, x []float32) {
+	x = x[:len(dst)]
+	axpyFMAAVX2(dst, a, x)
+}
+
+// AxpyFMA4 sets dst[i] = fma(a3, x3[i], fma(a2, x2[i], fma(a1, x1[i], fma(a0, x0[i], dst[i])))) for every
+// i < len(dst): four AxpyFMA in a row with one pass over dst (AVX2 and FMA).
+func AxpyFMA4(dst []float32, a0, a1, a2, a3 float32, x0, x1, x2, x3 []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	_, _, _, _ = x0[len(dst)-1], x1[len(dst)-1], x2[len(dst)-1], x3[len(dst)-1]
+	axpyFMA4AVX2(dst, a0, a1, a2, a3, &x0[0], &x1[0], &x2[0], &x3[0])
+}
+
+// Add adds x[i] to dst[i] for every i < len(dst) (AVX2).
+func Add(dst, x []float32) {
+	x = x[:len(dst)]
+	addAVX2(dst, x)
+}
+
 // F16ToF32 widens the little-endian fp16 values in src into dst (F16C).
 func F16ToF32(dst []float32, src []byte) {
 	src = src[:2*len(dst)]
@@ -126,6 +148,15 @@ func RoundF16(dst, src []float32) {
 
 //go:noescape
 func dotF32AVX2(a, b []float32) float32
+
+//go:noescape
+func axpyFMAAVX2(dst []float32, a float32, x []float32)
+
+//go:noescape
+func axpyFMA4AVX2(dst []float32, a0, a1, a2, a3 float32, x0, x1, x2, x3 *float32)
+
+//go:noescape
+func addAVX2(dst, x []float32)
 
 //go:noescape
 func dotF16AVX2(w []uint16, x []float32) float32

@@ -30,3 +30,19 @@ func SiLUMulAVX2(gate, up []float32) int {
 
 //go:noescape
 func siluMulAVX2(gate, up *float32, n int)
+
+// ExpSumAVX2 sets x[i] = e^(x[i] − m) with ggml_v_expf's arithmetic (kernels.expGGML's bits), 16 values at
+// a time, and returns the float64 sum of the 16s' float32 folds (kernels.expSumRef); len(x) must be a
+// multiple of 16.
+func ExpSumAVX2(x []float32, m float32) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	if len(x)%16 != 0 {
+		panic("amd64: ExpSumAVX2 of a length that is not a multiple of 16")
+	}
+	return expSumAVX2(&x[0], len(x), m)
+}
+
+//go:noescape
+func expSumAVX2(x *float32, n int, m float32) float64

@@ -142,3 +142,80 @@ silu8:
 	JNZ          silu8
 	VZEROUPPER
 	RET
+
+// func expSumAVX2(x *float32, n int, m float32) float64
+// n > 0 is a multiple of 16. Per 16 values v of x: x = e^(v − m) with siluMulAVX2's ggml_v_expf, then the
+// 16 folded in float32 as _mm512_reduce_add_ps does (8-15 onto 0-7, 4-7 onto 0-3, 2-3 onto 0-1, 1 onto 0)
+// and added to the float64 sum it returns, 16 after 16 (ggml_vec_soft_max_f32's AVX-512 loop).
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y0
+	VBROADCASTSS siluConst<>+0(SB), Y15
+	VBROADCASTSS siluConst<>+4(SB), Y14
+	VBROADCASTSS siluConst<>+8(SB), Y13
+	VBROADCASTSS siluConst<>+12(SB), Y12
+	VBROADCASTSS siluConst<>+20(SB), Y11
+	VBROADCASTSS siluConst<>+24(SB), Y10
+	VBROADCASTSS siluConst<>+28(SB), Y9
+	VBROADCASTSS siluConst<>+32(SB), Y8
+	VBROADCASTSS siluConst<>+36(SB), Y7
+	VXORPD       X6, X6, X6
+	XORQ         DX, DX
+
+exp8:
+	VMOVUPS      (SI), Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVAPS      Y15, Y2
+	VFMADD231PS  Y14, Y1, Y2
+	VSUBPS       Y15, Y2, Y3
+	VFNMADD231PS Y13, Y3, Y1
+	VFNMADD231PS Y12, Y3, Y1
+	VMULPS       Y1, Y1, Y4
+	VMOVAPS      Y10, Y2
+	VFMADD231PS  Y11, Y1, Y2
+	VMOVAPS      Y8, Y5
+	VFMADD231PS  Y9, Y1, Y5
+	VFMADD231PS  Y4, Y2, Y5
+	VBROADCASTSS siluConst<>+40(SB), Y2
+	VFMADD231PS  Y7, Y1, Y2
+	VFMADD231PS  Y4, Y5, Y2
+	VCVTTPS2DQ   Y3, Y4
+	VPSRAD       $1, Y4, Y5
+	VPSUBD       Y5, Y4, Y4
+	VPBROADCASTD siluConst<>+52(SB), Y1
+	VPADDD       Y1, Y5, Y5
+	VPSLLD       $23, Y5, Y5
+	VPADDD       Y1, Y4, Y4
+	VPSLLD       $23, Y4, Y4
+	VMULPS       Y5, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VPBROADCASTD siluConst<>+48(SB), Y1
+	VANDPS       Y1, Y3, Y1
+	VBROADCASTSS siluConst<>+16(SB), Y4
+	VCMPPS       $30, Y4, Y1, Y1
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $18, Y4, Y3, Y5
+	VBROADCASTSS siluConst<>+44(SB), Y4
+	VANDNPS      Y4, Y5, Y5
+	VBLENDVPS    Y1, Y5, Y2, Y2
+	VMOVUPS      Y2, (SI)
+	XORQ         $1, DX
+	JNZ          next8
+	VADDPS       -32(SI), Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VADDPS       X3, X2, X2
+	VMOVHLPS     X2, X2, X3
+	VADDPS       X3, X2, X2
+	VMOVSHDUP    X2, X3
+	VADDSS       X3, X2, X2
+	VCVTSS2SD    X2, X2, X2
+	VADDSD       X2, X6, X6
+
+next8:
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ  exp8
+	VZEROUPPER
+	MOVSD X6, ret+24(FP)
+	RET
