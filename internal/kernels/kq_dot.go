@@ -16,9 +16,8 @@ import (
 //   - block_q8_K, 292 bytes: float32 d, int8 qs[256], int16 bsums[16] (bsums[i] = Σ qs[16i..16i+15]).
 //
 // Per superblock every integer sum is exact in int32 (bounds in the function comments), so SIMD kernels
-// may form it in any order; the float part is the fixed expression each function documents, one product
-// or difference rounded to float32 at a time (never fused), added to a single float32 accumulator in
-// block order. ggml's AVX2 kernels keep 8 float lanes with FMA and agree with these to rounding only.
+// may form it in any order; the float part is the fixed expression each function documents, in block
+// order, so that SIMD kernels reproduce it bit for bit.
 const (
 	kqSuper   = 256 // elements per K-quant superblock
 	kqQ4Bytes = 144 // bytes per block_q4_K
@@ -27,26 +26,71 @@ const (
 )
 
 // dotQ4_KRef is the reference dot product of n elements (a multiple of 256) of Q4_K weights w with the
-// Q8_K activation row x (ggml_vec_dot_q4_K_q8_K). Per superblock, with sc_j, m_j (0..63) the group scales
-// and mins and x.qs, x.bsums the activation block:
+// Q8_K activation row x, in the float order of ggml-cpu's repacked x86 gemv (ggml_gemv_q4_K_8x8_q8_K, the
+// kernel llama.cpp runs for every Q4_K weight it repacks: 2D weights and experts with rows a multiple of
+// 8). Per superblock, with sc_j, m_j (0..63) the group scales and mins and x.qs, x.bsums the activation
+// block:
 //
 //	sumi := Σ_j sc_j·Σ_{l<32} q4[32j+l]·qs[32j+l]          (int32)
 //	summ := Σ_j m_j·(bsums[2j] + bsums[2j+1])               (int32)
-//	d    := x.d · fp16(w.d)                                 (float32)
-//	dm   := x.d · fp16(w.dmin)
-//	acc  += float32(d·float32(sumi)) − float32(dm·float32(summ))
+//	d    := fp16(w.d) · x.d                                 (float32)
+//	dm   := fp16(w.dmin) · x.d
+//	acc  = fma(float32(sumi), d, acc);  accm = fma(float32(summ), dm, accm)
 //
+// and the result is acc − accm: the scale part and the min part are accumulated apart and subtracted once.
 // The sums are exact: |sumi| ≤ 8·63·32·15·128 < 2^25 and |summ| ≤ 8·63·32·128 < 2^21.
 func dotQ4_KRef(w, x []byte, n int) float32 {
-	var acc float32
+	var acc, accm float32
+	for b := 0; b < n/kqSuper; b++ {
+		wb := w[b*kqQ4Bytes : (b+1)*kqQ4Bytes]
+		xb := x[b*kqQ8Bytes : (b+1)*kqQ8Bytes]
+		sumi, summ := q4KSums(wb, xb)
+		xd := math.Float32frombits(binary.LittleEndian.Uint32(xb))
+		acc = fma32(float32(sumi), F16ToF32(binary.LittleEndian.Uint16(wb))*xd, acc)
+		accm = fma32(float32(summ), F16ToF32(binary.LittleEndian.Uint16(wb[2:]))*xd, accm)
+	}
+	return acc - accm
+}
+
+// q4KSums returns the exact integer sums sumi and summ of dotQ4_KRef for the block_q4_K wb and the
+// block_q8_K xb.
+func q4KSums(wb, xb []byte) (sumi, summ int32) {
+	sc, mn := q4KScaleMins(wb[4:16])
+	qs := wb[16:144]
+	for j := range 8 {
+		var s int32
+		for l := range 32 {
+			q := qs[32*(j/2)+l]
+			if j%2 == 0 {
+				q &= 15
+			} else {
+				q >>= 4
+			}
+			s += int32(q) * int32(int8(xb[4+32*j+l]))
+		}
+		sumi += int32(sc[j]) * s
+		summ += int32(mn[j]) * (kqBsum(xb, 2*j) + kqBsum(xb, 2*j+1))
+	}
+	return sumi, summ
+}
+
+// dotQ4_KVecRef is dotQ4_KRef in the float order of ggml-cpu's x86 ggml_vec_dot_q4_K_q8_K (the AVX2
+// code its AVX-512 builds run too), which llama.cpp uses for the Q4_K weights it does not repack
+// (Matrix.VecDot, and rows not a multiple of 8). Per superblock, lane k (0..7) of a laneAcc takes
+// fma(d, float32(Σ_j sc_j·Σ_{l<4} q4[32j+4k+l]·qs[32j+4k+l]), lane) with d = x.d·fp16(w.d); lane i (0..3)
+// of a second accumulator takes fma(−dm, float32(m_{2i}·(bsums[4i]+bsums[4i+1]) + m_{2i+1}·(bsums[4i+2]
+// +bsums[4i+3])), lane) with dm = x.d·fp16(w.dmin). The result is the laneAcc's hsum_float_8 plus
+// (m0 + m2) + (m1 + m3).
+func dotQ4_KVecRef(w, x []byte, n int) float32 {
+	var acc laneAcc
+	var accm [4]float32
 	for b := 0; b < n/kqSuper; b++ {
 		wb := w[b*kqQ4Bytes : (b+1)*kqQ4Bytes]
 		xb := x[b*kqQ8Bytes : (b+1)*kqQ8Bytes]
 		sc, mn := q4KScaleMins(wb[4:16])
 		qs := wb[16:144]
-		var sumi, summ int32
+		var lanes [8]int32
 		for j := range 8 {
-			var s int32
 			for l := range 32 {
 				q := qs[32*(j/2)+l]
 				if j%2 == 0 {
@@ -54,17 +98,21 @@ func dotQ4_KRef(w, x []byte, n int) float32 {
 				} else {
 					q >>= 4
 				}
-				s += int32(q) * int32(int8(xb[4+32*j+l]))
+				lanes[l/4] += int32(sc[j]) * int32(q) * int32(int8(xb[4+32*j+l]))
 			}
-			sumi += int32(sc[j]) * s
-			summ += int32(mn[j]) * (kqBsum(xb, 2*j) + kqBsum(xb, 2*j+1))
 		}
 		xd := math.Float32frombits(binary.LittleEndian.Uint32(xb))
 		d := xd * F16ToF32(binary.LittleEndian.Uint16(wb))
 		dm := xd * F16ToF32(binary.LittleEndian.Uint16(wb[2:]))
-		acc += float32(float32(d*float32(sumi)) - float32(dm*float32(summ)))
+		for k := range acc {
+			acc[k] = fma32(d, float32(lanes[k]), acc[k])
+		}
+		for i := range accm {
+			p := int32(mn[2*i])*(kqBsum(xb, 4*i)+kqBsum(xb, 4*i+1)) + int32(mn[2*i+1])*(kqBsum(xb, 4*i+2)+kqBsum(xb, 4*i+3))
+			accm[i] = fma32(-dm, float32(p), accm[i])
+		}
 	}
-	return acc
+	return acc.sum() + ((accm[0] + accm[2]) + (accm[1] + accm[3]))
 }
 
 // dotQ6_KRef is the reference dot product of n elements (a multiple of 256) of Q6_K weights w with the

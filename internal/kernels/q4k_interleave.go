@@ -40,11 +40,11 @@ func interleaveQ4K(dst, rows []byte, rowBytes int) {
 }
 
 // dotQ4KI8Ref is the reference of the interleaved Q4_K kernels (typeTraits.dotI8): each output is
-// dotQ4_KRef of the row, the same integer sums and the same float expression per superblock.
+// dotQ4_KRef of the row, the same integer sums and the same float order (ggml's repacked gemv).
 func dotQ4KI8Ref(out []float32, stride int, w, x []byte, xStride, nb, n int) {
 	for j := range n {
 		for r := range 8 {
-			var acc float32
+			var acc, accm float32
 			for b := range nb {
 				g := w[b*q4KGroupBytes:][:q4KGroupBytes]
 				xb := x[j*xStride+b*kqQ8Bytes:][:kqQ8Bytes]
@@ -67,11 +67,10 @@ func dotQ4KI8Ref(out []float32, stride int, w, x []byte, xStride, nb, n int) {
 					summ += int32(g[96+8*sb+r]) * (kqBsum(xb, 2*sb) + kqBsum(xb, 2*sb+1))
 				}
 				xd := math.Float32frombits(binary.LittleEndian.Uint32(xb))
-				d := xd * F16ToF32(binary.LittleEndian.Uint16(g[2*r:]))
-				dm := xd * F16ToF32(binary.LittleEndian.Uint16(g[16+2*r:]))
-				acc += float32(float32(d*float32(sumi)) - float32(dm*float32(summ)))
+				acc = fma32(float32(sumi), F16ToF32(binary.LittleEndian.Uint16(g[2*r:]))*xd, acc)
+				accm = fma32(float32(summ), F16ToF32(binary.LittleEndian.Uint16(g[16+2*r:]))*xd, accm)
 			}
-			out[j*stride+r] = acc
+			out[j*stride+r] = acc - accm
 		}
 	}
 }

@@ -6,11 +6,12 @@
 // 64c+4k..+3, the high ones 64c+32+4k..+3: VPDPBUSD of each with the activation dword broadcast adds
 // four products to each row lane, so every group sum s_j of every row is formed with no horizontal sum.
 // Then, per row lane and exactly as the scalar reference: sumi = Σ sc_j·s_j and summ = Σ m_j·(bsums[2j]
-// + bsums[2j+1]) in int32 (exact, so in any order), d = x.d·fp16(w.d), dm = x.d·fp16(w.dmin),
-// acc += float32(d·float32(sumi)) − float32(dm·float32(summ)), superblock after superblock.
+// + bsums[2j+1]) in int32 (exact, so in any order), d = fp16(w.d)·x.d, dm = fp16(w.dmin)·x.d,
+// acc = fma(float32(sumi), d, acc) and accm = fma(float32(summ), dm, accm) superblock after superblock,
+// and acc − accm at the end (ggml's repacked gemv).
 
 // func dotQ4KI8VNNI(out []float32, w, x []byte, nb int)
-// One vector into out[0..7]. Y0..Y7 the group sums, Y10 sumi, Y12 summ, Y16 the accumulator, Y15 the
+// One vector into out[0..7]. Y0..Y7 the group sums, Y10 sumi, Y12 summ, Y16 and Y18 the accumulators, Y15 the
 // nibble mask, Y17 int16 ones; the weights are prefetched 4 KB ahead (decode reads them once).
 TEXT ·dotQ4KI8VNNI(SB), NOSPLIT, $32-80
 	MOVQ out_base+0(FP), AX
@@ -24,6 +25,7 @@ TEXT ·dotQ4KI8VNNI(SB), NOSPLIT, $32-80
 	VMOVD        DX, X8
 	VPBROADCASTD X8, Y17
 	VPXORD Y16, Y16, Y16
+	VPXORD Y18, Y18, Y18
 
 q4ki8x1:
 	VPXOR Y0, Y0, Y0
@@ -300,22 +302,21 @@ q4ki8x1:
 	VCVTPH2PS    16(SI), Y11
 	VMULPS       Y8, Y11, Y11
 	VCVTDQ2PS    Y10, Y10
-	VMULPS       Y10, Y9, Y9
+	VFMADD231PS  Y10, Y9, Y16
 	VCVTDQ2PS    Y12, Y12
-	VMULPS       Y12, Y11, Y11
-	VSUBPS       Y11, Y9, Y9
-	VADDPS       Y9, Y16, Y16
+	VFMADD231PS  Y12, Y11, Y18
 	ADDQ $1184, SI
 	ADDQ $292, DI
 	DECQ CX
 	JNZ  q4ki8x1
+	VSUBPS  Y18, Y16, Y16
 	VMOVUPS Y16, (AX)
 	VZEROUPPER
 	RET
 
 // func dotQ4KI8x4VNNI(out []float32, stride int, w, x []byte, xStride, nb int)
 // Four vectors x[j·xStride:] into out[j·stride + r]. Per vector j: Y(16+j) and Y(20+j) the low and high
-// group sums of one chunk column c, Y(4+j) sumi, Y(24+j) summ, Y(j) the accumulator; the bsums pair
+// group sums of one chunk column c, Y(4+j) sumi, Y(24+j) summ, Y(j) and Y(28+j) the accumulators; the bsums pair
 // sums of vector j go to 32j(SP). Y15 the nibble mask, Y14 int16 ones.
 TEXT ·dotQ4KI8x4VNNI(SB), NOSPLIT, $128-96
 	MOVQ w_base+32(FP), SI
@@ -334,6 +335,10 @@ TEXT ·dotQ4KI8x4VNNI(SB), NOSPLIT, $128-96
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	VPXORD Y28, Y28, Y28
+	VPXORD Y29, Y29, Y29
+	VPXORD Y30, Y30, Y30
+	VPXORD Y31, Y31, Y31
 
 q4ki8x4:
 	VPXOR Y4, Y4, Y4
@@ -922,43 +927,39 @@ q4ki8x4:
 	VMULPS       Y12, Y10, Y13
 	VMULPS       Y12, Y11, Y12
 	VCVTDQ2PS    Y4, Y4
-	VMULPS       Y4, Y13, Y13
+	VFMADD231PS  Y4, Y13, Y0
 	VCVTDQ2PS    Y24, Y24
-	VMULPS       Y24, Y12, Y12
-	VSUBPS       Y12, Y13, Y13
-	VADDPS       Y13, Y0, Y0
+	VFMADD231PS  Y24, Y12, Y28
 	VBROADCASTSS 0(DI)(R8*1), Y12
 	VMULPS       Y12, Y10, Y13
 	VMULPS       Y12, Y11, Y12
 	VCVTDQ2PS    Y5, Y5
-	VMULPS       Y5, Y13, Y13
+	VFMADD231PS  Y5, Y13, Y1
 	VCVTDQ2PS    Y25, Y25
-	VMULPS       Y25, Y12, Y12
-	VSUBPS       Y12, Y13, Y13
-	VADDPS       Y13, Y1, Y1
+	VFMADD231PS  Y25, Y12, Y29
 	VBROADCASTSS 0(DI)(R8*2), Y12
 	VMULPS       Y12, Y10, Y13
 	VMULPS       Y12, Y11, Y12
 	VCVTDQ2PS    Y6, Y6
-	VMULPS       Y6, Y13, Y13
+	VFMADD231PS  Y6, Y13, Y2
 	VCVTDQ2PS    Y26, Y26
-	VMULPS       Y26, Y12, Y12
-	VSUBPS       Y12, Y13, Y13
-	VADDPS       Y13, Y2, Y2
+	VFMADD231PS  Y26, Y12, Y30
 	VBROADCASTSS 0(R9), Y12
 	VMULPS       Y12, Y10, Y13
 	VMULPS       Y12, Y11, Y12
 	VCVTDQ2PS    Y7, Y7
-	VMULPS       Y7, Y13, Y13
+	VFMADD231PS  Y7, Y13, Y3
 	VCVTDQ2PS    Y27, Y27
-	VMULPS       Y27, Y12, Y12
-	VSUBPS       Y12, Y13, Y13
-	VADDPS       Y13, Y3, Y3
+	VFMADD231PS  Y27, Y12, Y31
 	ADDQ $1184, SI
 	ADDQ $292, DI
 	ADDQ $292, R9
 	DECQ CX
 	JNZ  q4ki8x4
+	VSUBPS  Y28, Y0, Y0
+	VSUBPS  Y29, Y1, Y1
+	VSUBPS  Y30, Y2, Y2
+	VSUBPS  Y31, Y3, Y3
 	MOVQ    out_base+0(FP), AX
 	MOVQ    stride+24(FP), BX
 	SHLQ    $2, BX

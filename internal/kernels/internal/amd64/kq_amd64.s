@@ -8,7 +8,8 @@
 // weight quants (Q4_K 0..15, Q6_K 0..63) with the int8 activations, whose pair sums stay below
 // 2·63·128 < 2^15, then VPMADDWD with the group scale repeated in both words of a dword. Int32 additions
 // wrap the same way in any order, so the sum equals the scalar reference's bit for bit; the float part is
-// the reference's expression (internal/kernels/kq_dot.go), one VMULSS/VSUBSS/VADDSS at a time.
+// the reference's expression (internal/kernels/kq_dot.go): Q4_K's scale and min parts go to two lanes of
+// X10 with one FMA each, as ggml's repacked gemv, and are subtracted at the end.
 //
 // Registers: SI weights, DI activations, CX superblocks left, X10 the float32
 // accumulator, Y15 sixteen 0x0f bytes, Y14 (Q6_K) sixteen 0x30 bytes.
@@ -130,7 +131,8 @@ GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 	VPMADDWD     Y5, Y3, Y3               \
 	VPADDD       Y3, Y2, Y2
 
-// Q4_FINISH(wr, acc) folds sumi (Y12) and summ (Y13) and adds d·sumi − dm·summ to acc.
+// Q4_FINISH(wr, acc) folds sumi (Y12) and summ (Y13) and adds them to the two lanes of acc as ggml's
+// repacked gemv does: acc[0] = fma(float32(sumi), d, acc[0]), acc[1] = fma(float32(summ), dm, acc[1]).
 #define Q4_FINISH(wr, acc) \
 	VPHADDD      Y13, Y12, Y0      \
 	VEXTRACTI128 $1, Y0, X1        \
@@ -141,10 +143,7 @@ GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 	VCVTPH2PS    X1, X1            \
 	VBROADCASTSS (DI), X2          \
 	VMULPS       X2, X1, X1        \
-	VMULPS       X0, X1, X0        \
-	VMOVSHDUP    X0, X1            \
-	VSUBSS       X1, X0, X0        \
-	VADDSS       X0, acc, acc
+	VFMADD231PS  X1, X0, acc
 
 // Q4_SUMS(wr, wo, xo, sumi, mins) leaves sumi and the eight min terms of the blocks at wo(wr) and xo(DI)
 // in sumi and mins.
@@ -164,8 +163,8 @@ GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 	Q4_SUMS(wr, 0, 0, Y12, Y13) \
 	Q4_FINISH(wr, acc)
 
-// Q4_BLOCKS(wr, acc) adds two superblocks, at wr and wr+144 against DI and DI+292, to acc (first one, then
-// the other), folding both integer sums and forming both float terms in one set of instructions.
+// Q4_BLOCKS(wr, acc) adds two superblocks, at wr and wr+144 against DI and DI+292, to the two lanes of
+// acc as Q4_FINISH (first one, then the other), folding both integer sums in one set of instructions.
 #define Q4_BLOCKS(wr, acc) \
 	Q4_SUMS(wr, 0, 0, Y12, Y13)      \
 	Q4_SUMS(wr, 144, 292, Y6, Y7)    \
@@ -182,12 +181,10 @@ GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 	VPINSRD      $2, 292(DI), X2, X2 \
 	VMOVSLDUP    X2, X2              \
 	VMULPS       X2, X1, X1          \
-	VMULPS       X0, X1, X0          \
-	VMOVSHDUP    X0, X1              \
-	VSUBPS       X1, X0, X0          \
-	VADDSS       X0, acc, acc        \
-	VMOVHLPS     X0, X0, X1          \
-	VADDSS       X1, acc, acc
+	VFMADD231PS  X1, X0, acc         \
+	VMOVHLPS     X0, X0, X0          \
+	VMOVHLPS     X1, X1, X1          \
+	VFMADD231PS  X1, X0, acc
 
 // func dotQ4KAVX2(w, x []byte, nb int) float32
 TEXT ·dotQ4KAVX2(SB), NOSPLIT, $0-60
@@ -219,6 +216,8 @@ q4tail:
 	Q4_BLOCK(SI, X10)
 
 q4done:
+	VMOVSHDUP X10, X1
+	VSUBSS    X1, X10, X10
 	VZEROUPPER
 	MOVSS X10, ret+56(FP)
 	RET

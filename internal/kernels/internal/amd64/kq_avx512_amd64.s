@@ -201,7 +201,8 @@ GLOBL q6perm<>(SB), RODATA|NOPTR, $256
 	VEXTRACTI64X4 $1, s1, Y1         \
 	VPADDD        Y1, ys, ys
 
-// Q4_FINISH5(wr, acc) folds sumi (Y12) and summ (Y13) and adds d·sumi − dm·summ to acc.
+// Q4_FINISH5(wr, acc) folds sumi (Y12) and summ (Y13) and adds them to the two lanes of acc as ggml's
+// repacked gemv does: acc[0] = fma(float32(sumi), d, acc[0]), acc[1] = fma(float32(summ), dm, acc[1]).
 #define Q4_FINISH5(wr, acc) \
 	VPHADDD      Y13, Y12, Y0      \
 	VEXTRACTI128 $1, Y0, X1        \
@@ -212,18 +213,15 @@ GLOBL q6perm<>(SB), RODATA|NOPTR, $256
 	VCVTPH2PS    X1, X1            \
 	VBROADCASTSS (DI), X2          \
 	VMULPS       X2, X1, X1        \
-	VMULPS       X0, X1, X0        \
-	VMOVSHDUP    X0, X1            \
-	VSUBSS       X1, X0, X0        \
-	VADDSS       X0, acc, acc
+	VFMADD231PS  X1, X0, acc
 
 // Q4_BLOCK5(wr, acc) adds one Q4_K superblock at wr times the Q8_K block at DI to acc.
 #define Q4_BLOCK5(wr, acc) \
 	Q4_SUMS5(wr, 0, 0, Z12, Z4, Y12, Y13) \
 	Q4_FINISH5(wr, acc)
 
-// Q4_BLOCKS5(wr, acc) adds two superblocks, at wr and wr+144 against DI and DI+292, to acc (first one, then
-// the other), folding both integer sums and forming both float terms in one set of instructions.
+// Q4_BLOCKS5(wr, acc) adds two superblocks, at wr and wr+144 against DI and DI+292, to the two lanes of
+// acc as Q4_FINISH5 (first one, then the other), folding both integer sums in one set of instructions.
 #define Q4_BLOCKS5(wr, acc) \
 	Q4_SUMS5(wr, 0, 0, Z12, Z4, Y12, Y13)     \
 	Q4_SUMS5(wr, 144, 292, Z5, Z6, Y5, Y7)    \
@@ -239,13 +237,11 @@ GLOBL q6perm<>(SB), RODATA|NOPTR, $256
 	VMOVD        (DI), X2                     \
 	VPINSRD      $2, 292(DI), X2, X2          \
 	VMOVSLDUP    X2, X2                       \
-	VMULPS       X2, X1, X1                   \
-	VMULPS       X0, X1, X0                   \
-	VMOVSHDUP    X0, X1                       \
-	VSUBPS       X1, X0, X0                   \
-	VADDSS       X0, acc, acc                 \
-	VMOVHLPS     X0, X0, X1                   \
-	VADDSS       X1, acc, acc
+	VMULPS       X2, X1, X1          \
+	VFMADD231PS  X1, X0, acc         \
+	VMOVHLPS     X0, X0, X0          \
+	VMOVHLPS     X1, X1, X1          \
+	VFMADD231PS  X1, X0, acc
 
 // Q4_SETUP5 loads the Q4_K constants.
 #define Q4_SETUP5 \
@@ -286,6 +282,8 @@ q4tail5:
 	Q4_BLOCK5(SI, X10)
 
 q4done5:
+	VMOVSHDUP X10, X1
+	VSUBSS    X1, X10, X10
 	VZEROUPPER
 	MOVSS X10, ret+56(FP)
 	RET

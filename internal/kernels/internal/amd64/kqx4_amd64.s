@@ -5,7 +5,7 @@
 // are spread into 256 bytes of stack (one 16-word VPMADDWD operand per group), then used for the four
 // activation rows. Per row the integer sums are the exact int32 sums of kq_amd64.s (VPMADDUBSW, VPMADDWD,
 // wrapping int32 additions in any order); the float part is the reference's expression (internal/kernels/kq_dot.go)
-// evaluated for the four rows in the four lanes of one XMM register, one VMULPS/VSUBPS/VADDPS at a time,
+// evaluated for the four rows in the four lanes of one XMM register (Q4_K: its min part in the high half of Y15),
 // so every lane is bit for bit the single-row kernel's result.
 //
 // Registers: SI weights, DI, R11, R12, R13 the four activation blocks, CX superblocks left, X15 the four
@@ -185,8 +185,9 @@ GLOBL x4q6shuf<>(SB), RODATA|NOPTR, $128
 	VPINSRD $2, (R12), X11, X11 \
 	VPINSRD $3, (R13), X11, X11
 
-// Q4X_BLOCK adds one Q4_K superblock at SI times the Q8_K blocks at DI, R11, R12, R13 to the four lanes
-// of X15: acc += float32(d·float32(sumi)) − float32(dm·float32(summ)), d = x.d·fp16(w.d), dm = x.d·fp16(w.dmin).
+// Q4X_BLOCK adds one Q4_K superblock at SI times the Q8_K blocks at DI, R11, R12, R13 to Y15: the low lanes
+// take fma(float32(sumi), d, ·) and the high lanes fma(float32(summ), dm, ·), d = fp16(w.d)·x.d,
+// dm = fp16(w.dmin)·x.d (ggml's repacked gemv; Q4X_EPILOGUE subtracts the halves).
 #define Q4X_BLOCK \
 	Q4X_SCALES                \
 	Q4X_UNPACK                \
@@ -199,7 +200,7 @@ GLOBL x4q6shuf<>(SB), RODATA|NOPTR, $128
 	Q4X_FLOAT
 
 // Q4X_FLOAT takes per 128-bit lane [sumi0, summ0, sumi1, summ1] in Y12 and [sumi2, summ2, sumi3, summ3] in
-// Y13, folds them and adds float32(d·float32(sumi)) − float32(dm·float32(summ)) to the four lanes of X15.
+// Y13, folds them into [sumi0..3 | summ0..3] and adds them times [d0..3 | dm0..3] to Y15 with one FMA.
 #define Q4X_FLOAT \
 	VSHUFPS   $0x88, Y13, Y12, Y9  \
 	VSHUFPS   $0xdd, Y13, Y12, Y10 \
@@ -207,19 +208,23 @@ GLOBL x4q6shuf<>(SB), RODATA|NOPTR, $128
 	VPADDD    X11, X9, X9     \
 	VEXTRACTI128 $1, Y10, X11 \
 	VPADDD    X11, X10, X10   \
-	VCVTDQ2PS X9, X9          \
-	VCVTDQ2PS X10, X10        \
+	VINSERTI128 $1, X10, Y9, Y9 \
+	VCVTDQ2PS Y9, Y9          \
 	X4_XD                     \
+	VINSERTI128 $1, X11, Y11, Y11 \
 	VMOVD     (SI), X12       \
 	VCVTPH2PS X12, X12        \
 	VBROADCASTSS X12, X13     \
 	VPSHUFD   $0x55, X12, X12 \
-	VMULPS    X13, X11, X13   \
-	VMULPS    X12, X11, X12   \
-	VMULPS    X9, X13, X9     \
-	VMULPS    X10, X12, X10   \
-	VSUBPS    X10, X9, X9     \
-	VADDPS    X9, X15, X15
+	VINSERTI128 $1, X12, Y13, Y13 \
+	VMULPS    Y11, Y13, Y13   \
+	VFMADD231PS Y13, Y9, Y15
+
+// Q4X_EPILOGUE subtracts the min half of Y15 from its scale half and stores the four sums.
+#define Q4X_EPILOGUE \
+	VEXTRACTF128 $1, Y15, X14 \
+	VSUBPS    X14, X15, X15   \
+	X4_EPILOGUE
 
 // X4_PROLOGUE loads the arguments (out *[4]float32, w, x []byte, xStride, nb int) and clears X15.
 #define X4_PROLOGUE \
@@ -255,7 +260,7 @@ q4x4loop:
 	ADDQ $292, R13
 	DECQ CX
 	JNZ  q4x4loop
-	X4_EPILOGUE
+	Q4X_EPILOGUE
 
 // Q6X_SCALES spreads the sixteen int8 scales of the block_q6_K at SI per group of 32 into 0(SP)..255(SP)
 // (group k: scale 2k in the low lane, 2k+1 in the high lane) and leaves them as words in Y8.
@@ -581,7 +586,7 @@ q4x5loop:
 	ADDQ $292, R13
 	DECQ CX
 	JNZ  q4x5loop
-	X4_EPILOGUE
+	Q4X_EPILOGUE
 
 // Q6X5_HALF(h, lo, hi) unpacks elements 128h..128h+63 into lo and 128h+64..128h+127 into hi (as Q6_HALF5).
 #define Q6X5_HALF(h, lo, hi) \
