@@ -10,9 +10,10 @@ import (
 const q8GroupBlockBytes = 8 * q8BlockSize
 
 // Interleave returns w with Interleaved set when w's type has an interleaved layout (Q8_0, Q4_K, Q6_K, Q5_0), w
-// has at least 8 rows and the best kernel set this CPU runs has a SIMD kernel for it; otherwise w
-// unchanged. The copy holds w's first Rows&^7 rows, 8 rows per block side by side, so that one kernel
-// pass computes 8 outputs with no horizontal sums; MatMul then reads it instead of Data (which still
+// has at least 8 rows, MatMul multiplies it in the interleaved kernels' order (not vec_dot's, see
+// Matrix.VecDot) and the best kernel set this CPU runs has a SIMD kernel for it; otherwise w unchanged.
+// The copy holds w's first Rows&^7 rows, 8 rows per block side by side, so that one kernel pass computes
+// 8 outputs with no horizontal sums; MatMul then reads it instead of Data (which still
 // serves the other rows and every other reader). Results are bit for bit those of the row layout.
 func Interleave(w Matrix) Matrix {
 	n := InterleavedBytes(w)
@@ -33,7 +34,8 @@ func Interleave(w Matrix) Matrix {
 // InterleavedBytes is the size of the copy Interleave would make of w: 0 when it makes none.
 func InterleavedBytes(w Matrix) int {
 	tr := typeTable[w.Type]
-	if tr == nil || tr.interleave == nil || w.Rows < 8 || w.Interleaved != nil || !interleavedKernel(tr) {
+	if tr == nil || tr.interleave == nil || w.Rows < 8 || w.Interleaved != nil || !interleavedKernel(tr) ||
+		tr.vecOrder(w) {
 		return 0
 	}
 	rowBytes, err := w.validate()

@@ -222,7 +222,7 @@ type kqFuncs struct {
 var kqTypes = []kqFuncs{
 	{t: Q2_K, dequant: dequantQ2_K, quantize: quantizeQ2_K, dot: dotQ2_KRef},
 	{t: Q3_K, dequant: dequantQ3_K, quantize: quantizeQ3_K, dot: dotQ3_KRef, x86: true},
-	{t: Q4_K, dequant: dequantQ4_K, quantize: quantizeQ4_K, dot: dotQ4_KRef},
+	{t: Q4_K, dequant: dequantQ4_K, quantize: quantizeQ4_K, dot: dotQ4_KVecRef, x86: true},
 	{t: Q5_K, dequant: dequantQ5_K, quantize: quantizeQ5_K, dot: dotQ5_KRef, x86: true},
 	{t: Q6_K, dequant: dequantQ6_K, quantize: quantizeQ6_K, dot: dotQ6_KRef},
 	{t: IQ4_XS, dequant: dequantIQ4_XS, quantize: quantizeIQ4_XS, dot: dotIQ4_XSRef},

@@ -12,7 +12,8 @@ import "fmt"
 //
 // VecDot marks a weight that llama.cpp multiplies with ggml-cpu's vec_dot rather than a repacked gemv (a
 // 3D weight of a plain MUL_MAT, such as deepseek2's per-head attn_k_b and attn_v_b): for a type whose
-// two float orders differ (Q4_0), MatMul then adds in vec_dot's.
+// two float orders differ (Q4_0, Q4_K), MatMul then adds in vec_dot's, as it does for such a matrix
+// whose Rows is not a multiple of 8 (which llama.cpp does not repack either).
 //
 // An F8_E4M3 matrix also needs Scale, its block multipliers (DeepSeek's weight_scale_inv), row-major
 // [ceil(Rows/128)][ceil(Cols/128)]: W[i][j] = fp8(Data[i·Cols+j]) · Scale[(i/128)·ceil(Cols/128) + j/128].
@@ -129,11 +130,11 @@ func newMatJob(k *kernelSet, tr *typeTraits, out []float32, w Matrix, rowBytes, 
 		tile: max(1, tileBytes/rowBytes), ilSize: tr.ilSize}
 	if m.loop == loopPacked {
 		m.dot, m.dotx4 = tr.dotFor(k), tr.dotx4For(k)
-		if v := tr.vecDotFor(k); w.VecDot && v != nil {
-			m.dot, m.dotx4 = v, nil
+		if tr.vecOrder(w) {
+			m.dot, m.dotx4 = tr.vecDotFor(k), nil
 		}
 	}
-	if w.Interleaved != nil {
+	if w.Interleaved != nil && !tr.vecOrder(w) {
 		if m.loop == loopQ8 {
 			m.il = k.dotQ8I8 != nil && act.sums
 		} else if m.dotI8 = tr.dotI8For(k); m.dotI8 != nil {

@@ -68,6 +68,12 @@ func refMatMul(w Matrix, x []float32, n int) []float32 {
 				v = dotBF16Ref(u16View(row), xh)
 			case Q8_0:
 				v = dotQ8Ref(row, xq, xd)
+			case Q4_0, Q4_K: // llama.cpp's x86 build repacks these unless 3D or Rows%8 != 0; then vec_dot
+				if w.VecDot || w.Rows%8 != 0 {
+					v = tr.vecDot[0](row, xb, c)
+				} else {
+					v = tr.dot[0](row, xb, c)
+				}
 			default:
 				v = tr.dot[0](row, xb, c)
 			}

@@ -40,8 +40,8 @@ type typeTraits struct {
 	// same fallback as dot. MatMul uses it for groups of four vectors when one is registered.
 	dotx4 [levels]func(out []float32, stride int, w, x []byte, xStride, n int)
 	// vecDot, where set, is dot in the float order of ggml-cpu's x86 vec_dot, for a type whose dot follows
-	// its repacked gemv instead (Q4_0): MatMul uses it on a Matrix marked VecDot, a weight llama.cpp does
-	// not repack. Per level with dot's fallback; every entry returns what vecDot[0] returns.
+	// its repacked gemv instead (Q4_0, Q4_K): MatMul uses it on a weight llama.cpp does not repack (see
+	// vecOrder). Per level with dot's fallback; every entry returns what vecDot[0] returns.
 	vecDot [levels]func(w, x []byte, n int) float32
 
 	// interleave, where set, lays out one group of 8 rows of rowBytes each (rows) for the type's
@@ -139,6 +139,13 @@ func (tr *typeTraits) vecDotFor(k *kernelSet) func(w, x []byte, n int) float32 {
 	return nil
 }
 
+// vecOrder reports whether MatMul multiplies w in vec_dot's order: the type has a vecDot and llama.cpp
+// would not repack w, because it is marked VecDot or its row count is not a multiple of 8 (the condition
+// of ggml_repack_get_optimal_repack_type for the x86 repacked types).
+func (tr *typeTraits) vecOrder(w Matrix) bool {
+	return tr.vecDot[0] != nil && (w.VecDot || w.Rows%8 != 0)
+}
+
 // dotx4For returns the four-vector dot kernel of kernel set k for the type: the one registered at k's
 // level, or the nearest one below, or nil if there is none.
 func (tr *typeTraits) dotx4For(k *kernelSet) func(out []float32, stride int, w, x []byte, xStride, n int) {
@@ -196,6 +203,7 @@ var typeTable = map[DType]*typeTraits{
 		dot: [levels]func(w, x []byte, n int) float32{dotQ3_KRef}},
 	Q4_K: {name: "Q4_K", block: 256, size: 144, toFloat: dequantQ4_K, fromFloat: quantizeQ4_K, act: actQ8_K,
 		dot:        [levels]func(w, x []byte, n int) float32{dotQ4_KRef},
+		vecDot:     [levels]func(w, x []byte, n int) float32{dotQ4_KVecRef},
 		interleave: interleaveQ4K, ilSize: q4KGroupBytes,
 		dotI8: [levels]func(out []float32, stride int, w, x []byte, xStride, nb, n int){dotQ4KI8Ref}},
 	Q5_K: {name: "Q5_K", block: 256, size: 176, toFloat: dequantQ5_K, fromFloat: quantizeQ5_K, act: actQ8_K,

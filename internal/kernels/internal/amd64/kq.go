@@ -31,6 +31,17 @@ func DotQ4_K(w, x []byte, n int) float32 {
 	return dotQ4KAVX2(w, x, nb)
 }
 
+// DotQ4_KVec is DotQ4_K in the float order of ggml's x86 ggml_vec_dot_q4_K_q8_K (AVX2), bit for bit the
+// scalar reference dotQ4_KVecRef.
+func DotQ4_KVec(w, x []byte, n int) float32 {
+	nb := kqBlocks(n)
+	if nb == 0 {
+		return 0
+	}
+	_, _ = w[nb*kqQ4Bytes-1], x[nb*kqQ8Bytes-1]
+	return dotQ4KVecAVX2(w, x, nb)
+}
+
 // DotQ6_K returns the dot product of n elements (a multiple of 256) of Q6_K weights w with the Q8_K
 // activation row x (AVX2), bit for bit the scalar reference dotQ6_KRef.
 func DotQ6_K(w, x []byte, n int) float32 {
@@ -44,6 +55,9 @@ func DotQ6_K(w, x []byte, n int) float32 {
 
 //go:noescape
 func dotQ4KAVX2(w, x []byte, nb int) float32
+
+//go:noescape
+func dotQ4KVecAVX2(w, x []byte, nb int) float32
 
 //go:noescape
 func dotQ6KAVX2(w, x []byte, nb int) float32

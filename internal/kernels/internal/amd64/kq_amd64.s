@@ -222,6 +222,56 @@ q4done:
 	MOVSS X10, ret+56(FP)
 	RET
 
+// func dotQ4KVecAVX2(w, x []byte, nb int) float32
+// ggml_vec_dot_q4_K_q8_K's x86 order: Y10 the eight lanes of sumi, each fma(d, float32(lane), ·) per
+// superblock; X11 the four min lanes, fma(−dm, float32(m_{2i}·q8s_{2i} + m_{2i+1}·q8s_{2i+1}), ·); then
+// hsum_float_8 of Y10 plus (m0 + m2) + (m1 + m3). The int32 lanes are ggml's: VPMADDUBSW then VPMADDWD
+// of each 32-byte half group leave in dword k the scaled products of bytes 4k..4k+3.
+TEXT ·dotQ4KVecAVX2(SB), NOSPLIT, $0-60
+	MOVQ    w_base+0(FP), SI
+	MOVQ    x_base+24(FP), DI
+	MOVQ    nb+48(FP), CX
+	VMOVDQU kqnib<>(SB), Y15
+	VXORPS  Y10, Y10, Y10
+	VXORPS  X11, X11, X11
+
+q4vloop:
+	PREFETCHT0 1536(SI)
+	PREFETCHT0 1600(SI)
+	PREFETCHT0 1664(SI)
+	Q4_SUMS(SI, 0, 0, Y12, Y13)
+	VCVTDQ2PS    Y12, Y12
+	VMOVD        (SI), X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS (DI), X2
+	VMULPS       X2, X1, X1
+	VBROADCASTSS X1, Y3
+	VFMADD231PS  Y3, Y12, Y10
+	VEXTRACTI128 $1, Y13, X4
+	VPHADDD      X4, X13, X4
+	VCVTDQ2PS    X4, X4
+	VPSHUFD      $0x55, X1, X5
+	VFNMADD231PS X5, X4, X11
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q4vloop
+
+	VEXTRACTF128 $1, Y10, X0
+	VADDPS       X10, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVHLPS     X11, X11, X1
+	VADDPS       X1, X11, X11
+	VMOVSHDUP    X11, X1
+	VADDSS       X1, X11, X11
+	VADDSS       X11, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+56(FP)
+	RET
+
 // Q6_HALF(wr, h, scl) adds to Y13 the scaled partial sums of elements 128h..128h+127: ql at 64h, qh at
 // 128+32h; scl holds that half's eight scales as words, repeated in both 128-bit lanes.
 #define Q6_HALF(wr, h, scl) \
