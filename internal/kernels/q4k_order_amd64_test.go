@@ -30,3 +30,18 @@ func TestQ4_KVecDotSIMD(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDotQ4_KVec times the vec_dot-order Q4_K kernel next to the gemv-order one (DotQ4_K) on a
+// 4096-wide row in cache.
+func BenchmarkDotQ4_KVec(b *testing.B) {
+	if !hasAVX2 {
+		b.Skip("CPU lacks AVX2, FMA or F16C")
+	}
+	const n = 4096
+	r := newRand(64)
+	w, x := randQ4K(r, n/kqSuper), randQ8K(r, n/kqSuper)
+	var sink float32
+	kqBench(b, "gemv-avx2", len(w), func() { sink += amd64.DotQ4_K(w, x, n) })
+	kqBench(b, "vec-avx2", len(w), func() { sink += amd64.DotQ4_KVec(w, x, n) })
+	_ = sink
+}
