@@ -108,7 +108,8 @@ func init() {
 func init() {
 	typeTable[Q4_0].vecDot[avx2Set.level] = amd64.DotQ4_0Vec
 	typeTable[Q4_0].vecDot[avx512Set.level] = amd64.DotQ4_0VecVNNI
-	typeTable[Q4_K].vecDot[avx2Set.level] = amd64.DotQ4_KVec // its avx512 level falls back to it
+	typeTable[Q4_K].vecDot[avx2Set.level] = amd64.DotQ4_KVec
+	typeTable[Q4_K].vecDot[avx512Set.level] = amd64.DotQ4_KVecVNNI
 }
 
 // The activation quantizers with SIMD versions.

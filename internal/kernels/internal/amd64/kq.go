@@ -72,6 +72,16 @@ func DotQ4_KVNNI(w, x []byte, n int) float32 {
 	return dotQ4KVNNI(w, x, nb)
 }
 
+// DotQ4_KVecVNNI is DotQ4_KVec on AVX-512 (BW, VL, VNNI; 512-bit registers).
+func DotQ4_KVecVNNI(w, x []byte, n int) float32 {
+	nb := kqBlocks(n)
+	if nb == 0 {
+		return 0
+	}
+	_, _ = w[nb*kqQ4Bytes-1], x[nb*kqQ8Bytes-1]
+	return dotQ4KVecVNNI(w, x, nb)
+}
+
 // DotQ6_KVNNI is DotQ6_K on AVX-512 (BW, VL, VNNI; 512-bit registers).
 func DotQ6_KVNNI(w, x []byte, n int) float32 {
 	nb := kqBlocks(n)
@@ -84,6 +94,9 @@ func DotQ6_KVNNI(w, x []byte, n int) float32 {
 
 //go:noescape
 func dotQ4KVNNI(w, x []byte, nb int) float32
+
+//go:noescape
+func dotQ4KVecVNNI(w, x []byte, nb int) float32
 
 //go:noescape
 func dotQ6KVNNI(w, x []byte, nb int) float32
