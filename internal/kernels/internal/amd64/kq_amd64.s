@@ -164,7 +164,8 @@ GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 	Q4_FINISH(wr, acc)
 
 // Q4_BLOCKS(wr, acc) adds two superblocks, at wr and wr+144 against DI and DI+292, to the two lanes of
-// acc as Q4_FINISH (first one, then the other), folding both integer sums in one set of instructions.
+// acc as Q4_FINISH (first one, then the other), folding both integer sums in one set of instructions
+// (lanes 2 and 3 of acc collect values that are never read).
 #define Q4_BLOCKS(wr, acc) \
 	Q4_SUMS(wr, 0, 0, Y12, Y13)      \
 	Q4_SUMS(wr, 144, 292, Y6, Y7)    \

@@ -221,7 +221,8 @@ GLOBL q6perm<>(SB), RODATA|NOPTR, $256
 	Q4_FINISH5(wr, acc)
 
 // Q4_BLOCKS5(wr, acc) adds two superblocks, at wr and wr+144 against DI and DI+292, to the two lanes of
-// acc as Q4_FINISH5 (first one, then the other), folding both integer sums in one set of instructions.
+// acc as Q4_FINISH5 (first one, then the other), folding both integer sums in one set of instructions
+// (lanes 2 and 3 of acc collect values that are never read).
 #define Q4_BLOCKS5(wr, acc) \
 	Q4_SUMS5(wr, 0, 0, Z12, Z4, Y12, Y13)     \
 	Q4_SUMS5(wr, 144, 292, Z5, Z6, Y5, Y7)    \
