@@ -19,6 +19,13 @@ func (a *laneAcc) add(d float32, q *[32]int32, x []byte) {
 	}
 }
 
+// addLanes does acc[k] = fma(d, float32(l[k]), acc[k]) for every lane k.
+func (a *laneAcc) addLanes(d float32, l [8]int32) {
+	for k := range a {
+		a[k] = fma32(d, float32(l[k]), a[k])
+	}
+}
+
 // sum adds the lanes as ggml's hsum_float_8: upper half plus lower half, then (r0 + r2) + (r1 + r3).
 func (a *laneAcc) sum() float32 {
 	r0, r1, r2, r3 := a[4]+a[0], a[5]+a[1], a[6]+a[2], a[7]+a[3]

@@ -40,39 +40,36 @@ func interleaveQ6K(dst, rows []byte, rowBytes int) {
 }
 
 // dotQ6KI8Ref is the reference of the interleaved Q6_K kernels (typeTraits.dotI8): each output is
-// dotQ6_KRef of the row, the same integer sum and the same float expression per superblock.
+// dotQ6_KRef of the row, the same lanes and the same float expressions.
 func dotQ6KI8Ref(out []float32, stride int, w, x []byte, xStride, nb, n int) {
 	for j := range n {
 		for r := range 8 {
-			var acc float32
+			var acc laneAcc
 			for b := range nb {
 				g := w[b*q6KGroupBytes:][:q6KGroupBytes]
 				xb := x[j*xStride+b*kqQ8Bytes:][:kqQ8Bytes]
-				var s [16]int32
+				var q [kqSuper]int32
+				var sc [16]int32
 				for h := range 2 {
 					for k := range 8 {
 						c := g[144+96*(8*h+k)+4*r:]
 						for i := range 4 {
 							lo, hi, qh := c[i], c[32+i], c[64+i]
-							q := [4]int32{int32(lo&15 | (qh&3)<<4), int32(hi&15 | (qh>>2&3)<<4),
-								int32(lo>>4 | (qh>>4&3)<<4), int32(hi>>4 | (qh>>6)<<4)}
-							for m, v := range q {
-								e := 128*h + 32*m + 4*k + i
-								s[e/16] += v * int32(int8(xb[4+e]))
-							}
+							e := 128*h + 4*k + i
+							q[e] = int32(lo&15 | (qh&3)<<4)
+							q[e+32] = int32(hi&15 | (qh>>2&3)<<4)
+							q[e+64] = int32(lo>>4 | (qh>>4&3)<<4)
+							q[e+96] = int32(hi>>4 | (qh>>6)<<4)
 						}
 					}
 				}
-				var sumi int32
-				for i, v := range s {
-					sc := int32(int8(g[16+8*i+r]))
-					sumi += sc*v - 32*sc*kqBsum(xb, i)
+				for i := range sc {
+					sc[i] = int32(int8(g[16+8*i+r]))
 				}
 				xd := math.Float32frombits(binary.LittleEndian.Uint32(xb))
-				d := xd * F16ToF32(binary.LittleEndian.Uint16(g[2*r:]))
-				acc += float32(d * float32(sumi))
+				acc.addLanes(xd*F16ToF32(binary.LittleEndian.Uint16(g[2*r:])), q6KLanes(&q, &sc, xb))
 			}
-			out[j*stride+r] = acc
+			out[j*stride+r] = acc.sum()
 		}
 	}
 }
