@@ -85,7 +85,6 @@ func packedI8(x1 func(out []float32, w, x []byte, nb int), x4 func(out []float32
 // The interleaved kernels of the block types (AVX-512 VNNI only).
 func init() {
 	typeTable[Q4_K].dotI8[avx512Set.level] = packedI8(amd64.DotQ4KI8VNNI, amd64.DotQ4KI8x4VNNI)
-	typeTable[Q6_K].dotI8[avx512Set.level] = packedI8(amd64.DotQ6KI8VNNI, amd64.DotQ6KI8x4VNNI)
 	typeTable[Q5_0].dotI8[avx512Set.level] = packedI8(amd64.DotQ5_0I8VNNI, amd64.DotQ5_0I8x4VNNI)
 }
 

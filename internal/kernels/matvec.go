@@ -6,7 +6,7 @@ import "fmt"
 // input dimension; quant blocks run along it). Data holds at least Rows·RowBytes(Cols) bytes and may be
 // an mmap view; it is only read.
 //
-// A Q8_0, Q4_K, Q6_K or Q5_0 matrix may also carry Interleaved, a copy of its first Rows&^7 rows in the layout
+// A Q8_0, Q4_K or Q5_0 matrix may also carry Interleaved, a copy of its first Rows&^7 rows in the layout
 // of the interleaved kernels (see Interleave); MatMul and MoE read it where the kernel set has those
 // kernels.
 //
