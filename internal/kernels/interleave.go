@@ -9,7 +9,7 @@ import (
 // 8 chunks of 8 rows × 4 quants.
 const q8GroupBlockBytes = 8 * q8BlockSize
 
-// Interleave returns w with Interleaved set when w's type has an interleaved layout (Q8_0, Q4_K, Q6_K, Q5_0), w
+// Interleave returns w with Interleaved set when w's type has an interleaved layout (Q8_0, Q4_K, Q5_0), w
 // has at least 8 rows, MatMul multiplies it in the interleaved kernels' order (not vec_dot's, see
 // Matrix.VecDot) and the best kernel set this CPU runs has a SIMD kernel for it; otherwise w unchanged.
 // The copy holds w's first Rows&^7 rows, 8 rows per block side by side, so that one kernel pass computes

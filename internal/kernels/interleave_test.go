@@ -66,7 +66,7 @@ func TestMatMulInterleaved(t *testing.T) {
 		pools[th] = NewPool(th)
 		defer pools[th].Close()
 	}
-	for _, ty := range []DType{Q8_0, Q4_K, Q6_K, Q5_0} {
+	for _, ty := range []DType{Q8_0, Q4_K, Q5_0} {
 		sets := available()
 		for si, s := range shapes {
 			w := interleaved(randMatrix(uint64(200+si), ty, s.rows, s.cols))
@@ -119,7 +119,7 @@ func TestInterleave(t *testing.T) {
 // BenchmarkMatMulInterleaved compares the row layout and the interleaved copy on an FFN-shaped
 // matrix (8960×1536), for decode (1 vector) and prefill (64 vectors), on one thread.
 func BenchmarkMatMulInterleaved(b *testing.B) {
-	for _, ty := range []DType{Q8_0, Q4_K, Q6_K, Q5_0} {
+	for _, ty := range []DType{Q8_0, Q4_K, Q5_0} {
 		b.Run(ty.String(), func(b *testing.B) { benchInterleaved(b, ty) })
 	}
 }
@@ -158,7 +158,7 @@ func TestMoEInterleaved(t *testing.T) {
 	for _, p := range pools {
 		defer p.Close()
 	}
-	for _, ts := range [][3]DType{{Q8_0, Q8_0, Q8_0}, {Q4_K, Q4_K, Q4_K}, {Q6_K, Q6_K, Q6_K}, {Q5_0, Q5_0, Q5_0},
+	for _, ts := range [][3]DType{{Q8_0, Q8_0, Q8_0}, {Q4_K, Q4_K, Q4_K}, {Q5_0, Q5_0, Q5_0},
 		{Q4_K, Q4_K, Q5_0}} {
 		ty := ts[0]
 		D, I := moeDims(ty)

@@ -17,6 +17,7 @@ type kernelSet struct {
 	dotQ8    func(w []byte, xq []int8, xd []float32) float32                                           // len(xd) blocks
 	dotQ8x2  func(w []byte, stride int, xq []int8, xd []float32) (float32, float32)                    // rows w, w[stride:]
 	dotQ8x8  func(out []float32, stride int, w []byte, xq []int8, xdT []float32)                       // 8 vectors into out[j·stride]
+	dotQ8Vec func(w []byte, xq []int8, xd []float32) float32                                           // dotQ8VecRef (Matrix.VecDot)
 	dotQ8I8  func(out []float32, stride int, w []byte, xq []int8, xd []float32, xs []int32, nb, n int) // dotQ8I8Ref; nil: no interleaved kernel
 	dotF8    func(w []byte, x []float32, scale []float32) float32                                      // len(scale) whole F8Blocks, scaled
 	quantQ8  func(qs []int8, d, x []float32)                                                           // quantizeActQ8_0Ref over len(d) blocks
@@ -39,6 +40,7 @@ var scalarSet = &kernelSet{
 	dotQ8:    dotQ8Ref,
 	dotQ8x2:  dotQ8x2Ref,
 	dotQ8x8:  dotQ8x8Ref,
+	dotQ8Vec: dotQ8VecRef,
 	dotQ8I8:  dotQ8I8Ref,
 	dotF8:    dotF8Blocks,
 	quantQ8:  quantizeActQ8_0Ref,

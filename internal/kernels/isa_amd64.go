@@ -19,6 +19,7 @@ var avx2Set = &kernelSet{
 	dotQ8:    amd64.DotQ8,
 	dotQ8x2:  amd64.DotQ8x2,
 	dotQ8x8:  amd64.DotQ8x8,
+	dotQ8Vec: amd64.DotQ8Vec,
 	dotF8:    amd64.DotF8,
 	quantQ8:  amd64.QuantizeQ8,
 	axpy:     amd64.Axpy,
@@ -42,6 +43,7 @@ var avx512Set = &kernelSet{
 	dotQ8:    amd64.DotQ8VNNI,
 	dotQ8x2:  amd64.DotQ8x2VNNI,
 	dotQ8x8:  amd64.DotQ8x8VNNI,
+	dotQ8Vec: amd64.DotQ8Vec,
 	dotQ8I8:  dotQ8I8VNNI,
 	dotF8:    amd64.DotF8,
 	quantQ8:  amd64.QuantizeQ8,
@@ -83,7 +85,6 @@ func packedI8(x1 func(out []float32, w, x []byte, nb int), x4 func(out []float32
 // The interleaved kernels of the block types (AVX-512 VNNI only).
 func init() {
 	typeTable[Q4_K].dotI8[avx512Set.level] = packedI8(amd64.DotQ4KI8VNNI, amd64.DotQ4KI8x4VNNI)
-	typeTable[Q6_K].dotI8[avx512Set.level] = packedI8(amd64.DotQ6KI8VNNI, amd64.DotQ6KI8x4VNNI)
 	typeTable[Q5_0].dotI8[avx512Set.level] = packedI8(amd64.DotQ5_0I8VNNI, amd64.DotQ5_0I8x4VNNI)
 }
 

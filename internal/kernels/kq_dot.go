@@ -116,37 +116,39 @@ func dotQ4_KVecRef(w, x []byte, n int) float32 {
 }
 
 // dotQ6_KRef is the reference dot product of n elements (a multiple of 256) of Q6_K weights w with the
-// Q8_K activation row x (ggml_vec_dot_q6_K_q8_K). Per superblock, with q the unsigned 6-bit quants (0..63)
-// and s_i the int8 scales:
-//
-//	sumi := Σ_i s_i·Σ_{l<16} q[16i+l]·qs[16i+l] − 32·Σ_i s_i·bsums[i]   (int32)
-//	d    := x.d · fp16(w.d)                                              (float32)
-//	acc  += float32(d·float32(sumi))
-//
-// which is Σ_i s_i·Σ (q−32)·qs when bsums are the group sums of qs, as every Q8_K quantizer writes them
-// (the correction is read from bsums, as ggml's AVX2 kernel does, so that SIMD kernels match bit for bit on
-// any bytes). Exact: |first term| ≤ 16·128·16·63·128 < 2^29, |second| ≤ 32·16·128·16·128 < 2^28.
+// Q8_K activation row x, in the order of ggml_vec_dot_q6_K_q8_K's AVX2 code, which llama.cpp's AVX-512
+// build runs too (Q6_K has no repacked form on x86): eight int32 lanes per superblock (q6KLanes), each
+// scaled into its own float32 lane by a fused multiply-add, acc[k] = fma(d, float32(lane[k]), acc[k]) with
+// d = x.d · fp16(w.d), and the lanes added at the end as hsum_float_8 (laneAcc.sum).
 func dotQ6_KRef(w, x []byte, n int) float32 {
-	var acc float32
+	var acc laneAcc
 	for b := 0; b < n/kqSuper; b++ {
 		wb := w[b*kqQ6Bytes : (b+1)*kqQ6Bytes]
 		xb := x[b*kqQ8Bytes : (b+1)*kqQ8Bytes]
 		var q [kqSuper]int32
+		var sc [16]int32
 		q6KUnpack(&q, wb)
-		var sumi int32
-		for i := range 16 {
-			var s int32
-			for l := range 16 {
-				s += q[16*i+l] * int32(int8(xb[4+16*i+l]))
-			}
-			sc := int32(int8(wb[192+i]))
-			sumi += sc*s - 32*sc*kqBsum(xb, i)
+		for i := range sc {
+			sc[i] = int32(int8(wb[192+i]))
 		}
 		xd := math.Float32frombits(binary.LittleEndian.Uint32(xb))
-		d := xd * F16ToF32(binary.LittleEndian.Uint16(wb[208:]))
-		acc += float32(d * float32(sumi))
+		acc.addLanes(xd*F16ToF32(binary.LittleEndian.Uint16(wb[208:])), q6KLanes(&q, &sc, xb))
 	}
-	return acc
+	return acc.sum()
+}
+
+// q6KLanes returns the eight int32 lanes of ggml's AVX2 Q6_K dot for one superblock with unsigned quants q
+// (0..63), scales sc and the Q8_K block xb: lane k gathers, in each 32 elements, the products of elements
+// 4k..4k+3 with their scale (what VPMADDUBSW then VPMADDWD leave in lane k), less 32·(bsums[2k]·sc[2k] +
+// bsums[2k+1]·sc[2k+1]) (the −32 offset taken from the bsums). The sums are exact in int32.
+func q6KLanes(q *[kqSuper]int32, sc *[16]int32, xb []byte) (l [8]int32) {
+	for e, v := range q {
+		l[e%32/4] += sc[e/16] * v * int32(int8(xb[4+e]))
+	}
+	for k := range l {
+		l[k] -= 32 * (kqBsum(xb, 2*k)*sc[2*k] + kqBsum(xb, 2*k+1)*sc[2*k+1])
+	}
+	return l
 }
 
 // q4KScaleMins unpacks the 12 packed bytes of a block_q4_K into its eight 6-bit scales and mins

@@ -224,7 +224,7 @@ var kqTypes = []kqFuncs{
 	{t: Q3_K, dequant: dequantQ3_K, quantize: quantizeQ3_K, dot: dotQ3_KRef, x86: true},
 	{t: Q4_K, dequant: dequantQ4_K, quantize: quantizeQ4_K, dot: dotQ4_KVecRef, x86: true},
 	{t: Q5_K, dequant: dequantQ5_K, quantize: quantizeQ5_K, dot: dotQ5_KRef, x86: true},
-	{t: Q6_K, dequant: dequantQ6_K, quantize: quantizeQ6_K, dot: dotQ6_KRef},
+	{t: Q6_K, dequant: dequantQ6_K, quantize: quantizeQ6_K, dot: dotQ6_KRef, x86: true},
 	{t: IQ4_XS, dequant: dequantIQ4_XS, quantize: quantizeIQ4_XS, dot: dotIQ4_XSRef},
 }
 

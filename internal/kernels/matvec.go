@@ -6,14 +6,14 @@ import "fmt"
 // input dimension; quant blocks run along it). Data holds at least Rows·RowBytes(Cols) bytes and may be
 // an mmap view; it is only read.
 //
-// A Q8_0, Q4_K, Q6_K or Q5_0 matrix may also carry Interleaved, a copy of its first Rows&^7 rows in the layout
+// A Q8_0, Q4_K or Q5_0 matrix may also carry Interleaved, a copy of its first Rows&^7 rows in the layout
 // of the interleaved kernels (see Interleave); MatMul and MoE read it where the kernel set has those
 // kernels.
 //
 // VecDot marks a weight that llama.cpp multiplies with ggml-cpu's vec_dot rather than a repacked gemv (a
 // 3D weight of a plain MUL_MAT, such as deepseek2's per-head attn_k_b and attn_v_b): for a type whose
-// two float orders differ (Q4_0, Q4_K), MatMul then adds in vec_dot's, as it does for such a matrix
-// whose Rows is not a multiple of 8 (which llama.cpp does not repack either).
+// two float orders differ (Q4_0, Q4_K, Q8_0), MatMul then adds in vec_dot's, as it does for a Q4_0 or
+// Q4_K matrix whose Rows is not a multiple of 8 (which llama.cpp does not repack either).
 //
 // An F8_E4M3 matrix also needs Scale, its block multipliers (DeepSeek's weight_scale_inv), row-major
 // [ceil(Rows/128)][ceil(Cols/128)]: W[i][j] = fp8(Data[i·Cols+j]) · Scale[(i/128)·ceil(Cols/128) + j/128].
@@ -59,7 +59,7 @@ func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int) {
 	defer p.mu.Unlock()
 	k := active.Load()
 	tr := typeTable[w.Type]
-	p.act.sums = w.Interleaved != nil && k.dotQ8I8 != nil
+	p.act.sums = w.Interleaved != nil && k.dotQ8I8 != nil && !w.VecDot
 	p.act.prepare(p, k, tr.act, x[:n*w.Cols], w.Cols, n)
 	p.mat = newMatJob(k, tr, out, w, rowBytes, n, x, &p.act)
 	p.parallel(w.Rows, &p.mat)
@@ -136,7 +136,7 @@ func newMatJob(k *kernelSet, tr *typeTraits, out []float32, w Matrix, rowBytes, 
 	}
 	if w.Interleaved != nil && !tr.vecOrder(w) {
 		if m.loop == loopQ8 {
-			m.il = k.dotQ8I8 != nil && act.sums
+			m.il = k.dotQ8I8 != nil && act.sums && !w.VecDot
 		} else if m.dotI8 = tr.dotI8For(k); m.dotI8 != nil {
 			m.il = true
 		}
@@ -253,6 +253,15 @@ func (m *matJob) runQ8(r0, r1 int) {
 	nb := c / qk8
 	a := m.act
 	i := 0
+	if m.w.VecDot { // ggml's vec_dot order, one row and one vector at a time
+		for ; i < m.n; i++ {
+			xq, xd := a.q[i*c:(i+1)*c], a.d[i*nb:(i+1)*nb]
+			for r := r0; r < r1; r++ {
+				m.out[i*rows+r] = m.k.dotQ8Vec(m.row(r), xq, xd)
+			}
+		}
+		return
+	}
 	for ; i+8 <= m.n; i += 8 { // eight vectors at a time share each weight block load
 		xq := a.q[i*c : (i+8)*c]
 		xdT := a.dT[i*nb : (i+8)*nb]

@@ -141,9 +141,10 @@ func (tr *typeTraits) vecDotFor(k *kernelSet) func(w, x []byte, n int) float32 {
 
 // vecOrder reports whether MatMul multiplies w in vec_dot's order: the type has a vecDot and llama.cpp
 // would not repack w, because it is marked VecDot or its row count is not a multiple of 8 (the condition
-// of ggml_repack_get_optimal_repack_type for the x86 repacked types).
+// of ggml_repack_get_optimal_repack_type for the x86 repacked types); or w is a Q8_0 matrix marked VecDot
+// (kernelSet.dotQ8Vec). Such a matrix gets no interleaved copy.
 func (tr *typeTraits) vecOrder(w Matrix) bool {
-	return tr.vecDot[0] != nil && (w.VecDot || w.Rows%8 != 0)
+	return tr.vecDot[0] != nil && (w.VecDot || w.Rows%8 != 0) || tr.loop == loopQ8 && w.VecDot
 }
 
 // dotx4For returns the four-vector dot kernel of kernel set k for the type: the one registered at k's
@@ -209,9 +210,7 @@ var typeTable = map[DType]*typeTraits{
 	Q5_K: {name: "Q5_K", block: 256, size: 176, toFloat: dequantQ5_K, fromFloat: quantizeQ5_K, act: actQ8_K,
 		dot: [levels]func(w, x []byte, n int) float32{dotQ5_KRef}},
 	Q6_K: {name: "Q6_K", block: 256, size: 210, toFloat: dequantQ6_K, fromFloat: quantizeQ6_K, act: actQ8_K,
-		dot:        [levels]func(w, x []byte, n int) float32{dotQ6_KRef},
-		interleave: interleaveQ6K, ilSize: q6KGroupBytes,
-		dotI8: [levels]func(out []float32, stride int, w, x []byte, xStride, nb, n int){dotQ6KI8Ref}},
+		dot: [levels]func(w, x []byte, n int) float32{dotQ6_KRef}},
 	IQ4_XS: {name: "IQ4_XS", block: 256, size: 136, toFloat: dequantIQ4_XS, fromFloat: quantizeIQ4_XS, act: actQ8_K,
 		dot: [levels]func(w, x []byte, n int) float32{dotIQ4_XSRef}},
 	Q8_K:    {name: "Q8_K", block: 256, size: 292, actFromFloat: [levels]func([]byte, []float32){quantizeActQ8_K}},

@@ -273,6 +273,9 @@ q4vloop:
 	MOVSS X0, ret+56(FP)
 	RET
 
+// The Q6_K kernel keeps the eight float32 lanes of ggml's AVX2 Q6_K dot in Y10 (one VFMADD231PS per
+// superblock) and sums them at the end as hsum_float_8.
+
 // Q6_HALF(wr, h, scl) adds to Y13 the scaled partial sums of elements 128h..128h+127: ql at 64h, qh at
 // 128+32h; scl holds that half's eight scales as words, repeated in both 128-bit lanes.
 #define Q6_HALF(wr, h, scl) \
@@ -313,8 +316,9 @@ q4vloop:
 	VPADDD     Y5, Y13, Y13                  \
 	VPADDD     Y2, Y13, Y13
 
-// Q6_BLOCK(wr, acc) adds one Q6_K superblock at wr times the Q8_K block at DI to acc: Y13 starts at
-// −32·Σ s_i·bsums[i] and collects Σ s_i·Σ q·qs; then acc += (x.d·fp16(w.d))·float32(sumi).
+// Q6_BLOCK(wr, acc) adds one Q6_K superblock at wr times the Q8_K block at DI to the float32x8 acc, in
+// ggml's AVX2 order: Y13 starts at −32·(bsums[2k]·s_2k + bsums[2k+1]·s_2k+1) in lane k and collects the
+// scaled pair sums, then acc = fma(x.d·fp16(w.d), float32(Y13), acc) lane by lane.
 #define Q6_BLOCK(wr, acc) \
 	VPMOVSXBW    192(wr), Y0       \
 	VPMADDWD     260(DI), Y0, Y1   \
@@ -325,19 +329,13 @@ q4vloop:
 	VPERMQ       $0xee, Y0, Y12    \
 	Q6_HALF(wr, 0, Y9)             \
 	Q6_HALF(wr, 1, Y12)            \
-	VEXTRACTI128 $1, Y13, X1       \
-	VPADDD       X1, X13, X0       \
-	VPSHUFD      $0x4e, X0, X1     \
-	VPADDD       X1, X0, X0        \
-	VPSHUFD      $0xb1, X0, X1     \
-	VPADDD       X1, X0, X0        \
-	VCVTDQ2PS    X0, X0            \
+	VCVTDQ2PS    Y13, Y13          \
 	MOVWLZX      208(wr), AX       \
 	VMOVD        AX, X1            \
 	VCVTPH2PS    X1, X1            \
 	VMULSS       (DI), X1, X1      \
-	VMULSS       X1, X0, X0        \
-	VADDSS       X0, acc, acc
+	VBROADCASTSS X1, Y1            \
+	VFMADD231PS  Y13, Y1, acc
 
 // func dotQ6KAVX2(w, x []byte, nb int) float32
 TEXT ·dotQ6KAVX2(SB), NOSPLIT, $0-60
@@ -346,19 +344,26 @@ TEXT ·dotQ6KAVX2(SB), NOSPLIT, $0-60
 	MOVQ    nb+48(FP), CX
 	VMOVDQU kqnib<>(SB), Y15
 	VMOVDQU kqhi2<>(SB), Y14
-	VXORPS  X10, X10, X10
+	VXORPS  Y10, Y10, Y10
 
 q6loop:
 	PREFETCHT0 3072(SI)
 	PREFETCHT0 3136(SI)
 	PREFETCHT0 3200(SI)
 	PREFETCHT0 3264(SI)
-	Q6_BLOCK(SI, X10)
+	Q6_BLOCK(SI, Y10)
 	ADDQ $210, SI
 	ADDQ $292, DI
 	DECQ CX
 	JNZ  q6loop
 
+	// hsum_float_8: upper half plus lower half, then (r0 + r2) + (r1 + r3).
+	VEXTRACTF128 $1, Y10, X0
+	VADDPS       X10, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
 	VZEROUPPER
-	MOVSS X10, ret+56(FP)
+	MOVSS X0, ret+56(FP)
 	RET

@@ -337,6 +337,8 @@ q4vloop5:
 	MOVSS X0, ret+56(FP)
 	RET
 
+// The Q6_K kernel keeps ggml's eight float32 lanes in Y10, as kq_amd64.s's does.
+
 // Q6_HALF5(wr, h, ilo, ihi, acc) multiplies elements 128h..128h+127 (ql at 64h, qh at 128+32h) and
 // accumulates their scaled pair sums into acc. VPTERNLOGD $0xd8 keeps the first source's bits where the
 // 0x0f mask is set and the destination's elsewhere.
@@ -376,16 +378,13 @@ q4vloop5:
 	VEXTRACTI64X4 $1, s1, Y1                      \
 	VPADDD        Y1, ys, ys
 
-// Q6_BLOCKS5(wr, acc) adds two superblocks, at wr and wr+210 against DI and DI+292, to acc (first one, then
-// the other), folding both integer sums and forming both float terms in one set of instructions.
+// Q6_BLOCKS5(wr, acc) adds two superblocks, at wr and wr+210 against DI and DI+292, to the float32x8 acc
+// (first one, then the other), each as in Q6_BLOCK5, with both scales formed in one set of instructions.
 #define Q6_BLOCKS5(wr, acc) \
 	Q6_SUMS5(wr, 0, 0, Z13, Z12, Y13)     \
 	Q6_SUMS5(wr, 210, 292, Z9, Z8, Y9)    \
-	VPHADDD      Y9, Y13, Y0              \
-	VEXTRACTI128 $1, Y0, X1               \
-	VPADDD       X1, X0, X0               \
-	VPHADDD      X0, X0, X0               \
-	VCVTDQ2PS    X0, X0                   \
+	VCVTDQ2PS    Y13, Y13                 \
+	VCVTDQ2PS    Y9, Y9                   \
 	MOVWLZX      208(wr), AX              \
 	VMOVD        AX, X1                   \
 	VPINSRW      $1, 418(wr), X1, X1      \
@@ -393,13 +392,16 @@ q4vloop5:
 	VMOVD        (DI), X2                 \
 	VPINSRD      $1, 292(DI), X2, X2      \
 	VMULPS       X2, X1, X1               \
-	VMULPS       X1, X0, X0               \
-	VADDSS       X0, acc, acc             \
-	VMOVSHDUP    X0, X1                   \
-	VADDSS       X1, acc, acc
+	VBROADCASTSS X1, Y2                   \
+	VMOVSHDUP    X1, X1                   \
+	VBROADCASTSS X1, Y1                   \
+	VFMADD231PS  Y13, Y2, acc             \
+	VFMADD231PS  Y9, Y1, acc
 
-// Q6_BLOCK5(wr, acc) adds one Q6_K superblock at wr times the Q8_K block at DI to acc: Z13 starts at
-// −32·Σ s_i·bsums[i] (upper half zero), Z12 at zero, and they collect Σ s_i·Σ q·qs.
+// Q6_BLOCK5(wr, acc) adds one Q6_K superblock at wr times the Q8_K block at DI to the float32x8 acc in
+// ggml's AVX2 order: Z13 starts at −32·(bsums[2k]·s_2k + bsums[2k+1]·s_2k+1) in lane k (upper half zero),
+// Z12 at zero, they collect the scaled pair sums and fold into the eight lanes of Y13 (dwords k and k+8
+// hold elements 4k..4k+3 of the same 32), and acc = fma(x.d·fp16(w.d), float32(Y13), acc) lane by lane.
 #define Q6_BLOCK5(wr, acc) \
 	VPMOVSXBW     192(wr), Y0        \
 	VPMADDWD      260(DI), Y0, Y1    \
@@ -412,19 +414,13 @@ q4vloop5:
 	VPADDD        Z12, Z13, Z13      \
 	VEXTRACTI64X4 $1, Z13, Y1        \
 	VPADDD        Y1, Y13, Y13       \
-	VEXTRACTI128  $1, Y13, X1        \
-	VPADDD        X1, X13, X0        \
-	VPSHUFD       $0x4e, X0, X1      \
-	VPADDD        X1, X0, X0         \
-	VPSHUFD       $0xb1, X0, X1      \
-	VPADDD        X1, X0, X0         \
-	VCVTDQ2PS     X0, X0             \
+	VCVTDQ2PS     Y13, Y13           \
 	MOVWLZX       208(wr), AX        \
 	VMOVD         AX, X1             \
 	VCVTPH2PS     X1, X1             \
 	VMULSS        (DI), X1, X1       \
-	VMULSS        X1, X0, X0         \
-	VADDSS        X0, acc, acc
+	VBROADCASTSS  X1, Y1             \
+	VFMADD231PS   Y13, Y1, acc
 
 // Q6_SETUP5 loads the Q6_K constants.
 #define Q6_SETUP5 \
@@ -443,7 +439,7 @@ TEXT ·dotQ6KVNNI(SB), NOSPLIT, $0-60
 	MOVQ   x_base+24(FP), DI
 	MOVQ   nb+48(FP), CX
 	Q6_SETUP5
-	VXORPS X10, X10, X10
+	VXORPS Y10, Y10, Y10
 
 	CMPQ   CX, $2
 	JB     q6tail5
@@ -456,7 +452,7 @@ q6loop5:
 	PREFETCHT0 8448(SI)
 	PREFETCHT0 8512(SI)
 	PREFETCHT0 8576(SI)
-	Q6_BLOCKS5(SI, X10)
+	Q6_BLOCKS5(SI, Y10)
 	ADDQ $420, SI
 	ADDQ $584, DI
 	SUBQ $2, CX
@@ -466,9 +462,16 @@ q6loop5:
 q6tail5:
 	TESTQ CX, CX
 	JZ    q6done5
-	Q6_BLOCK5(SI, X10)
+	Q6_BLOCK5(SI, Y10)
 
 q6done5:
+	// hsum_float_8: upper half plus lower half, then (r0 + r2) + (r1 + r3).
+	VEXTRACTF128 $1, Y10, X0
+	VADDPS       X10, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
 	VZEROUPPER
-	MOVSS X10, ret+56(FP)
+	MOVSS X0, ret+56(FP)
 	RET

@@ -2,11 +2,8 @@
 
 package amd64
 
-// Bytes of one superblock of an interleaved group of 8 rows (kernels.interleaveQ4K, interleaveQ6K).
-const (
-	q4KGroupBytes = 1184
-	q6KGroupBytes = 1680
-)
+// Bytes of one superblock of an interleaved group of 8 rows (kernels.interleaveQ4K).
+const q4KGroupBytes = 1184
 
 // DotQ4KI8VNNI computes one interleaved group of 8 Q4_K rows (nb superblocks in kernels.interleaveQ4K's
 // layout) against the Q8_K activation row x into out[0..7] (AVX-512 VNNI), each bit for bit the scalar
@@ -21,20 +18,6 @@ func DotQ4KI8VNNI(out []float32, w, x []byte, nb int) {
 func DotQ4KI8x4VNNI(out []float32, stride int, w, x []byte, xStride, nb int) {
 	if kqI8x4Check(out, stride, w, x, xStride, nb, q4KGroupBytes) {
 		dotQ4KI8x4VNNI(out, stride, w, x, xStride, nb)
-	}
-}
-
-// DotQ6KI8VNNI is DotQ4KI8VNNI for Q6_K (kernels.interleaveQ6K's layout).
-func DotQ6KI8VNNI(out []float32, w, x []byte, nb int) {
-	if kqI8Check(out, w, x, nb, q6KGroupBytes) {
-		dotQ6KI8VNNI(out, w, x, nb)
-	}
-}
-
-// DotQ6KI8x4VNNI is DotQ6KI8VNNI for the four activation rows x[j·xStride:], into out[j·stride + r].
-func DotQ6KI8x4VNNI(out []float32, stride int, w, x []byte, xStride, nb int) {
-	if kqI8x4Check(out, stride, w, x, xStride, nb, q6KGroupBytes) {
-		dotQ6KI8x4VNNI(out, stride, w, x, xStride, nb)
 	}
 }
 
@@ -69,9 +52,3 @@ func dotQ4KI8VNNI(out []float32, w, x []byte, nb int)
 
 //go:noescape
 func dotQ4KI8x4VNNI(out []float32, stride int, w, x []byte, xStride, nb int)
-
-//go:noescape
-func dotQ6KI8VNNI(out []float32, w, x []byte, nb int)
-
-//go:noescape
-func dotQ6KI8x4VNNI(out []float32, stride int, w, x []byte, xStride, nb int)

@@ -262,6 +262,10 @@ q4x4loop:
 	JNZ  q4x4loop
 	Q4X_EPILOGUE
 
+// The Q6_K kernels below keep, per activation row, the eight float32 lanes of ggml's AVX2 Q6_K dot (Y12..Y15
+// here, Y4..Y7 on AVX-512), each superblock added by one VFMADD231PS, and sum them at the end as
+// hsum_float_8 (HSUM8), as the single-row kernels do.
+
 // Q6X_SCALES spreads the sixteen int8 scales of the block_q6_K at SI per group of 32 into 0(SP)..255(SP)
 // (group k: scale 2k in the low lane, 2k+1 in the high lane) and leaves them as words in Y8.
 #define Q6X_SCALES \
@@ -286,70 +290,76 @@ q4x4loop:
 	VMOVDQU   Y10, 224(SP)
 
 // Q6X_HALF(h, d0, d1, d2, d3) unpacks the 6-bit quants of elements 128h..128h+127 of the block_q6_K at SI
-// into d0..d3 (32 each, element order); Y12 holds 0x0f bytes, Y13 0x30 bytes.
+// into d0..d3 (32 each, element order), with the 0x0f and 0x30 masks read from memory (Y12..Y15 hold the
+// accumulators).
 #define Q6X_HALF(h, d0, d1, d2, d3) \
-	VMOVDQU (128+32*h)(SI), Y11 \
-	VMOVDQU (64*h)(SI), Y9      \
-	VPAND   Y12, Y9, d0         \
-	VPSLLW  $4, Y11, Y10        \
-	VPAND   Y13, Y10, Y10       \
-	VPOR    Y10, d0, d0         \
-	VPSRLW  $4, Y9, d2          \
-	VPAND   Y12, d2, d2         \
-	VPAND   Y13, Y11, Y10       \
-	VPOR    Y10, d2, d2         \
-	VMOVDQU (64*h+32)(SI), Y9   \
-	VPAND   Y12, Y9, d1         \
-	VPSLLW  $2, Y11, Y10        \
-	VPAND   Y13, Y10, Y10       \
-	VPOR    Y10, d1, d1         \
-	VPSRLW  $4, Y9, d3          \
-	VPAND   Y12, d3, d3         \
-	VPSRLW  $2, Y11, Y10        \
-	VPAND   Y13, Y10, Y10       \
+	VMOVDQU (128+32*h)(SI), Y11     \
+	VMOVDQU (64*h)(SI), Y9          \
+	VPAND   x4nib<>(SB), Y9, d0     \
+	VPSLLW  $4, Y11, Y10            \
+	VPAND   x4hi2<>(SB), Y10, Y10   \
+	VPOR    Y10, d0, d0             \
+	VPSRLW  $4, Y9, d2              \
+	VPAND   x4nib<>(SB), d2, d2     \
+	VPAND   x4hi2<>(SB), Y11, Y10   \
+	VPOR    Y10, d2, d2             \
+	VMOVDQU (64*h+32)(SI), Y9       \
+	VPAND   x4nib<>(SB), Y9, d1     \
+	VPSLLW  $2, Y11, Y10            \
+	VPAND   x4hi2<>(SB), Y10, Y10   \
+	VPOR    Y10, d1, d1             \
+	VPSRLW  $4, Y9, d3              \
+	VPAND   x4nib<>(SB), d3, d3     \
+	VPSRLW  $2, Y11, Y10            \
+	VPAND   x4hi2<>(SB), Y10, Y10   \
 	VPOR    Y10, d3, d3
 
-// Q6X_VEC(xr, t) leaves in t the eight int32 partial sums of sumi of the block at xr.
-#define Q6X_VEC(xr, t) \
-	X4_SUMS(xr)          \
-	VPSLLD  $5, Y10, Y10 \
-	VPSUBD  Y10, Y9, t
+// Q6X_ROW(xr, acc) adds the unpacked superblock times the Q8_K block at xr to the float32x8 acc in ggml's
+// AVX2 order: lane k of sumi less 32·(bsums[2k]·s_2k + bsums[2k+1]·s_2k+1), then
+// acc = fma(x.d·fp16(w.d), float32(lanes), acc) lane by lane; 256(SP) holds fp16(w.d) as a float32.
+#define Q6X_ROW(xr, acc) \
+	X4_SUMS(xr)              \
+	VPSLLD       $5, Y10, Y10 \
+	VPSUBD       Y10, Y9, Y9 \
+	VCVTDQ2PS    Y9, Y9      \
+	VMOVSS       (xr), X10   \
+	VMULSS       256(SP), X10, X10 \
+	VBROADCASTSS X10, Y10    \
+	VFMADD231PS  Y9, Y10, acc
 
-// Q6X_BLOCK adds one Q6_K superblock at SI times the Q8_K blocks at DI, R11, R12, R13 to the four lanes of
-// X15: acc += float32(d·float32(sumi)), d = x.d·fp16(w.d).
+// Q6X_BLOCK adds one Q6_K superblock at SI times the Q8_K blocks at DI, R11, R12, R13 to the float32x8
+// accumulators Y12, Y13, Y14, Y15, each as the single-row kernel does.
 #define Q6X_BLOCK \
-	Q6X_SCALES                \
-	VMOVDQU x4nib<>(SB), Y12  \
-	VMOVDQU x4hi2<>(SB), Y13  \
+	Q6X_SCALES                  \
+	MOVWLZX   208(SI), AX       \
+	VMOVD     AX, X9            \
+	VCVTPH2PS X9, X9            \
+	VMOVSS    X9, 256(SP)       \
 	Q6X_HALF(0, Y0, Y1, Y2, Y3) \
 	Q6X_HALF(1, Y4, Y5, Y6, Y7) \
-	Q6X_VEC(DI, Y12)          \
-	Q6X_VEC(R11, Y13)         \
-	VPHADDD   Y13, Y12, Y12   \
-	Q6X_VEC(R12, Y13)         \
-	Q6X_VEC(R13, Y14)         \
-	VPHADDD   Y14, Y13, Y13   \
-	Q6X_FLOAT
+	Q6X_ROW(DI, Y12)            \
+	Q6X_ROW(R11, Y13)           \
+	Q6X_ROW(R12, Y14)           \
+	Q6X_ROW(R13, Y15)
 
-// Q6X_FLOAT takes per 128-bit lane [t0, t0, t1, t1] in Y12 and [t2, t2, t3, t3] in Y13 (partial sums of
-// sumi), folds them and adds float32(d·float32(sumi)) to the four lanes of X15.
-#define Q6X_FLOAT \
-	VPHADDD   Y13, Y12, Y9    \
-	VEXTRACTI128 $1, Y9, X10  \
-	VPADDD    X10, X9, X9     \
-	VCVTDQ2PS X9, X9          \
-	X4_XD                     \
-	MOVWLZX   208(SI), AX     \
-	VMOVD     AX, X12         \
-	VCVTPH2PS X12, X12        \
-	VBROADCASTSS X12, X12     \
-	VMULPS    X12, X11, X12   \
-	VMULPS    X9, X12, X9     \
-	VADDPS    X9, X15, X15
+// HSUM8(y, x, off) stores at off(AX) the sum of the float32x8 y (x its low half) as ggml's hsum_float_8:
+// upper half plus lower half, then (r0 + r2) + (r1 + r3).
+#define HSUM8(y, x, off) \
+	VEXTRACTF128 $1, y, X9 \
+	VADDPS       x, X9, X9 \
+	VMOVHLPS     X9, X9, X10 \
+	VADDPS       X10, X9, X9 \
+	VMOVSHDUP    X9, X10   \
+	VADDSS       X10, X9, X9 \
+	VMOVSS       X9, off(AX)
 
 // func dotQ6Kx4AVX2(out *[4]float32, w, x []byte, xStride, nb int)
-TEXT ·dotQ6Kx4AVX2(SB), NOSPLIT, $256-72
+TEXT ·dotQ6Kx4AVX2(SB), NOSPLIT, $264-72
 	X4_PROLOGUE
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
 
 q6x4loop:
 	PREFETCHT0 1024(SI)
@@ -364,7 +374,14 @@ q6x4loop:
 	ADDQ $292, R13
 	DECQ CX
 	JNZ  q6x4loop
-	X4_EPILOGUE
+
+	MOVQ out+0(FP), AX
+	HSUM8(Y12, X12, 0)
+	HSUM8(Y13, X13, 4)
+	HSUM8(Y14, X14, 8)
+	HSUM8(Y15, X15, 12)
+	VZEROUPPER
+	RET
 
 
 // AVX-512 (BW, VL, VNNI) four-row kernels, 512-bit registers, with the unpacking of kq_avx512_amd64.s done
@@ -600,32 +617,41 @@ q4x5loop:
 	VPSRLW          $4, Z0, Z0         \
 	VPTERNLOGD      $0xd8, Z30, Z0, hi
 
-// Q6X5_VEC(xr, t) leaves in t the eight int32 partial sums of sumi of the block at xr.
-#define Q6X5_VEC(xr, t) \
-	X5_SUMS(xr)          \
-	VPSLLD  $5, Y10, Y10 \
-	VPSUBD  Y10, Y9, t
+// Q6X5_ROW(xr, acc) is Q6X_ROW on AVX-512; X15 holds fp16(w.d) as a float32.
+#define Q6X5_ROW(xr, acc) \
+	X5_SUMS(xr)              \
+	VPSLLD       $5, Y10, Y10 \
+	VPSUBD       Y10, Y9, Y9 \
+	VCVTDQ2PS    Y9, Y9      \
+	VMOVSS       (xr), X10   \
+	VMULSS       X15, X10, X10 \
+	VBROADCASTSS X10, Y10    \
+	VFMADD231PS  Y9, Y10, acc
 
-// Q6X5_BLOCK is Q6X_BLOCK on AVX-512.
+// Q6X5_BLOCK is Q6X_BLOCK on AVX-512, into the accumulators Y4, Y5, Y6, Y7.
 #define Q6X5_BLOCK \
 	VPMOVSXBW 192(SI), Y8      \
 	VPERMW    Z8, Z18, Z22     \
 	VPERMW    Z8, Z19, Z23     \
 	VPERMW    Z8, Z20, Z24     \
 	VPERMW    Z8, Z21, Z25     \
+	MOVWLZX   208(SI), AX      \
+	VMOVD     AX, X15          \
+	VCVTPH2PS X15, X15         \
 	Q6X5_HALF(0, Z26, Z27)     \
 	Q6X5_HALF(1, Z28, Z29)     \
-	Q6X5_VEC(DI, Y12)          \
-	Q6X5_VEC(R11, Y13)         \
-	VPHADDD   Y13, Y12, Y12    \
-	Q6X5_VEC(R12, Y13)         \
-	Q6X5_VEC(R13, Y14)         \
-	VPHADDD   Y14, Y13, Y13    \
-	Q6X_FLOAT
+	Q6X5_ROW(DI, Y4)           \
+	Q6X5_ROW(R11, Y5)          \
+	Q6X5_ROW(R12, Y6)          \
+	Q6X5_ROW(R13, Y7)
 
 // func dotQ6Kx4VNNI(out *[4]float32, w, x []byte, xStride, nb int)
 TEXT ·dotQ6Kx4VNNI(SB), NOSPLIT, $0-72
 	X4_PROLOGUE
+	VXORPS    Y4, Y4, Y4
+	VXORPS    Y5, Y5, Y5
+	VXORPS    Y6, Y6, Y6
+	VXORPS    Y7, Y7, Y7
 	VMOVDQU64 x5nib<>(SB), Z30
 	VMOVDQU64 x5hi2<>(SB), Z31
 	VMOVDQU64 x5q6sll<>(SB), Z16
@@ -648,4 +674,11 @@ q6x5loop:
 	ADDQ $292, R13
 	DECQ CX
 	JNZ  q6x5loop
-	X4_EPILOGUE
+
+	MOVQ out+0(FP), AX
+	HSUM8(Y4, X4, 0)
+	HSUM8(Y5, X5, 4)
+	HSUM8(Y6, X6, 8)
+	HSUM8(Y7, X7, 12)
+	VZEROUPPER
+	RET
