@@ -8,8 +8,9 @@ import (
 )
 
 // With room for the dense matrices and only some of the routed experts, the dense matrices and a prefix of
-// the experts (in layer order) get interleaved copies and the other experts keep their rows; the logits
-// are bit for bit those of the model with no copies.
+// the experts (in layer order) get interleaved copies and the other experts keep their rows (per-head
+// matrices marked VecDot, multiplied in vec_dot's order, get none); the logits are bit for bit those of
+// the model with no copies.
 func TestInterleaveWithinBudget(t *testing.T) {
 	pool := kernels.NewPool(2)
 	defer pool.Close()
@@ -19,8 +20,13 @@ func TestInterleaveWithinBudget(t *testing.T) {
 		w.Interleaved = nil
 	}
 	var denseNeed int64
-	for _, w := range dense {
-		denseNeed += int64(kernels.InterleavedBytes(*w))
+	needs := make([]int, len(dense)) // 0 for a matrix MatMul would not read interleaved (VecDot, few rows)
+	for i, w := range dense {
+		needs[i] = kernels.InterleavedBytes(*w)
+		denseNeed += int64(needs[i])
+		if w.VecDot && needs[i] != 0 {
+			t.Errorf("dense matrix %d is marked VecDot but would get an interleaved copy", i)
+		}
 	}
 	if denseNeed == 0 {
 		t.Skip("no interleaved kernels on this CPU")
@@ -40,8 +46,8 @@ func TestInterleaveWithinBudget(t *testing.T) {
 	}
 	m.interleaveWithin(budget)
 	for i, w := range dense {
-		if (w.Interleaved != nil) != (w.Rows >= 8) {
-			t.Errorf("dense matrix %d (%d rows): interleaved %v", i, w.Rows, w.Interleaved != nil)
+		if (w.Interleaved != nil) != (needs[i] > 0) {
+			t.Errorf("dense matrix %d (%d rows, VecDot %v): interleaved %v", i, w.Rows, w.VecDot, w.Interleaved != nil)
 		}
 	}
 	for i, w := range experts {
