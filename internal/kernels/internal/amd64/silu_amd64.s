@@ -76,6 +76,45 @@ silu16:
 	VZEROUPPER
 	RET
 
+// EXPF8_HEAD and EXPF8_TAIL compute Y2 = ggml_v_expf(Y1) on 8 values with AVX2 and FMA (siluMulAVX2's
+// comment), the constants in Y7..Y15; between them the caller puts 1.0 in every lane of Y2. They clobber
+// Y1, Y3, Y4 and Y5.
+#define EXPF8_HEAD \
+	VMOVAPS      Y15, Y2; \
+	VFMADD231PS  Y14, Y1, Y2; \
+	VSUBPS       Y15, Y2, Y3; \
+	VFNMADD231PS Y13, Y3, Y1; \
+	VFNMADD231PS Y12, Y3, Y1; \
+	VMULPS       Y1, Y1, Y4; \
+	VMOVAPS      Y10, Y2; \
+	VFMADD231PS  Y11, Y1, Y2; \
+	VMOVAPS      Y8, Y5; \
+	VFMADD231PS  Y9, Y1, Y5; \
+	VFMADD231PS  Y4, Y2, Y5
+
+#define EXPF8_TAIL \
+	VFMADD231PS  Y7, Y1, Y2; \
+	VFMADD231PS  Y4, Y5, Y2; \
+	VCVTTPS2DQ   Y3, Y4; \
+	VPSRAD       $1, Y4, Y5; \
+	VPSUBD       Y5, Y4, Y4; \
+	VPBROADCASTD siluConst<>+52(SB), Y1; \
+	VPADDD       Y1, Y5, Y5; \
+	VPSLLD       $23, Y5, Y5; \
+	VPADDD       Y1, Y4, Y4; \
+	VPSLLD       $23, Y4, Y4; \
+	VMULPS       Y5, Y2, Y2; \
+	VMULPS       Y4, Y2, Y2; \
+	VPBROADCASTD siluConst<>+48(SB), Y1; \
+	VANDPS       Y1, Y3, Y1; \
+	VBROADCASTSS siluConst<>+16(SB), Y4; \
+	VCMPPS       $30, Y4, Y1, Y1; \
+	VXORPS       Y4, Y4, Y4; \
+	VCMPPS       $18, Y4, Y3, Y5; \
+	VBROADCASTSS siluConst<>+44(SB), Y4; \
+	VANDNPS      Y4, Y5, Y5; \
+	VBLENDVPS    Y1, Y5, Y2, Y2
+
 // func siluMulAVX2(gate, up *float32, n int)
 // siluMulAVX512 on 8 values at a time with AVX2 and FMA: the scale by 2^n (n integral, |n| ≤ 192) is two
 // exact-then-rounding products j·2^a·2^b with a = n>>1 and b = n − a (both powers normal), which rounds
@@ -99,39 +138,9 @@ silu8:
 	VMOVUPS      (SI), Y0
 	VXORPS       Y1, Y1, Y1
 	VSUBPS       Y0, Y1, Y1
-	VMOVAPS      Y15, Y2
-	VFMADD231PS  Y14, Y1, Y2
-	VSUBPS       Y15, Y2, Y3
-	VFNMADD231PS Y13, Y3, Y1
-	VFNMADD231PS Y12, Y3, Y1
-	VMULPS       Y1, Y1, Y4
-	VMOVAPS      Y10, Y2
-	VFMADD231PS  Y11, Y1, Y2
-	VMOVAPS      Y8, Y5
-	VFMADD231PS  Y9, Y1, Y5
-	VFMADD231PS  Y4, Y2, Y5
+	EXPF8_HEAD
 	VMOVAPS      Y6, Y2
-	VFMADD231PS  Y7, Y1, Y2
-	VFMADD231PS  Y4, Y5, Y2
-	VCVTTPS2DQ   Y3, Y4
-	VPSRAD       $1, Y4, Y5
-	VPSUBD       Y5, Y4, Y4
-	VPBROADCASTD siluConst<>+52(SB), Y1
-	VPADDD       Y1, Y5, Y5
-	VPSLLD       $23, Y5, Y5
-	VPADDD       Y1, Y4, Y4
-	VPSLLD       $23, Y4, Y4
-	VMULPS       Y5, Y2, Y2
-	VMULPS       Y4, Y2, Y2
-	VPBROADCASTD siluConst<>+48(SB), Y1
-	VANDPS       Y1, Y3, Y1
-	VBROADCASTSS siluConst<>+16(SB), Y4
-	VCMPPS       $30, Y4, Y1, Y1
-	VXORPS       Y4, Y4, Y4
-	VCMPPS       $18, Y4, Y3, Y5
-	VBROADCASTSS siluConst<>+44(SB), Y4
-	VANDNPS      Y4, Y5, Y5
-	VBLENDVPS    Y1, Y5, Y2, Y2
+	EXPF8_TAIL
 	VADDPS       Y6, Y2, Y2
 	VDIVPS       Y2, Y0, Y0
 	VMULPS       (DI), Y0, Y0
@@ -166,39 +175,9 @@ TEXT ·expSumAVX2(SB), NOSPLIT, $0-32
 exp8:
 	VMOVUPS      (SI), Y1
 	VSUBPS       Y0, Y1, Y1
-	VMOVAPS      Y15, Y2
-	VFMADD231PS  Y14, Y1, Y2
-	VSUBPS       Y15, Y2, Y3
-	VFNMADD231PS Y13, Y3, Y1
-	VFNMADD231PS Y12, Y3, Y1
-	VMULPS       Y1, Y1, Y4
-	VMOVAPS      Y10, Y2
-	VFMADD231PS  Y11, Y1, Y2
-	VMOVAPS      Y8, Y5
-	VFMADD231PS  Y9, Y1, Y5
-	VFMADD231PS  Y4, Y2, Y5
+	EXPF8_HEAD
 	VBROADCASTSS siluConst<>+40(SB), Y2
-	VFMADD231PS  Y7, Y1, Y2
-	VFMADD231PS  Y4, Y5, Y2
-	VCVTTPS2DQ   Y3, Y4
-	VPSRAD       $1, Y4, Y5
-	VPSUBD       Y5, Y4, Y4
-	VPBROADCASTD siluConst<>+52(SB), Y1
-	VPADDD       Y1, Y5, Y5
-	VPSLLD       $23, Y5, Y5
-	VPADDD       Y1, Y4, Y4
-	VPSLLD       $23, Y4, Y4
-	VMULPS       Y5, Y2, Y2
-	VMULPS       Y4, Y2, Y2
-	VPBROADCASTD siluConst<>+48(SB), Y1
-	VANDPS       Y1, Y3, Y1
-	VBROADCASTSS siluConst<>+16(SB), Y4
-	VCMPPS       $30, Y4, Y1, Y1
-	VXORPS       Y4, Y4, Y4
-	VCMPPS       $18, Y4, Y3, Y5
-	VBROADCASTSS siluConst<>+44(SB), Y4
-	VANDNPS      Y4, Y5, Y5
-	VBLENDVPS    Y1, Y5, Y2, Y2
+	EXPF8_TAIL
 	VMOVUPS      Y2, (SI)
 	XORQ         $1, DX
 	JNZ          next8
