@@ -14,22 +14,27 @@ import (
 	"github.com/wasmoe/wasmoe/internal/testutil"
 )
 
-// gbnfTraces are BenchmarkPolicyGBNFTrace's outputs: a grammar of guest/constraint/testdata/gbnf and a
-// text of its language, as a model would write it (multibyte characters included).
-var gbnfTraces = []struct{ name, grammar, text string }{
+// gbnfTraces are BenchmarkPolicyGBNFTrace's outputs: a grammar of guest/constraint/testdata/gbnf and two
+// texts of its language, as a model would write them (multibyte characters included), the second
+// differently nested from the first.
+var gbnfTraces = []struct{ name, grammar, text, other string }{
 	{"json", "json.gbnf", `{"name": "Ada Lovelace", "born": 1815, "tags": ["math", "エンジン", "poet"], ` +
-		`"notes": {"x": [1.5, -2e3, true, null], "é": "naïve café"}, "ok": false}`},
+		`"notes": {"x": [1.5, -2e3, true, null], "é": "naïve café"}, "ok": false}`,
+		`{"items": [{"id": 7, "label": "déjà vu", "sub": {"deep": [[0.25], {"k": "v"}]}}, {"id": 8}], "n": -3}`},
 	{"c", "c.gbnf", "int main(){int x = 1;float y = 2;while(x<10){x = x+1;if(x==5){y = y*2;}}" +
-		"/* done */return x;}int add(int a){return a+1;}"},
-	{"arithmetic", "arithmetic.gbnf", "(1+x_2)*(y-3)= z\nfoo/2+(bar*7)= (q)\n"},
-	{"japanese", "japanese.gbnf", "日本語のテキストです 東京は大きい街\n漢字とかなカナ"},
+		"/* done */return x;}int add(int a){return a+1;}",
+		"float mul(float p){for(int i = 0; i<3; i = i+1){if(p>1){p = p/2;}else{p = g(p, i*2);}}// half\nreturn p;}"},
+	{"arithmetic", "arithmetic.gbnf", "(1+x_2)*(y-3)= z\nfoo/2+(bar*7)= (q)\n", "((a*b)-(c/d))+e_9= 12\n"},
+	{"japanese", "japanese.gbnf", "日本語のテキストです 東京は大きい街\n漢字とかなカナ", "ひらがなとカタカナ 京都\n"},
 }
 
 // BenchmarkPolicyGBNFTrace is the built-in policy guest's mask cost per token along whole outputs, at
 // DeepSeek-V3's vocabulary on wazero (100 ms step deadline): each trace's text, tokenized by the model's
-// tokenizer, is reported one token a step, each step masking the state after it. Two requests with the
+// tokenizer, is reported one token a step, each step masking the state after it. Three requests with the
 // same grammar text: the first (whose states no earlier request reached; its first step builds the
-// slices) and a second; per request the median, 90th percentile and largest step, in µs.
+// slices), a second with the same output, and a third ("other") with the trace's other output, whose
+// states are mostly new but made of parse stacks like the first's; per request the median, 90th
+// percentile and largest step, in µs.
 func BenchmarkPolicyGBNFTrace(b *testing.B) {
 	m := deepSeekV3PolicyModel(b)
 	tok, err := NewTokenizer(newRuntime(b), builtin.Tokenizer, loadVocab(b, "ggml-vocab-deepseek-v3.gguf"), 1)
@@ -49,14 +54,22 @@ func BenchmarkPolicyGBNFTrace(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		other, err := tok.Encode(context.Background(), tr.other, false, false)
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.Run(tr.name, func(b *testing.B) {
 			gbnfBenchRuns++
 			config, err := json.Marshal(map[string]string{"grammar": fmt.Sprintf("%s\n# trace %d", src, gbnfBenchRuns)})
 			if err != nil {
 				b.Fatal(err)
 			}
-			for _, req := range []string{"first", "second"} {
-				steps := traceSteps(b, p, m, config, ids)
+			for _, req := range []string{"first", "second", "other"} {
+				out := ids
+				if req == "other" {
+					out = other
+				}
+				steps := traceSteps(b, p, m, config, out)
 				slices.Sort(steps)
 				b.ReportMetric(float64(steps[len(steps)/2].Nanoseconds())/1e3, "µs/p50-"+req)
 				b.ReportMetric(float64(steps[len(steps)*9/10].Nanoseconds())/1e3, "µs/p90-"+req)
