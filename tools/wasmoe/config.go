@@ -36,6 +36,13 @@ type wranglerConfig struct {
 		Spec       string `toml:"SPEC"`
 		DraftModel string `toml:"DRAFT_MODEL"`
 		SpecTokens int    `toml:"SPEC_TOKENS"`
+		// The plugin limits: a step's deadline, a request's CPU time inside its plugin (both durations, e.g.
+		// "100ms"), an instance's memory cap and what idle instances keep per slot (MiB); 0 or left out: the
+		// flag's default (--plugin-step-timeout, --plugin-cpu-budget, --plugin-memory-mb, --plugin-keep-memory-mb).
+		PluginStepTimeout  duration `toml:"PLUGIN_STEP_TIMEOUT"`
+		PluginCPUBudget    duration `toml:"PLUGIN_CPU_BUDGET"`
+		PluginMemoryMB     int      `toml:"PLUGIN_MEMORY_MB"`
+		PluginKeepMemoryMB int      `toml:"PLUGIN_KEEP_MEMORY_MB"`
 	} `toml:"vars"`
 	Limits struct {
 		MaxQueue       int      `toml:"max_queue"`        // requests waiting for the model before 503
@@ -84,4 +91,28 @@ func (c *wranglerConfig) tenancy(path string) (*tenant.Registry, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return reg, nil
+}
+
+// applyPluginVars sets the plugin limits the file's [vars] give (non-zero) and the command line does not
+// (given[flag] false), and notes each as read from path, so that engineFlags.checkPluginLimits names the var.
+func (c *wranglerConfig) applyPluginVars(path string, ef *engineFlags, given map[string]bool) {
+	v := &c.Vars
+	for _, s := range []struct {
+		flag, name string
+		set        bool
+		apply      func()
+	}{
+		{"plugin-step-timeout", "PLUGIN_STEP_TIMEOUT", v.PluginStepTimeout != 0, func() { ef.stepTimeout = time.Duration(v.PluginStepTimeout) }},
+		{"plugin-cpu-budget", "PLUGIN_CPU_BUDGET", v.PluginCPUBudget != 0, func() { ef.cpuBudget = time.Duration(v.PluginCPUBudget) }},
+		{"plugin-memory-mb", "PLUGIN_MEMORY_MB", v.PluginMemoryMB != 0, func() { ef.pluginMemory = v.PluginMemoryMB }},
+		{"plugin-keep-memory-mb", "PLUGIN_KEEP_MEMORY_MB", v.PluginKeepMemoryMB != 0, func() { ef.pluginKeep = v.PluginKeepMemoryMB }},
+	} {
+		if s.set && !given[s.flag] {
+			s.apply()
+			if ef.fromVars == nil {
+				ef.fromVars = map[string]string{}
+			}
+			ef.fromVars[s.flag] = s.name + " in " + path
+		}
+	}
 }

@@ -32,13 +32,14 @@ type engineFlags struct {
 	kvCacheTokens int           // KV cache size in tokens
 	writeTimeout  time.Duration // longest a request's output may wait for its reader
 
-	engine       string        // wasm engine
-	pluginDir    string        // plugins requests may name
-	stepTimeout  time.Duration // per call into a plugin
-	cpuBudget    time.Duration // per request inside a plugin
-	pluginMemory int           // MiB of linear memory per plugin instance
-	pluginKeep   int           // MiB of memory per pool slot that idle plugin instances may keep
-	models       modelList     // extra models for plugins, name=path
+	engine       string            // wasm engine
+	pluginDir    string            // plugins requests may name
+	stepTimeout  time.Duration     // per call into a plugin
+	cpuBudget    time.Duration     // per request inside a plugin
+	pluginMemory int               // MiB of linear memory per plugin instance
+	pluginKeep   int               // MiB of memory per pool slot that idle plugin instances may keep
+	models       modelList         // extra models for plugins, name=path
+	fromVars     map[string]string // flag name -> "VAR in FILE" for the settings a config file's [vars] gave
 
 	spec       string // speculative decoding's default drafting mode
 	draftModel string // the draft model of --spec draft
@@ -124,6 +125,9 @@ func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
 	if f.specTokens < 0 || f.specTokens > engine.MaxSpecTokens {
 		return nil, fmt.Errorf("--spec-tokens %d: want 1 to %d", f.specTokens, engine.MaxSpecTokens)
 	}
+	if err := f.checkPluginLimits(); err != nil {
+		return nil, err
+	}
 	for name, p := range f.models {
 		if p, err = resolveModel(ctx, p); err == nil {
 			f.models[name] = p
@@ -145,15 +149,7 @@ func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.pluginMemory <= 0 || f.pluginMemory > 4096 {
-		return nil, fmt.Errorf("--plugin-memory-mb %d: want 1 to 4096", f.pluginMemory)
-	}
-	if f.pluginKeep <= 0 || f.pluginKeep > f.pluginMemory {
-		return nil, fmt.Errorf("--plugin-keep-memory-mb %d: want 1 to --plugin-memory-mb (%d)", f.pluginKeep, f.pluginMemory)
-	}
-	plugins, err := wasm.NewRuntime(ctx, wasm.Config{Engine: f.engine, CacheDir: filepath.Join(cacheDir(), f.engine),
-		StepTimeout: f.stepTimeout, CPUBudget: f.cpuBudget, MemoryLimitPages: uint32(f.pluginMemory * 16),
-		KeepMemoryPages: uint32(f.pluginKeep * 16)})
+	plugins, err := wasm.NewRuntime(ctx, f.pluginConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +157,37 @@ func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
 		Parallel: f.parallel, BatchTokens: f.batchTokens, KVCacheTokens: f.kvCacheTokens, WriteTimeout: f.writeTimeout,
 		TokenizerWasm: builtin.Tokenizer, SamplerWasm: samplerWasm, PluginRuntime: plugins, PluginDir: f.pluginDir, Models: f.models,
 		Spec: f.spec, DraftModel: f.draftModel, SpecTokens: f.specTokens})
+}
+
+// checkPluginLimits refuses plugin limits out of range, naming each by setting.
+func (f *engineFlags) checkPluginLimits() error {
+	if f.stepTimeout < 0 {
+		return fmt.Errorf("%s %v: must not be negative", f.setting("plugin-step-timeout"), f.stepTimeout)
+	}
+	if f.cpuBudget < 0 {
+		return fmt.Errorf("%s %v: must not be negative", f.setting("plugin-cpu-budget"), f.cpuBudget)
+	}
+	if f.pluginMemory <= 0 || f.pluginMemory > 4096 {
+		return fmt.Errorf("%s %d: want 1 to 4096", f.setting("plugin-memory-mb"), f.pluginMemory)
+	}
+	if f.pluginKeep <= 0 || f.pluginKeep > f.pluginMemory {
+		return fmt.Errorf("%s %d: want 1 to %s (%d)", f.setting("plugin-keep-memory-mb"), f.pluginKeep, f.setting("plugin-memory-mb"), f.pluginMemory)
+	}
+	return nil
+}
+
+// setting names the setting of a flag in an error: the flag, and the file's var where a config file gave it.
+func (f *engineFlags) setting(flag string) string {
+	if v, ok := f.fromVars[flag]; ok {
+		return "--" + flag + " (" + v + ")"
+	}
+	return "--" + flag
+}
+
+// pluginConfig is the configuration of the runtime that runs policy plugins, under the plugin limits.
+func (f *engineFlags) pluginConfig() wasm.Config {
+	return wasm.Config{Engine: f.engine, CacheDir: filepath.Join(cacheDir(), f.engine), StepTimeout: f.stepTimeout,
+		CPUBudget: f.cpuBudget, MemoryLimitPages: uint32(f.pluginMemory * 16), KeepMemoryPages: uint32(f.pluginKeep * 16)}
 }
 
 // newRuntime starts the runtime of the built-in guests: trusted code, no deadlines.

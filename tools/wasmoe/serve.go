@@ -90,6 +90,7 @@ func serve(args []string) error {
 		apply("spec", func() { ef.spec = c.Vars.Spec })
 		apply("draft-model", func() { ef.draftModel = rel(c.Vars.DraftModel) })
 		apply("spec-tokens", func() { ef.specTokens = c.Vars.SpecTokens })
+		c.applyPluginVars(*config, &ef, set)
 		apply("ctx", func() { ef.ctx = c.Vars.Context })
 		apply("threads", func() { ef.threads = c.Vars.Threads })
 		apply("max-queue", func() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -236,20 +237,47 @@ func TestServeEndToEnd(t *testing.T) {
 }
 
 // TestServeConfig: a wrangler.toml with an unknown key or a bad METRICS_NAMES, SPEC, DRAFT_MODEL (resolved
-// against the file's directory) or SPEC_TOKENS is refused, naming it; a
-// good one serves, and its METRICS_NAMES = "vllm" puts vLLM's names in /metrics beside wasmoe's. /ready
-// answers 200 once the engine has warmed up.
+// against the file's directory) or SPEC_TOKENS is refused, naming it; a bad plugin limit (PLUGIN_STEP_TIMEOUT,
+// PLUGIN_CPU_BUDGET, PLUGIN_MEMORY_MB, PLUGIN_KEEP_MEMORY_MB: not a number or a duration, or out of the
+// flag's range) is refused naming the file and the var; a good one serves, its METRICS_NAMES = "vllm" puts
+// vLLM's names in /metrics beside wasmoe's and its PLUGIN_CPU_BUDGET = "1ns" stops the built-in policy of a
+// response_format request at once. /ready answers 200 once the engine has warmed up.
 func TestServeConfig(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.toml")
+	refused := func(vars string, want ...string) { // serve must exit naming each of want, not start serving
+		t.Helper()
+		os.WriteFile(bad, []byte("name = \"x\"\n[vars]\n"+vars+"\n"), 0o644)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, bin, "serve", "--config", bad, "--addr", "127.0.0.1:0").CombinedOutput()
+		for _, w := range want {
+			if err == nil || ctx.Err() != nil || !strings.Contains(string(out), w) {
+				t.Fatalf("%s: accepted or %q not named: %v\n%s", vars, w, err, out)
+			}
+		}
+	}
 	for _, c := range []struct{ vars, want string }{{"MODLE = \"typo\"", "MODLE"}, {"METRICS_NAMES = \"prom\"", "METRICS_NAMES"},
 		{"SPEC = \"magic\"", "--spec magic"}, {"DRAFT_MODEL = \"nodraft.gguf\"", filepath.Join(dir, "nodraft.gguf")},
 		{"SPEC_TOKENS = 99", "--spec-tokens 99"}} {
-		os.WriteFile(bad, []byte("name = \"x\"\n[vars]\n"+c.vars+"\n"), 0o644)
-		out, err := exec.Command(bin, "serve", "--config", bad).CombinedOutput()
-		if err == nil || !strings.Contains(string(out), c.want) {
-			t.Fatalf("%s: accepted or not named: %v\n%s", c.vars, err, out)
-		}
+		refused(c.vars, c.want)
+	}
+	in := " in " + bad + ")"
+	for _, c := range []struct{ vars, want string }{
+		{`PLUGIN_STEP_TIMEOUT = "soon"`, `"vars.PLUGIN_STEP_TIMEOUT"): time: invalid duration "soon"`},
+		{`PLUGIN_STEP_TIMEOUT = 100`, `"vars.PLUGIN_STEP_TIMEOUT"): time: missing unit in duration "100"`},
+		{`PLUGIN_STEP_TIMEOUT = "-5ms"`, "--plugin-step-timeout (PLUGIN_STEP_TIMEOUT" + in + " -5ms: must not be negative"},
+		{`PLUGIN_CPU_BUDGET = "10"`, `"vars.PLUGIN_CPU_BUDGET"): time: missing unit in duration "10"`},
+		{`PLUGIN_CPU_BUDGET = "-1s"`, "--plugin-cpu-budget (PLUGIN_CPU_BUDGET" + in + " -1s: must not be negative"},
+		{`PLUGIN_MEMORY_MB = "lots"`, `"vars.PLUGIN_MEMORY_MB"): incompatible types`},
+		{`PLUGIN_MEMORY_MB = 5000`, "--plugin-memory-mb (PLUGIN_MEMORY_MB" + in + " 5000: want 1 to 4096"},
+		{`PLUGIN_MEMORY_MB = -1`, "--plugin-memory-mb (PLUGIN_MEMORY_MB" + in + " -1: want 1 to 4096"},
+		{`PLUGIN_KEEP_MEMORY_MB = 1.5`, `"vars.PLUGIN_KEEP_MEMORY_MB"): incompatible types`},
+		{`PLUGIN_KEEP_MEMORY_MB = 600`, "--plugin-keep-memory-mb (PLUGIN_KEEP_MEMORY_MB" + in + " 600: want 1 to --plugin-memory-mb (512)"},
+		{"PLUGIN_MEMORY_MB = 64\nPLUGIN_KEEP_MEMORY_MB = 65",
+			"--plugin-keep-memory-mb (PLUGIN_KEEP_MEMORY_MB" + in + " 65: want 1 to --plugin-memory-mb (PLUGIN_MEMORY_MB" + in + " (64)"},
+	} {
+		refused(c.vars, bad, c.want)
 	}
 	badTenant := filepath.Join(dir, "tenants.toml")
 	os.WriteFile(badTenant, []byte("[[tenants]]\nname = \"acme\"\nkey_sha256 = [\"abc\"]\n"), 0o644)
@@ -262,7 +290,7 @@ func TestServeConfig(t *testing.T) {
 		t.Fatalf("--max-header-bytes 10 accepted or not named: %v\n%s", err, out)
 	}
 	good := filepath.Join(dir, "wrangler.toml")
-	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\nMETRICS_NAMES = \"vllm\"\nALIASES = [\"deepseek\"]\nCORS_ORIGIN = \"*\"\n[limits]\nmax_header_bytes = 2048\n[admin]\nkey_sha256 = %q\n[[tenants]]\nname = \"acme\"\nkey_sha256 = [%q]\n",
+	os.WriteFile(good, []byte(fmt.Sprintf("name = \"edge\"\nmain = %q\n[vars]\nMODEL = %q\nMETRICS_NAMES = \"vllm\"\nPLUGIN_CPU_BUDGET = \"1ns\"\nALIASES = [\"deepseek\"]\nCORS_ORIGIN = \"*\"\n[limits]\nmax_header_bytes = 2048\n[admin]\nkey_sha256 = %q\n[[tenants]]\nname = \"acme\"\nkey_sha256 = [%q]\n",
 		filepath.Join(testutil.Root(), "internal", "builtin", "sampler.wasm"), r1Model(t), sha256Hex("root-key"), sha256Hex("acme-key"))), 0o644)
 	s := startServer(t, "--config", good)
 	if !strings.Contains(s.log.String(), "wasmoe: 1 tenant; requests need Authorization: Bearer KEY") {
@@ -334,5 +362,16 @@ func TestServeConfig(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != 431 {
 		t.Errorf("3000 bytes of headers under max_header_bytes = 2048: status %d, want 431", r.StatusCode)
+	}
+	req, _ = http.NewRequest("POST", s.url+"/v1/chat/completions", strings.NewReader(
+		`{"model":"r1","messages":[{"role":"user","content":"hi"}],"max_tokens":2,"response_format":{"type":"json_object"}}`))
+	req.Header.Set("Authorization", "Bearer acme-key")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "the request used up its guest CPU budget of 1ns") {
+		t.Errorf("response_format under PLUGIN_CPU_BUDGET = \"1ns\": status %d %s; want 400, the budget used up", resp.StatusCode, body)
 	}
 }
