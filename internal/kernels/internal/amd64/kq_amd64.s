@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "kq4kvec.h"
 
 // K-quant dot products against one Q8_K activation row (AVX2). Blocks: block_q4_K 144 bytes (fp16 d, fp16
 // dmin, 12 bytes of packed 6-bit scales and mins, 128 bytes of nibbles), block_q6_K 210 bytes (ql[128],
@@ -241,34 +242,13 @@ q4vloop:
 	PREFETCHT0 1600(SI)
 	PREFETCHT0 1664(SI)
 	Q4_SUMS(SI, 0, 0, Y12, Y13)
-	VCVTDQ2PS    Y12, Y12
-	VMOVD        (SI), X1
-	VCVTPH2PS    X1, X1
-	VBROADCASTSS (DI), X2
-	VMULPS       X2, X1, X1
-	VBROADCASTSS X1, Y3
-	VFMADD231PS  Y3, Y12, Y10
-	VEXTRACTI128 $1, Y13, X4
-	VPHADDD      X4, X13, X4
-	VCVTDQ2PS    X4, X4
-	VPSHUFD      $0x55, X1, X5
-	VFNMADD231PS X5, X4, X11
+	Q4K_VEC_FLOAT
 	ADDQ $144, SI
 	ADDQ $292, DI
 	DECQ CX
 	JNZ  q4vloop
 
-	VEXTRACTF128 $1, Y10, X0
-	VADDPS       X10, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
-	VMOVHLPS     X11, X11, X1
-	VADDPS       X1, X11, X11
-	VMOVSHDUP    X11, X1
-	VADDSS       X1, X11, X11
-	VADDSS       X11, X0, X0
+	Q4K_VEC_SUM
 	VZEROUPPER
 	MOVSS X0, ret+56(FP)
 	RET

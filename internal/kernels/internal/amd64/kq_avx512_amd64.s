@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "kq4kvec.h"
 
 // K-quant dot products against one Q8_K activation row on AVX-512 (BW, VL, VNNI), 512-bit registers. Same
 // blocks, integer sums and float expressions as kq_amd64.s (so bit for bit the scalar references), with
@@ -291,7 +292,7 @@ q4done5:
 
 // func dotQ4KVecVNNI(w, x []byte, nb int) float32
 // dotQ4KVecAVX2 (kq_amd64.s) with Q4_SUMS5: its lane k adds the dwords k of the low and the high group
-// of each 64 elements, ggml's lane k, so the float part is the same instructions on the same values.
+// of each 64 elements, ggml's lane k, so the float part is the same instructions (kq4kvec.h) on the same values.
 TEXT ·dotQ4KVecVNNI(SB), NOSPLIT, $0-60
 	MOVQ   w_base+0(FP), SI
 	MOVQ   x_base+24(FP), DI
@@ -305,34 +306,13 @@ q4vloop5:
 	PREFETCHT0 4160(SI)
 	PREFETCHT0 4224(SI)
 	Q4_SUMS5(SI, 0, 0, Z12, Z4, Y12, Y13)
-	VCVTDQ2PS    Y12, Y12
-	VMOVD        (SI), X1
-	VCVTPH2PS    X1, X1
-	VBROADCASTSS (DI), X2
-	VMULPS       X2, X1, X1
-	VBROADCASTSS X1, Y3
-	VFMADD231PS  Y3, Y12, Y10
-	VEXTRACTI128 $1, Y13, X4
-	VPHADDD      X4, X13, X4
-	VCVTDQ2PS    X4, X4
-	VPSHUFD      $0x55, X1, X5
-	VFNMADD231PS X5, X4, X11
+	Q4K_VEC_FLOAT
 	ADDQ $144, SI
 	ADDQ $292, DI
 	DECQ CX
 	JNZ  q4vloop5
 
-	VEXTRACTF128 $1, Y10, X0
-	VADDPS       X10, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
-	VMOVHLPS     X11, X11, X1
-	VADDPS       X1, X11, X11
-	VMOVSHDUP    X11, X1
-	VADDSS       X1, X11, X11
-	VADDSS       X11, X0, X0
+	Q4K_VEC_SUM
 	VZEROUPPER
 	MOVSS X0, ret+56(FP)
 	RET
