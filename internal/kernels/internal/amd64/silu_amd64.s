@@ -76,6 +76,18 @@ silu16:
 	VZEROUPPER
 	RET
 
+// EXPF8_CONSTS loads the constants EXPF8_HEAD and EXPF8_TAIL use into Y7–Y15.
+#define EXPF8_CONSTS \
+	VBROADCASTSS siluConst<>+0(SB), Y15; \
+	VBROADCASTSS siluConst<>+4(SB), Y14; \
+	VBROADCASTSS siluConst<>+8(SB), Y13; \
+	VBROADCASTSS siluConst<>+12(SB), Y12; \
+	VBROADCASTSS siluConst<>+20(SB), Y11; \
+	VBROADCASTSS siluConst<>+24(SB), Y10; \
+	VBROADCASTSS siluConst<>+28(SB), Y9; \
+	VBROADCASTSS siluConst<>+32(SB), Y8; \
+	VBROADCASTSS siluConst<>+36(SB), Y7
+
 // EXPF8_HEAD and EXPF8_TAIL compute Y2 = ggml_v_expf(Y1) on 8 values with AVX2 and FMA (siluMulAVX2's
 // comment), the constants in Y7..Y15; between them the caller puts 1.0 in every lane of Y2. They clobber
 // Y1, Y3, Y4 and Y5.
@@ -123,15 +135,7 @@ TEXT ·siluMulAVX2(SB), NOSPLIT, $0-24
 	MOVQ gate+0(FP), SI
 	MOVQ up+8(FP), DI
 	MOVQ n+16(FP), CX
-	VBROADCASTSS siluConst<>+0(SB), Y15
-	VBROADCASTSS siluConst<>+4(SB), Y14
-	VBROADCASTSS siluConst<>+8(SB), Y13
-	VBROADCASTSS siluConst<>+12(SB), Y12
-	VBROADCASTSS siluConst<>+20(SB), Y11
-	VBROADCASTSS siluConst<>+24(SB), Y10
-	VBROADCASTSS siluConst<>+28(SB), Y9
-	VBROADCASTSS siluConst<>+32(SB), Y8
-	VBROADCASTSS siluConst<>+36(SB), Y7
+	EXPF8_CONSTS
 	VBROADCASTSS siluConst<>+40(SB), Y6
 
 silu8:
@@ -160,15 +164,7 @@ TEXT ·expSumAVX2(SB), NOSPLIT, $0-32
 	MOVQ         x+0(FP), SI
 	MOVQ         n+8(FP), CX
 	VBROADCASTSS m+16(FP), Y0
-	VBROADCASTSS siluConst<>+0(SB), Y15
-	VBROADCASTSS siluConst<>+4(SB), Y14
-	VBROADCASTSS siluConst<>+8(SB), Y13
-	VBROADCASTSS siluConst<>+12(SB), Y12
-	VBROADCASTSS siluConst<>+20(SB), Y11
-	VBROADCASTSS siluConst<>+24(SB), Y10
-	VBROADCASTSS siluConst<>+28(SB), Y9
-	VBROADCASTSS siluConst<>+32(SB), Y8
-	VBROADCASTSS siluConst<>+36(SB), Y7
+	EXPF8_CONSTS
 	VXORPD       X6, X6, X6
 	XORQ         DX, DX
 
