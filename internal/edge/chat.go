@@ -149,13 +149,10 @@ func (r *chatRequest) check(g *generation) *apiError {
 		return badRequest("tool_choice", "tool_choice %q runs the built-in plugin; it cannot be combined with plugin %q", r.choice, g.plugin)
 	case r.constrained():
 		g.usePlugin(engine.BuiltinPolicy, nil, "tool_choice")
-	case schema != nil && g.grammar != "":
-		return badRequest("grammar", "grammar and response_format %q: one constraint at most", r.ResponseFormat.Type)
-	case schema != nil && g.plugin != "":
-		return badRequest("response_format", "response_format %q runs the built-in plugin; it cannot be combined with plugin %q",
-			r.ResponseFormat.Type, g.plugin)
-	case schema != nil:
-		g.usePlugin(engine.BuiltinPolicy, nil, "response_format")
+	default:
+		if e := g.useSchema(schema, r.ResponseFormat); e != nil {
+			return e
+		}
 	}
 	r.schema = schema
 	return nil

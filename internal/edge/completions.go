@@ -15,6 +15,8 @@ type completionRequest struct {
 	Echo   bool            `json:"echo"`
 	Suffix string          `json:"suffix"`
 	BestOf *int            `json:"best_of"`
+	// ResponseFormat is chat's structured outputs, which vLLM takes on completions too.
+	ResponseFormat *responseFormat `json:"response_format"`
 }
 
 // parsePrompt reads a prompt: a string (text), an array of token ids (ids), or, unless nested, a
@@ -39,7 +41,8 @@ func parsePrompt(raw json.RawMessage, nested bool) (text string, ids []int32, is
 }
 
 // check validates the completion fields that come before the plugin loads: suffix and best_of, which are
-// not supported, and logprobs in the completions' form; it takes echo.
+// not supported, logprobs in the completions' form, and response_format, whose schema it puts in the
+// built-in plugin's config; it takes echo.
 func (r *completionRequest) check(g *generation) *apiError {
 	g.echo = r.Echo
 	switch {
@@ -52,7 +55,14 @@ func (r *completionRequest) check(g *generation) *apiError {
 	case r.TopLogprobs != nil:
 		return badRequest("top_logprobs", "top_logprobs is a chat field; completions take logprobs: N")
 	}
-	return nil
+	schema, e := r.ResponseFormat.schema()
+	if e == nil {
+		e = g.useSchema(schema, r.ResponseFormat)
+	}
+	if e == nil && schema != nil {
+		g.pluginConfig = structuredConfig(schema, false, 0)
+	}
+	return e
 }
 
 // completions answers POST /v1/completions.

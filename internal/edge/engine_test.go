@@ -74,7 +74,8 @@ func TestRealEngine(t *testing.T) {
 	s := newTestServer(e)
 	const ask = `"messages":[{"role":"user","content":"Give me a color as JSON"}],"temperature":0`
 
-	// Structured output: the answer parses as JSON and follows the schema, whole or streamed.
+	// Structured output: the answer parses as JSON and follows the schema, whole or streamed, on chat and
+	// on completions.
 	schema := `{"type":"object","properties":{"color":{"enum":["red","green","blue"]},"n":{"type":"boolean"}},` +
 		`"required":["color","n"],"additionalProperties":false}`
 	format := `"max_tokens":100,"response_format":{"type":"json_schema","json_schema":{"name":"c","strict":true,"schema":` + schema + `}}`
@@ -96,6 +97,8 @@ func TestRealEngine(t *testing.T) {
 	}
 	_, content, _ := streamed(t, post(s, "/v1/chat/completions", `{`+ask+`,"stream":true,`+format+`}`).chunks(t))
 	check("streamed", content)
+	c = post(s, "/v1/completions", `{"prompt":"A color as JSON:","temperature":0,`+format+`}`).completion(t)
+	check("completion", *c.Choices[0].Text)
 	t.Run("grammar", func(t *testing.T) { testGrammarRealEngine(t, s) })
 	// Any object: random weights write strings until max_tokens, so only the start is sure.
 	c = post(s, "/v1/chat/completions", `{`+ask+`,"max_tokens":8,"response_format":{"type":"json_object"}}`).completion(t)

@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	"github.com/wasmoe/wasmoe/guest/constraint"
+	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
-// responseFormat is a chat request's response_format, OpenAI's structured outputs: "text" (the default),
+// responseFormat is a request's response_format, OpenAI's structured outputs (chat; completions too, as
+// vLLM takes it): "text" (the default),
 // "json_object" (any JSON object) or "json_schema" (JSON valid against a schema). The JSON formats run the
 // built-in policy (engine.BuiltinPolicy), which masks every token that would leave the schema.
 type responseFormat struct {
@@ -46,6 +48,23 @@ func (f *responseFormat) schema() (json.RawMessage, *apiError) {
 		return s, nil
 	}
 	return nil, badRequest("response_format.type", `response_format.type must be "text", "json_object" or "json_schema", got %q`, f.Type)
+}
+
+// useSchema makes schema, the JSON schema of response_format f (nil: any text goes), the answer's
+// constraint: the built-in plugin, which a grammar or another plugin cannot join. The caller sets the
+// plugin's config (structuredConfig).
+func (g *generation) useSchema(schema json.RawMessage, f *responseFormat) *apiError {
+	switch {
+	case schema == nil:
+		return nil
+	case g.grammar != "":
+		return badRequest("grammar", "grammar and response_format %q: one constraint at most", f.Type)
+	case g.plugin != "":
+		return badRequest("response_format", "response_format %q runs the built-in plugin; it cannot be combined with plugin %q",
+			f.Type, g.plugin)
+	}
+	g.usePlugin(engine.BuiltinPolicy, nil, "response_format")
+	return nil
 }
 
 // structuredConfig is the built-in policy's config that holds the answer to schema. When the prompt
