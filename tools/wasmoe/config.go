@@ -109,10 +109,7 @@ func (c *wranglerConfig) applyPluginVars(path string, ef *engineFlags, given map
 	} {
 		if s.set && !given[s.flag] {
 			s.apply()
-			if ef.fromVars == nil {
-				ef.fromVars = map[string]string{}
-			}
-			ef.fromVars[s.flag] = s.name + " in " + path
+			ef.fromVar(s.flag, s.name+" in "+path)
 		}
 	}
 }

@@ -111,19 +111,19 @@ func (f *engineFlags) open(ctx context.Context) (*engine.Engine, error) {
 	}
 	if f.draftModel != "" {
 		if _, err := isHFDir(f.draftModel); err != nil {
-			return nil, fmt.Errorf("--draft-model: %w", err)
+			return nil, fmt.Errorf("%s: %w", f.setting("draft-model"), err)
 		}
 	}
 	switch f.spec {
 	case "", engine.SpecOff, engine.SpecNgram, engine.SpecDraft, engine.SpecMTP:
 	default:
-		return nil, fmt.Errorf("--spec %s: want %s, %s, %s or %s", f.spec, engine.SpecOff, engine.SpecNgram, engine.SpecDraft, engine.SpecMTP)
+		return nil, fmt.Errorf("%s %s: want %s, %s, %s or %s", f.setting("spec"), f.spec, engine.SpecOff, engine.SpecNgram, engine.SpecDraft, engine.SpecMTP)
 	}
 	if f.spec == engine.SpecDraft && f.draftModel == "" {
-		return nil, fmt.Errorf("--spec %s needs --draft-model", f.spec)
+		return nil, fmt.Errorf("%s %s needs --draft-model", f.setting("spec"), f.spec)
 	}
 	if f.specTokens < 0 || f.specTokens > engine.MaxSpecTokens {
-		return nil, fmt.Errorf("--spec-tokens %d: want 1 to %d", f.specTokens, engine.MaxSpecTokens)
+		return nil, fmt.Errorf("%s %d: want 1 to %d", f.setting("spec-tokens"), f.specTokens, engine.MaxSpecTokens)
 	}
 	if err := f.checkPluginLimits(); err != nil {
 		return nil, err
@@ -174,6 +174,14 @@ func (f *engineFlags) checkPluginLimits() error {
 		return fmt.Errorf("%s %d: want 1 to %s (%d)", f.setting("plugin-keep-memory-mb"), f.pluginKeep, f.setting("plugin-memory-mb"), f.pluginMemory)
 	}
 	return nil
+}
+
+// fromVar notes that a config file's var (where: "VAR in FILE") gave the setting of flag, for setting.
+func (f *engineFlags) fromVar(flag, where string) {
+	if f.fromVars == nil {
+		f.fromVars = map[string]string{}
+	}
+	f.fromVars[flag] = where
 }
 
 // setting names the setting of a flag in an error: the flag, and the file's var where a config file gave it.

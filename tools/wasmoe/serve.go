@@ -87,9 +87,15 @@ func serve(args []string) error {
 		apply("alias", func() { aliases = c.Vars.Aliases })
 		apply("cors-origin", func() { *corsOrigin = c.Vars.CORSOrigin })
 		apply("no-playground", func() { *noPlayground = c.Vars.NoPlayground })
-		apply("spec", func() { ef.spec = c.Vars.Spec })
-		apply("draft-model", func() { ef.draftModel = rel(c.Vars.DraftModel) })
-		apply("spec-tokens", func() { ef.specTokens = c.Vars.SpecTokens })
+		applyVar := func(flag, name string, fn func()) { // a var whose bad value engineFlags.open names
+			apply(flag, func() {
+				fn()
+				ef.fromVar(flag, name+" in "+*config)
+			})
+		}
+		applyVar("spec", "SPEC", func() { ef.spec = c.Vars.Spec })
+		applyVar("draft-model", "DRAFT_MODEL", func() { ef.draftModel = rel(c.Vars.DraftModel) })
+		applyVar("spec-tokens", "SPEC_TOKENS", func() { ef.specTokens = c.Vars.SpecTokens })
 		c.applyPluginVars(*config, &ef, set)
 		apply("ctx", func() { ef.ctx = c.Vars.Context })
 		apply("threads", func() { ef.threads = c.Vars.Threads })

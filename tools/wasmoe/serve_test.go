@@ -236,8 +236,9 @@ func TestServeEndToEnd(t *testing.T) {
 	})
 }
 
-// TestServeConfig: a wrangler.toml with an unknown key or a bad METRICS_NAMES, SPEC, DRAFT_MODEL (resolved
-// against the file's directory) or SPEC_TOKENS is refused, naming it; a bad plugin limit (PLUGIN_STEP_TIMEOUT,
+// TestServeConfig: a wrangler.toml with an unknown key or a bad METRICS_NAMES is refused, naming it; a bad
+// SPEC, DRAFT_MODEL (resolved against the file's directory) or SPEC_TOKENS naming its flag, var and file; a
+// bad plugin limit (PLUGIN_STEP_TIMEOUT,
 // PLUGIN_CPU_BUDGET, PLUGIN_MEMORY_MB, PLUGIN_KEEP_MEMORY_MB: not a number or a duration, or out of the
 // flag's range) is refused naming the file and the var; a good one serves, its METRICS_NAMES = "vllm" puts
 // vLLM's names in /metrics beside wasmoe's and its PLUGIN_CPU_BUDGET = "1ns" stops the built-in policy of a
@@ -257,12 +258,14 @@ func TestServeConfig(t *testing.T) {
 			}
 		}
 	}
+	in := " in " + bad + ")"
 	for _, c := range []struct{ vars, want string }{{"MODLE = \"typo\"", "MODLE"}, {"METRICS_NAMES = \"prom\"", "METRICS_NAMES"},
-		{"SPEC = \"magic\"", "--spec magic"}, {"DRAFT_MODEL = \"nodraft.gguf\"", filepath.Join(dir, "nodraft.gguf")},
-		{"SPEC_TOKENS = 99", "--spec-tokens 99"}} {
+		{"SPEC = \"magic\"", "--spec (SPEC" + in + " magic"},
+		{"SPEC = \"draft\"", "--spec (SPEC" + in + " draft needs --draft-model"},
+		{"DRAFT_MODEL = \"nodraft.gguf\"", "--draft-model (DRAFT_MODEL" + in + ": stat " + filepath.Join(dir, "nodraft.gguf")},
+		{"SPEC_TOKENS = 99", "--spec-tokens (SPEC_TOKENS" + in + " 99"}} {
 		refused(c.vars, c.want)
 	}
-	in := " in " + bad + ")"
 	for _, c := range []struct{ vars, want string }{
 		{`PLUGIN_STEP_TIMEOUT = "soon"`, `"vars.PLUGIN_STEP_TIMEOUT"): time: invalid duration "soon"`},
 		{`PLUGIN_STEP_TIMEOUT = 100`, `"vars.PLUGIN_STEP_TIMEOUT"): time: missing unit in duration "100"`},

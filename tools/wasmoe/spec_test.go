@@ -27,6 +27,8 @@ func TestSpecFlags(t *testing.T) {
 		{[]string{"--plugin-memory-mb", "5000"}, "--plugin-memory-mb 5000"},
 		{[]string{"--plugin-keep-memory-mb", "0"}, "--plugin-keep-memory-mb 0"},
 		{[]string{"--plugin-memory-mb", "64", "--plugin-keep-memory-mb", "65"}, "--plugin-keep-memory-mb 65"},
+		{[]string{"--plugin-step-timeout", "-1s"}, "--plugin-step-timeout -1s: must not be negative"},
+		{[]string{"--plugin-cpu-budget", "-5ms"}, "--plugin-cpu-budget -5ms: must not be negative"},
 	} {
 		cmd := exec.Command(bin, append(append([]string{"run"}, c.args...), "--max-tokens", "1", "hi")...)
 		var stderr bytes.Buffer
