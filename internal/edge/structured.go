@@ -10,10 +10,10 @@ import (
 	"github.com/wasmoe/wasmoe/internal/host/engine"
 )
 
-// responseFormat is a request's response_format, OpenAI's structured outputs (chat; completions too, as
-// vLLM takes it): "text" (the default),
-// "json_object" (any JSON object) or "json_schema" (JSON valid against a schema). The JSON formats run the
-// built-in policy (engine.BuiltinPolicy), which masks every token that would leave the schema.
+// responseFormat is a request's response_format, OpenAI's structured outputs (on chat, and on completions
+// as vLLM takes it): "text" (the default), "json_object" (any JSON object) or "json_schema" (JSON valid
+// against a schema). The JSON formats run the built-in policy (engine.BuiltinPolicy), which masks every
+// token that would leave the schema.
 type responseFormat struct {
 	Type       string `json:"type"`
 	JSONSchema *struct {
