@@ -54,6 +54,16 @@ func (s *byteSet) addRange(lo, hi byte) {
 	}
 }
 
+// closer is implemented by cursors that must tidy their matcher once the walk is over.
+type closer interface{ close() }
+
+// closeCursor closes c where it is a closer.
+func closeCursor(c cursor) {
+	if cl, ok := c.(closer); ok {
+		cl.close()
+	}
+}
+
 // cursorOf returns the fastest cursor for m: its own for this package's matchers, else one over
 // Snapshot and Restore, else one over Clone.
 func cursorOf(m Matcher) cursor {
@@ -61,6 +71,8 @@ func cursorOf(m Matcher) cursor {
 	case *regexMatcher:
 		return &dfaCursor{d: mm.d, states: []int32{mm.s}}
 	case *jsonMatcher:
+		return mm.cursor()
+	case *gbnfMatcher:
 		return mm.cursor()
 	case Snapshotter:
 		return &snapCursor{m: mm}

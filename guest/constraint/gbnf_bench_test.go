@@ -30,7 +30,7 @@ var gbnfStates = []struct{ name, grammar, prefix string }{
 
 // BenchmarkMaskGBNF is Trie.Mask's time per mask, native, for GBNF grammars in the states of gbnfStates,
 // on the two 129,280-token vocabularies of BenchmarkMask (synthetic, DeepSeek-V3's): new is a state the
-// Trie and the matcher have not seen (no cached mask, no cached free runs; the slices are built), again
+// Trie has not seen (no cached mask; the slices are built), again
 // the same state masked again (the cached mask).
 func BenchmarkMaskGBNF(b *testing.B) {
 	for _, v := range []struct {
@@ -44,7 +44,7 @@ func BenchmarkMaskGBNF(b *testing.B) {
 			trie.Mask(m, mask) // build the slices
 			b.Run(v.name+"/"+c.name+"/new", func(b *testing.B) {
 				testutil.LoopMedian(b, func() {
-					trie.masks, m.(*gbnfMatcher).frees = maskCache{}, nil
+					trie.masks = maskCache{}
 					trie.Mask(m, mask)
 				})
 			})

@@ -52,59 +52,64 @@ func leadByte(r rune) byte {
 	return byte(0xF0 | r>>18)
 }
 
-// free is Trie.Mask's free run (slice.go), found as dfa.findFree finds a DFA state's: follow the chain of
-// states that the class's characters lead to, narrowing the class where its characters part ways, until
-// the chain stays put (a loop, as inside a string), every character of the class is refused (a tight
-// run, as after a counted repetition's last) or sliceDepth characters are in. Stepping over a character
-// continues exactly the stacks whose class holds it, the same way whatever the character, so one trial
-// step per set of holding stacks decides every character with that set; characters of two or more bytes
-// are taken in ranges (multiSpans), so a class that holds some of them (japanese.gbnf's) has a run too. The matcher
-// is left as it was. Trie.Mask asks at many trie nodes, and a grammar's states recur, so the runs are
-// cached by state key (maskcache.go).
-func (m *gbnfMatcher) free() (freeRun, bool) {
-	if m.u.need != 0 || len(m.cur) == 0 {
-		return freeRun{}, false
-	}
-	m.key = m.stateKey(m.key[:0])
-	if f, ok := m.frees[string(m.key)]; ok {
-		return f.run, f.ok
-	}
-	run, ok := m.findFree()
-	if m.frees == nil || len(m.frees) >= maxCachedFrees {
-		m.frees = map[string]cachedFree{}
-	}
-	m.frees[string(m.key)] = cachedFree{run, ok}
+// free is Trie.Mask's free run (slice.go) for the matcher's state, found by a cursor as gbnfCursor.free
+// finds it during a walk. The matcher is left as it was.
+func (m *gbnfMatcher) free() (run freeRun, ok bool) {
+	c := m.cursor()
+	defer c.close()
+	defer func() {
+		if r := recover(); r != nil {
+			if _, full := r.(cursorFull); !full {
+				panic(r)
+			}
+			run, ok = freeRun{}, false // past the cursor's budget: no run, the walk goes on byte by byte
+		}
+	}()
+	run, ok, _ = c.findFree(0, nil, 0)
 	return run, ok
 }
 
-// maxCachedFrees is the most free runs a matcher keeps; past it it starts afresh.
-const maxCachedFrees = 4096
-
-// cachedFree is a state's free run, kept by its key.
-type cachedFree struct {
-	run freeRun
-	ok  bool
-}
-
-// findFree is free's search, uncached.
-func (m *gbnfMatcher) findFree() (freeRun, bool) {
-	h := m.Snapshot()
-	defer m.Restore(h)
+// findFree is a state's free run, found as dfa.findFree finds a DFA state's: follow the chain of states
+// that the class's characters lead to, narrowing the class where its characters part ways, until the
+// chain stays put (a loop, as inside a string), every character of the class is refused (a tight run, as
+// after a counted repetition's last) or sliceDepth characters are in. Stepping over a character
+// continues exactly the stacks whose class holds it, the same way whatever the character, so one trial
+// step per set of holding stacks decides every character with that set; characters of two or more bytes
+// are taken in ranges (multiSpans), so a class that holds some of them (japanese.gbnf's) has a run too.
+// The trial steps are the cursor's, so the walk and later searches find them in its table.
+//
+// Given a Trie t, the run is for walking the tokens below node only (exact false), and the search stops
+// as soon as that is known: once the first character's class is, no run where none of those tokens is
+// made only of its characters (walkSliced would not slice), and a chain no longer than the most of them
+// any token starts with, ended as if tight (walkSliced then refuses none of those tokens and pushes no
+// more characters than the chain has).
+func (c *gbnfCursor) findFree(id int32, t *Trie, node int32) (run freeRun, ok, exact bool) {
+	if st := &c.states[id]; st.u.need != 0 || st.hi == st.lo {
+		return freeRun{}, false, true
+	}
 	cls := anyChar
-	for k := 0; k < sliceDepth; k++ {
-		loop, ok, known := m.uniformStep(&cls)
+	limit := sliceDepth
+	for k := 0; k < limit; k++ {
+		to, ok, known := c.uniformStep(id, &cls)
 		switch {
 		case !known:
-			return freeRun{}, false
+			return freeRun{}, false, true
 		case !ok:
-			return freeRun{cls: cls, max: k, loop: k}, k > 0 && !cls.empty()
-		case loop:
-			return freeRun{cls: cls, max: -1, loop: k}, true
+			return freeRun{cls: cls, max: k, loop: k}, k > 0 && !cls.empty(), limit == sliceDepth
+		case to == id:
+			return freeRun{cls: cls, max: -1, loop: k}, true, limit == sliceDepth
 		case k == 0 && !cls.multi && cls.some == "" && bits.OnesCount64(cls.ascii[0])+bits.OnesCount64(cls.ascii[1]) < minChainChars:
-			return freeRun{}, false
+			return freeRun{}, false, true
+		case k == 0 && t != nil:
+			s := t.sliceSet(node, cls)
+			if s == nil {
+				return freeRun{}, false, false
+			}
+			limit = min(limit, max(int(s.most), 1))
 		}
+		id = to
 	}
-	return freeRun{cls: cls, max: sliceDepth, loop: sliceDepth}, true
+	return freeRun{cls: cls, max: limit, loop: limit}, true, limit == sliceDepth
 }
 
 // minChainChars is the fewest characters a run that is not a loop from the start must have: for fewer
@@ -112,67 +117,143 @@ func (m *gbnfMatcher) findFree() (freeRun, bool) {
 // of those bytes.
 const minChainChars = 4
 
-// uniformStep narrows cls to the largest part whose characters all lead from the state to one state,
-// steps the matcher there and reports whether it is the state it left (loop); ok is false when no
-// character of cls leads anywhere (cls then loses its multibyte characters if a byte that starts one is
-// still taken, by a character outside cls), known false when the state has too many stacks to tell.
-// Multibyte characters are taken in spans held by the same stacks (multiSpans); a span weighs as many
-// characters as it has, up to half as much as all ASCII ones, as in dfa.uniformStep.
-func (m *gbnfMatcher) uniformStep(cls *charClass) (loop, ok, known bool) {
-	if len(m.cur) > maxFreeStacks {
-		return false, false, false
+// uniformStep narrows cls to the largest part whose characters all lead from state id to one state and
+// returns that state; ok is false when no character of cls leads anywhere (cls then loses its multibyte
+// characters if a byte that starts one is still taken, by a character outside cls), known false when
+// the state has too many stacks to tell. Multibyte characters are taken in spans held by the same stacks
+// (multiSpans); a span weighs as many characters as it has, up to half as much as all ASCII ones, as in
+// dfa.uniformStep. Ties go to the part with the lowest character.
+func (c *gbnfCursor) uniformStep(id int32, cls *charClass) (to int32, ok, known bool) {
+	st := &c.states[id]
+	if st.hi-st.lo > maxFreeStacks {
+		return -1, false, false
 	}
-	var holders [utf8.RuneSelf]uint64 // by ASCII character of cls: the stacks whose class holds it
-	for i, st := range m.cur {
-		c := &m.g.classes[m.g.elems[st.top].arg]
-		for w := range c.ascii {
-			for x := c.ascii[w] & cls.ascii[w]; x != 0; x &= x - 1 {
-				holders[w<<6|bits.TrailingZeros64(x)] |= 1 << i
-			}
-		}
-	}
-	spans := m.multiSpans(cls.multiPart())
-	tr := &m.trials
-	tr.reset()
-	for _, set := range holders {
-		if set != 0 {
-			tr.add(m, set, 1)
-		}
+	m := c.m
+	c.load(id)
+	blocks, spans := m.holderBlocks(cls.ascii), m.multiSpans(cls.multiPart()) // scratch the steps leave alone
+	// Each part's state: its trial step, through the cursor's table.
+	c.parts = c.parts[:0]
+	for _, bl := range blocks {
+		c.parts = append(c.parts, c.step(id, byte(lowestASCII(bl.ascii))))
 	}
 	for _, sp := range spans {
-		tr.add(m, sp.set, int(min(sp.hi-sp.lo+1, utf8.RuneSelf/2)))
+		c.parts = append(c.parts, c.stepSpan(id, sp))
 	}
-	best := tr.best()
+	// The state the most characters lead to.
+	best, most := int32(-1), 0
+	for i, s := range c.parts {
+		if s < 0 || slices.Index(c.parts[:i], s) >= 0 {
+			continue
+		}
+		w := 0
+		for j, t := range c.parts {
+			if t != s {
+				continue
+			}
+			if j < len(blocks) {
+				w += bits.OnesCount64(blocks[j].ascii[0]) + bits.OnesCount64(blocks[j].ascii[1])
+			} else {
+				sp := spans[j-len(blocks)]
+				w += int(min(sp.hi-sp.lo+1, utf8.RuneSelf/2))
+			}
+		}
+		if w > most {
+			best, most = s, w
+		}
+	}
 	if best < 0 {
 		if cls.multi || cls.some != "" {
-			next, starts := m.nextBytes(), cls.startBytes()
+			next, starts := *c.nextOf(id), cls.startBytes()
 			if next.and(&starts); next != (byteSet{}) {
 				cls.setMulti("")
 			}
 		}
-		return false, false, true
+		return -1, false, true
 	}
 	var narrow charClass
-	for b, set := range holders {
-		if set != 0 && tr.state(set) == best {
-			narrow.add(byte(b))
+	for i, bl := range blocks {
+		if c.parts[i] == best {
+			narrow.ascii[0] |= bl.ascii[0]
+			narrow.ascii[1] |= bl.ascii[1]
 		}
 	}
 	m.spanRanges = m.spanRanges[:0]
-	for _, sp := range spans {
-		if tr.state(sp.set) == best {
+	for i, sp := range spans {
+		if c.parts[len(blocks)+i] == best {
 			m.spanRanges = append(m.spanRanges, crange{sp.lo, sp.hi})
 		}
 	}
 	narrow.setMulti(newMBRanges(m.spanRanges))
 	*cls = narrow
-	next, acc := tr.stacks(best)
-	m.results = append(m.results[:0], m.cur...)
-	slices.SortFunc(m.results, cmpStack)
-	loop = acc == m.acc && slices.Equal(m.results, next)
-	m.cur = append(m.cur[:0], next...)
-	m.acc = acc
-	return loop, true, true
+	return best, true, true
+}
+
+// stepSpan returns the state that a character of span sp leads to from state from (between characters;
+// sp's set is of from's stacks, in their order): the state a step continuing those stacks leads to,
+// whatever the character.
+func (c *gbnfCursor) stepSpan(from int32, sp mbSpan) int32 {
+	to, at, ok := c.held.find(c.gen, from, sp.set)
+	if ok {
+		return to
+	}
+	c.load(from)
+	if c.m.step(sp.lo) {
+		to = c.name()
+	}
+	c.held.put(c.gen, at, from, sp.set, to)
+	return to
+}
+
+// holderBlock is the ASCII characters that the same stacks' classes hold (set: bits of m.cur).
+type holderBlock struct {
+	set   uint64
+	ascii [2]uint64
+}
+
+// holderBlocks splits the ASCII characters of ascii by the stacks whose class holds them, leaving out
+// those no stack holds, in the order of their lowest characters (the order uniformStep tries them in).
+// The result is scratch, valid until the next call.
+func (m *gbnfMatcher) holderBlocks(ascii [2]uint64) []holderBlock {
+	blocks := append(m.blocks[:0], holderBlock{ascii: ascii})
+	for i, st := range m.cur {
+		c := &m.g.classes[m.g.elems[st.top].arg].ascii
+		for j, n := 0, len(blocks); j < n; j++ {
+			b := blocks[j]
+			in := [2]uint64{b.ascii[0] & c[0], b.ascii[1] & c[1]}
+			switch {
+			case in == [2]uint64{}:
+			case in == b.ascii:
+				blocks[j].set |= 1 << i
+			default:
+				blocks[j].ascii = [2]uint64{b.ascii[0] &^ c[0], b.ascii[1] &^ c[1]}
+				blocks = append(blocks, holderBlock{b.set | 1<<i, in})
+			}
+		}
+	}
+	held := blocks[:0]
+	for _, b := range blocks {
+		if b.set != 0 && b.ascii != [2]uint64{} {
+			held = append(held, b)
+		}
+	}
+	for i := 1; i < len(held); i++ { // by insertion: blocks are few
+		x := held[i]
+		j := i
+		for ; j > 0 && lowestASCII(held[j-1].ascii) > lowestASCII(x.ascii); j-- {
+			held[j] = held[j-1]
+		}
+		held[j] = x
+	}
+	m.blocks = held
+	return held
+}
+
+// lowestASCII is the lowest character of a non-empty set of ASCII ones.
+func lowestASCII(a [2]uint64) int {
+	if a[0] != 0 {
+		return bits.TrailingZeros64(a[0])
+	}
+	return 64 + bits.TrailingZeros64(a[1])
 }
 
 // mbSpan is a range of multibyte characters that the same stacks' classes hold (set: bits of m.cur).
@@ -223,78 +304,6 @@ func (m *gbnfMatcher) multiSpans(within mbRanges) []mbSpan {
 	return m.spans
 }
 
-// trials are the trial steps of one uniformStep: per holder set, the state it leads to.
-type trials struct {
-	sets    []uint64
-	weights []int  // by set: characters (multibyte ones weigh utf8.RuneSelf)
-	same    []int  // by set: the first set whose state is the same
-	lo      []int  // by set: its stacks are results[lo[i]:lo[i+1]], sorted
-	acc     []bool // by set: whether its state is complete
-	results []gstack
-}
-
-// reset empties t.
-func (t *trials) reset() {
-	t.sets, t.weights, t.same, t.acc, t.results = t.sets[:0], t.weights[:0], t.same[:0], t.acc[:0], t.results[:0]
-	t.lo = append(t.lo[:0], 0)
-}
-
-// add counts w characters for set, stepping m over them on the set's first appearance.
-func (t *trials) add(m *gbnfMatcher, set uint64, w int) {
-	for i, s := range t.sets {
-		if s == set {
-			t.weights[i] += w
-			return
-		}
-	}
-	i := len(t.sets)
-	acc := m.trialStep(set)
-	t.results = append(t.results, m.tmp...)
-	slices.SortFunc(t.results[t.lo[i]:], cmpStack)
-	t.sets, t.weights, t.acc, t.lo = append(t.sets, set), append(t.weights, w), append(t.acc, acc), append(t.lo, len(t.results))
-	same := i
-	for j := range i {
-		if t.same[j] == j && t.acc[j] == acc && slices.Equal(t.results[t.lo[j]:t.lo[j+1]], t.results[t.lo[i]:]) {
-			same = j
-			break
-		}
-	}
-	t.same = append(t.same, same)
-}
-
-// best is the state (a set's index) that the most characters lead to; -1 if none leads anywhere.
-func (t *trials) best() int {
-	best, most := -1, 0
-	for i := range t.sets {
-		if t.same[i] != i {
-			continue
-		}
-		w := 0
-		for j := range t.sets {
-			if t.same[j] == i {
-				w += t.weights[j]
-			}
-		}
-		if w > most {
-			best, most = i, w
-		}
-	}
-	return best
-}
-
-// state is the state (a set's index) that set leads to.
-func (t *trials) state(set uint64) int {
-	for i, s := range t.sets {
-		if s == set {
-			return t.same[i]
-		}
-	}
-	return -1
-}
-
-// stacks are the stacks and completeness of state i.
-func (t *trials) stacks(i int) ([]gstack, bool) { return t.results[t.lo[i]:t.lo[i+1]], t.acc[i] }
-
 // cmpStack orders stacks.
 func cmpStack(a, b gstack) int {
 	if a.top != b.top {
@@ -303,20 +312,19 @@ func cmpStack(a, b gstack) int {
 	return int(a.rest - b.rest)
 }
 
-// trialStep continues the stacks in set (bits of m.cur) over a character into m.tmp, as step does,
-// and returns whether the text would then be complete; m.cur and m.acc stay.
-func (m *gbnfMatcher) trialStep(set uint64) bool {
-	acc := m.acc
-	m.tmp = m.tmp[:0]
-	if len(m.inTmp) > 0 {
-		clear(m.inTmp)
+// sortStacks sorts stacks by cmpStack: by insertion where they are few, as they mostly are (a call per
+// comparison costs more than the comparison, in the guest above all).
+func sortStacks(s []gstack) {
+	if len(s) > 24 {
+		slices.SortFunc(s, cmpStack)
+		return
 	}
-	m.acc = false
-	for i, st := range m.cur {
-		if set&(1<<i) != 0 {
-			m.cont(st.top+1, st.rest)
+	for i := 1; i < len(s); i++ {
+		x := s[i]
+		j := i
+		for ; j > 0 && (s[j-1].top > x.top || s[j-1].top == x.top && s[j-1].rest > x.rest); j-- {
+			s[j] = s[j-1]
 		}
+		s[j] = x
 	}
-	acc, m.acc = m.acc, acc
-	return acc
 }

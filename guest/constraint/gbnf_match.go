@@ -53,13 +53,11 @@ type gbnfMatcher struct {
 	saved      []gstack
 	marks      []gbnfMark
 	compactAt  int
-	trials     trials                // free's
-	results    []gstack              // free's scratch
-	frees      map[string]cachedFree // free's, by state key
-	key        []byte                // free's scratch
-	spans      []mbSpan              // multiSpans' scratch
-	edges      []mbEdge              // multiSpans' scratch
-	spanRanges []crange              // uniformStep's scratch
+	spans      []mbSpan      // multiSpans' scratch
+	edges      []mbEdge      // multiSpans' scratch
+	spanRanges []crange      // uniformStep's scratch
+	blocks     []holderBlock // uniformStep's scratch
+	dcur       *gbnfCursor   // Mask's cursor, kept for its memory
 }
 
 // newGBNFMatcher returns a matcher of g before any byte: the stacks of root's alternatives.

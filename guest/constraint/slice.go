@@ -177,6 +177,7 @@ type sliceSet struct {
 	heads []tailHead            // one per first byte
 	tries map[[2]int32]*Trie    // built on first use: the trie of what follows the free characters of tails[lo:hi]
 	long  []int32               // the whole tokens with more than sliceDepth characters, by k
+	most  int32                 // the most free characters a token has (sliceDepth+1: more than sliceDepth)
 	rest  *Trie                 // built on first use: what follows the first sliceDepth characters of tokens with more
 }
 
@@ -236,6 +237,7 @@ func (t *Trie) buildSlice(node int32, cls charClass) *sliceSet {
 				chars, n, all = cls.scan(t.text[from:t.toff[k+1]], math.MaxInt32)
 				from += int32(n)
 			}
+			s.most = max(s.most, int32(bucket(chars)))
 			if all {
 				b := bucket(chars)
 				buckets[k-nd.idLo] = uint8(b)
@@ -300,7 +302,13 @@ func (t *Trie) buildSlice(node int32, cls charClass) *sliceSet {
 // walkSliced is walk's fast path at node: false (nothing done) when the state offers no free run or the
 // run's sliceSet would not pay. fresh means mask is still to be cleared (Mask's first call).
 func (t *Trie) walkSliced(c cursor, node int32, mask []uint32, fresh bool) bool {
-	run, ok := c.free()
+	var run freeRun
+	var ok bool
+	if g, isGBNF := c.(*gbnfCursor); isGBNF {
+		run, ok = g.freeBelow(t, node)
+	} else {
+		run, ok = c.free()
+	}
 	if !ok {
 		return false
 	}
@@ -372,7 +380,7 @@ func (t *Trie) walkTails(c cursor, s *sliceSet, from, to int, mask []uint32) {
 			continue
 		}
 		c.pop()
-		t.tailTrie(s, lo, hi).walk(c, 0, mask)
+		t.tailTrie(s, lo, hi).walkChildren(c, 0, nil, mask)
 	}
 }
 

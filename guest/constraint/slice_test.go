@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"slices"
 	"testing"
 	"unicode/utf8"
 )
@@ -432,4 +433,56 @@ func behaviour(m Matcher) string {
 		}
 	}
 	return string(fp)
+}
+
+// TestMaskCursorBudget checks that a GBNF walk whose cursor runs past its memory budget gives the same masks
+// (Trie.Mask walks again the plain way), and that a cursor does give up past it.
+func TestMaskCursorBudget(t *testing.T) {
+	defer func(b int) { cursorBudget = b }(cursorBudget)
+	m, err := GBNF(`root ::= [a-z]+ ("," [a-z]+)*`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cursorBudget = 1
+	c := m.(*gbnfMatcher).cursor()
+	func() {
+		defer func() {
+			if _, full := recover().(cursorFull); !full {
+				t.Error("a cursor named a second state past a budget of 1")
+			}
+		}()
+		c.step(0, 'a')
+	}()
+	c.close()
+	rng := rand.New(rand.NewSource(13))
+	vocab := sliceVocab(rng, 2000)
+	trie := NewTrie(vocab)
+	words := (len(vocab) + 31) / 32
+	for _, budget := range []int{1, 40} {
+		cursorBudget = budget
+		for _, m0 := range sliceGBNFs(t) {
+			m := m0.Clone()
+			for step := 0; step < 4 && !m.Done(); step++ {
+				want := snapMask(vocab, m.(Snapshotter), words)
+				got := make([]uint32, words)
+				trie.masks = maskCache{}
+				trie.Mask(m, got)
+				if !slices.Equal(got, want) {
+					t.Fatalf("budget %d, step %d: the mask differs from the byte-by-byte one", budget, step)
+				}
+				var ids []int
+				for id := range vocab {
+					if want[id/32]&(1<<(id%32)) != 0 {
+						ids = append(ids, id)
+					}
+				}
+				if len(ids) == 0 {
+					break
+				}
+				for _, b := range vocab[ids[rng.Intn(len(ids))]] {
+					m.Advance(b)
+				}
+			}
+		}
+	}
 }

@@ -161,14 +161,31 @@ func (t *Trie) Mask(m Matcher, mask []uint32) {
 			return
 		}
 	}
-	c := cursorOf(m)
-	if t.nodes[0].size < sliceMinTokens || !t.walkSliced(c, 0, mask, true) {
-		clear(mask)
-		t.walkChildren(c, 0, nil, mask)
+	if !t.walkAll(cursorOf(m), mask) {
+		t.walkAll(&snapCursor{m: m.(Snapshotter)}, mask)
 	}
 	if key != nil {
 		t.cacheMask(key, mask)
 	}
+}
+
+// walkAll sets mask from the root, clearing it first; false (the matcher left as it was) when a GBNF
+// cursor ran past its budget.
+func (t *Trie) walkAll(c cursor, mask []uint32) (done bool) {
+	defer closeCursor(c)
+	defer func() {
+		if r := recover(); r != nil {
+			if _, full := r.(cursorFull); !full {
+				panic(r)
+			}
+			done = false
+		}
+	}()
+	if t.nodes[0].size < sliceMinTokens || !t.walkSliced(c, 0, mask, true) {
+		clear(mask)
+		t.walkChildren(c, 0, nil, mask)
+	}
+	return true
 }
 
 // walk allows the tokens below node (its own excluded) that the cursor's state can take.
@@ -181,6 +198,10 @@ func (t *Trie) walk(c cursor, node int32, mask []uint32) {
 
 // walkChildren walks the children of node, except those whose byte is in skip (nil: none).
 func (t *Trie) walkChildren(c cursor, node int32, skip *byteSet, mask []uint32) {
+	if g, ok := c.(*gbnfCursor); ok {
+		t.walkFlat(g, node, skip, mask)
+		return
+	}
 	nd := &t.nodes[node]
 	if nd.wide < 0 {
 		for ch := node + 1; ch < node+nd.span; ch += t.nodes[ch].span {
@@ -200,14 +221,91 @@ func (t *Trie) walkChildren(c cursor, node int32, skip *byteSet, mask []uint32) 
 	}
 	for w, x := range want {
 		for ; x != 0; x &= x - 1 {
-			b := w<<6 | bits.TrailingZeros64(x)
-			r := bits.OnesCount64(tb.bytes[w] & (1<<(b&63) - 1))
-			for _, y := range tb.bytes[:w] {
-				r += bits.OnesCount64(y)
-			}
-			t.walkChild(c, t.kids[int(tb.at)+r], mask)
+			t.walkChild(c, t.kid(tb, w<<6|bits.TrailingZeros64(x)), mask)
 		}
 	}
+}
+
+// walkFlat is walkChildren for a GBNF grammar's cursor, whose steps are mostly look-ups in its table: a
+// node with few children walks its subtree in one loop over the trie's depth-first nodes instead of a call
+// per node, skipping the subtree of a byte the state refuses; one with many visits only the children
+// whose byte the state may take. A node with enough tokens below whose state offers a free run is walked
+// by walkSliced.
+func (t *Trie) walkFlat(c *gbnfCursor, node int32, skip *byteSet, mask []uint32) {
+	nd := &t.nodes[node]
+	if nd.wide >= 0 {
+		tb := &t.wide[nd.wide]
+		want := tb.bytes
+		want.and(c.nextOf(c.path[len(c.path)-1]))
+		if skip != nil {
+			want.andNot(skip)
+		}
+		for w, x := range want {
+			for ; x != 0; x &= x - 1 {
+				t.flatChild(c, t.kid(tb, w<<6|bits.TrailingZeros64(x)), mask)
+			}
+		}
+		return
+	}
+	top := len(c.path)
+	base := top - 1 - int(nd.depth) // c.path[base+d] is the state at depth d
+	for i, end := node+1, node+nd.span; i < end; {
+		tn := &t.nodes[i]
+		c.path = c.path[:base+int(tn.depth)]
+		if skip != nil && tn.depth == nd.depth+1 && skip.has(tn.b) {
+			i += tn.span
+			continue
+		}
+		to := c.step(c.path[len(c.path)-1], tn.b)
+		if to < 0 {
+			i += tn.span
+			continue
+		}
+		allow(t.ids[tn.idLo:tn.idLo+tn.own], mask)
+		if tn.span == 1 {
+			i++
+			continue
+		}
+		c.path = append(c.path, to)
+		switch {
+		case tn.size >= sliceMinTokens && t.walkSliced(c, i, mask, false):
+		case tn.wide >= 0:
+			t.walkFlat(c, i, nil, mask)
+		default:
+			i++
+			continue
+		}
+		i += tn.span
+	}
+	c.path = c.path[:top]
+}
+
+// flatChild is walkChild for walkFlat.
+func (t *Trie) flatChild(c *gbnfCursor, ch int32, mask []uint32) {
+	tn := &t.nodes[ch]
+	to := c.step(c.path[len(c.path)-1], tn.b)
+	if to < 0 {
+		return
+	}
+	allow(t.ids[tn.idLo:tn.idLo+tn.own], mask)
+	if tn.span == 1 {
+		return
+	}
+	c.path = append(c.path, to)
+	if tn.size < sliceMinTokens || !t.walkSliced(c, ch, mask, false) {
+		t.walkFlat(c, ch, nil, mask)
+	}
+	c.path = c.path[:len(c.path)-1]
+}
+
+// kid is the child of a node with kidTable tb whose byte is b.
+func (t *Trie) kid(tb *kidTable, b int) int32 {
+	w := b >> 6
+	r := bits.OnesCount64(tb.bytes[w] & (1<<(b&63) - 1))
+	for _, y := range tb.bytes[:w] {
+		r += bits.OnesCount64(y)
+	}
+	return t.kids[int(tb.at)+r]
 }
 
 // walkChild walks node ch, a child of the cursor's state's node.
