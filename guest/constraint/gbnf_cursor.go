@@ -93,10 +93,15 @@ func (t *stepTable) put(gen uint32, at uint32, from int32, key uint64, to int32)
 	}
 }
 
-// cursorBudget is the most stacks a cursor keeps, and the most links a walk adds to the arena, before it
-// gives up (cursorFull) on naming a state past the first: a hostile grammar's states may be many and
-// large, and a walk keeps them all.
-var cursorBudget = 1 << 16
+// cursorBudget is the most stacks a cursor keeps, links a walk adds to the arena and steps it keeps,
+// before it gives up (cursorFull) on naming a state past the first: a hostile grammar's states may be
+// many and large, and a walk keeps them all.
+var cursorBudget = 1 << 15
+
+// keptSlots is the most slots a cursor's tables keep between walks (4 times as many stacks): a matcher
+// keeps its cursor, and a grammar may have many matchers alive; a walk that needed more allocates them
+// again.
+const keptSlots = 1 << 12
 
 // cursorFull is what a cursor panics with past its budget; Trie.Mask then walks the plain way, whose
 // memory is bounded by a token's length.
@@ -106,8 +111,8 @@ type cursorFull struct{}
 func (m *gbnfMatcher) cursor() *gbnfCursor {
 	c := m.dcur
 	if c == nil || c.open { // a second cursor while one walks (a slicer's free asked by a generic walk) gets its own
-		c = &gbnfCursor{m: m, names: make([]gbnfSlot, 64), steps: stepTable{slots: make([]stepSlot, 256)},
-			held: stepTable{slots: make([]stepSlot, 64)}}
+		c = &gbnfCursor{m: m}
+		c.reset()
 		if m.dcur == nil {
 			m.dcur = c
 		}
@@ -129,6 +134,16 @@ func (m *gbnfMatcher) cursor() *gbnfCursor {
 func (c *gbnfCursor) close() {
 	c.m.Restore(c.h)
 	c.open = false
+	if len(c.steps.slots) > keptSlots || len(c.names) > keptSlots || len(c.held.slots) > keptSlots ||
+		cap(c.stacks) > 4*keptSlots {
+		c.reset()
+	}
+}
+
+// reset gives c small empty tables and no scratch.
+func (c *gbnfCursor) reset() {
+	*c = gbnfCursor{m: c.m, names: make([]gbnfSlot, 64), steps: stepTable{slots: make([]stepSlot, 256)},
+		held: stepTable{slots: make([]stepSlot, 64)}}
 }
 
 // name returns the id of the matcher's current state, naming it if it is new. Inside a character that
@@ -137,7 +152,8 @@ func (c *gbnfCursor) close() {
 // their order.
 func (c *gbnfCursor) name() int32 {
 	m := c.m
-	if len(c.states) > 0 && (len(c.stacks)+len(m.cur) > cursorBudget || len(m.links)-c.links0 > cursorBudget) {
+	if len(c.states) > 0 && (len(c.stacks)+len(m.cur) > cursorBudget || len(m.links)-c.links0 > cursorBudget ||
+		c.steps.n > cursorBudget) {
 		panic(cursorFull{})
 	}
 	st := gbnfDState{acc: m.acc}
