@@ -30,8 +30,8 @@ var gbnfStates = []struct{ name, grammar, prefix string }{
 
 // BenchmarkMaskGBNF is Trie.Mask's time per mask, native, for GBNF grammars in the states of gbnfStates,
 // on the two 129,280-token vocabularies of BenchmarkMask (synthetic, DeepSeek-V3's): new is a state the
-// Trie has not seen (no cached mask; the slices are built), again
-// the same state masked again (the cached mask).
+// Trie has not seen (no cached mask; the slices are built), again the same state masked again (the cached
+// mask).
 func BenchmarkMaskGBNF(b *testing.B) {
 	for _, v := range []struct {
 		name  string

@@ -6,10 +6,11 @@ import (
 	"unicode/utf8"
 )
 
-// What a GBNF state tells Trie.Mask's walk (cursor.go, slice.go): the bytes it may take, and its free run.
+// What a GBNF state tells Trie.Mask's walk (gbnf_cursor.go, slice.go): the bytes it may take, and its free
+// run.
 
-// maxFreeStacks is the most stacks a state may have for free to look for a run: a holder set is a bit
-// per stack.
+// maxFreeStacks is the most stacks a state may have for findFree to look for a run: a holder set is a
+// bit per stack.
 const maxFreeStacks = 64
 
 // nextBytes is a set of bytes holding every byte the state takes: the continuation bytes inside a
