@@ -2,6 +2,7 @@ package constraint
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/wasmoe/wasmoe/internal/testutil"
@@ -72,4 +73,29 @@ func gbnfState(tb testing.TB, file, prefix string) Matcher {
 		}
 	}
 	return m
+}
+
+// BenchmarkMaskGBNFAmbiguous is BenchmarkMaskGBNF's new state for an ambiguous grammar, as a tenant may
+// send: words of 1 to 12 letters or spaces, so after a few characters 50 parse stacks are alive, and no
+// state offers a free run (each character moves every stack on), at DeepSeek-V3's vocabulary.
+func BenchmarkMaskGBNFAmbiguous(b *testing.B) {
+	var alts []string
+	for i := 1; i <= 12; i++ {
+		alts = append(alts, strings.Repeat("[a-z ] ", i))
+	}
+	m, err := GBNF("root ::= w*\nw ::= " + strings.Join(alts, " | "))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []byte("ab c") {
+		m.Advance(c)
+	}
+	vocab := deepSeekV3Vocab(b)
+	trie := NewTrie(vocab)
+	mask := make([]uint32, (len(vocab)+31)/32)
+	trie.Mask(m, mask)
+	testutil.LoopMedian(b, func() {
+		trie.masks = maskCache{}
+		trie.Mask(m, mask)
+	})
 }
