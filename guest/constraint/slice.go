@@ -380,7 +380,7 @@ func (t *Trie) walkTails(c cursor, s *sliceSet, from, to int, mask []uint32) {
 			continue
 		}
 		c.pop()
-		t.tailTrie(s, lo, hi).walkChildren(c, 0, nil, mask)
+		t.tailTrie(s, lo, hi).walk(c, 0, mask)
 	}
 }
 
