@@ -6,8 +6,9 @@ type cursor interface {
 	push(b byte) bool
 	// pop returns to the state before the last push.
 	pop()
-	// free is the current state's freeRun; false if it has none.
-	free() (freeRun, bool)
+	// free is the current state's freeRun for walking the tokens below node of t; false if it has none.
+	// A cursor may give a run that holds for those tokens only (a GBNF one's stops where they do).
+	free(t *Trie, node int32) (freeRun, bool)
 	// next is a set of bytes that holds every byte the current state takes (and maybe more); false if
 	// the cursor cannot tell cheaply.
 	next() (byteSet, bool)
@@ -103,9 +104,9 @@ func (c *dfaCursor) push(b byte) bool {
 	return true
 }
 
-func (c *dfaCursor) pop()                  { c.states = c.states[:len(c.states)-1] }
-func (c *dfaCursor) free() (freeRun, bool) { return c.d.free(c.states[len(c.states)-1]) }
-func (c *dfaCursor) next() (byteSet, bool) { return c.d.nextBytes(c.states[len(c.states)-1]), true }
+func (c *dfaCursor) pop()                              { c.states = c.states[:len(c.states)-1] }
+func (c *dfaCursor) free(*Trie, int32) (freeRun, bool) { return c.d.free(c.states[len(c.states)-1]) }
+func (c *dfaCursor) next() (byteSet, bool)             { return c.d.nextBytes(c.states[len(c.states)-1]), true }
 
 // snapCursor moves a Snapshotter in place.
 type snapCursor struct {
@@ -128,7 +129,7 @@ func (c *snapCursor) pop() {
 	c.handles = c.handles[:len(c.handles)-1]
 }
 
-func (c *snapCursor) free() (freeRun, bool) { return freeOf(c.m) }
+func (c *snapCursor) free(*Trie, int32) (freeRun, bool) { return freeOf(c.m) }
 
 // next asks the matcher where it is a nexter.
 func (c *snapCursor) next() (byteSet, bool) {
@@ -156,6 +157,6 @@ func (c *cloneCursor) push(b byte) bool {
 	return true
 }
 
-func (c *cloneCursor) pop()                  { c.stack = c.stack[:len(c.stack)-1] }
-func (c *cloneCursor) free() (freeRun, bool) { return freeOf(c.stack[len(c.stack)-1]) }
-func (c *cloneCursor) next() (byteSet, bool) { return byteSet{}, false }
+func (c *cloneCursor) pop()                              { c.stack = c.stack[:len(c.stack)-1] }
+func (c *cloneCursor) free(*Trie, int32) (freeRun, bool) { return freeOf(c.stack[len(c.stack)-1]) }
+func (c *cloneCursor) next() (byteSet, bool)             { return byteSet{}, false }

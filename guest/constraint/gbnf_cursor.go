@@ -313,11 +313,8 @@ func (c *gbnfCursor) holders(from int32, b byte) (set uint64, ok bool) {
 
 func (c *gbnfCursor) pop() { c.path = c.path[:len(c.path)-1] }
 
-func (c *gbnfCursor) free() (freeRun, bool) { return c.freeBelow(nil, 0) }
-
-// freeBelow is the current state's free run for walking the tokens below node of t (nil: any), kept by
-// the state where it holds for any.
-func (c *gbnfCursor) freeBelow(t *Trie, node int32) (freeRun, bool) {
+// free keeps the run by the state where it holds for any tokens (findFree's exact).
+func (c *gbnfCursor) free(t *Trie, node int32) (freeRun, bool) {
 	id := c.path[len(c.path)-1]
 	if st := &c.states[id]; st.runKnown {
 		return st.run, st.runOK

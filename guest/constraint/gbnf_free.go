@@ -135,10 +135,10 @@ func (c *gbnfCursor) uniformStep(id int32, cls *charClass) (to int32, ok, known 
 	// Each part's state: its trial step, through the cursor's table.
 	c.parts = c.parts[:0]
 	for _, bl := range blocks {
-		c.parts = append(c.parts, c.step(id, byte(lowestASCII(bl.ascii))))
+		c.parts = append(c.parts, c.stepHeld(id, bl.set, rune(lowestASCII(bl.ascii))))
 	}
 	for _, sp := range spans {
-		c.parts = append(c.parts, c.stepSpan(id, sp))
+		c.parts = append(c.parts, c.stepHeld(id, sp.set, sp.lo))
 	}
 	// The state the most characters lead to.
 	best, most := int32(-1), 0
@@ -189,19 +189,19 @@ func (c *gbnfCursor) uniformStep(id int32, cls *charClass) (to int32, ok, known 
 	return best, true, true
 }
 
-// stepSpan returns the state that a character of span sp leads to from state from (between characters;
-// sp's set is of from's stacks, in their order): the state a step continuing those stacks leads to,
-// whatever the character.
-func (c *gbnfCursor) stepSpan(from int32, sp mbSpan) int32 {
-	to, at, ok := c.held.find(c.gen, from, sp.set)
+// stepHeld returns the state that character r leads to from state from (between characters), set being
+// the from's stacks whose class holds r, in their order: the state a step continuing those stacks leads
+// to, whatever the character, found once per set in the cursor's table.
+func (c *gbnfCursor) stepHeld(from int32, set uint64, r rune) int32 {
+	to, at, ok := c.held.find(c.gen, from, set)
 	if ok {
 		return to
 	}
 	c.load(from)
-	if c.m.step(sp.lo) {
+	if c.m.step(r) {
 		to = c.name()
 	}
-	c.held.put(c.gen, at, from, sp.set, to)
+	c.held.put(c.gen, at, from, set, to)
 	return to
 }
 

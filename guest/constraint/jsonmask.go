@@ -100,7 +100,7 @@ func (c *jsonCursor) pop() {
 	c.ends, c.links = c.ends[:n-1], c.links[:n-1]
 }
 
-func (c *jsonCursor) free() (freeRun, bool) {
+func (c *jsonCursor) free(*Trie, int32) (freeRun, bool) {
 	if cur := c.top(); len(cur) == 1 {
 		return c.m.configFree(&cur[0])
 	}

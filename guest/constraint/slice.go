@@ -302,13 +302,7 @@ func (t *Trie) buildSlice(node int32, cls charClass) *sliceSet {
 // walkSliced is walk's fast path at node: false (nothing done) when the state offers no free run or the
 // run's sliceSet would not pay. fresh means mask is still to be cleared (Mask's first call).
 func (t *Trie) walkSliced(c cursor, node int32, mask []uint32, fresh bool) bool {
-	var run freeRun
-	var ok bool
-	if g, isGBNF := c.(*gbnfCursor); isGBNF {
-		run, ok = g.freeBelow(t, node)
-	} else {
-		run, ok = c.free()
-	}
+	run, ok := c.free(t, node)
 	if !ok {
 		return false
 	}
