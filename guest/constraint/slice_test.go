@@ -286,13 +286,7 @@ func checkMasks(t *testing.T, rng *rand.Rand, vocab [][]byte, ms []Matcher, walk
 					sliced++
 					checkFreeRun(t, rng, m)
 				}
-				var ids []int
-				for id := range vocab {
-					if want[id/32]&(1<<(id%32)) != 0 {
-						ids = append(ids, id)
-					}
-				}
-				next := vocab[ids[rng.Intn(len(ids))]]
+				next := randomAllowed(rng, vocab, want)
 				if rng.Intn(4) == 0 {
 					next = next[:1]
 				}
@@ -305,6 +299,20 @@ func checkMasks(t *testing.T, rng *rand.Rand, vocab [][]byte, ms []Matcher, walk
 	if sliced < len(ms)*walks {
 		t.Errorf("only %d states offered a free run", sliced)
 	}
+}
+
+// randomAllowed is a random token of vocab whose bit mask sets; nil if it sets none.
+func randomAllowed(rng *rand.Rand, vocab [][]byte, mask []uint32) []byte {
+	var ids []int
+	for id := range vocab {
+		if mask[id/32]&(1<<(id%32)) != 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return vocab[ids[rng.Intn(len(ids))]]
 }
 
 // diffTokens names the tokens of mask word w whose bits are set in diff.
@@ -470,16 +478,11 @@ func TestMaskCursorBudget(t *testing.T) {
 				if !slices.Equal(got, want) {
 					t.Fatalf("budget %d, step %d: the mask differs from the byte-by-byte one", budget, step)
 				}
-				var ids []int
-				for id := range vocab {
-					if want[id/32]&(1<<(id%32)) != 0 {
-						ids = append(ids, id)
-					}
-				}
-				if len(ids) == 0 {
+				next := randomAllowed(rng, vocab, want)
+				if next == nil {
 					break
 				}
-				for _, b := range vocab[ids[rng.Intn(len(ids))]] {
+				for _, b := range next {
 					m.Advance(b)
 				}
 			}
