@@ -188,7 +188,7 @@ func (s *Server) addAliases(aliases map[string]string) {
 }
 
 // Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(lingerListener{ln}) }
 
 // Drain makes the server refuse new generations (503 with Retry-After) and answer /ready with 503, while
 // the running ones go on: a load balancer that polls /ready stops sending it requests. Shutdown drains.
