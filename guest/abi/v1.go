@@ -35,6 +35,18 @@ const (
 	// ([n][vocab] f32, one batched forward), written only when they fit cap; when they do not, nothing
 	// runs and the sequence is unchanged. A guest that does not import it runs as before.
 	ImportSeqForwardAll = "seq_forward_all"
+
+	// (grammar ptr, len, text ptr, len, mask ptr, words) -> GBNF* flags | error: the streamed tokens a
+	// GBNF grammar takes after text, as a mask of words ≥ ⌈n_tokens/32⌉ (words past that cleared),
+	// computed on the host. ErrBadInput: the grammar does not compile or refuses text; ErrNotReady: the
+	// host offers no grammar masks. Added to v1 after the first v1 guests, like seq_forward_all.
+	ImportGBNFMask = "gbnf_mask"
+)
+
+// Flags of gbnf_mask's answer.
+const (
+	GBNFAccepting = 1 // the text is a whole word of the grammar: the output may end here
+	GBNFDone      = 2 // and no byte may follow it (the mask is empty)
 )
 
 // Exports of a policy guest.

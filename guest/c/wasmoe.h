@@ -161,6 +161,14 @@ WASMOE_IMPORT("seq_free") int32_t wasmoe_seq_free(int32_t seq);
    vocab floats: n*vocab, or an error. When n*vocab exceeds cap nothing runs and seq is unchanged. */
 WASMOE_IMPORT("seq_forward_all")
 int32_t wasmoe_seq_forward_all(int32_t seq, const int32_t *ids, int32_t n, float *logits, int32_t cap);
+/* gbnf_mask writes the mask of the streamed tokens a GBNF grammar takes after text, computed on the host
+   (words u32 words, at least wasmoe_mask_words of n_tokens; those past are cleared): WASMOE_GBNF_* flags,
+   or an error (-1: the grammar does not compile or refuses text; -2: the host offers no grammar masks). */
+WASMOE_IMPORT("gbnf_mask")
+int32_t wasmoe_gbnf_mask(const char *grammar, int32_t grammar_len, const uint8_t *text, int32_t text_len,
+                         uint32_t *mask, int32_t words);
+#define WASMOE_GBNF_ACCEPTING 1 /* gbnf_mask: the text is a whole word of the grammar */
+#define WASMOE_GBNF_DONE 2      /* gbnf_mask: and no byte may follow it */
 
 /* wasmoe_alloc (export) returns a zeroed, 8-byte aligned buffer of size bytes, or 0 when out of memory. */
 void *wasmoe_alloc(int32_t size);

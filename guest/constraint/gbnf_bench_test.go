@@ -75,21 +75,28 @@ func gbnfState(tb testing.TB, file, prefix string) Matcher {
 	return m
 }
 
-// BenchmarkMaskGBNFAmbiguous is BenchmarkMaskGBNF's new state for an ambiguous grammar, as a tenant may
-// send: words of 1 to 12 letters or spaces, so after a few characters 50 parse stacks are alive, and no
-// state offers a free run (each character moves every stack on), at DeepSeek-V3's vocabulary.
-func BenchmarkMaskGBNFAmbiguous(b *testing.B) {
+// ambiguousGBNF is a matcher of words of 1 to 12 letters or spaces after "ab c": 50 parse stacks alive,
+// no free run.
+func ambiguousGBNF(tb testing.TB) Matcher {
 	var alts []string
 	for i := 1; i <= 12; i++ {
 		alts = append(alts, strings.Repeat("[a-z ] ", i))
 	}
 	m, err := GBNF("root ::= w*\nw ::= " + strings.Join(alts, " | "))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	for _, c := range []byte("ab c") {
 		m.Advance(c)
 	}
+	return m
+}
+
+// BenchmarkMaskGBNFAmbiguous is BenchmarkMaskGBNF's new state for an ambiguous grammar, as a tenant may
+// send: words of 1 to 12 letters or spaces, so after a few characters 50 parse stacks are alive, and no
+// state offers a free run (each character moves every stack on), at DeepSeek-V3's vocabulary.
+func BenchmarkMaskGBNFAmbiguous(b *testing.B) {
+	m := ambiguousGBNF(b)
 	vocab := deepSeekV3Vocab(b)
 	trie := NewTrie(vocab)
 	mask := make([]uint32, (len(vocab)+31)/32)

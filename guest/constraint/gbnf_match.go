@@ -1,6 +1,9 @@
 package constraint
 
-import "unicode/utf8"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // A GBNF matcher's state is a set of parse stacks, as in llama.cpp: each stack is a terminal on top of
 // the positions to return to. The top is held by value; the rest is a link in an arena of interned
@@ -58,6 +61,8 @@ type gbnfMatcher struct {
 	spanRanges []crange      // uniformStep's scratch
 	blocks     []holderBlock // uniformStep's scratch
 	dcur       *gbnfCursor   // Mask's cursor, kept for its memory
+	deadline   time.Time     // MaskBefore's, while it runs (deadline.go); zero: none
+	ticks      uint32        // steps since the clock was last looked at
 }
 
 // newGBNFMatcher returns a matcher of g before any byte: the stacks of root's alternatives.
@@ -358,6 +363,7 @@ func (m *gbnfMatcher) narrow() bool {
 
 // step consumes code point r.
 func (m *gbnfMatcher) step(r rune) bool {
+	m.checkDeadline()
 	if len(m.marks) == 0 && len(m.links) > m.compactAt {
 		m.compact()
 	}

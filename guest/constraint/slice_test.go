@@ -468,23 +468,32 @@ func TestMaskCursorBudget(t *testing.T) {
 	words := (len(vocab) + 31) / 32
 	for _, budget := range []int{1, 40} {
 		cursorBudget = budget
-		for _, m0 := range sliceGBNFs(t) {
-			m := m0.Clone()
-			for step := 0; step < 4 && !m.Done(); step++ {
-				want := snapMask(vocab, m.(Snapshotter), words)
-				got := make([]uint32, words)
-				trie.masks = maskCache{}
-				trie.Mask(m, got)
-				if !slices.Equal(got, want) {
-					t.Fatalf("budget %d, step %d: the mask differs from the byte-by-byte one", budget, step)
-				}
-				next := randomAllowed(rng, vocab, want)
-				if next == nil {
-					break
-				}
-				for _, b := range next {
-					m.Advance(b)
-				}
+		walkGBNFs(t, rng, vocab, func(step int, m Matcher, want []uint32) {
+			got := make([]uint32, words)
+			trie.masks = maskCache{}
+			trie.Mask(m, got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("budget %d, step %d: the mask differs from the byte-by-byte one", budget, step)
+			}
+		})
+	}
+}
+
+// walkGBNFs advances each of sliceGBNFs by up to 4 random tokens of vocab that its state allows, and
+// calls check at every state with its byte-by-byte mask (snapMask).
+func walkGBNFs(t *testing.T, rng *rand.Rand, vocab [][]byte, check func(step int, m Matcher, want []uint32)) {
+	words := (len(vocab) + 31) / 32
+	for _, m0 := range sliceGBNFs(t) {
+		m := m0.Clone()
+		for step := 0; step < 4 && !m.Done(); step++ {
+			want := snapMask(vocab, m.(Snapshotter), words)
+			check(step, m, want)
+			next := randomAllowed(rng, vocab, want)
+			if next == nil {
+				break
+			}
+			for _, b := range next {
+				m.Advance(b)
 			}
 		}
 	}

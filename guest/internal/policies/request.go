@@ -9,6 +9,7 @@ import (
 // request is what a request's config compiles to; its sequences share it and never change it.
 type request struct {
 	proto     constraint.Matcher // the constraint before any byte; nil = none
+	grammar   string             // the GBNF grammar proto matches, whose masks the host may compute; "" = none
 	specials  []int32            // control tokens the constraint reads as their text (tool_calls)
 	stop      [][]byte
 	ban       [][]byte
@@ -40,6 +41,7 @@ func compile(c *Config, v *vocab) (*request, error) {
 		if r.proto, err = constraint.GBNF(*c.Grammar); err != nil {
 			return nil, badConfig("%v", err) // the error starts with "grammar: "
 		}
+		r.grammar = *c.Grammar
 	}
 	for _, s := range c.Stop {
 		r.stop = append(r.stop, []byte(s))

@@ -20,6 +20,8 @@ type seq struct {
 	prompted  bool               // the first step (the prompt) is done
 	generated int                // generated tokens so far (spliced ones included)
 	m         constraint.Matcher // the constraint's state; nil = none
+	fed       []byte             // under a grammar (req.grammar), its text so far: the host's gbnf_mask reads it
+	mFed      int                // bytes of fed that m has taken (catchUp)
 	think     int                // thinkBefore …
 	thought   int                // tokens generated inside the thinking block
 	skipWS    bool               // right after </think>: whitespace-only tokens are skipped, not fed
@@ -48,6 +50,7 @@ func (s *seq) fork() *seq {
 	c.text = bytes.Clone(s.text)
 	c.raw = bytes.Clone(s.raw)
 	c.held = slices.Clone(s.held)
+	c.fed = bytes.Clone(s.fed)
 	return &c
 }
 

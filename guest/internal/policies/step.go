@@ -2,6 +2,7 @@ package policies
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -140,7 +141,7 @@ func (p *Policy) consume(s *seq, ids []int32) (int, int, error) {
 func (p *Policy) closeThinking(s *seq) {
 	s.think, s.skipWS, s.wsLeft = thinkAfter, true, maxSkipWS
 	if s.req.proto != nil {
-		s.m = s.req.proto.Clone()
+		s.m, s.fed, s.mFed = s.req.proto.Clone(), s.fed[:0], 0
 	}
 }
 
@@ -157,9 +158,24 @@ func (s *seq) feed(txt []byte) error {
 		}
 		s.skipWS = false
 	}
+	if s.req.grammar != "" {
+		s.fed = append(s.fed, txt...) // checked where masked: by the host, or by catchUp
+		return nil
+	}
 	for _, c := range txt {
 		if !s.m.Advance(c) {
 			return fmt.Errorf("the constraint cannot take byte %q: %w", c, sdk.ErrInternal)
+		}
+	}
+	return nil
+}
+
+// catchUp feeds the matcher the grammar text it has not taken: under a grammar it steps only when the
+// guest masks itself.
+func (s *seq) catchUp() error {
+	for ; s.mFed < len(s.fed); s.mFed++ {
+		if c := s.fed[s.mFed]; !s.m.Advance(c) {
+			return fmt.Errorf("policy: the constraint cannot take byte %q: %w", c, sdk.ErrInternal)
 		}
 	}
 	return nil
@@ -194,7 +210,11 @@ func (p *Policy) sample(s *seq) (sdk.Action, bool) {
 		return sdk.Sample(), true
 	}
 	if s.constrained() {
-		if s.m.Done() {
+		st, err := p.constraintMask(s, mask[:v.words])
+		if err != nil {
+			return sdk.Fail(err), false
+		}
+		if st.Done {
 			if len(v.eog) == 0 {
 				return sdk.Stop(), false
 			}
@@ -204,14 +224,13 @@ func (p *Policy) sample(s *seq) (sdk.Action, bool) {
 			}
 			return sdk.Sample().Mask(mask), true
 		}
-		v.trie.Mask(s.m, mask[:v.words])
 		clear(mask[v.words:])
 		for _, id := range r.specials {
 			if accepts(s.m, v.raw[id]) {
 				sdk.Allow(mask, id)
 			}
 		}
-		if s.m.Accepting() {
+		if st.Accepting {
 			for _, id := range v.eog {
 				sdk.Allow(mask, id)
 			}
@@ -241,6 +260,31 @@ func (p *Policy) sample(s *seq) (sdk.Action, bool) {
 		}
 	}
 	return sdk.Fail(fmt.Errorf("policy: no token can follow (constraint and banned words leave none): %w", sdk.ErrInternal)), false
+}
+
+// constraintMask sets mask to the streamed tokens the constraint takes next and says whether its text is
+// complete and whether anything may follow (then the mask is not set). A grammar's mask comes from the
+// host's gbnf_mask where it offers one: native code, where Go's wasm walks the trie 15–20 times slower;
+// the guest's matcher then never steps (it catches up if the guest masks itself after all).
+func (p *Policy) constraintMask(s *seq, mask []uint32) (sdk.GrammarState, error) {
+	if s.req.grammar != "" && !p.guestGrammars {
+		st, err := sdk.GBNFMask(s.req.grammar, s.fed, mask)
+		if !errors.Is(err, sdk.ErrNotReady) {
+			if err != nil {
+				err = fmt.Errorf("policy: the host's grammar mask: %w", err)
+			}
+			return st, err
+		}
+		p.guestGrammars = true // the host offers none, and will not start to
+	}
+	if err := s.catchUp(); err != nil {
+		return sdk.GrammarState{}, err
+	}
+	if s.m.Done() {
+		return sdk.GrammarState{Accepting: true, Done: true}, nil
+	}
+	p.v.trie.Mask(s.m, mask)
+	return sdk.GrammarState{Accepting: s.m.Accepting()}, nil
 }
 
 // ban clears the tokens that would complete a banned word after the sequence's text.

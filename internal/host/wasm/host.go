@@ -26,6 +26,7 @@ func hostFuncs() []hostFunc {
 		{hostModuleV1, abi.ImportConfig, sig(2, 1), ctlFunc(configBytes)},
 	}
 	fs = append(fs, kernelFuncs()...)
+	fs = append(fs, grammarFuncs()...)
 	return append(fs, wasiFuncs()...)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/wasmoe/wasmoe/guest/abi"
 )
@@ -27,6 +28,9 @@ type Policy struct {
 	nLogits int
 	hasPick bool
 	limits  Limits
+	trie    *grammarTrie // gbnf_mask's, for a guest that imports it (grammar.go); nil = none
+
+	closeTrie sync.Once
 }
 
 // control is a policy instance's host-side state: its registered buffers and the request it serves.
@@ -53,6 +57,9 @@ func NewPolicy(r *Runtime, bin []byte, m *PolicyModel, poolSize int) (*Policy, e
 	}
 	_, hasPick := cm.exports()[abi.ExportCtlPick]
 	p := &Policy{info: modelInfoRecord(m, r.cfg.Limits), vocab: tokenTable(m), nLogits: m.NLogits, hasPick: hasPick, limits: r.cfg.Limits}
+	if importsGBNFMask(cm) && !r.cfg.guestGrammars {
+		p.trie = acquireGrammarTrie(m, p.vocab)
+	}
 	p.p = newPool(r, cm, poolSize, func(ctx context.Context, inst *instance) error {
 		inst.ctl = &control{policy: p}
 		res, err := inst.start(ctx, abi.ExportCtlInit)
@@ -106,7 +113,12 @@ func tokenTable(m *PolicyModel) []byte {
 // Close releases the policy's instances: the idle ones now, those requests hold when they give them back.
 // A request that acquires the policy after Close still runs, on an instance started for it and closed
 // after it.
-func (p *Policy) Close() { p.p.close() }
+func (p *Policy) Close() {
+	p.p.close()
+	if p.trie != nil {
+		p.closeTrie.Do(p.trie.release)
+	}
+}
 
 // Limits are the limits the policy's requests run under.
 func (p *Policy) Limits() Limits { return p.limits }

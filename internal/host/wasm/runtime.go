@@ -44,6 +44,8 @@ type Config struct {
 	InitTimeout time.Duration
 	// Limits on what a policy may ask for; zero values take the defaults of DefaultLimits.
 	Limits Limits
+
+	guestGrammars bool // gbnf_mask answers ErrNotReady: policies mask grammars themselves (tests, benchmarks)
 }
 
 // Limits bound what one request's policy may ask of the host.

@@ -1,0 +1,59 @@
+package constraint
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrDeadline is MaskBefore's error when its deadline passed before the mask was done.
+var ErrDeadline = errors.New("constraint: the deadline passed before the mask was done")
+
+// pastDeadline is what a matcher panics with once its deadline has passed; MaskBefore recovers it.
+type pastDeadline struct{}
+
+// deadliner is a Matcher whose steps can be long (a GBNF matcher steps up to maxGBNFStacks stacks a
+// character, and a hostile grammar makes a walk meet many states), so MaskBefore lends it the deadline.
+type deadliner interface {
+	setDeadline(d time.Time)
+}
+
+// MaskBefore is Mask that gives up once deadline has passed: where the host computes a mask for a guest,
+// no engine stops it at the guest's deadline. A GBNF matcher looks at the clock every few characters it
+// steps, walks of other matchers are bounded by the trie's size. After ErrDeadline, mask is undefined and
+// so is m's state: drop m. A zero deadline is none.
+func (t *Trie) MaskBefore(m Matcher, mask []uint32, deadline time.Time) (err error) {
+	d, ok := m.(deadliner)
+	if !ok || deadline.IsZero() {
+		t.Mask(m, mask)
+		return nil
+	}
+	d.setDeadline(deadline)
+	defer d.setDeadline(time.Time{})
+	defer func() {
+		if r := recover(); r != nil {
+			if _, past := r.(pastDeadline); !past {
+				panic(r)
+			}
+			err = ErrDeadline
+		}
+	}()
+	t.Mask(m, mask)
+	return nil
+}
+
+// deadlineEvery is how many characters a GBNF matcher steps between looks at the clock.
+const deadlineEvery = 32
+
+func (m *gbnfMatcher) setDeadline(d time.Time) { m.deadline, m.ticks = d, 0 }
+
+// checkDeadline panics with pastDeadline once the matcher's deadline (zero: none) has passed, looking at
+// the clock on the first call and every deadlineEvery calls after. A step calls it before it changes
+// anything.
+func (m *gbnfMatcher) checkDeadline() {
+	if m.deadline.IsZero() {
+		return
+	}
+	if m.ticks++; m.ticks%deadlineEvery == 1 && !time.Now().Before(m.deadline) {
+		panic(pastDeadline{})
+	}
+}

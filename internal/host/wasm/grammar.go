@@ -1,0 +1,211 @@
+package wasm
+
+import (
+	"crypto/sha256"
+	"slices"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/wasmoe/wasmoe/guest/abi"
+	"github.com/wasmoe/wasmoe/guest/constraint"
+)
+
+// gbnf_mask (guest/ABI-v1.md, "Grammar masks") computes a GBNF grammar's token mask on the host with
+// guest/constraint, the code a guest would run itself, compiled natively: Go's wasm runs that walk 15–20
+// times slower than native code, which is most of a grammar step's time in a guest. The answer is the
+// same bit for bit; only who computes it changes.
+//
+// The call is stateless for the guest (the grammar's text and the text so far, every time); the host
+// keeps, per instance, the matchers the last calls fed, so a call whose text extends an earlier one's
+// feeds only the new bytes. Every instance of every policy of a model that imports gbnf_mask masks on one
+// token trie, built when the first such policy starts (a Trie is safe for concurrent use).
+
+// maxFedMatchers is how many fed matchers an instance keeps: one per sequence it serves, forks included,
+// up to this many; past it the least recently used is dropped and fed again from the start when needed.
+const maxFedMatchers = 8
+
+// maxFedBytes bounds the text an instance's matchers keep together (their arenas grow with it): past it
+// the least recently used are dropped, and a longer text is fed for its call only.
+const maxFedBytes = 16 << 20
+
+// feedCheckEvery is how many bytes gbnf_mask feeds a matcher between looks at the deadline.
+const feedCheckEvery = 256
+
+// grammarFuncs is the gbnf_mask import.
+func grammarFuncs() []hostFunc {
+	return []hostFunc{{hostModuleV1, abi.ImportGBNFMask, sig(6, 1), func(inst *instance, stack []uint64) {
+		inst.stopPastDeadline()
+		for i := range stack[:6] { // i32 arguments, as ctlFunc takes them
+			stack[i] = uint64(uint32(stack[i]))
+		}
+		stack[0] = uint64(uint32(inst.gbnfMask(stack[:6])))
+		inst.stopPastDeadline()
+	}}}
+}
+
+// gbnfMask answers gbnf_mask(grammar ptr, len, text ptr, len, mask ptr, words): flags or a status.
+func (inst *instance) gbnfMask(a []uint64) (status int32) {
+	if inst.ctl == nil || inst.ctl.policy.trie == nil {
+		return notReady
+	}
+	tr := inst.ctl.policy.trie
+	mem := inst.mod.memory()
+	src, ok1 := bytesAt(mem, a[0], a[1])
+	text, ok2 := bytesAt(mem, a[2], a[3])
+	out, ok3 := int32sAt(mem, a[4], int(a[5]))
+	if !ok1 || !ok2 || !ok3 || len(out) < max(tr.words, 1) {
+		return abi.ErrBadInput
+	}
+	defer func() { // a bug in the matcher fails this call, never the host
+		if r := recover(); r != nil {
+			inst.grammars.drop()
+			inst.log.printf("[host] gbnf_mask failed: %v\n", r)
+			status = abi.ErrInternal
+		}
+	}()
+	fm, status := inst.grammars.fed(src, text, inst.deadline)
+	if status != abi.OK {
+		return status
+	}
+	mask := unsafe.Slice((*uint32)(unsafe.Pointer(&out[0])), len(out))
+	if err := tr.t.MaskBefore(fm.m, mask[:tr.words], inst.deadline); err != nil {
+		inst.grammars.forget(fm) // its state is undefined now
+		return abi.ErrLimit
+	}
+	clear(mask[tr.words:])
+	switch {
+	case fm.m.Done():
+		return abi.GBNFAccepting | abi.GBNFDone
+	case fm.m.Accepting():
+		return abi.GBNFAccepting
+	}
+	return 0
+}
+
+// fedGrammars are an instance's matchers, each fed some text of some grammar, least recently used first.
+type fedGrammars struct{ list []*fedMatcher }
+
+// fedMatcher is a grammar's matcher after text.
+type fedMatcher struct {
+	src  string
+	text []byte
+	m    constraint.Matcher
+}
+
+// fed returns a matcher of src after text: the kept one whose text is the longest prefix of text, fed the
+// rest, else a new one. ErrBadInput when src does not compile or the grammar refuses text, ErrLimit when
+// the deadline passes while feeding.
+func (g *fedGrammars) fed(src, text []byte, deadline time.Time) (*fedMatcher, int32) {
+	var fm *fedMatcher
+	at := -1
+	for i, f := range g.list {
+		if f.src == string(src) && len(f.text) <= len(text) && string(f.text) == string(text[:len(f.text)]) &&
+			(fm == nil || len(f.text) > len(fm.text)) {
+			fm, at = f, i
+		}
+	}
+	if fm == nil {
+		m, err := constraint.GBNF(string(src))
+		if err != nil {
+			return nil, abi.ErrBadInput
+		}
+		fm = &fedMatcher{src: string(src), m: m}
+		if len(g.list) >= maxFedMatchers {
+			g.list = slices.Delete(g.list, 0, 1)
+		}
+	} else {
+		g.list = slices.Delete(g.list, at, at+1)
+	}
+	for i, b := range text[len(fm.text):] {
+		if i%feedCheckEvery == feedCheckEvery-1 && !deadline.IsZero() && !time.Now().Before(deadline) {
+			return nil, abi.ErrLimit // fm is dropped: its text no longer says its state
+		}
+		if !fm.m.Advance(b) {
+			return nil, abi.ErrBadInput
+		}
+	}
+	fm.text = append(fm.text, text[len(fm.text):]...)
+	g.list = append(g.list, fm)
+	kept := 0
+	for i := len(g.list) - 1; i >= 0; i-- {
+		if kept += len(g.list[i].text); kept > maxFedBytes {
+			g.list = slices.Delete(g.list, 0, i+1) // fm is this call's even when it is not kept
+			break
+		}
+	}
+	return fm, abi.OK
+}
+
+// forget drops one matcher.
+func (g *fedGrammars) forget(fm *fedMatcher) {
+	if i := slices.Index(g.list, fm); i >= 0 {
+		g.list = slices.Delete(g.list, i, i+1)
+	}
+}
+
+// drop forgets every matcher.
+func (g *fedGrammars) drop() { g.list = nil }
+
+// grammarTrie is the token trie gbnf_mask masks on, shared by the policies of one vocabulary.
+type grammarTrie struct {
+	key   [32]byte // the TokenTable blob's SHA-256
+	t     *constraint.Trie
+	words int // mask words over the tokens
+	refs  int // policies using it
+}
+
+// grammarTries are the shared tries by vocabulary.
+var grammarTries struct {
+	sync.Mutex
+	byVocab map[[32]byte]*grammarTrie
+}
+
+// acquireGrammarTrie returns the trie of a policy model's streamed tokens (those a guest's text holds:
+// not control, unknown or unused ones), building it for the first policy of that vocabulary.
+func acquireGrammarTrie(m *PolicyModel, blob []byte) *grammarTrie {
+	key := sha256.Sum256(blob)
+	grammarTries.Lock()
+	defer grammarTries.Unlock()
+	if gt := grammarTries.byVocab[key]; gt != nil {
+		gt.refs++
+		return gt
+	}
+	texts := make([][]byte, len(m.Pieces))
+	for i, p := range m.Pieces {
+		if i >= len(m.Types) || streamedType(m.Types[i]) {
+			texts[i] = p
+		}
+	}
+	gt := &grammarTrie{key: key, t: constraint.NewTrie(texts), words: (len(m.Pieces) + 31) / 32, refs: 1}
+	if grammarTries.byVocab == nil {
+		grammarTries.byVocab = map[[32]byte]*grammarTrie{}
+	}
+	grammarTries.byVocab[key] = gt
+	return gt
+}
+
+// release gives the trie back; the last policy's release drops it.
+func (gt *grammarTrie) release() {
+	grammarTries.Lock()
+	defer grammarTries.Unlock()
+	if gt.refs--; gt.refs == 0 {
+		delete(grammarTries.byVocab, gt.key)
+	}
+}
+
+// streamedType reports whether tokens of an abi.Token* type reach a sequence's text, as the SDK's
+// policies count them.
+func streamedType(t int32) bool {
+	return t != abi.TokenControl && t != abi.TokenUnknown && t != abi.TokenUnused
+}
+
+// importsGBNFMask reports whether a compiled module imports gbnf_mask.
+func importsGBNFMask(cm compiledModule) bool {
+	for _, imp := range cm.imports() {
+		if imp.module == hostModuleV1 && imp.name == abi.ImportGBNFMask {
+			return true
+		}
+	}
+	return false
+}

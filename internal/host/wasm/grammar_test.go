@@ -1,0 +1,299 @@
+package wasm
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wasmoe/wasmoe/guest/abi"
+	"github.com/wasmoe/wasmoe/guest/constraint"
+	"github.com/wasmoe/wasmoe/internal/builtin"
+	"github.com/wasmoe/wasmoe/internal/testutil"
+)
+
+// grammarSamples are outputs of llama.cpp's grammars (guest/constraint/testdata/gbnf) that grammarModel's
+// tokens are cut from, so that the grammars take many of them.
+var grammarSamples = map[string]string{
+	"json.gbnf":       `{"name": "ab\"c", "a": [1, {"x": -2.5e3}, null], "ok": true, "é": "日本"}`,
+	"c.gbnf":          "int main(){if(a<b){x = 1;} return f(a, b); /* hi */\n}",
+	"arithmetic.gbnf": "(((ab+2)*c)-d/x1)",
+	"japanese.gbnf":   "あいうえお、日本語です。",
+}
+
+// grammarModel is a model of n tokens: <s> (control), </s> (control, end of generation), the 256 single
+// bytes, and pieces of 1–8 bytes cut at random from grammarSamples (some cut inside a character).
+func grammarModel(n int) *PolicyModel {
+	rng := rand.New(rand.NewSource(5))
+	m := &PolicyModel{NLogits: n + 3, NCtx: 4096, BOS: 0, EOS: 1, EOT: -1, ThinkOpen: -1, ThinkClose: -1,
+		Pieces: [][]byte{[]byte("<s>"), []byte("</s>")}, Types: []int32{abi.TokenControl, abi.TokenControl}}
+	for b := range 256 {
+		m.Pieces, m.Types = append(m.Pieces, []byte{byte(b)}), append(m.Types, abi.TokenNormal)
+	}
+	var all string
+	for _, s := range grammarSamples {
+		all += s
+	}
+	for len(m.Pieces) < n {
+		at := rng.Intn(len(all))
+		m.Pieces, m.Types = append(m.Pieces, []byte(all[at:min(len(all), at+1+rng.Intn(8))])), append(m.Types, abi.TokenNormal)
+	}
+	return m
+}
+
+// The built-in policy's masks under a GBNF grammar come from the host's gbnf_mask, on either engine, and
+// they are the masks the guest computes itself and the ones feeding every token's bytes to the grammar's
+// matcher gives, along random outputs of llama.cpp's grammars.
+func TestPolicyGBNFHostMasks(t *testing.T) {
+	m := grammarModel(3000)
+	guest, err := NewPolicy(newRuntimeConfig(t, Config{Engine: EngineWazero, guestGrammars: true}), builtin.Policy, m, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guest.Close()
+	if guest.trie != nil {
+		t.Fatal("a runtime without grammar masks built a trie")
+	}
+	forEachEngine(t, func(t *testing.T, engine string) {
+		host, err := NewPolicy(newRuntimeConfig(t, Config{Engine: engine}), builtin.Policy, m, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer host.Close()
+		if host.trie == nil {
+			t.Fatal("the built-in policy imports gbnf_mask: the host should have built its trie")
+		}
+		rng := rand.New(rand.NewSource(9))
+		for _, name := range slices.Sorted(maps.Keys(grammarSamples)) {
+			src, err := os.ReadFile(filepath.Join(testutil.Root(), "guest/constraint/testdata/gbnf", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareGBNFMasks(t, host, guest, m, string(src), name, rng)
+		}
+	})
+}
+
+// compareGBNFMasks steps a request under grammar src on the host and guest policies along a random output
+// (10 tokens at most) and checks each step's masks against each other and feeding every token's bytes.
+func compareGBNFMasks(t *testing.T, host, guest *Policy, m *PolicyModel, src, name string, rng *rand.Rand) {
+	t.Helper()
+	native, err := constraint.GBNF(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, _ := json.Marshal(map[string]string{"grammar": src})
+	hs, hdone := openSequence(t, host, config)
+	defer hdone()
+	gs, gdone := openSequence(t, guest, config)
+	defer gdone()
+	ids, text := []int32{m.BOS}, ""
+	for range 10 {
+		ha, err1 := hs.Step(0, ids)
+		ga, err2 := gs.Step(0, ids)
+		if err1 != nil || err2 != nil || ha.mask == nil || ga.mask == nil {
+			t.Fatalf("%s, after %q: %v, %v, or no mask", name, text, err1, err2)
+		}
+		if !bytes.Equal(ha.mask, ga.mask) {
+			t.Fatalf("%s, after %q: the host's mask differs from the guest's", name, text)
+		}
+		var allowed []int32
+		for id, piece := range m.Pieces {
+			if m.Types[id] != abi.TokenNormal {
+				continue
+			}
+			got, want := ha.mask[id/8]&(1<<(id%8)) != 0, takes(native, piece)
+			if got != want {
+				t.Fatalf("%s, after %q: token %d %q: mask %v, matcher %v", name, text, id, piece, got, want)
+			}
+			if got {
+				allowed = append(allowed, int32(id))
+			}
+		}
+		if len(allowed) == 0 {
+			return
+		}
+		next := allowed[rng.Intn(len(allowed))]
+		for _, b := range m.Pieces[next] {
+			native.Advance(b)
+		}
+		ids, text = []int32{next}, text+string(m.Pieces[next])
+	}
+}
+
+// gbnfMaskCall calls gbnf_mask on inst with the grammar and text written into its memory and a mask of
+// words words, and returns the status and the mask (the part of it in memory).
+func gbnfMaskCall(inst *instance, grammar, text string, words int) (int32, []uint32) {
+	mem := inst.mod.memory()
+	const textAt, maskAt = 1 << 16, 1 << 17 // past maskAt+words too when the text is longer
+	copy(mem[0:], grammar)
+	at := uint64(textAt)
+	if len(text) > maskAt-textAt {
+		at = maskAt + 64<<10
+	}
+	copy(mem[at:], text)
+	clear(mem[maskAt : maskAt+min(len(mem)-maskAt, 64<<10)])
+	stack := []uint64{0, uint64(len(grammar)), at, uint64(len(text)), maskAt, uint64(words)}
+	grammarFuncs()[0].fn(inst, stack)
+	mask := make([]uint32, min(words, (len(mem)-maskAt)/4))
+	for i := range mask {
+		mask[i] = binary.LittleEndian.Uint32(mem[maskAt+4*i:])
+	}
+	return int32(uint32(stack[0])), mask
+}
+
+// gbnf_mask itself: the mask of a grammar after a text, fed only what is new when the text grows; a clear
+// status for bad input; no answer past the deadline.
+func TestGBNFMaskImport(t *testing.T) {
+	m := grammarModel(600)
+	gt := acquireGrammarTrie(m, tokenTable(m))
+	defer gt.release()
+	inst := &instance{mod: memModule(make([]byte, 1<<18)), ctl: &control{policy: &Policy{trie: gt}}}
+	words := (len(m.Pieces) + 31) / 32
+	const grammar = `root ::= "(" [a-z]+ ")"`
+	native, _ := constraint.GBNF(grammar)
+	for _, text := range []string{"", "(", "(ab", "(abc", "(abc)"} {
+		st, mask := gbnfMaskCall(inst, grammar, text, words+2)
+		m0 := native.Clone()
+		for _, b := range []byte(text) {
+			m0.Advance(b)
+		}
+		if want := map[bool]int32{false: 0, true: abi.GBNFAccepting | abi.GBNFDone}[m0.Done()]; st != want {
+			t.Fatalf("after %q: status %d, want %d", text, st, want)
+		}
+		for id, piece := range m.Pieces {
+			want := m.Types[id] == abi.TokenNormal && takes(m0, piece)
+			if got := mask[id/32]&(1<<(id%32)) != 0; got != want {
+				t.Fatalf("after %q: token %d %q: mask %v, matcher %v", text, id, piece, got, want)
+			}
+		}
+		if mask[words] != 0 || mask[words+1] != 0 {
+			t.Fatalf("after %q: the words past the tokens are not cleared", text)
+		}
+		if len(inst.grammars.list) != 1 || string(inst.grammars.list[0].text) != text {
+			t.Fatalf("after %q: the instance keeps %d matchers, not the one fed the text", text, len(inst.grammars.list))
+		}
+	}
+	for _, c := range []struct {
+		name, grammar, text string
+		words               int
+		want                int32
+	}{
+		{"a grammar that does not compile", `root ::= (`, "", words, abi.ErrBadInput},
+		{"a text the grammar refuses", grammar, "(a1", words, abi.ErrBadInput},
+		{"a mask too short", grammar, "(", words - 1, abi.ErrBadInput},
+		{"a mask past memory", grammar, "(", 1 << 20, abi.ErrBadInput},
+	} {
+		if st, _ := gbnfMaskCall(inst, c.grammar, c.text, c.words); st != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, st, c.want)
+		}
+	}
+	for i := range 2 * maxFedMatchers {
+		gbnfMaskCall(inst, grammar, "("+strings.Repeat("a", i), words)
+		gbnfMaskCall(inst, grammar+" ", "(", words)
+	}
+	if len(inst.grammars.list) > maxFedMatchers {
+		t.Errorf("the instance keeps %d matchers", len(inst.grammars.list))
+	}
+	long := &instance{mod: memModule(make([]byte, 1<<18+maxFedBytes)), ctl: inst.ctl}
+	if st, _ := gbnfMaskCall(long, grammar, "("+strings.Repeat("a", maxFedBytes), words); st != 0 || len(long.grammars.list) != 0 {
+		t.Errorf("a text past maxFedBytes: status %d, %d matchers kept, want it masked and not kept", st, len(long.grammars.list))
+	}
+	if st, _ := gbnfMaskCall(&instance{mod: inst.mod, ctl: &control{policy: &Policy{}}}, grammar, "", words); st != abi.ErrNotReady {
+		t.Errorf("a policy without the trie: status %d, want not ready", st)
+	}
+	// A walk that reaches the deadline gives up (ErrLimit, the wrapper then stops the guest) and drops its
+	// matcher, whose state is undefined after it.
+	inst.deadline = time.Now().Add(-time.Millisecond)
+	other := grammar + " # another program, so no cached mask answers"
+	copy(inst.mod.memory(), other)
+	copy(inst.mod.memory()[1<<16:], "(a")
+	if st := inst.gbnfMask([]uint64{0, uint64(len(other)), 1 << 16, 2, 1 << 17, uint64(words)}); st != abi.ErrLimit {
+		t.Errorf("a walk past the deadline: status %d, want ErrLimit", st)
+	}
+	for _, f := range inst.grammars.list {
+		if f.src == other {
+			t.Error("the matcher of a walk that gave up is kept")
+		}
+	}
+	defer func() {
+		if _, ok := recover().(*trap); !ok {
+			t.Error("a call past the deadline returned to the guest")
+		}
+	}()
+	gbnfMaskCall(inst, grammar, "(", words)
+}
+
+// Instances on many goroutines mask on one shared trie at once (run with -race): each gets the masks a
+// trie of its own gives.
+func TestGBNFMaskShared(t *testing.T) {
+	m := grammarModel(2000)
+	gt := acquireGrammarTrie(m, tokenTable(m))
+	defer gt.release()
+	if again := acquireGrammarTrie(m, tokenTable(m)); again != gt {
+		t.Fatal("a second policy of the vocabulary got a trie of its own")
+	} else {
+		again.release()
+	}
+	private := constraint.NewTrie(func() [][]byte {
+		texts := make([][]byte, len(m.Pieces))
+		for i, p := range m.Pieces {
+			if m.Types[i] == abi.TokenNormal {
+				texts[i] = p
+			}
+		}
+		return texts
+	}())
+	words := (len(m.Pieces) + 31) / 32
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inst := &instance{mod: memModule(make([]byte, 1<<18)), ctl: &control{policy: &Policy{trie: gt}}}
+			name := []string{"json.gbnf", "c.gbnf", "arithmetic.gbnf", "japanese.gbnf"}[g]
+			src, err := os.ReadFile(filepath.Join(testutil.Root(), "guest/constraint/testdata/gbnf", name))
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			sample, checked := grammarSamples[name], 0
+			for n := 0; n <= len(sample); n++ {
+				text := sample[:n]
+				st, mask := gbnfMaskCall(inst, string(src), text, words)
+				if st < 0 {
+					continue // past where the grammar refuses the sample
+				}
+				checked++
+				ref, _ := constraint.GBNF(string(src))
+				for _, b := range []byte(text) {
+					ref.Advance(b)
+				}
+				want := make([]uint32, words)
+				private.Mask(ref, want)
+				if !slices.Equal(mask, want) {
+					errs <- fmt.Sprintf("%s after %q: the shared trie's mask differs from a private one's", name, text)
+					return
+				}
+			}
+			if checked < len(sample)/2 {
+				errs <- fmt.Sprintf("%s: the grammar refuses its sample early: %d prefixes checked", name, checked)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
