@@ -70,6 +70,7 @@ func NewPolicy(r *Runtime, bin []byte, m *PolicyModel, poolSize int) (*Policy, e
 	})
 	inst, err := p.p.get(ctx)
 	if err != nil {
+		p.Close()
 		return nil, err
 	}
 	p.p.put(inst)
