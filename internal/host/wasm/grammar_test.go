@@ -297,3 +297,59 @@ func TestGBNFMaskShared(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// FuzzGBNFMask calls gbnf_mask with arbitrary grammars and texts on one instance (so calls reuse and
+// extend its kept matchers): an answer is -1 exactly where the grammar does not compile or refuses the
+// text, and otherwise the mask and flags of a grammar matcher fed the text on a trie of its own.
+func FuzzGBNFMask(f *testing.F) {
+	for name, sample := range grammarSamples {
+		src, err := os.ReadFile(filepath.Join(testutil.Root(), "guest/constraint/testdata/gbnf", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(src), sample[:len(sample)/2])
+	}
+	for _, text := range []string{"(", "(ab", "(abc", "(abc)", "(ab"} { // one grammar's text growing: fed only what is new
+		f.Add(`root ::= "(" [a-z]+ ")"`, text)
+	}
+	f.Add(`root ::= (`, "")
+	m := grammarModel(400)
+	gt := acquireGrammarTrie(m, tokenTable(m))
+	f.Cleanup(gt.release)
+	texts := make([][]byte, len(m.Pieces))
+	for i, p := range m.Pieces {
+		if m.Types[i] == abi.TokenNormal {
+			texts[i] = p
+		}
+	}
+	private, words := constraint.NewTrie(texts), (len(m.Pieces)+31)/32
+	inst := &instance{mod: memModule(make([]byte, 1<<18)), ctl: &control{policy: &Policy{trie: gt}}}
+	f.Fuzz(func(t *testing.T, grammar, text string) {
+		if len(grammar) > 4096 || len(text) > 4096 {
+			return
+		}
+		st, mask := gbnfMaskCall(inst, grammar, text, words)
+		ref, err := constraint.GBNF(grammar)
+		taken := err == nil
+		for i := 0; taken && i < len(text); i++ {
+			taken = ref.Advance(text[i])
+		}
+		if !taken {
+			if st != abi.ErrBadInput {
+				t.Fatalf("%q after %q: status %d, want -1 (bad input)", grammar, text, st)
+			}
+			return
+		}
+		want := make([]uint32, words)
+		private.Mask(ref, want)
+		flags := int32(0)
+		if ref.Done() {
+			flags = abi.GBNFAccepting | abi.GBNFDone
+		} else if ref.Accepting() {
+			flags = abi.GBNFAccepting
+		}
+		if st != flags || !slices.Equal(mask, want) {
+			t.Fatalf("%q after %q: status %d (want %d), or the mask differs from a private trie's", grammar, text, st, flags)
+		}
+	})
+}
