@@ -12,9 +12,10 @@ var ErrDeadline = errors.New("constraint: the deadline passed before the mask wa
 type pastDeadline struct{}
 
 // deadliner is a Matcher whose steps can be long (a GBNF matcher steps up to maxGBNFStacks stacks a
-// character, and a hostile grammar makes a walk meet many states), so MaskBefore lends it the deadline.
+// character, and a hostile grammar makes a walk meet many states), so MaskBefore lends it a check of the
+// deadline (a function, so that a guest, which never calls MaskBefore, links no clock into its steps).
 type deadliner interface {
-	setDeadline(d time.Time)
+	setDeadline(past func() bool)
 }
 
 // MaskBefore is Mask that gives up once deadline has passed: where the host computes a mask for a guest,
@@ -27,8 +28,8 @@ func (t *Trie) MaskBefore(m Matcher, mask []uint32, deadline time.Time) (err err
 		t.Mask(m, mask)
 		return nil
 	}
-	d.setDeadline(deadline)
-	defer d.setDeadline(time.Time{})
+	d.setDeadline(func() bool { return !time.Now().Before(deadline) })
+	defer d.setDeadline(nil)
 	defer func() {
 		if r := recover(); r != nil {
 			if _, past := r.(pastDeadline); !past {
@@ -44,16 +45,16 @@ func (t *Trie) MaskBefore(m Matcher, mask []uint32, deadline time.Time) (err err
 // deadlineEvery is how many characters a GBNF matcher steps between looks at the clock.
 const deadlineEvery = 32
 
-func (m *gbnfMatcher) setDeadline(d time.Time) { m.deadline, m.ticks = d, 0 }
+func (m *gbnfMatcher) setDeadline(past func() bool) { m.late, m.ticks = past, 0 }
 
-// checkDeadline panics with pastDeadline once the matcher's deadline (zero: none) has passed, looking at
-// the clock on the first call and every deadlineEvery calls after. A step calls it before it changes
-// anything.
+// checkDeadline panics with pastDeadline once the matcher's deadline (none without MaskBefore) has
+// passed, looking at the clock on the first call and every deadlineEvery calls after. A step calls it
+// before it changes anything.
 func (m *gbnfMatcher) checkDeadline() {
-	if m.deadline.IsZero() {
+	if m.late == nil {
 		return
 	}
-	if m.ticks++; m.ticks%deadlineEvery == 1 && !time.Now().Before(m.deadline) {
+	if m.ticks++; m.ticks%deadlineEvery == 1 && m.late() {
 		panic(pastDeadline{})
 	}
 }

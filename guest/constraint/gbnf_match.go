@@ -1,9 +1,6 @@
 package constraint
 
-import (
-	"time"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // A GBNF matcher's state is a set of parse stacks, as in llama.cpp: each stack is a terminal on top of
 // the positions to return to. The top is held by value; the rest is a link in an arena of interned
@@ -61,7 +58,7 @@ type gbnfMatcher struct {
 	spanRanges []crange      // uniformStep's scratch
 	blocks     []holderBlock // uniformStep's scratch
 	dcur       *gbnfCursor   // Mask's cursor, kept for its memory
-	deadline   time.Time     // MaskBefore's, while it runs (deadline.go); zero: none
+	late       func() bool   // MaskBefore's check, while it runs (deadline.go); nil: none
 	ticks      uint32        // steps since the clock was last looked at
 }
 
