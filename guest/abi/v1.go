@@ -39,7 +39,8 @@ const (
 	// (grammar ptr, len, text ptr, len, mask ptr, words) -> GBNF* flags | error: the streamed tokens a
 	// GBNF grammar takes after text, as a mask of words ≥ ⌈n_tokens/32⌉ (words past that cleared),
 	// computed on the host. ErrBadInput: the grammar does not compile or refuses text; ErrNotReady: the
-	// host offers no grammar masks. Added to v1 after the first v1 guests, like seq_forward_all.
+	// host offers no mask here (not a policy, a grammar over 1 MiB): compute it in the guest. Added to
+	// v1 after the first v1 guests, like seq_forward_all.
 	ImportGBNFMask = "gbnf_mask"
 )
 

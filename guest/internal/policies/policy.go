@@ -13,8 +13,6 @@ type Policy struct {
 	config func() ([]byte, error)
 	seqs   map[int32]*seq
 	mask   []uint32
-
-	guestGrammars bool // the host offers no gbnf_mask: grammar masks are computed here
 }
 
 // New returns the policy for a model (its model_info record and token table); config reads the current

@@ -16,21 +16,22 @@ const (
 
 // seq is one sequence's state.
 type seq struct {
-	req       *request
-	prompted  bool               // the first step (the prompt) is done
-	generated int                // generated tokens so far (spliced ones included)
-	m         constraint.Matcher // the constraint's state; nil = none
-	fed       []byte             // under a grammar (req.grammar), its text so far: the host's gbnf_mask reads it
-	mFed      int                // bytes of fed that m has taken (catchUp)
-	think     int                // thinkBefore …
-	thought   int                // tokens generated inside the thinking block
-	skipWS    bool               // right after </think>: whitespace-only tokens are skipped, not fed
-	wsLeft    int                // bytes of whitespace-only tokens that may still be skipped
-	pending   int                // tokens of our own splice still to be reported
-	text      []byte             // the streamed text's last req.keep bytes
-	held      []int32            // generated tokens the host holds back from the stream (FlagHold)
-	stopping  bool               // a stop string completed: the next step reports the text before it, then stops
-	raw       []byte             // the raw text's last bytes (thinking tags)
+	req        *request
+	prompted   bool               // the first step (the prompt) is done
+	generated  int                // generated tokens so far (spliced ones included)
+	m          constraint.Matcher // the constraint's state; nil = none
+	fed        []byte             // under a grammar (req.grammar), its text so far: the host's gbnf_mask reads it
+	mFed       int                // bytes of fed that m has taken (catchUp)
+	guestMasks bool               // the host computes no masks for the grammar: they are computed here
+	think      int                // thinkBefore …
+	thought    int                // tokens generated inside the thinking block
+	skipWS     bool               // right after </think>: whitespace-only tokens are skipped, not fed
+	wsLeft     int                // bytes of whitespace-only tokens that may still be skipped
+	pending    int                // tokens of our own splice still to be reported
+	text       []byte             // the streamed text's last req.keep bytes
+	held       []int32            // generated tokens the host holds back from the stream (FlagHold)
+	stopping   bool               // a stop string completed: the next step reports the text before it, then stops
+	raw        []byte             // the raw text's last bytes (thinking tags)
 }
 
 func newSeq(r *request) *seq {

@@ -267,7 +267,7 @@ func (p *Policy) sample(s *seq) (sdk.Action, bool) {
 // host's gbnf_mask where it offers one: native code, where Go's wasm walks the trie 15–20 times slower;
 // the guest's matcher then never steps (it catches up if the guest masks itself after all).
 func (p *Policy) constraintMask(s *seq, mask []uint32) (sdk.GrammarState, error) {
-	if s.req.grammar != "" && !p.guestGrammars {
+	if s.req.grammar != "" && !s.guestMasks {
 		st, err := sdk.GBNFMask(s.req.grammar, s.fed, mask)
 		if !errors.Is(err, sdk.ErrNotReady) {
 			if err != nil {
@@ -275,7 +275,7 @@ func (p *Policy) constraintMask(s *seq, mask []uint32) (sdk.GrammarState, error)
 			}
 			return st, err
 		}
-		p.guestGrammars = true // the host offers none, and will not start to
+		s.guestMasks = true // the host offers none for this grammar
 	}
 	if err := s.catchUp(); err != nil {
 		return sdk.GrammarState{}, err

@@ -29,6 +29,10 @@ const maxFedMatchers = 8
 // the least recently used are dropped, and a longer text is fed for its call only.
 const maxFedBytes = 16 << 20
 
+// maxHostGrammar is the longest grammar text gbnf_mask compiles: compiling is not interrupted at the
+// deadline, so a longer one gets ErrNotReady and the guest masks it itself.
+const maxHostGrammar = 1 << 20
+
 // feedCheckEvery is how many bytes gbnf_mask feeds a matcher between looks at the deadline.
 const feedCheckEvery = 256
 
@@ -56,6 +60,9 @@ func (inst *instance) gbnfMask(a []uint64) (status int32) {
 	out, ok3 := int32sAt(mem, a[4], int(a[5]))
 	if !ok1 || !ok2 || !ok3 || len(out) < max(tr.words, 1) {
 		return abi.ErrBadInput
+	}
+	if len(src) > maxHostGrammar {
+		return notReady
 	}
 	defer func() { // a bug in the matcher fails this call, never the host
 		if r := recover(); r != nil {

@@ -131,22 +131,20 @@ func compareGBNFMasks(t *testing.T, host, guest *Policy, m *PolicyModel, src, na
 }
 
 // gbnfMaskCall calls gbnf_mask on inst with the grammar and text written into its memory and a mask of
-// words words, and returns the status and the mask (the part of it in memory).
+// words words, and returns the status and the mask (the part of it in memory). The mask is at 0, the text
+// at 64 KiB and the grammar after it.
 func gbnfMaskCall(inst *instance, grammar, text string, words int) (int32, []uint32) {
 	mem := inst.mod.memory()
-	const textAt, maskAt = 1 << 16, 1 << 17 // past maskAt+words too when the text is longer
-	copy(mem[0:], grammar)
-	at := uint64(textAt)
-	if len(text) > maskAt-textAt {
-		at = maskAt + 64<<10
-	}
-	copy(mem[at:], text)
-	clear(mem[maskAt : maskAt+min(len(mem)-maskAt, 64<<10)])
-	stack := []uint64{0, uint64(len(grammar)), at, uint64(len(text)), maskAt, uint64(words)}
+	const textAt = 64 << 10
+	grammarAt := textAt + len(text)
+	clear(mem[:textAt])
+	copy(mem[textAt:], text)
+	copy(mem[grammarAt:], grammar)
+	stack := []uint64{uint64(grammarAt), uint64(len(grammar)), textAt, uint64(len(text)), 0, uint64(words)}
 	grammarFuncs()[0].fn(inst, stack)
-	mask := make([]uint32, min(words, (len(mem)-maskAt)/4))
+	mask := make([]uint32, min(words, len(mem)/4))
 	for i := range mask {
-		mask[i] = binary.LittleEndian.Uint32(mem[maskAt+4*i:])
+		mask[i] = binary.LittleEndian.Uint32(mem[4*i:])
 	}
 	return int32(uint32(stack[0])), mask
 }
@@ -205,6 +203,9 @@ func TestGBNFMaskImport(t *testing.T) {
 		t.Errorf("the instance keeps %d matchers", len(inst.grammars.list))
 	}
 	long := &instance{mod: memModule(make([]byte, 1<<18+maxFedBytes)), ctl: inst.ctl}
+	if st, _ := gbnfMaskCall(long, grammar+strings.Repeat(" ", maxHostGrammar), "(", words); st != abi.ErrNotReady {
+		t.Errorf("a grammar past maxHostGrammar: status %d, want not ready (the guest masks it itself)", st)
+	}
 	if st, _ := gbnfMaskCall(long, grammar, "("+strings.Repeat("a", maxFedBytes), words); st != 0 || len(long.grammars.list) != 0 {
 		t.Errorf("a text past maxFedBytes: status %d, %d matchers kept, want it masked and not kept", st, len(long.grammars.list))
 	}
