@@ -91,9 +91,9 @@ func TestKernelPastDeadline(t *testing.T) {
 var kernelLoopWasm = sync.OnceValues(func() ([]byte, error) { return buildTestGuest("kernelloop") })
 
 // TestKernelDeadline runs testdata/kernelloop, whose steps are spent in host kernels, under a 100 ms step
-// deadline and a 150 ms CPU budget: a guest that calls short kernels in a loop, or one long kernel whose
-// ErrLimit it ignores, is stopped soon after the deadline with a deadline error, the long kernel given that
-// deadline; and time in kernels counts against the CPU budget.
+// deadline and a 150 ms CPU budget: a guest that calls short kernels in a loop (seq_len, gbnf_mask), or
+// one long kernel whose ErrLimit it ignores, is stopped soon after the deadline with a deadline error, the
+// long kernel given that deadline; and time in kernels counts against the CPU budget.
 func TestKernelDeadline(t *testing.T) {
 	needGo(t)
 	bin, err := kernelLoopWasm()
@@ -138,6 +138,14 @@ func TestKernelDeadline(t *testing.T) {
 		}
 		if n := len(k.starts); n == 0 || k.starts[n-1].Sub(start) > stepTimeout+20*time.Millisecond {
 			t.Errorf("seq_len in a loop: %d calls, the last %v into the step", n, k.starts[max(n-1, 0)].Sub(start))
+		}
+
+		ok, start, err = steps(3, nil) // gbnf_mask needs no request kernels
+		if err == nil || !strings.Contains(err.Error(), deadlineErr) || ok != 0 {
+			t.Errorf("gbnf_mask in a loop: error %v after %d steps, want one containing %q", err, ok, deadlineErr)
+		}
+		if d := time.Since(start); d > 10*stepTimeout {
+			t.Errorf("gbnf_mask in a loop: stopped after %v", d)
 		}
 
 		k = &slowKernels{}

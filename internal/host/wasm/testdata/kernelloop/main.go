@@ -2,7 +2,8 @@
 
 // Command kernelloop is a test policy for internal/host/wasm that spends its steps in host kernels, as its config's
 // first byte says: 0 calls seq_len forever, 1 calls matmul forever, 2 calls seq_forward once a step and
-// then samples. It ignores every status the kernels return.
+// then samples, 3 calls gbnf_mask forever with two grammars in turn. It ignores every status the kernels
+// return.
 package main
 
 import "github.com/wasmoe/wasmoe/guest/sdk" // marker, wasmoe_alloc, wasmoe_free
@@ -19,10 +20,16 @@ func seqForward(s int32, ids, n, logits, capacity uint32) int32
 //go:wasmimport wasmoe_v1 seq_len
 func seqLen(s int32) int32
 
+//go:wasmimport wasmoe_v1 gbnf_mask
+func gbnfMask(grammar, grammarLen, text, textLen, mask, words uint32) int32
+
 var (
-	mode [1]byte
-	x, y [1]float32
-	ids  = [1]int32{1}
+	mode     [1]byte
+	x, y     [1]float32
+	ids      = [1]int32{1}
+	grammars = [2][]byte{[]byte(`root ::= [a-z ]* "."`), []byte("root ::= w*\nw ::= [a-z ] | [a-z ] [a-z ]")}
+	text     = []byte("ab c")
+	mask     [64]uint32
 )
 
 func main() {}
@@ -47,6 +54,11 @@ func ctlStep(seq int32, p, n uint32) int64 {
 	case 1:
 		for {
 			matmul(0, sdk.Ptr(x[:]), 1, sdk.Ptr(y[:]))
+		}
+	case 3:
+		for i := 0; ; i++ {
+			g := grammars[i%2]
+			gbnfMask(sdk.Ptr(g), uint32(len(g)), sdk.Ptr(text), uint32(len(text)), sdk.Ptr(mask[:]), uint32(len(mask)))
 		}
 	}
 	seqForward(0, sdk.Ptr(ids[:]), 1, 0, 0)
