@@ -150,13 +150,40 @@ func FuzzParse(f *testing.F) {
 	_, b := sample(f)
 	f.Add(b)
 	f.Add(b[:40])
+	// A tensor with a zero dimension holds no bytes; gguf.cpp accepts it (only ne < 0 is refused).
+	// Our Writer refuses one, so the seed is a 1×4 tensor whose ne[0] is then patched to 0.
+	empty := NewWriter()
+	if err := empty.AddTensor("e", kernels.F32, []uint64{1, 4}, make([]byte, 16)); err != nil {
+		f.Fatal(err)
+	}
+	var eb bytes.Buffer
+	if _, err := empty.WriteTo(&eb); err != nil {
+		f.Fatal(err)
+	}
+	info := []byte{'e', 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0}
+	at := bytes.Index(eb.Bytes(), info)
+	if at < 0 {
+		f.Fatal("tensor info of the seed not found")
+	}
+	zero := bytes.Clone(eb.Bytes())
+	zero[at+5] = 0
+	if file, err := Parse("zero.gguf", zero); err != nil || len(file.Tensors[0].Data) != 0 {
+		f.Fatalf("a tensor with ne[0]=0: err %v", err)
+	}
+	f.Add(zero)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("fuzz.gguf", data)
 		if err != nil {
 			return
 		}
 		for _, tn := range file.Tensors {
-			_ = tn.Data[len(tn.Data)-1:]
+			want := tn.Elements() / uint64(tn.Type.BlockSize()) * uint64(tn.Type.TypeSize())
+			if uint64(len(tn.Data)) != want || cap(tn.Data) != len(tn.Data) {
+				t.Fatalf("tensor %q %v %s: len %d cap %d, want %d", tn.Name, tn.Dims, tn.Type, len(tn.Data), cap(tn.Data), want)
+			}
+			if end := file.DataStart + int64(tn.Offset) + int64(want); end > int64(len(data)) {
+				t.Fatalf("tensor %q ends at %d, past the file's %d bytes", tn.Name, end, len(data))
+			}
 		}
 	})
 }
