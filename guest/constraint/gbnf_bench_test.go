@@ -12,9 +12,11 @@ import (
 // cover a string (a loop of most characters), where a key starts, a key of a nested object, the start of a
 // value or of a statement (alternatives, 9 to 13 parse stacks), a number (a counted repetition), the middle
 // of a multibyte character, a comment, an identifier inside nested parentheses, and a grammar of
-// multibyte character classes. internal/host/wasm's BenchmarkPolicyGBNFMask runs the same in the guest.
+// multibyte character classes. internal/host/wasm's BenchmarkPolicyGBNFMask runs the same in the guest,
+// where a decode step takes the text's last byte: each text's last byte enters its state
+// (TestGBNFStatesEntered), so that step masks a state its matcher was not in.
 var gbnfStates = []struct{ name, grammar, prefix string }{
-	{"json-string", "json.gbnf", `{"name": "ab`},
+	{"json-string", "json.gbnf", `{"name": "a`},
 	{"json-key-start", "json.gbnf", `{"name": "ab", `},
 	{"json-nested-key", "json.gbnf", `{"a": [1, {"x`},
 	{"json-value-start", "json.gbnf", `{"a": `},
@@ -24,9 +26,21 @@ var gbnfStates = []struct{ name, grammar, prefix string }{
 	{"json-utf8-mid", "json.gbnf", "{\"name\": \"a\xe4\xb8"},
 	{"c-statement-start", "c.gbnf", `int main(){if(a<b){x = 1;}`},
 	{"c-call-args", "c.gbnf", `int main(){return f(a, b`},
-	{"c-comment", "c.gbnf", `int main(){/* hello`},
+	{"c-comment", "c.gbnf", `int main(){/* `},
 	{"arithmetic-ident", "arithmetic.gbnf", `(((ab`},
 	{"japanese", "japanese.gbnf", "あ"},
+}
+
+// TestGBNFStatesEntered checks that the last byte of each gbnfStates text moves its matcher to another
+// state: the decode step BenchmarkPolicyGBNFMask times would otherwise find the state's mask cached.
+func TestGBNFStatesEntered(t *testing.T) {
+	for _, c := range gbnfStates {
+		at := gbnfState(t, c.grammar, c.prefix).(stateKeyer).stateKey(nil)
+		before := gbnfState(t, c.grammar, c.prefix[:len(c.prefix)-1]).(stateKeyer).stateKey(nil)
+		if string(at) == string(before) {
+			t.Errorf("%s: %q is in the state it was in before its last byte", c.name, c.prefix)
+		}
+	}
 }
 
 // BenchmarkMaskGBNF is Trie.Mask's time per mask, native, for GBNF grammars in the states of gbnfStates,

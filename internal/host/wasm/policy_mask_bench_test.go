@@ -14,12 +14,17 @@ import (
 // deepSeekV3PolicyModel describes DeepSeek-V3's vocabulary (testdata/vocab) to policy guests the way the
 // engine does (internal/host/engine's policyModel): every token's bytes from the tokenizer guest.
 func deepSeekV3PolicyModel(b testing.TB) *PolicyModel {
-	v := loadVocab(b, "ggml-vocab-deepseek-v3.gguf")
+	return vocabPolicyModel(b, "ggml-vocab-deepseek-v3.gguf")
+}
+
+// vocabPolicyModel is deepSeekV3PolicyModel for the vocabulary of testdata/vocab's file.
+func vocabPolicyModel(b testing.TB, file string) *PolicyModel {
+	v := loadVocab(b, file)
 	tok, err := NewTokenizer(newRuntime(b), builtin.Tokenizer, v, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := &PolicyModel{NLogits: v3Vocab, NCtx: 4096, Pieces: make([][]byte, len(v.Tokens)), Types: v.Types,
+	m := &PolicyModel{NLogits: len(v.Tokens), NCtx: 4096, Pieces: make([][]byte, len(v.Tokens)), Types: v.Types,
 		BOS: v.BOS, EOS: v.EOS, EOT: v.EOT, ThinkOpen: -1, ThinkClose: -1}
 	for id := range m.Pieces {
 		if m.Pieces[id], err = tok.Piece(context.Background(), int32(id), true); err != nil {
