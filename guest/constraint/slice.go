@@ -196,22 +196,45 @@ type tailHead struct {
 const maxSliceMem = 64 << 20
 
 // sliceSet returns the sliceSet of node by cls, building it on first use; nil when it would not pay.
+//
+// What the walks build (slices here, tail and rest tries, bitmaps) is built outside the Trie's lock, from
+// the Trie's tokens, which never change, and kept under it: a Trie shared by many policies (the host's)
+// must not hold every other walk and cached mask up for the milliseconds a build takes. Two walks that
+// need the same thing at once may both build it; the first one kept is used.
 func (t *Trie) sliceSet(node int32, cls charClass) *sliceSet {
+	key := sliceKey{node, cls}
+	t.mu.Lock()
+	s, ok := t.slices[key]
+	t.mu.Unlock()
+	if ok {
+		return s
+	}
+	built := t.buildSlice(node, cls)
+	t.built("slice")
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	key := sliceKey{node, cls}
-	s, ok := t.slices[key]
-	if !ok {
-		s = t.buildSlice(node, cls)
-		if t.slices == nil || t.sliceMem > maxSliceMem {
-			t.slices, t.sliceMem = map[sliceKey]*sliceSet{}, 0
-		}
-		t.slices[key] = s
-		if s != nil {
-			t.sliceMem += 4*len(s.whole) + 12*len(s.tails) + 4*(sliceDepth+3)*len(s.heads)
-		}
+	if s, ok := t.slices[key]; ok {
+		return s
 	}
-	return s
+	if t.slices == nil || t.sliceMem > maxSliceMem {
+		t.slices, t.sliceMem = map[sliceKey]*sliceSet{}, 0
+	}
+	t.slices[key] = built
+	if built != nil {
+		t.sliceMem += 4*len(built.whole) + 12*len(built.tails) + 4*(sliceDepth+3)*len(built.heads)
+	}
+	return built
+}
+
+// testHookBuilt, when set, is called after each build of sliceSet ("slice"), tailTrie ("tails"), restTrie
+// ("rest") and allowWhole ("bits"), before what was built is kept.
+var testHookBuilt func(t *Trie, what string)
+
+// built calls testHookBuilt.
+func (t *Trie) built(what string) {
+	if testHookBuilt != nil {
+		testHookBuilt(t, what)
+	}
 }
 
 // bucket is the whole-token bucket of a count of characters.
@@ -380,47 +403,63 @@ func (t *Trie) walkTails(c cursor, s *sliceSet, from, to int, mask []uint32) {
 
 // tailTrie returns the trie of what follows the free characters of tails[lo:hi], building it on first use.
 func (t *Trie) tailTrie(s *sliceSet, lo, hi int32) *Trie {
+	key := [2]int32{lo, hi}
+	t.mu.Lock()
+	tr := s.tries[key]
+	t.mu.Unlock()
+	if tr != nil {
+		return tr
+	}
+	texts, ids := make([][]byte, hi-lo), make([]int32, hi-lo)
+	for i, r := range s.tails[lo:hi] {
+		texts[i], ids[i] = t.text[r.from:t.toff[r.k+1]], t.ids[r.k]
+	}
+	built := buildTrie(texts, ids)
+	t.built("tails")
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	tr := s.tries[[2]int32{lo, hi}]
-	if tr == nil {
-		texts, ids := make([][]byte, hi-lo), make([]int32, hi-lo)
-		for i, r := range s.tails[lo:hi] {
-			texts[i], ids[i] = t.text[r.from:t.toff[r.k+1]], t.ids[r.k]
-		}
-		tr = buildTrie(texts, ids)
-		if s.tries == nil {
-			s.tries = map[[2]int32]*Trie{}
-		}
-		s.tries[[2]int32{lo, hi}] = tr
-		t.sliceMem += len(tr.text) + 24*len(tr.nodes)
+	if tr := s.tries[key]; tr != nil {
+		return tr
 	}
-	return tr
+	if s.tries == nil {
+		s.tries = map[[2]int32]*Trie{}
+	}
+	s.tries[key] = built
+	t.sliceMem += len(built.text) + 24*len(built.nodes)
+	return built
 }
 
 // restTrie returns the trie of what follows the first sliceDepth free characters of the tokens below node
 // that have more, building it on first use.
 func (t *Trie) restTrie(s *sliceSet, node int32, cls charClass) *Trie {
 	t.mu.Lock()
+	rest := s.rest
+	t.mu.Unlock()
+	if rest != nil {
+		return rest
+	}
+	depth := int32(t.nodes[node].depth)
+	var texts [][]byte
+	var ids []int32
+	add := func(k int32) {
+		from := t.toff[k] + depth
+		_, n, _ := cls.scan(t.text[from:t.toff[k+1]], sliceDepth)
+		texts, ids = append(texts, t.text[from+int32(n):t.toff[k+1]]), append(ids, t.ids[k])
+	}
+	for _, h := range s.heads {
+		for _, r := range s.tails[h.at[sliceDepth]:h.at[sliceDepth+1]] {
+			add(r.k)
+		}
+	}
+	for _, k := range s.long {
+		add(k)
+	}
+	built := buildTrie(texts, ids)
+	t.built("rest")
+	t.mu.Lock()
 	defer t.mu.Unlock()
 	if s.rest == nil {
-		depth := int32(t.nodes[node].depth)
-		var texts [][]byte
-		var ids []int32
-		add := func(k int32) {
-			from := t.toff[k] + depth
-			_, n, _ := cls.scan(t.text[from:t.toff[k+1]], sliceDepth)
-			texts, ids = append(texts, t.text[from+int32(n):t.toff[k+1]]), append(ids, t.ids[k])
-		}
-		for _, h := range s.heads {
-			for _, r := range s.tails[h.at[sliceDepth]:h.at[sliceDepth+1]] {
-				add(r.k)
-			}
-		}
-		for _, k := range s.long {
-			add(k)
-		}
-		s.rest = buildTrie(texts, ids)
+		s.rest = built
 	}
 	return s.rest
 }
@@ -437,12 +476,19 @@ func (t *Trie) allowWhole(s *sliceSet, chars int, mask []uint32, fresh bool) {
 		return
 	}
 	t.mu.Lock()
-	bits := &s.bits[bucket(chars)]
-	if bits.w == nil {
-		*bits = newWords(ids)
-		t.sliceMem += 4 * len(bits.w)
-	}
+	bits := s.bits[bucket(chars)]
 	t.mu.Unlock()
+	if bits.w == nil {
+		built := newWords(ids)
+		t.built("bits")
+		t.mu.Lock()
+		if kept := &s.bits[bucket(chars)]; kept.w == nil {
+			*kept = built
+			t.sliceMem += 4 * len(built.w)
+		}
+		bits = s.bits[bucket(chars)]
+		t.mu.Unlock()
+	}
 	if fresh {
 		clear(mask[:min(bits.lo, len(mask))])
 		if bits.lo < len(mask) {

@@ -498,3 +498,36 @@ func walkGBNFs(t *testing.T, rng *rand.Rand, vocab [][]byte, check func(step int
 		}
 	}
 }
+
+// TestBuildsOutsideLock checks that what walks build (slices, tail and rest tries, bitmaps) is built
+// without the Trie's lock held, on the masks of the benchmarks' GBNF states and a regex at DeepSeek-V3's
+// vocabulary: a Trie the host shares between policies must not hold up every other walk and cached mask
+// for the milliseconds of a build.
+func TestBuildsOutsideLock(t *testing.T) {
+	vocab := deepSeekV3Vocab(t)
+	trie := NewTrie(vocab)
+	builds := map[string]int{}
+	testHookBuilt = func(tr *Trie, what string) {
+		builds[what]++
+		if !tr.mu.TryLock() {
+			t.Errorf("a %s was built with the Trie's lock held", what)
+			return
+		}
+		tr.mu.Unlock()
+	}
+	defer func() { testHookBuilt = nil }()
+	mask := make([]uint32, (len(vocab)+31)/32)
+	for _, c := range gbnfStates {
+		trie.Mask(gbnfState(t, c.grammar, c.prefix), mask)
+	}
+	re, err := Regex(`[A-Za-z ,.!?]{0,400}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trie.Mask(re, mask)
+	for _, what := range []string{"slice", "tails", "rest", "bits"} {
+		if builds[what] == 0 {
+			t.Errorf("no %s was built: the test no longer covers it (builds: %v)", what, builds)
+		}
+	}
+}
