@@ -35,7 +35,7 @@ func vocabPolicyModel(b testing.TB, file string) *PolicyModel {
 }
 
 // BenchmarkPolicyMask is the built-in policy guest's step while a JSON schema or a regex constrains the
-// output, at DeepSeek-V3's vocabulary, on wazero with a per-call deadline (as plugins run): one ctl_step
+// output, at the vocabularies of DeepSeek-V3, Qwen2 and Llama 3, on wazero with a per-call deadline (as plugins run): one ctl_step
 // reporting no new token, so the guest masks the same state every time, in each kind of state (the same
 // states as guest/constraint's BenchmarkMask, which gives the native figures). ms/first is the step that
 // reports the output so far and masks the state the first time, building what that state needs (the
@@ -59,37 +59,46 @@ func BenchmarkPolicyMask(b *testing.B) {
 		{"regex-json-ish-literal", "", `{"na`},
 	}
 	regexes := map[string]string{"regex-class": `[A-Za-z ,.!?]{0,400}`, "regex-json-ish-class": jsonish, "regex-json-ish-literal": jsonish}
-	m := deepSeekV3PolicyModel(b)
-	byteToken := singleByteTokens(m)
-	p, err := NewPolicy(newRuntimeConfig(b, Config{Engine: EngineWazero, StepTimeout: 100e6, CPUBudget: 1e12}), builtin.Policy, m, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, st := range states {
-		cfg := map[string]any{"json_schema": json.RawMessage(st.config)}
-		if re, ok := regexes[st.name]; ok {
-			cfg = map[string]any{"regex": re}
-		}
-		config, err := json.Marshal(cfg)
+	for _, vocab := range []struct{ name, file string }{
+		{"deepseek-v3", "ggml-vocab-deepseek-v3.gguf"},
+		{"qwen2", "ggml-vocab-qwen2.gguf"},
+		{"llama3", "ggml-vocab-llama-bpe.gguf"},
+	} {
+		m := vocabPolicyModel(b, vocab.file)
+		p, err := NewPolicy(newRuntimeConfig(b, Config{Engine: EngineWazero, StepTimeout: 100e6, CPUBudget: 1e12}), builtin.Policy, m, 1)
 		if err != nil {
 			b.Fatal(err)
 		}
-		prefix := spellBytes(b, byteToken, st.prefix)
-		b.Run(st.name, func(b *testing.B) {
-			s, done := openSequence(b, p, config)
-			defer done()
-			if _, err := s.Step(0, []int32{m.BOS}); err != nil { // the prompt
+		for _, st := range states {
+			cfg := map[string]any{"json_schema": json.RawMessage(st.config)}
+			if re, ok := regexes[st.name]; ok {
+				cfg = map[string]any{"regex": re}
+			}
+			config, err := json.Marshal(cfg)
+			if err != nil {
 				b.Fatal(err)
 			}
-			start := time.Now()
-			if _, err := s.Step(0, prefix); err != nil { // the output so far, and the first mask in this state
-				b.Fatal(err)
-			}
-			first := time.Since(start)
-			maskAgain(b, s)
-			b.ReportMetric(float64(first.Microseconds())/1e3, "ms/first")
-		})
+			b.Run(vocab.name+"/"+st.name, func(b *testing.B) { benchMaskState(b, p, m, config, st.prefix) })
+		}
 	}
+}
+
+// benchMaskState is BenchmarkPolicyMask in one state: a session of config on p that takes the text
+// prefix, then masks the state again and again.
+func benchMaskState(b *testing.B, p *Policy, m *PolicyModel, config []byte, text string) {
+	prefix := spellBytes(b, singleByteTokens(m), text)
+	s, done := openSequence(b, p, config)
+	defer done()
+	if _, err := s.Step(0, []int32{m.BOS}); err != nil { // the prompt
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := s.Step(0, prefix); err != nil { // the output so far, and the first mask in this state
+		b.Fatal(err)
+	}
+	first := time.Since(start)
+	maskAgain(b, s)
+	b.ReportMetric(float64(first.Microseconds())/1e3, "ms/first")
 }
 
 // openSequence acquires a session of config on p and opens its sequence 0; done closes and releases it.
