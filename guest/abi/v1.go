@@ -42,9 +42,14 @@ const (
 	// host offers no mask here (not a policy, a grammar over 1 MiB): compute it in the guest. Added to
 	// v1 after the first v1 guests, like seq_forward_all.
 	ImportGBNFMask = "gbnf_mask"
+
+	// (schema ptr, len, text ptr, len, mask ptr, words) -> GBNF* flags | error: gbnf_mask for a JSON
+	// Schema (its JSON text, as guest/constraint's JSONSchema reads it), with the same answers. Added to
+	// v1 with gbnf_mask.
+	ImportJSONSchemaMask = "json_schema_mask"
 )
 
-// Flags of gbnf_mask's answer.
+// Flags of gbnf_mask's and json_schema_mask's answers.
 const (
 	GBNFAccepting = 1 // the text is a whole word of the grammar: the output may end here
 	GBNFDone      = 2 // and no byte may follow it (the mask is empty)

@@ -169,6 +169,10 @@ int32_t wasmoe_gbnf_mask(const char *grammar, int32_t grammar_len, const uint8_t
                          uint32_t *mask, int32_t words);
 #define WASMOE_GBNF_ACCEPTING 1 /* gbnf_mask: the text is a whole word of the grammar */
 #define WASMOE_GBNF_DONE 2      /* gbnf_mask: and no byte may follow it */
+/* json_schema_mask is gbnf_mask for a JSON Schema (its JSON text), with the same flags and errors. */
+WASMOE_IMPORT("json_schema_mask")
+int32_t wasmoe_json_schema_mask(const char *schema, int32_t schema_len, const uint8_t *text, int32_t text_len,
+                                uint32_t *mask, int32_t words);
 
 /* wasmoe_alloc (export) returns a zeroed, 8-byte aligned buffer of size bytes, or 0 when out of memory. */
 void *wasmoe_alloc(int32_t size);

@@ -18,8 +18,8 @@
 // that many characters. At DeepSeek-V3's vocabulary a mask costs some µs to tens of µs in every state,
 // in wasm too (BENCHMARKS.md); building a slice the first time a class is met costs some ms.
 //
-// MaskBefore is Mask under a deadline, for a host that computes masks for guests (the gbnf_mask import of
-// internal/host/wasm), where no engine stops a walk that a hostile grammar makes long.
+// MaskBefore is Mask under a deadline, for a host that computes masks for guests (the gbnf_mask and
+// json_schema_mask imports of internal/host/wasm), where no engine stops a walk that a hostile grammar makes long.
 //
 // Everything here is pure Go with no dependencies beyond the standard library, so it runs natively and
 // in a GOOS=wasip1 guest. A Matcher, its clones and the automaton they share are not safe for concurrent

@@ -17,7 +17,15 @@ func GBNFMask(grammar string, text []byte, mask []uint32) (GrammarState, error) 
 	return GrammarState{Accepting: flags&abi.GBNFAccepting != 0, Done: flags&abi.GBNFDone != 0}, err
 }
 
-// GrammarState is what GBNFMask says of the text beside the mask.
+// JSONSchemaMask is GBNFMask for a JSON Schema (its JSON text, as guest/constraint's JSONSchema reads
+// it): the mask Trie.Mask gives for that schema's matcher fed text, computed on the host, with the same
+// answers.
+func JSONSchemaMask(schema []byte, text []byte, mask []uint32) (GrammarState, error) {
+	flags, err := jsonSchemaMask(schema, text, mask)
+	return GrammarState{Accepting: flags&abi.GBNFAccepting != 0, Done: flags&abi.GBNFDone != 0}, err
+}
+
+// GrammarState is what GBNFMask and JSONSchemaMask say of the text beside the mask.
 type GrammarState struct {
 	Accepting bool // the text is a whole word of the grammar: the output may end here
 	Done      bool // it is, and no byte may follow it

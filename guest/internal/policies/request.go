@@ -4,12 +4,13 @@ import (
 	"bytes"
 
 	"github.com/wasmoe/wasmoe/guest/constraint"
+	"github.com/wasmoe/wasmoe/guest/sdk"
 )
 
 // request is what a request's config compiles to; its sequences share it and never change it.
 type request struct {
 	proto     constraint.Matcher // the constraint before any byte; nil = none
-	grammar   string             // the GBNF grammar proto matches, whose masks the host may compute; "" = none
+	hostMask  hostMask           // proto's masks as the host computes them (a grammar, a schema); nil = none
 	specials  []int32            // control tokens the constraint reads as their text (tool_calls)
 	stop      [][]byte
 	ban       [][]byte
@@ -19,6 +20,10 @@ type request struct {
 	keep      int     // bytes of streamed text a sequence keeps: enough to see any stop string or word end
 }
 
+// hostMask sets mask to the tokens a request's constraint takes after text, computed by the host: the
+// SDK's GBNFMask or JSONSchemaMask.
+type hostMask func(text []byte, mask []uint32) (sdk.GrammarState, error)
+
 // compile turns a checked config into a request over v.
 func compile(c *Config, v *vocab) (*request, error) {
 	r := &request{budget: -1}
@@ -27,6 +32,10 @@ func compile(c *Config, v *vocab) (*request, error) {
 	case c.JSONSchema != nil:
 		if r.proto, err = constraint.JSONSchema(c.JSONSchema); err != nil {
 			return nil, badConfig("json_schema: %v", err)
+		}
+		schema := c.JSONSchema
+		r.hostMask = func(text []byte, mask []uint32) (sdk.GrammarState, error) {
+			return sdk.JSONSchemaMask(schema, text, mask)
 		}
 	case c.Regex != nil:
 		if r.proto, err = constraint.Regex(*c.Regex); err != nil {
@@ -41,7 +50,10 @@ func compile(c *Config, v *vocab) (*request, error) {
 		if r.proto, err = constraint.GBNF(*c.Grammar); err != nil {
 			return nil, badConfig("%v", err) // the error starts with "grammar: "
 		}
-		r.grammar = *c.Grammar
+		grammar := *c.Grammar
+		r.hostMask = func(text []byte, mask []uint32) (sdk.GrammarState, error) {
+			return sdk.GBNFMask(grammar, text, mask)
+		}
 	}
 	for _, s := range c.Stop {
 		r.stop = append(r.stop, []byte(s))

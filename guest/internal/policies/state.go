@@ -20,9 +20,9 @@ type seq struct {
 	prompted   bool               // the first step (the prompt) is done
 	generated  int                // generated tokens so far (spliced ones included)
 	m          constraint.Matcher // the constraint's state; nil = none
-	fed        []byte             // under a grammar (req.grammar), its text so far: the host's gbnf_mask reads it
+	fed        []byte             // where the host masks (req.hostMask), the constrained text so far, which it reads
 	mFed       int                // bytes of fed that m has taken (catchUp)
-	guestMasks bool               // the host computes no masks for the grammar: they are computed here
+	guestMasks bool               // the host computes no masks for the constraint: they are computed here
 	think      int                // thinkBefore …
 	thought    int                // tokens generated inside the thinking block
 	skipWS     bool               // right after </think>: whitespace-only tokens are skipped, not fed

@@ -158,7 +158,7 @@ func (s *seq) feed(txt []byte) error {
 		}
 		s.skipWS = false
 	}
-	if s.req.grammar != "" {
+	if s.req.hostMask != nil {
 		s.fed = append(s.fed, txt...) // checked where masked: by the host, or by catchUp
 		return nil
 	}
@@ -170,8 +170,8 @@ func (s *seq) feed(txt []byte) error {
 	return nil
 }
 
-// catchUp feeds the matcher the grammar text it has not taken: under a grammar it steps only when the
-// guest masks itself.
+// catchUp feeds the matcher the text it has not taken: where the host computes the masks (a grammar, a
+// schema) it steps only when the guest masks itself.
 func (s *seq) catchUp() error {
 	for ; s.mFed < len(s.fed); s.mFed++ {
 		if c := s.fed[s.mFed]; !s.m.Advance(c) {
@@ -263,19 +263,20 @@ func (p *Policy) sample(s *seq) (sdk.Action, bool) {
 }
 
 // constraintMask sets mask to the streamed tokens the constraint takes next and says whether its text is
-// complete and whether anything may follow (then the mask is not set). A grammar's mask comes from the
-// host's gbnf_mask where it offers one: native code, where Go's wasm walks the trie 15–20 times slower;
-// the guest's matcher then never steps (it catches up if the guest masks itself after all).
+// complete and whether anything may follow (then the mask is not set). A grammar's or a JSON schema's
+// mask comes from the host (gbnf_mask, json_schema_mask) where it offers one: native code, where Go's
+// wasm walks the trie 15–20 times slower; the guest's matcher then never steps (it catches up if the
+// guest masks itself after all).
 func (p *Policy) constraintMask(s *seq, mask []uint32) (sdk.GrammarState, error) {
-	if s.req.grammar != "" && !s.guestMasks {
-		st, err := sdk.GBNFMask(s.req.grammar, s.fed, mask)
+	if s.req.hostMask != nil && !s.guestMasks {
+		st, err := s.req.hostMask(s.fed, mask)
 		if !errors.Is(err, sdk.ErrNotReady) {
 			if err != nil {
-				err = fmt.Errorf("policy: the host's grammar mask: %w", err)
+				err = fmt.Errorf("policy: the host's constraint mask: %w", err)
 			}
 			return st, err
 		}
-		s.guestMasks = true // the host offers none for this grammar
+		s.guestMasks = true // the host offers none for this constraint
 	}
 	if err := s.catchUp(); err != nil {
 		return sdk.GrammarState{}, err

@@ -11,15 +11,15 @@ import (
 	"github.com/wasmoe/wasmoe/guest/constraint"
 )
 
-// gbnf_mask (guest/ABI-v1.md, "Grammar masks") computes a GBNF grammar's token mask on the host with
-// guest/constraint, the code a guest would run itself, compiled natively: Go's wasm runs that walk 15–20
-// times slower than native code, which is most of a grammar step's time in a guest. The answer is the
-// same bit for bit; only who computes it changes.
+// gbnf_mask and json_schema_mask (guest/ABI-v1.md, "Grammar masks") compute a GBNF grammar's or a JSON
+// Schema's token mask on the host with guest/constraint, the code a guest would run itself, compiled
+// natively: Go's wasm runs that walk 15–20 times slower than native code, which is most of a constrained
+// step's time in a guest. The answer is the same bit for bit; only who computes it changes.
 //
-// The call is stateless for the guest (the grammar's text and the text so far, every time); the host
-// keeps, per instance, the matchers the last calls fed, so a call whose text extends an earlier one's
-// feeds only the new bytes. Every instance of every policy of a model that imports gbnf_mask masks on one
-// token trie, built when the first such policy starts (a Trie is safe for concurrent use).
+// The calls are stateless for the guest (the grammar's or schema's text and the text so far, every
+// time); the host keeps, per instance, the matchers the last calls fed, so a call whose text extends an
+// earlier one's feeds only the new bytes. Every instance of every policy of a model that imports either
+// masks on one token trie, built when the first such policy starts (a Trie is safe for concurrent use).
 
 // maxFedMatchers is how many fed matchers an instance keeps: one per sequence it serves, forks included,
 // up to this many; past it the least recently used is dropped and fed again from the start when needed.
@@ -29,27 +29,51 @@ const maxFedMatchers = 8
 // the least recently used are dropped, and a longer text is fed for its call only.
 const maxFedBytes = 16 << 20
 
-// maxHostGrammar is the longest grammar text gbnf_mask compiles: compiling is not interrupted at the
-// deadline, so a longer one gets ErrNotReady and the guest masks it itself.
+// maxHostGrammar is the longest grammar or schema text the mask imports compile: compiling is not
+// interrupted at the deadline, so a longer one gets ErrNotReady and the guest masks it itself.
 const maxHostGrammar = 1 << 20
 
-// feedCheckEvery is how many bytes gbnf_mask feeds a matcher between looks at the deadline.
+// feedCheckEvery is how many bytes a mask import feeds a matcher between looks at the deadline.
 const feedCheckEvery = 256
 
-// grammarFuncs is the gbnf_mask import.
-func grammarFuncs() []hostFunc {
-	return []hostFunc{{hostModuleV1, abi.ImportGBNFMask, sig(6, 1), func(inst *instance, stack []uint64) {
-		inst.stopPastDeadline()
-		for i := range stack[:6] { // i32 arguments, as ctlFunc takes them
-			stack[i] = uint64(uint32(stack[i]))
-		}
-		stack[0] = uint64(uint32(inst.gbnfMask(stack[:6])))
-		inst.stopPastDeadline()
-	}}}
+// maskKind is which constraint a mask import's spec is: the import's name says it.
+type maskKind uint8
+
+// The kinds of maskKind.
+const (
+	maskGBNF       maskKind = iota // gbnf_mask: a GBNF grammar
+	maskJSONSchema                 // json_schema_mask: a JSON Schema
+)
+
+// matcher compiles a spec of kind k.
+func (k maskKind) matcher(spec []byte) (constraint.Matcher, error) {
+	if k == maskJSONSchema {
+		return constraint.JSONSchema(spec)
+	}
+	return constraint.GBNF(string(spec))
 }
 
-// gbnfMask answers gbnf_mask(grammar ptr, len, text ptr, len, mask ptr, words): flags or a status.
-func (inst *instance) gbnfMask(a []uint64) (status int32) {
+// grammarFuncs are the gbnf_mask and json_schema_mask imports.
+func grammarFuncs() []hostFunc {
+	mask := func(k maskKind) func(inst *instance, stack []uint64) {
+		return func(inst *instance, stack []uint64) {
+			inst.stopPastDeadline()
+			for i := range stack[:6] { // i32 arguments, as ctlFunc takes them
+				stack[i] = uint64(uint32(stack[i]))
+			}
+			stack[0] = uint64(uint32(inst.constraintMask(k, stack[:6])))
+			inst.stopPastDeadline()
+		}
+	}
+	return []hostFunc{
+		{hostModuleV1, abi.ImportGBNFMask, sig(6, 1), mask(maskGBNF)},
+		{hostModuleV1, abi.ImportJSONSchemaMask, sig(6, 1), mask(maskJSONSchema)},
+	}
+}
+
+// constraintMask answers gbnf_mask and json_schema_mask (spec ptr, len, text ptr, len, mask ptr, words):
+// flags or a status.
+func (inst *instance) constraintMask(k maskKind, a []uint64) (status int32) {
 	if inst.ctl == nil || inst.ctl.policy.trie == nil {
 		return notReady
 	}
@@ -67,11 +91,11 @@ func (inst *instance) gbnfMask(a []uint64) (status int32) {
 	defer func() { // a bug in the matcher fails this call, never the host
 		if r := recover(); r != nil {
 			inst.grammars.drop()
-			inst.log.printf("[host] gbnf_mask failed: %v\n", r)
+			inst.log.printf("[host] %s failed: %v\n", [...]string{abi.ImportGBNFMask, abi.ImportJSONSchemaMask}[k], r)
 			status = abi.ErrInternal
 		}
 	}()
-	fm, status := inst.grammars.fed(src, text, inst.deadline)
+	fm, status := inst.grammars.fed(k, src, text, inst.deadline)
 	if status != abi.OK {
 		return status
 	}
@@ -93,8 +117,9 @@ func (inst *instance) gbnfMask(a []uint64) (status int32) {
 // fedGrammars are an instance's matchers, each fed some text of some grammar, least recently used first.
 type fedGrammars struct{ list []*fedMatcher }
 
-// fedMatcher is a grammar's matcher after text.
+// fedMatcher is a grammar's or schema's matcher after text.
 type fedMatcher struct {
+	kind maskKind
 	src  string
 	text []byte
 	m    constraint.Matcher
@@ -103,21 +128,21 @@ type fedMatcher struct {
 // fed returns a matcher of src after text: the kept one whose text is the longest prefix of text, fed the
 // rest, else a new one. ErrBadInput when src does not compile or the grammar refuses text, ErrLimit when
 // the deadline passes while feeding.
-func (g *fedGrammars) fed(src, text []byte, deadline time.Time) (*fedMatcher, int32) {
+func (g *fedGrammars) fed(k maskKind, src, text []byte, deadline time.Time) (*fedMatcher, int32) {
 	var fm *fedMatcher
 	at := -1
 	for i, f := range g.list {
-		if f.src == string(src) && len(f.text) <= len(text) && string(f.text) == string(text[:len(f.text)]) &&
+		if f.kind == k && f.src == string(src) && len(f.text) <= len(text) && string(f.text) == string(text[:len(f.text)]) &&
 			(fm == nil || len(f.text) > len(fm.text)) {
 			fm, at = f, i
 		}
 	}
 	if fm == nil {
-		m, err := constraint.GBNF(string(src))
+		m, err := k.matcher(src)
 		if err != nil {
 			return nil, abi.ErrBadInput
 		}
-		fm = &fedMatcher{src: string(src), m: m}
+		fm = &fedMatcher{kind: k, src: string(src), m: m}
 		if len(g.list) >= maxFedMatchers {
 			g.list = slices.Delete(g.list, 0, 1)
 		}
@@ -154,7 +179,7 @@ func (g *fedGrammars) forget(fm *fedMatcher) {
 // drop forgets every matcher.
 func (g *fedGrammars) drop() { g.list = nil }
 
-// grammarTrie is the token trie gbnf_mask masks on, shared by the policies of one vocabulary.
+// grammarTrie is the token trie the mask imports mask on, shared by the policies of one vocabulary.
 type grammarTrie struct {
 	key   [32]byte // the TokenTable blob's SHA-256
 	t     *constraint.Trie
@@ -207,10 +232,10 @@ func streamedType(t int32) bool {
 	return t != abi.TokenControl && t != abi.TokenUnknown && t != abi.TokenUnused
 }
 
-// importsGBNFMask reports whether a compiled module imports gbnf_mask.
-func importsGBNFMask(cm compiledModule) bool {
+// importsHostMasks reports whether a compiled module imports gbnf_mask or json_schema_mask.
+func importsHostMasks(cm compiledModule) bool {
 	for _, imp := range cm.imports() {
-		if imp.module == hostModuleV1 && imp.name == abi.ImportGBNFMask {
+		if imp.module == hostModuleV1 && (imp.name == abi.ImportGBNFMask || imp.name == abi.ImportJSONSchemaMask) {
 			return true
 		}
 	}

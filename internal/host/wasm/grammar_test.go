@@ -78,20 +78,42 @@ func TestPolicyGBNFHostMasks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareGBNFMasks(t, host, guest, m, string(src), name, rng)
+			native, err := constraint.GBNF(string(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			config, _ := json.Marshal(map[string]string{"grammar": string(src)})
+			compareHostMasks(t, host, guest, m, config, maskGBNF, native, name, rng)
+		}
+		for name, schema := range hostMaskSchemas {
+			native, err := constraint.JSONSchema([]byte(schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			config, _ := json.Marshal(map[string]json.RawMessage{"json_schema": json.RawMessage(schema)})
+			for range 3 {
+				compareHostMasks(t, host, guest, m, config, maskJSONSchema, native.Clone(), name, rng)
+			}
 		}
 	})
 }
 
-// compareGBNFMasks steps a request under grammar src on the host and guest policies along a random output
-// (10 tokens at most) and checks each step's masks against each other and feeding every token's bytes.
-func compareGBNFMasks(t *testing.T, host, guest *Policy, m *PolicyModel, src, name string, rng *rand.Rand) {
+// hostMaskSchemas are JSON schemas TestPolicyGBNFHostMasks masks along: recursion through $ref, enums of
+// any type, bounded numbers and strings, and any JSON value.
+var hostMaskSchemas = map[string]string{
+	"tree": `{"$defs": {"node": {"type": "object", "properties": {"v": {"type": "integer", "minimum": -5, "maximum": 50},
+		"kids": {"type": "array", "items": {"$ref": "#/$defs/node"}, "maxItems": 2}}, "required": ["v"]}}, "$ref": "#/$defs/node"}`,
+	"enum":   `{"type": "object", "properties": {"k": {"enum": ["a", 1, null, true, {"x": [2]}]}, "s": {"type": "string", "maxLength": 3}}}`,
+	"any":    `{}`,
+	"number": `{"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 1}`,
+}
+
+// compareHostMasks steps a request of config on the host and guest policies along a random output (10
+// tokens at most) and checks each step's masks against each other and against feeding every token's bytes
+// to native, the config's constraint as a native matcher, and that the host policy's masks came from the
+// mask import of kind.
+func compareHostMasks(t *testing.T, host, guest *Policy, m *PolicyModel, config []byte, kind maskKind, native constraint.Matcher, name string, rng *rand.Rand) {
 	t.Helper()
-	native, err := constraint.GBNF(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	config, _ := json.Marshal(map[string]string{"grammar": src})
 	hs, hdone := openSequence(t, host, config)
 	defer hdone()
 	gs, gdone := openSequence(t, guest, config)
@@ -100,8 +122,17 @@ func compareGBNFMasks(t *testing.T, host, guest *Policy, m *PolicyModel, src, na
 	for range 10 {
 		ha, err1 := hs.Step(0, ids)
 		ga, err2 := gs.Step(0, ids)
-		if err1 != nil || err2 != nil || ha.mask == nil || ga.mask == nil {
-			t.Fatalf("%s, after %q: %v, %v, or no mask", name, text, err1, err2)
+		if err1 != nil || err2 != nil || ha.Kind != ga.Kind {
+			t.Fatalf("%s, after %q: %v, %v, or the actions differ (%d, %d)", name, text, err1, err2, ha.Kind, ga.Kind)
+		}
+		if !slices.ContainsFunc(hs.inst.grammars.list, func(f *fedMatcher) bool { return f.kind == kind }) {
+			t.Fatalf("%s, after %q: the host computed no mask", name, text)
+		}
+		if native.Done() {
+			return
+		}
+		if ha.mask == nil || ga.mask == nil {
+			t.Fatalf("%s, after %q: no mask", name, text)
 		}
 		if !bytes.Equal(ha.mask, ga.mask) {
 			t.Fatalf("%s, after %q: the host's mask differs from the guest's", name, text)
@@ -134,6 +165,11 @@ func compareGBNFMasks(t *testing.T, host, guest *Policy, m *PolicyModel, src, na
 // words words, and returns the status and the mask (the part of it in memory). The mask is at 0, the text
 // at 64 KiB and the grammar after it.
 func gbnfMaskCall(inst *instance, grammar, text string, words int) (int32, []uint32) {
+	return maskCall(inst, maskGBNF, grammar, text, words)
+}
+
+// maskCall is gbnfMaskCall for the import of kind, spec being its grammar or schema.
+func maskCall(inst *instance, kind maskKind, grammar, text string, words int) (int32, []uint32) {
 	mem := inst.mod.memory()
 	const textAt = 64 << 10
 	grammarAt := textAt + len(text)
@@ -141,7 +177,7 @@ func gbnfMaskCall(inst *instance, grammar, text string, words int) (int32, []uin
 	copy(mem[textAt:], text)
 	copy(mem[grammarAt:], grammar)
 	stack := []uint64{uint64(grammarAt), uint64(len(grammar)), textAt, uint64(len(text)), 0, uint64(words)}
-	grammarFuncs()[0].fn(inst, stack)
+	grammarFuncs()[kind].fn(inst, stack)
 	mask := make([]uint32, min(words, len(mem)/4))
 	for i := range mask {
 		mask[i] = binary.LittleEndian.Uint32(mem[4*i:])
@@ -218,7 +254,7 @@ func TestGBNFMaskImport(t *testing.T) {
 	other := grammar + " # another program, so no cached mask answers"
 	copy(inst.mod.memory(), other)
 	copy(inst.mod.memory()[1<<16:], "(a")
-	if st := inst.gbnfMask([]uint64{0, uint64(len(other)), 1 << 16, 2, 1 << 17, uint64(words)}); st != abi.ErrLimit {
+	if st := inst.constraintMask(maskGBNF, []uint64{0, uint64(len(other)), 1 << 16, 2, 1 << 17, uint64(words)}); st != abi.ErrLimit {
 		t.Errorf("a walk past the deadline: status %d, want ErrLimit", st)
 	}
 	for _, f := range inst.grammars.list {
@@ -235,6 +271,70 @@ func TestGBNFMaskImport(t *testing.T) {
 }
 
 // Instances on many goroutines mask on one shared trie at once (run with -race): each gets the masks a
+
+// json_schema_mask itself: a schema's mask and flags after a text are a native matcher's, and bad input
+// gets a clear status.
+func TestJSONSchemaMaskImport(t *testing.T) {
+	m := grammarModel(600)
+	gt := acquireGrammarTrie(m, tokenTable(m))
+	defer gt.release()
+	inst := &instance{mod: memModule(make([]byte, 1<<18)), ctl: &control{policy: &Policy{trie: gt}}}
+	words := (len(m.Pieces) + 31) / 32
+	const schema = `{"type": "object", "properties": {"a": {"enum": [1, "x"]}}, "required": ["a"], "additionalProperties": false}`
+	for _, c := range []struct {
+		text  string
+		flags int32
+	}{{"", 0}, {`{"a"`, 0}, {`{"a": 1`, 0}, {`{"a": 1}`, abi.GBNFAccepting | abi.GBNFDone}} {
+		st, mask := maskCall(inst, maskJSONSchema, schema, c.text, words)
+		if st != c.flags {
+			t.Errorf("after %q: status %d, want %d", c.text, st, c.flags)
+		}
+		if st&abi.GBNFDone != 0 {
+			continue
+		}
+		native, err := constraint.JSONSchema([]byte(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(c.text); i++ {
+			native.Advance(c.text[i])
+		}
+		allowed := 0
+		for id, piece := range m.Pieces {
+			got := mask[id/32]&(1<<(id%32)) != 0
+			if want := m.Types[id] == abi.TokenNormal && takes(native, piece); got != want {
+				t.Fatalf("after %q: token %d %q: mask %v, matcher %v", c.text, id, piece, got, want)
+			}
+			if got {
+				allowed++
+			}
+		}
+		if allowed == 0 {
+			t.Errorf("after %q: no token allowed; the vocabulary does not test the mask", c.text)
+		}
+	}
+	for _, c := range []struct{ schema, text string }{
+		{`{"type": "object"`, ""},                               // not JSON
+		{`{"type": "integer", "minimum": 5, "maximum": 1}`, ""}, // no JSON text satisfies it
+		{`{"type": "integer"}`, `"a`},                           // refused text
+		{`{"if": {}}`, ""},                                      // an unsupported keyword
+	} {
+		if st, _ := maskCall(inst, maskJSONSchema, c.schema, c.text, words); st != abi.ErrBadInput {
+			t.Errorf("schema %s after %q: status %d, want ErrBadInput", c.schema, c.text, st)
+		}
+	}
+	if st, _ := maskCall(inst, maskJSONSchema, schema, "", words-1); st != abi.ErrBadInput {
+		t.Errorf("a short mask: status %d, want ErrBadInput", st)
+	}
+	// A GBNF grammar's matcher is never a schema's, though their texts be equal.
+	if st, _ := maskCall(inst, maskGBNF, `root ::= "1"`, "", words); st != 0 {
+		t.Fatalf("gbnf: status %d", st)
+	}
+	if st, _ := maskCall(inst, maskJSONSchema, `root ::= "1"`, "", words); st != abi.ErrBadInput {
+		t.Errorf("a grammar as a schema: status %d, want ErrBadInput", st)
+	}
+}
+
 // trie of its own gives.
 func TestGBNFMaskShared(t *testing.T) {
 	m := grammarModel(2000)
@@ -299,21 +399,30 @@ func TestGBNFMaskShared(t *testing.T) {
 	}
 }
 
-// FuzzGBNFMask calls gbnf_mask with arbitrary grammars and texts on one instance (so calls reuse and
-// extend its kept matchers): an answer is -1 exactly where the grammar does not compile or refuses the
-// text, and otherwise the mask and flags of a grammar matcher fed the text on a trie of its own.
-func FuzzGBNFMask(f *testing.F) {
+// FuzzMaskImports calls gbnf_mask and json_schema_mask (schema) with arbitrary grammars or schemas and
+// texts on one instance (so calls reuse and extend its kept matchers): an answer is -1 exactly where the
+// grammar or schema does not compile or refuses the text, and otherwise the mask and flags of its matcher
+// fed the text on a trie of its own.
+func FuzzMaskImports(f *testing.F) {
 	for name, sample := range grammarSamples {
 		src, err := os.ReadFile(filepath.Join(testutil.Root(), "guest/constraint/testdata/gbnf", name))
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(string(src), sample[:len(sample)/2])
+		f.Add(false, string(src), sample[:len(sample)/2])
 	}
 	for _, text := range []string{"(", "(ab", "(abc", "(abc)", "(ab"} { // one grammar's text growing: fed only what is new
-		f.Add(`root ::= "(" [a-z]+ ")"`, text)
+		f.Add(false, `root ::= "(" [a-z]+ ")"`, text)
 	}
-	f.Add(`root ::= (`, "")
+	f.Add(false, `root ::= (`, "")
+	for name, schema := range hostMaskSchemas {
+		f.Add(true, schema, map[string]string{"tree": `{"v": 3, "kids": [{"v"`, "enum": `{"k": {"x": [`,
+			"any": `[1, {"a": nu`, "number": `[0.5, 1e`}[name])
+	}
+	for _, text := range []string{"[", "[1", "[1, 2", "[1, 2]"} {
+		f.Add(true, `{"type": "array", "items": {"type": "integer"}}`, text)
+	}
+	f.Add(true, `{"type": `, "")
 	m := grammarModel(400)
 	gt := acquireGrammarTrie(m, tokenTable(m))
 	f.Cleanup(gt.release)
@@ -325,12 +434,16 @@ func FuzzGBNFMask(f *testing.F) {
 	}
 	private, words := constraint.NewTrie(texts), (len(m.Pieces)+31)/32
 	inst := &instance{mod: memModule(make([]byte, 1<<18)), ctl: &control{policy: &Policy{trie: gt}}}
-	f.Fuzz(func(t *testing.T, grammar, text string) {
+	f.Fuzz(func(t *testing.T, schema bool, grammar, text string) {
 		if len(grammar) > 4096 || len(text) > 4096 {
 			return
 		}
-		st, mask := gbnfMaskCall(inst, grammar, text, words)
-		ref, err := constraint.GBNF(grammar)
+		kind := maskGBNF
+		if schema {
+			kind = maskJSONSchema
+		}
+		st, mask := maskCall(inst, kind, grammar, text, words)
+		ref, err := kind.matcher([]byte(grammar))
 		taken := err == nil
 		for i := 0; taken && i < len(text); i++ {
 			taken = ref.Advance(text[i])

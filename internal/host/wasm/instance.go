@@ -29,7 +29,7 @@ type instance struct {
 	starting   bool          // _initialize or ctl_init is running: InitTimeout applies, not the budget
 	deadline   time.Time     // the running call's deadline (zero: none), which host kernels keep too
 	startPages uint32        // pages of linear memory once started (_initialize and the pool's init)
-	grammars   fedGrammars   // gbnf_mask's matchers (grammar.go)
+	grammars   fedGrammars   // the mask imports' matchers (grammar.go)
 }
 
 // instantiate creates an instance of cm whose random source is seeded with seed, and runs its

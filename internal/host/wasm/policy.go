@@ -28,7 +28,7 @@ type Policy struct {
 	nLogits int
 	hasPick bool
 	limits  Limits
-	trie    *grammarTrie // gbnf_mask's, for a guest that imports it (grammar.go); nil = none
+	trie    *grammarTrie // the mask imports', for a guest that imports one (grammar.go); nil = none
 
 	closeTrie sync.Once
 }
@@ -57,7 +57,7 @@ func NewPolicy(r *Runtime, bin []byte, m *PolicyModel, poolSize int) (*Policy, e
 	}
 	_, hasPick := cm.exports()[abi.ExportCtlPick]
 	p := &Policy{info: modelInfoRecord(m, r.cfg.Limits), vocab: tokenTable(m), nLogits: m.NLogits, hasPick: hasPick, limits: r.cfg.Limits}
-	if importsGBNFMask(cm) && !r.cfg.guestGrammars {
+	if importsHostMasks(cm) && !r.cfg.guestGrammars {
 		p.trie = acquireGrammarTrie(m, p.vocab)
 	}
 	p.p = newPool(r, cm, poolSize, func(ctx context.Context, inst *instance) error {

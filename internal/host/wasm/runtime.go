@@ -45,7 +45,7 @@ type Config struct {
 	// Limits on what a policy may ask for; zero values take the defaults of DefaultLimits.
 	Limits Limits
 
-	guestGrammars bool // gbnf_mask answers ErrNotReady: policies mask grammars themselves (tests, benchmarks)
+	guestGrammars bool // the mask imports answer ErrNotReady: policies mask constraints themselves (tests, benchmarks)
 }
 
 // Limits bound what one request's policy may ask of the host.
