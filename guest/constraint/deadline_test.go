@@ -34,6 +34,20 @@ func TestMaskBefore(t *testing.T) {
 	if err := trie.MaskBefore(m, got, later); err != nil || !slices.Equal(got, want) {
 		t.Fatalf("after giving up: %v, or the mask differs from the byte-by-byte one", err)
 	}
+	js, err := JSONSchema([]byte(`{"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []byte(`[1, `) {
+		js.Advance(b)
+	}
+	want = snapMask(vocab, js.(Snapshotter), words)
+	if err := trie.MaskBefore(js.Clone(), got, time.Now().Add(-time.Second)); !errors.Is(err, ErrDeadline) {
+		t.Fatalf("a JSON schema's walk with its deadline gone: %v, want ErrDeadline", err)
+	}
+	if err := trie.MaskBefore(js, got, later); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("a JSON schema's walk: %v, or the mask differs from the byte-by-byte one", err)
+	}
 	if rx, err := Regex(`[a-z]+`); err != nil || trie.MaskBefore(rx, got, time.Now().Add(-time.Second)) != nil {
 		t.Fatalf("a regex's walk, bounded by the trie, has no deadline to miss: %v", err)
 	}

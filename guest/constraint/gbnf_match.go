@@ -58,8 +58,7 @@ type gbnfMatcher struct {
 	spanRanges []crange      // uniformStep's scratch
 	blocks     []holderBlock // uniformStep's scratch
 	dcur       *gbnfCursor   // Mask's cursor, kept for its memory
-	late       func() bool   // MaskBefore's check, while it runs (deadline.go); nil: none
-	ticks      uint32        // steps since the clock was last looked at
+	deadlineClock
 }
 
 // newGBNFMatcher returns a matcher of g before any byte: the stacks of root's alternatives.

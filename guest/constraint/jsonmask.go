@@ -64,6 +64,7 @@ func (c *jsonCursor) top() []config {
 }
 
 func (c *jsonCursor) push(b byte) bool {
+	c.m.checkDeadline()
 	m, cur := c.m, c.top()
 	links := len(m.links)
 	if len(cur) == 1 {

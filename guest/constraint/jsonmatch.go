@@ -67,6 +67,7 @@ type jsonMatcher struct {
 	cur, tmp []config
 	saved    []config   // snapshots, back to back
 	marks    []snapMark // one per snapshot
+	deadlineClock
 }
 
 // snapMark locates a snapshot: its configurations in saved, and the links that existed.
@@ -148,6 +149,7 @@ func (m *jsonMatcher) Restore(h int) {
 }
 
 func (m *jsonMatcher) Advance(b byte) bool {
+	m.checkDeadline()
 	m.tmp = m.tmp[:0]
 	for _, c := range m.cur {
 		m.step(c, b)
