@@ -21,8 +21,9 @@ import (
 // earlier one's feeds only the new bytes. Every instance of every policy of a model that imports either
 // masks on one token trie, built when the first such policy starts (a Trie is safe for concurrent use).
 
-// maxFedMatchers is how many fed matchers an instance keeps: one per sequence it serves, forks included,
-// up to this many; past it the least recently used is dropped and fed again from the start when needed.
+// maxFedMatchers is how many fed matchers an instance keeps at least: one per sequence of its request,
+// forks included, up to the policy's MaxForks when that is more; past it the least recently used is
+// dropped and fed again from the start (compiled again, for a schema) when needed.
 const maxFedMatchers = 8
 
 // maxFedBytes bounds the text an instance's matchers keep together (their arenas grow with it): past it
@@ -95,7 +96,7 @@ func (inst *instance) constraintMask(k maskKind, a []uint64) (status int32) {
 			status = abi.ErrInternal
 		}
 	}()
-	fm, status := inst.grammars.fed(k, src, text, inst.deadline)
+	fm, status := inst.grammars.fed(k, src, text, inst.deadline, max(maxFedMatchers, inst.ctl.policy.limits.MaxForks))
 	if status != abi.OK {
 		return status
 	}
@@ -125,10 +126,10 @@ type fedMatcher struct {
 	m    constraint.Matcher
 }
 
-// fed returns a matcher of src after text: the kept one whose text is the longest prefix of text, fed the
-// rest, else a new one. ErrBadInput when src does not compile or the grammar refuses text, ErrLimit when
-// the deadline passes while feeding.
-func (g *fedGrammars) fed(k maskKind, src, text []byte, deadline time.Time) (*fedMatcher, int32) {
+// fed returns a matcher of kind k and spec src after text: the kept one whose text is the longest prefix
+// of text, fed the rest, else a new one, keeping at most keep. ErrBadInput when src does not compile or
+// refuses text, ErrLimit when the deadline passes while feeding.
+func (g *fedGrammars) fed(k maskKind, src, text []byte, deadline time.Time, keep int) (*fedMatcher, int32) {
 	var fm *fedMatcher
 	at := -1
 	for i, f := range g.list {
@@ -143,7 +144,7 @@ func (g *fedGrammars) fed(k maskKind, src, text []byte, deadline time.Time) (*fe
 			return nil, abi.ErrBadInput
 		}
 		fm = &fedMatcher{kind: k, src: string(src), m: m}
-		if len(g.list) >= maxFedMatchers {
+		if len(g.list) >= keep {
 			g.list = slices.Delete(g.list, 0, 1)
 		}
 	} else {

@@ -238,6 +238,16 @@ func TestGBNFMaskImport(t *testing.T) {
 	if len(inst.grammars.list) > maxFedMatchers {
 		t.Errorf("the instance keeps %d matchers", len(inst.grammars.list))
 	}
+	// A policy whose requests may fork into more sequences keeps a matcher for each.
+	forks := &instance{mod: inst.mod, ctl: &control{policy: &Policy{trie: gt, limits: Limits{MaxForks: 3 * maxFedMatchers}}}}
+	for _, more := range []string{"", "z"} { // a text per sequence, then each one grown
+		for i := range 3 * maxFedMatchers {
+			gbnfMaskCall(forks, grammar, "("+string(rune('a'+i))+more, words)
+		}
+	}
+	if n := len(forks.grammars.list); n != 3*maxFedMatchers {
+		t.Errorf("with MaxForks %d, the instance keeps %d matchers", 3*maxFedMatchers, n)
+	}
 	long := &instance{mod: memModule(make([]byte, 1<<18+maxFedBytes)), ctl: inst.ctl}
 	if st, _ := gbnfMaskCall(long, grammar+strings.Repeat(" ", maxHostGrammar), "(", words); st != abi.ErrNotReady {
 		t.Errorf("a grammar past maxHostGrammar: status %d, want not ready (the guest masks it itself)", st)
