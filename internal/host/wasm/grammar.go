@@ -21,10 +21,10 @@ import (
 // earlier one's feeds only the new bytes. Every instance of every policy of a model that imports either
 // masks on one token trie, built when the first such policy starts (a Trie is safe for concurrent use).
 
-// maxFedMatchers is how many fed matchers an instance keeps at least: one per sequence of its request,
+// minFedMatchers is how many fed matchers an instance keeps at the least: one per sequence of its request,
 // forks included, up to the policy's MaxForks when that is more; past it the least recently used is
 // dropped and fed again from the start (compiled again, for a schema) when needed.
-const maxFedMatchers = 8
+const minFedMatchers = 8
 
 // maxFedBytes bounds the text an instance's matchers keep together (their arenas grow with it): past it
 // the least recently used are dropped, and a longer text is fed for its call only.
@@ -96,7 +96,7 @@ func (inst *instance) constraintMask(k maskKind, a []uint64) (status int32) {
 			status = abi.ErrInternal
 		}
 	}()
-	fm, status := inst.grammars.fed(k, src, text, inst.deadline, max(maxFedMatchers, inst.ctl.policy.limits.MaxForks))
+	fm, status := inst.grammars.fed(k, src, text, inst.deadline, max(minFedMatchers, inst.ctl.policy.limits.MaxForks))
 	if status != abi.OK {
 		return status
 	}

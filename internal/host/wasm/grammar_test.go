@@ -231,22 +231,22 @@ func TestGBNFMaskImport(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", c.name, st, c.want)
 		}
 	}
-	for i := range 2 * maxFedMatchers {
+	for i := range 2 * minFedMatchers {
 		gbnfMaskCall(inst, grammar, "("+strings.Repeat("a", i), words)
 		gbnfMaskCall(inst, grammar+" ", "(", words)
 	}
-	if len(inst.grammars.list) > maxFedMatchers {
+	if len(inst.grammars.list) > minFedMatchers {
 		t.Errorf("the instance keeps %d matchers", len(inst.grammars.list))
 	}
 	// A policy whose requests may fork into more sequences keeps a matcher for each.
-	forks := &instance{mod: inst.mod, ctl: &control{policy: &Policy{trie: gt, limits: Limits{MaxForks: 3 * maxFedMatchers}}}}
+	forks := &instance{mod: inst.mod, ctl: &control{policy: &Policy{trie: gt, limits: Limits{MaxForks: 3 * minFedMatchers}}}}
 	for _, more := range []string{"", "z"} { // a text per sequence, then each one grown
-		for i := range 3 * maxFedMatchers {
+		for i := range 3 * minFedMatchers {
 			gbnfMaskCall(forks, grammar, "("+string(rune('a'+i))+more, words)
 		}
 	}
-	if n := len(forks.grammars.list); n != 3*maxFedMatchers {
-		t.Errorf("with MaxForks %d, the instance keeps %d matchers", 3*maxFedMatchers, n)
+	if n := len(forks.grammars.list); n != 3*minFedMatchers {
+		t.Errorf("with MaxForks %d, the instance keeps %d matchers", 3*minFedMatchers, n)
 	}
 	long := &instance{mod: memModule(make([]byte, 1<<18+maxFedBytes)), ctl: inst.ctl}
 	if st, _ := gbnfMaskCall(long, grammar+strings.Repeat(" ", maxHostGrammar), "(", words); st != abi.ErrNotReady {
