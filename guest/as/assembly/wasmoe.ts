@@ -90,10 +90,33 @@ export declare function seq_len(seq: i32): i32;
 @external("wasmoe_v1", "seq_free")
 export declare function seq_free(seq: i32): i32;
 
+/** Appends n ids (i32[n] at ids) to seq in one forward and writes the logits after every one, n rows of
+ *  n_logits f32 at logits: n·n_logits, or an error; when that exceeds cap (floats), nothing runs. */
+// @ts-ignore: decorator
+@external("wasmoe_v1", "seq_forward_all")
+export declare function seq_forward_all(seq: i32, ids: usize, n: i32, logits: usize, cap: i32): i32;
+
+/** Writes the mask (words u32 words at mask) of the streamed tokens a GBNF grammar (grammarLen bytes)
+ *  takes after text (textLen bytes), computed on the host: GBNFAccepting/GBNFDone flags, or an error
+ *  (ErrBadInput: the grammar does not compile or refuses text; ErrNotReady: mask it yourself). */
+// @ts-ignore: decorator
+@external("wasmoe_v1", "gbnf_mask")
+export declare function gbnf_mask(grammar: usize, grammarLen: i32, text: usize, textLen: i32, mask: usize, words: i32): i32;
+
+/** gbnf_mask for a JSON Schema (its JSON text, schemaLen bytes), with the same flags and errors. */
+// @ts-ignore: decorator
+@external("wasmoe_v1", "json_schema_mask")
+export declare function json_schema_mask(schema: usize, schemaLen: i32, text: usize, textLen: i32, mask: usize, words: i32): i32;
+
 // ---- Constants (guest/abi/abi.go, guest/abi/v1.go).
 
 /** ABI version model_info reports. */
 export const Version: u32 = 1;
+
+/** gbnf_mask's and json_schema_mask's flags: the text is a whole word, the output may end here. */
+export const GBNFAccepting: i32 = 1;
+/** And no byte may follow it (the mask is empty). */
+export const GBNFDone: i32 = 2;
 
 /** Status: success. */
 export const OK: i32 = 0;
