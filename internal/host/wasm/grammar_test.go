@@ -161,6 +161,27 @@ func compareHostMasks(t *testing.T, host, guest *Policy, m *PolicyModel, config 
 	}
 }
 
+// maskInstance is a policy instance for calling the mask imports directly: 256 KiB of memory, a shared
+// trie of grammarModel(tokens) (released when tb ends), and the mask's words.
+func maskInstance(tb testing.TB, tokens int) (*instance, *PolicyModel, int) {
+	m := grammarModel(tokens)
+	gt := acquireGrammarTrie(m, tokenTable(m))
+	tb.Cleanup(gt.release)
+	inst := &instance{mod: memModule(make([]byte, 1<<18)), ctl: &control{policy: &Policy{trie: gt}}}
+	return inst, m, (len(m.Pieces) + 31) / 32
+}
+
+// streamedTrie is a private trie of m's normal tokens, the reference the shared one must agree with.
+func streamedTrie(m *PolicyModel) *constraint.Trie {
+	texts := make([][]byte, len(m.Pieces))
+	for i, p := range m.Pieces {
+		if m.Types[i] == abi.TokenNormal {
+			texts[i] = p
+		}
+	}
+	return constraint.NewTrie(texts)
+}
+
 // gbnfMaskCall calls gbnf_mask on inst with the grammar and text written into its memory and a mask of
 // words words, and returns the status and the mask (the part of it in memory). The mask is at 0, the text
 // at 64 KiB and the grammar after it.
@@ -188,11 +209,8 @@ func maskCall(inst *instance, kind maskKind, grammar, text string, words int) (i
 // gbnf_mask itself: the mask of a grammar after a text, fed only what is new when the text grows; a clear
 // status for bad input; no answer past the deadline.
 func TestGBNFMaskImport(t *testing.T) {
-	m := grammarModel(600)
-	gt := acquireGrammarTrie(m, tokenTable(m))
-	defer gt.release()
-	inst := &instance{mod: memModule(make([]byte, 1<<18)), ctl: &control{policy: &Policy{trie: gt}}}
-	words := (len(m.Pieces) + 31) / 32
+	inst, m, words := maskInstance(t, 600)
+	gt := inst.ctl.policy.trie
 	const grammar = `root ::= "(" [a-z]+ ")"`
 	native, _ := constraint.GBNF(grammar)
 	for _, text := range []string{"", "(", "(ab", "(abc", "(abc)"} {
@@ -280,16 +298,10 @@ func TestGBNFMaskImport(t *testing.T) {
 	gbnfMaskCall(inst, grammar, "(", words)
 }
 
-// Instances on many goroutines mask on one shared trie at once (run with -race): each gets the masks a
-
 // json_schema_mask itself: a schema's mask and flags after a text are a native matcher's, and bad input
 // gets a clear status.
 func TestJSONSchemaMaskImport(t *testing.T) {
-	m := grammarModel(600)
-	gt := acquireGrammarTrie(m, tokenTable(m))
-	defer gt.release()
-	inst := &instance{mod: memModule(make([]byte, 1<<18)), ctl: &control{policy: &Policy{trie: gt}}}
-	words := (len(m.Pieces) + 31) / 32
+	inst, m, words := maskInstance(t, 600)
 	const schema = `{"type": "object", "properties": {"a": {"enum": [1, "x"]}}, "required": ["a"], "additionalProperties": false}`
 	for _, c := range []struct {
 		text  string
@@ -345,6 +357,7 @@ func TestJSONSchemaMaskImport(t *testing.T) {
 	}
 }
 
+// Instances on many goroutines mask on one shared trie at once (run with -race): each gets the masks a
 // trie of its own gives.
 func TestGBNFMaskShared(t *testing.T) {
 	m := grammarModel(2000)
@@ -355,15 +368,7 @@ func TestGBNFMaskShared(t *testing.T) {
 	} else {
 		again.release()
 	}
-	private := constraint.NewTrie(func() [][]byte {
-		texts := make([][]byte, len(m.Pieces))
-		for i, p := range m.Pieces {
-			if m.Types[i] == abi.TokenNormal {
-				texts[i] = p
-			}
-		}
-		return texts
-	}())
+	private := streamedTrie(m)
 	words := (len(m.Pieces) + 31) / 32
 	var wg sync.WaitGroup
 	errs := make(chan string, 4)
@@ -433,17 +438,8 @@ func FuzzMaskImports(f *testing.F) {
 		f.Add(true, `{"type": "array", "items": {"type": "integer"}}`, text)
 	}
 	f.Add(true, `{"type": `, "")
-	m := grammarModel(400)
-	gt := acquireGrammarTrie(m, tokenTable(m))
-	f.Cleanup(gt.release)
-	texts := make([][]byte, len(m.Pieces))
-	for i, p := range m.Pieces {
-		if m.Types[i] == abi.TokenNormal {
-			texts[i] = p
-		}
-	}
-	private, words := constraint.NewTrie(texts), (len(m.Pieces)+31)/32
-	inst := &instance{mod: memModule(make([]byte, 1<<18)), ctl: &control{policy: &Policy{trie: gt}}}
+	inst, m, words := maskInstance(f, 400)
+	private := streamedTrie(m)
 	f.Fuzz(func(t *testing.T, schema bool, grammar, text string) {
 		if len(grammar) > 4096 || len(text) > 4096 {
 			return
